@@ -1,0 +1,21 @@
+# The two set-up commands of the README. Each works on a fresh machine: it makes the
+# virtual environment and installs storebench into it first (a no-op when already done).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: bench test install
+
+$(BIN)/storebench: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/storebench
+
+bench: install
+	$(BIN)/storebench run $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest $(ARGS)

@@ -1,0 +1,39 @@
+"""The backend registry: name -> "module:Class", imported only when used, so a missing
+driver makes its own backend unavailable instead of breaking the others."""
+
+from __future__ import annotations
+
+import importlib
+
+from backends.base import Store
+
+REGISTRY: dict[str, str] = {
+    "sqlite3": "backends.sqlite3_file:Sqlite3Store",
+    "apsw": "backends.apsw_file:ApswStore",
+    "libsql": "backends.libsql_file:LibsqlStore",
+}
+
+
+class UnknownBackend(ValueError):
+    pass
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get(name: str) -> type[Store]:
+    """The Store class registered under `name`."""
+    try:
+        module_name, class_name = REGISTRY[name].split(":")
+    except KeyError:
+        raise UnknownBackend(f"unknown backend {name!r}; valid backends: {', '.join(REGISTRY)}") from None
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def unavailable_reason(name: str) -> str | None:
+    """None when the backend can run here, else why not (an import failure included)."""
+    try:
+        return get(name).unavailable_reason()
+    except ImportError as exc:
+        return f"cannot import backend module: {exc}"

@@ -1,0 +1,146 @@
+"""The one storage interface every backend implements, and the data it stores.
+
+The workload drives a `Store` and knows nothing else about a backend, as in go-ycsb's `DB`
+interface. A backend module defines one `Store` subclass and is listed in the registry
+(`backends/__init__.py`); nothing else changes when a backend is added.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Iterator, Literal
+
+Role = Literal["user", "assistant"]
+Kind = Literal["embedded", "server", "remote", "replica", "api", "orm"]
+SYNCHRONOUS_LEVELS = ("normal", "full")
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    conversation_id: str
+    role: Role
+    content: str
+    created_at: int  # Unix epoch milliseconds: above 2**31, so it tests integer round-trips.
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: str
+    title: str
+    created_at: int
+    updated_at: int
+    messages: list[Message] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Fairness settings applied to, and read back from, every backend that has them."""
+
+    synchronous: str = "normal"
+    busy_timeout_ms: int = 5000
+    journal_mode: str = "wal"
+    foreign_keys: bool = True
+
+
+@dataclass
+class Target:
+    """What a client needs to reach one store; sent to child processes (cold start, probes).
+
+    `auth_token` never goes into results or logs: `public()` is the printable form.
+    """
+
+    path: str | None = None
+    url: str | None = None
+    auth_token: str | None = field(default=None, repr=False)
+    extra: dict = field(default_factory=dict)
+
+    def public(self) -> dict:
+        from bench.secrets import redact_url
+
+        return {"path": self.path, "url": redact_url(self.url), "extra": self.extra}
+
+
+class StoreError(Exception):
+    """A backend could not do what was asked; the message says why, without secrets."""
+
+
+class Store(ABC):
+    """A conversation store: the five API routes of the seed design as five operations.
+
+    Ordering contract of `load_all`: conversations by `updated_at` descending then `id`;
+    each conversation's messages by `created_at` then `id`.
+    Write operations are each one transaction. `add_message` also sets the conversation's
+    `updated_at` to the message's `created_at`, as a chat app does to sort its sidebar.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[Kind]
+    driver: ClassVar[str]  # the PyPI distribution (or "stdlib") whose version is recorded
+    description: ClassVar[str]
+
+    def __init__(self, target: Target, settings: Settings) -> None:
+        self.target = target
+        self.settings = settings
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this backend cannot run on this machine, or None when it can."""
+        return None
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        """Create the place the store lives (a file; a server for server backends) and
+        remove or stop it on exit, also on error and Ctrl-C."""
+        yield Target(path=str(workdir / f"{cls.name}.db"))
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def setup_schema(self) -> None:
+        """Create the tables if they do not exist (idempotent)."""
+
+    @abstractmethod
+    def preload(self, conversations: list[Conversation]) -> None:
+        """Bulk-insert conversations with their messages (not timed as an op)."""
+
+    @abstractmethod
+    def load_all(self) -> list[Conversation]: ...
+
+    @abstractmethod
+    def create_conversation(self, conversation: Conversation) -> None: ...
+
+    @abstractmethod
+    def add_message(self, message: Message) -> None: ...
+
+    @abstractmethod
+    def update_title(self, conversation_id: str, title: str, updated_at: int) -> None: ...
+
+    @abstractmethod
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Delete the conversation and its messages."""
+
+    @abstractmethod
+    def describe(self) -> dict:
+        """Versions and the settings in force, read back from the store itself:
+        keys driver_version, sqlite_version, settings (journal_mode, synchronous,
+        foreign_keys, busy_timeout_ms)."""
+
+    def round_trips(self) -> int | None:
+        """Network round trips made so far, for backends that can count them."""
+        return None
+
+    def __enter__(self) -> "Store":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

