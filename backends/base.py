@@ -38,12 +38,15 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Settings:
-    """Fairness settings applied to, and read back from, every backend that has them."""
+    """Run-wide settings: the fairness settings applied to, and read back from, every backend
+    that has them, plus the few options particular backends read."""
 
     synchronous: str = "normal"
     busy_timeout_ms: int = 5000
     journal_mode: str = "wal"
     foreign_keys: bool = True
+    rtt_ms: float = 20.0  # emulated round-trip time for the emulated remote backends
+    sqlalchemy_url: str | None = None  # the ORM backends' database; None: an embedded libSQL file
 
 
 @dataclass

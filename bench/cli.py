@@ -15,6 +15,7 @@ from typing import Sequence
 import backends
 from backends.base import SYNCHRONOUS_LEVELS, Settings
 from bench import results as results_mod
+from bench.secrets import redact_url
 from bench.workload import PROFILES, params_for
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -49,6 +50,16 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number, 0 or more")
+    return value
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="storebench", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -64,6 +75,8 @@ def build_parser() -> Parser:
     run.add_argument("--cold-starts", type=non_negative_int, help="fresh processes for the cold_start op")
     run.add_argument("--synchronous", default="normal", choices=SYNCHRONOUS_LEVELS, help="SQLite durability level (default normal)")
     run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000, help="busy timeout for every backend (default 5000)")
+    run.add_argument("--rtt-ms", type=non_negative_float, default=20.0, help="emulated round-trip time for emulated remote backends (default 20)")
+    run.add_argument("--sqlalchemy-url", help="database URL for the sqlalchemy-* backends (default: an embedded libSQL file)")
     run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -110,13 +123,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = parse_backends(args.backends)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts)
-    settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms)
+    settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
+                        rtt_ms=args.rtt_ms, sqlalchemy_url=args.sqlalchemy_url)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("results") / f"{stamp}.json"
     check_writable(out)
 
     console = Console(stderr=True)
-    data = results_mod.new_results(args.profile, {**params.__dict__, "settings": settings.__dict__}, args.seed)
+    recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
+    data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded}, args.seed)
     data["overhead"] = runner.measure_overhead()
     with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
         for name in names:
