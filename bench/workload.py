@@ -76,7 +76,7 @@ class DataGenerator:
     def content(self) -> str:
         """A body of 50 B to 4 KB (UTF-8), log-uniform: most short, some long, like chat."""
         target = int(math.exp(self.rng.uniform(math.log(MIN_CONTENT), math.log(MAX_CONTENT))))
-        words, size = [], 0
+        words, size = [], -1  # -1: n words need n - 1 separators
         while size < target:
             word = self.rng.choice(WORDS)
             words.append(word)

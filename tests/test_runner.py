@@ -1,0 +1,87 @@
+"""The runner's own logic: timing loop, overhead, and failure marking (Fake stores here test
+the harness, not a backend)."""
+
+from __future__ import annotations
+
+import time
+
+from backends.base import Settings, Target
+from backends.sqlite3_file import Sqlite3Store
+from bench import runner
+from bench.workload import OPS, Params
+
+PARAMS = Params(conversations=5, messages=3, iterations=6, warmup=2, cold_starts=0)
+
+
+def test_time_steps_records_successes_and_counts_errors_separately():
+    def ok():
+        pass
+
+    def boom():
+        raise RuntimeError("disk on fire")
+
+    steps = [(0, ok, ()), (1, boom, ())] * 5
+    timing = runner.time_steps(steps, slots=2, warmup=2)
+    assert len(timing.samples[0]) == 4 and len(timing.samples[1]) == 0
+    assert timing.errors == [0, 4]
+    assert timing.error_examples[1] == ["RuntimeError: disk on fire"] * 3
+
+
+def test_time_steps_measures_the_call():
+    timing = runner.time_steps([(0, time.sleep, (0.002,))] * 3, slots=1)
+    assert all(s >= 2_000_000 for s in timing.samples[0])
+
+
+def test_error_messages_never_carry_secrets():
+    def leak():
+        raise RuntimeError("bad token sekrit-123")
+
+    timing = runner.time_steps([(0, leak, ())], slots=1, secrets=["sekrit-123"])
+    assert timing.error_examples[0] == ["RuntimeError: bad token ***"]
+
+
+def test_null_op_overhead_is_recorded():
+    overhead = runner.measure_overhead(2000)
+    assert overhead["op"] == "null" and overhead["n"] > 0 and overhead["p50_ns"] > 0
+
+
+class FakeLossyStore(Sqlite3Store):
+    """Loses every third message: the runner must notice and mark the backend failed."""
+
+    name = "fake-lossy"
+    calls = 0
+
+    def add_message(self, message):
+        FakeLossyStore.calls += 1
+        if FakeLossyStore.calls % 3:
+            super().add_message(message)
+
+
+def test_a_store_that_loses_writes_is_marked_failed(tmp_path):
+    entry, ops = runner._measure(FakeLossyStore, Target(path=str(tmp_path / "f.db")), PARAMS, 1, Settings(), None)
+    assert entry["status"] == "failed"
+    assert entry["reason"].startswith("content after run differs: conversation ")
+    assert entry["checks"]["after_preload"] == "ok"
+
+
+def test_a_correct_store_gets_every_op_with_the_planned_sample_count(tmp_path):
+    entry, ops = runner._measure(Sqlite3Store, Target(path=str(tmp_path / "s.db")), PARAMS, 1, Settings(), None)
+    assert entry["status"] == "ok", entry["reason"]
+    assert entry["checks"] == {"after_preload": "ok", "after_run": "ok"}
+    by_op = {o["op"]: o for o in ops}
+    assert all(by_op[op]["n"] == PARAMS.iterations and by_op[op]["errors"] == 0 for op in OPS)
+    assert by_op["cold_start"]["n"] == 0
+
+
+def test_cold_start_runs_in_a_fresh_process(tmp_path):
+    target = Target(path=str(tmp_path / "c.db"))
+    with Sqlite3Store(target, Settings()) as s:
+        s.setup_schema()
+    samples, problems = runner.cold_starts("sqlite3", target, Settings(), 2)
+    assert problems == [] and len(samples) == 2 and all(v > 0 for v in samples)
+
+
+def test_an_unavailable_backend_says_why_instead_of_vanishing(monkeypatch):
+    monkeypatch.setattr(Sqlite3Store, "unavailable_reason", classmethod(lambda cls: "no driver here"))
+    entry, ops = runner.run_backend("sqlite3", PARAMS, 1, Settings())
+    assert (entry["status"], entry["reason"], ops) == ("unavailable", "no driver here", [])
