@@ -118,7 +118,7 @@ def check_writable(path: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import runner, summary
+    from bench import overhead_ratio, runner, summary
 
     names = parse_backends(args.backends)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
@@ -139,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             data["backends"].append(entry)
             data["ops"].extend(ops)
             results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
+    overhead_ratio.add_overhead_ratios(data)
     data["complete"] = True
     data["run"]["finished_at"] = results_mod.now_iso()
     results_mod.write_atomic(out, data)
