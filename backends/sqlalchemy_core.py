@@ -7,11 +7,15 @@ one transaction), as a web handler written with Core would do it.
 
 from __future__ import annotations
 
-from sqlalchemy import (CheckConstraint, Engine, Column, ForeignKey, Index, Integer, MetaData, Table, Text, delete, insert,
-                        select, update)
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import (CheckConstraint, Column, Engine, ForeignKey, Index, Integer, MetaData, Table, Text, delete,
+                        insert, select, update)
 
 from backends import sqlalchemy_support as support
-from backends.base import Conversation, Message, Store
+from backends.base import Conversation, Message, Settings, Store, Target
 from backends.sql import assemble
 
 metadata = MetaData()
@@ -53,6 +57,12 @@ class SqlalchemyCoreStore(Store):
     @classmethod
     def unavailable_reason(cls) -> str | None:
         return support.unavailable_reason()
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with support.provision(cls.name, workdir, settings, metadata) as target:
+            yield target
 
     engine: Engine | None = None
     write_engine: Engine | None = None

@@ -10,11 +10,15 @@ conversation by primary key, change attributes, let the flush write them.
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
 from sqlalchemy import CheckConstraint, Engine, ForeignKey, Index, Integer, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload, sessionmaker
 
 from backends import sqlalchemy_support as support
-from backends.base import Conversation, Message, Store, StoreError
+from backends.base import Conversation, Message, Settings, Store, StoreError, Target
 
 
 class Base(DeclarativeBase):
@@ -79,6 +83,12 @@ class SqlalchemyOrmStore(Store):
     @classmethod
     def unavailable_reason(cls) -> str | None:
         return support.unavailable_reason()
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with support.provision(cls.name, workdir, settings, Base.metadata) as target:
+            yield target
 
     def open(self) -> None:
         if not self.settings.foreign_keys:

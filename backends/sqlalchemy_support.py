@@ -16,7 +16,9 @@ import contextlib
 from importlib import metadata
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
 from sqlalchemy.engine import URL
 
 from backends.base import Settings, StoreError, Target
@@ -40,6 +42,29 @@ def database_url(target: Target, settings: Settings) -> URL:
     if url.get_backend_name() != "sqlite":
         raise StoreError(f"--sqlalchemy-url must be a SQLite-family URL (sqlite+libsql://, sqlite://), not {url.drivername}://")
     return url
+
+
+@contextlib.contextmanager
+def provision(name: str, workdir: Path, settings: Settings, metadata: MetaData) -> Iterator[Target]:
+    """A fresh file in `workdir`; or, with a user's URL, that database, in which the store's
+    tables must not exist yet: they are created by the run and dropped at the end, so the
+    next backend of the run (or the next run) starts empty too."""
+    if not settings.sqlalchemy_url:
+        yield Target(path=str(workdir / f"{name}.db"))
+        return
+    url = database_url(Target(), settings)
+    engine = create_engine(url)
+    try:
+        existing = sorted(set(inspect(engine).get_table_names()) & set(metadata.tables))
+        if existing:
+            raise StoreError(f"the --sqlalchemy-url database already has table(s) {', '.join(existing)}; "
+                             "storebench needs a database where it may create and drop them")
+        try:
+            yield Target(url=settings.sqlalchemy_url)
+        finally:
+            metadata.drop_all(engine)
+    finally:
+        engine.dispose()
 
 
 def is_local_file(url: URL) -> bool:

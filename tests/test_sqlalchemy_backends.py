@@ -104,6 +104,34 @@ def test_a_plain_sqlite_url_uses_the_stdlib_driver_with_the_same_settings(name, 
     assert info["settings"]["synchronous"] == "full" and info["settings"]["journal_mode"] == "wal"
 
 
+def test_with_a_url_each_backend_creates_its_tables_and_drops_them_at_the_end(tmp_path):
+    settings = Settings(sqlalchemy_url=f"sqlite:///{tmp_path / 'shared.db'}")
+    for name in SQLALCHEMY_BACKENDS:  # one after the other on the same database, as in a run
+        cls = backends.get(name)
+        with cls.provision(tmp_path, settings) as target:
+            store = cls(target, settings)
+            store.open()
+            store.setup_schema()
+            store.create_conversation(Conversation("c1", "t", T, T, []))
+            assert [c.id for c in store.load_all()] == ["c1"]
+            store.close()
+    tables = sqlite3.connect(tmp_path / "shared.db").execute("SELECT name FROM sqlite_master").fetchall()
+    assert tables == []
+
+
+@pytest.mark.parametrize("name", SQLALCHEMY_BACKENDS)
+def test_a_url_whose_database_already_has_the_tables_is_refused(name, tmp_path):
+    db = sqlite3.connect(tmp_path / "used.db")
+    db.execute("CREATE TABLE conversations (id TEXT)")
+    db.close()
+    settings = Settings(sqlalchemy_url=f"sqlite:///{tmp_path / 'used.db'}")
+    with pytest.raises(StoreError, match="already has table"):
+        with backends.get(name).provision(tmp_path, settings):
+            pass
+    assert sqlite3.connect(tmp_path / "used.db").execute("SELECT name FROM sqlite_master").fetchall() == [
+        ("conversations",)]
+
+
 @pytest.mark.parametrize("name", SQLALCHEMY_BACKENDS)
 def test_a_non_sqlite_url_is_refused_in_one_line(name, tmp_path):
     store = backends.get(name)(Target(path=str(tmp_path / "x.db")),
