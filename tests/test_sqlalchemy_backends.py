@@ -222,3 +222,16 @@ def test_load_all_is_n_plus_one_free(sqla, n):
     assert len(loaded) == n and all(len(c.messages) == 2 for c in loaded)
     expected = 1 + math.ceil(n / SELECTIN_BATCH) if sqla.name == "sqlalchemy-orm" else 2
     assert counter.count == expected
+
+
+@pytest.mark.parametrize("url, says", [
+    ("postgresql://user:secret@db.example/app", "SQLite-family URL"),
+    ("not a url", "is not a database URL"),
+])
+def test_cli_refuses_an_unusable_sqlalchemy_url_in_one_line(url, says, tmp_path, capsys):
+    from bench.cli import EXIT_USAGE, main
+
+    assert main(["run", "--sqlalchemy-url", url, "--out", str(tmp_path / "r.json")]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert says in err and "secret" not in err and err.count("\n") == 1
+    assert not (tmp_path / "r.json").exists()
