@@ -38,7 +38,7 @@ def fmt_ms(value: float | None) -> str:
 
 def print_summary(console: Console, data: dict) -> None:
     table = Table(title="p50 latency, ms (errors in brackets)")
-    table.add_column("backend")
+    table.add_column("backend", no_wrap=True, min_width=max((len(b["name"]) for b in data["backends"]), default=7))
     table.add_column("status")
     for op in ALL_OPS:
         table.add_column(SHORT.get(op, op), justify="right")
@@ -68,7 +68,7 @@ def print_overhead_ratios(console: Console, data: dict) -> None:
     if not rated:
         return
     table = Table(title="ORM overhead: p50 / raw backend's p50, same run")
-    table.add_column("backend")
+    table.add_column("backend", no_wrap=True, min_width=max((len(b["name"]) for b in data["backends"]), default=7))
     table.add_column("vs")
     for op in ALL_OPS:
         table.add_column(SHORT.get(op, op), justify="right")
