@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import contextlib
 from importlib import metadata
-from typing import Iterator
-
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
 from sqlalchemy.engine import URL
@@ -29,8 +28,8 @@ BEGIN_OPTION = "storebench_begin"
 WRITE_BEGIN = "BEGIN IMMEDIATE"
 READ_BEGIN = "BEGIN"
 # The raw backend on the same engine, per SQLAlchemy driver name, for the overhead ratio.
-RAW_BACKEND_BY_DRIVER = {"libsql": "libsql", "pysqlite": "sqlite3", "apsw": "apsw"}
-DBAPI_DISTRIBUTION = {"libsql": "libsql-experimental", "pysqlite": None, "apsw": "apsw"}
+RAW_BACKEND_BY_DRIVER = {"libsql": "libsql", "pysqlite": "sqlite3"}
+DBAPI_DISTRIBUTION = {"libsql": "libsql-experimental"}  # others: the stdlib
 
 
 def database_url(target: Target, settings: Settings) -> URL:
@@ -45,7 +44,7 @@ def database_url(target: Target, settings: Settings) -> URL:
 
 
 @contextlib.contextmanager
-def provision(name: str, workdir: Path, settings: Settings, metadata: MetaData) -> Iterator[Target]:
+def provision(name: str, workdir: Path, settings: Settings, tables: MetaData) -> Iterator[Target]:
     """A fresh file in `workdir`; or, with a user's URL, that database, in which the store's
     tables must not exist yet: they are created by the run and dropped at the end, so the
     next backend of the run (or the next run) starts empty too."""
@@ -55,14 +54,14 @@ def provision(name: str, workdir: Path, settings: Settings, metadata: MetaData) 
     url = database_url(Target(), settings)
     engine = create_engine(url)
     try:
-        existing = sorted(set(inspect(engine).get_table_names()) & set(metadata.tables))
+        existing = sorted(set(inspect(engine).get_table_names()) & set(tables.tables))
         if existing:
             raise StoreError(f"the --sqlalchemy-url database already has table(s) {', '.join(existing)}; "
                              "storebench needs a database where it may create and drop them")
         try:
             yield Target(url=settings.sqlalchemy_url)
         finally:
-            metadata.drop_all(engine)
+            tables.drop_all(engine)
     finally:
         engine.dispose()
 
