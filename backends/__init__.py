@@ -11,6 +11,9 @@ REGISTRY: dict[str, str] = {
     "sqlite3": "backends.sqlite3_file:Sqlite3Store",
     "apsw": "backends.apsw_file:ApswStore",
     "libsql": "backends.libsql_file:LibsqlStore",
+    "sqlalchemy-core": "backends.sqlalchemy_core:SqlalchemyCoreStore",
+    "sqlalchemy-orm": "backends.sqlalchemy_orm:SqlalchemyOrmStore",
+    "pyturso": "backends.pyturso_file:PytursoStore",
 }
 
 

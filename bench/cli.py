@@ -115,12 +115,30 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}; choose another --out") from None
 
 
+def check_sqlalchemy_url(text: str) -> None:
+    """A --sqlalchemy-url the SQLAlchemy backends can use, else a UsageError (credentials redacted)."""
+    from sqlalchemy.exc import ArgumentError
+
+    from backends.base import StoreError, Target
+    from backends.sqlalchemy_support import database_url
+
+    try:
+        database_url(Target(), Settings(sqlalchemy_url=text))
+    except ArgumentError:
+        raise UsageError(f"--sqlalchemy-url {redact_url(text)!r} is not a database URL; "
+                         "e.g. sqlite:///file.db or sqlite+libsql://127.0.0.1:8080?secure=false") from None
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import runner, summary
+    from bench import overhead_ratio, runner, summary
 
     names = parse_backends(args.backends)
+    if args.sqlalchemy_url:
+        check_sqlalchemy_url(args.sqlalchemy_url)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts)
     settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
@@ -139,6 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             data["backends"].append(entry)
             data["ops"].extend(ops)
             results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
+    overhead_ratio.add_overhead_ratios(data)
     data["complete"] = True
     data["run"]["finished_at"] = results_mod.now_iso()
     results_mod.write_atomic(out, data)

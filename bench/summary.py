@@ -38,7 +38,7 @@ def fmt_ms(value: float | None) -> str:
 
 def print_summary(console: Console, data: dict) -> None:
     table = Table(title="p50 latency, ms (errors in brackets)")
-    table.add_column("backend")
+    table.add_column("backend", no_wrap=True, min_width=max((len(b["name"]) for b in data["backends"]), default=7))
     table.add_column("status")
     for op in ALL_OPS:
         table.add_column(SHORT.get(op, op), justify="right")
@@ -54,8 +54,31 @@ def print_summary(console: Console, data: dict) -> None:
         status = b["status"] + (" (emulated)" if b.get("emulated") else "")
         table.add_row(b["name"], status, *cells)
     console.print(table)
+    print_overhead_ratios(console, data)
     for b in data["backends"]:
         if b["status"] != "ok":
             console.print(f"{b['name']}: {b['status']}: {b['reason']}")
     if data.get("overhead"):
         console.print(f"harness overhead per sample (null op): p50 {data['overhead']['p50_ns']} ns")
+
+
+def print_overhead_ratios(console: Console, data: dict) -> None:
+    """The ORM tier's p50 over its raw backend's p50, op by op (set by bench.overhead_ratio)."""
+    rated = [o for o in data["ops"] if "overhead_ratio" in o]
+    if not rated:
+        return
+    table = Table(title="ORM overhead: p50 / raw backend's p50, same run")
+    table.add_column("backend", no_wrap=True, min_width=max((len(b["name"]) for b in data["backends"]), default=7))
+    table.add_column("vs")
+    for op in ALL_OPS:
+        table.add_column(SHORT.get(op, op), justify="right")
+    ratios = {(o["backend"], o["op"]): o for o in rated}
+    for name in dict.fromkeys(o["backend"] for o in rated):
+        cells = []
+        for op in ALL_OPS:
+            o = ratios.get((name, op))
+            cells.append(f"{o['overhead_ratio']:.2f}x" if o and o["overhead_ratio"] is not None else "-")
+        table.add_row(name, str(ratios.get((name, ALL_OPS[0]), {}).get("overhead_vs") or "-"), *cells)
+    console.print(table)
+    for name, reason in dict.fromkeys((o["backend"], o["overhead_reason"]) for o in rated if o["overhead_reason"]):
+        console.print(f"{name}: no overhead ratio where shown '-': {reason}")

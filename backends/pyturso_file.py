@@ -1,0 +1,49 @@
+"""`pyturso`: Turso's new in-process engine, a rewrite of SQLite in Rust (pip pyturso,
+`import turso`), on a local file through its DB-API module.
+
+It takes the four fair settings (journal_mode=WAL, synchronous, foreign_keys, busy_timeout),
+as PRAGMAs read back in describe(). It holds an exclusive lock on the file while the
+database object is alive, and `Connection.close()` does not release it: the lock goes only
+when the connection object is freed. SqlStore.close() drops our only reference, so a cold
+start in a fresh process can open the file after the parent closed its store.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Sequence
+
+from backends.sql import SqlStore
+
+
+class PytursoStore(SqlStore):
+    name = "pyturso"
+    kind = "embedded"
+    driver = "pyturso"
+    description = "Turso's in-process Rust engine (pip pyturso, DB-API) on a local file"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        try:
+            import turso  # noqa: F401
+        except ImportError as exc:
+            return f"pyturso is not installed ({exc}); pip install pyturso"
+        return None
+
+    def _connect(self):
+        import turso
+
+        # isolation_level=None: autocommit, so BEGIN IMMEDIATE is ours to issue.
+        return turso.connect(self.target.path, isolation_level=None)
+
+    def _execute(self, sql: str, params: Sequence = ()) -> None:
+        self.conn.execute(sql, params)
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[Sequence]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def _driver_version(self) -> str:
+        return metadata.version("pyturso")

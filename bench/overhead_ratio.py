@@ -1,0 +1,43 @@
+"""The ORM tier's cost over its raw driver, from one run's results: a pass over the results data.
+
+Each op entry of an `orm` backend gets `overhead_ratio` (its p50 divided by the p50 of the same
+op on the raw backend named by the backend entry's `overhead_vs`, measured in the same run),
+`overhead_vs`, and `overhead_reason`: None when the ratio is there, else why it is not.
+"""
+
+from __future__ import annotations
+
+
+def _missing_reason(raw: str | None, raw_entry: dict | None, raw_op: dict | None, own_op: dict) -> str | None:
+    if raw is None:
+        return "no raw backend runs on the same engine as this backend's database (see its dialect)"
+    if raw_entry is None:
+        return f"{raw} did not run in this run; add it to --backends to get the ratio"
+    if raw_entry["status"] != "ok":
+        return f"{raw} {raw_entry['status']}: {raw_entry['reason']}"
+    if raw_op is None or raw_op.get("p50_ms") is None:
+        return f"{raw} has no {own_op['op']} samples"
+    if own_op.get("p50_ms") is None:
+        return f"no {own_op['op']} samples"
+    if raw_op["p50_ms"] <= 0:
+        return f"{raw} {own_op['op']} p50 is 0"
+    return None
+
+
+def add_overhead_ratios(data: dict) -> dict:
+    """Set overhead_ratio / overhead_vs / overhead_reason on every orm op entry; returns `data`."""
+    by_name = {b["name"]: b for b in data["backends"]}
+    ops = {(o["backend"], o["op"]): o for o in data["ops"]}
+    for entry in data["backends"]:
+        if entry.get("kind") != "orm":
+            continue
+        raw = entry.get("overhead_vs")
+        for op in data["ops"]:
+            if op["backend"] != entry["name"]:
+                continue
+            raw_op = ops.get((raw, op["op"]))
+            reason = _missing_reason(raw, by_name.get(raw), raw_op, op)
+            op["overhead_vs"] = raw
+            op["overhead_ratio"] = None if reason else op["p50_ms"] / raw_op["p50_ms"]
+            op["overhead_reason"] = reason
+    return data
