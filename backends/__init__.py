@@ -11,6 +11,7 @@ REGISTRY: dict[str, str] = {
     "sqlite3": "backends.sqlite3_file:Sqlite3Store",
     "apsw": "backends.apsw_file:ApswStore",
     "libsql": "backends.libsql_file:LibsqlStore",
+    "api-routes": "backends.api_routes:ApiRoutesStore",
 }
 
 

@@ -1,0 +1,223 @@
+"""`api-routes`: the seed's "Current" design — an HTTP server with five API routes over a local
+libSQL file — reached through a keep-alive HTTP client.
+
+`provision` starts the server (`backends/api_routes_server.py`: Starlette served by uvicorn,
+over the same embedded `LibsqlStore` the `libsql` row uses) as a separate process on a free
+loopback port, waits until it answers, and stops it on exit, also on error and Ctrl-C. The
+store here is only the client: one `httpx.Client` with one persistent connection, one HTTP
+request per op. So the difference to the `libsql` row is what the route layer adds: HTTP,
+JSON both ways, the framework, and a second process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+from backends.base import Conversation, Message, Settings, Store, StoreError, Target
+
+ROUTES = "/api/conversations"  # the seed's app/api/conversations/{load,create,message,delete,title}
+READY_TIMEOUT_S = 30.0  # first start imports uvicorn, starlette and libsql: seconds on a slow disk
+READY_POLL_S = 0.05
+STOP_TIMEOUT_S = 5.0
+REQUEST_TIMEOUT_S = 60.0  # generous: a load_all of a large profile moves megabytes of JSON
+LOG_TAIL_CHARS = 300
+
+
+# --- JSON form of the data, shared by client and server -------------------------------------
+
+def _field(obj: Any, key: str, kind: type) -> Any:
+    """obj[key], checked to be exactly of `kind` (so a float or bool never passes for an int)."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object holding {key!r}, got {type(obj).__name__}")
+    value = obj.get(key)
+    if type(value) is not kind:
+        raise ValueError(f"{key!r} must be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def encode_message(m: Message) -> dict:
+    return {"id": m.id, "conversation_id": m.conversation_id, "role": m.role, "content": m.content,
+            "created_at": m.created_at}
+
+
+def decode_message(d: Any) -> Message:
+    role = _field(d, "role", str)
+    if role not in ("user", "assistant"):
+        raise ValueError(f"'role' must be 'user' or 'assistant', got {role!r}")
+    return Message(_field(d, "id", str), _field(d, "conversation_id", str), role,
+                   _field(d, "content", str), _field(d, "created_at", int))
+
+
+def encode_conversation(c: Conversation) -> dict:
+    return {"id": c.id, "title": c.title, "created_at": c.created_at, "updated_at": c.updated_at,
+            "messages": [encode_message(m) for m in c.messages]}
+
+
+def decode_conversation(d: Any) -> Conversation:
+    return Conversation(_field(d, "id", str), _field(d, "title", str), _field(d, "created_at", int),
+                        _field(d, "updated_at", int), [decode_message(m) for m in _field(d, "messages", list)])
+
+
+def decode_conversations(d: Any) -> list[Conversation]:
+    return [decode_conversation(c) for c in _field(d, "conversations", list)]
+
+
+# --- the server process ---------------------------------------------------------------------
+
+def _server_settings(settings: Settings) -> str:
+    """The settings as JSON for the server's command line, without the one field that can
+    hold a password (the ORM backends' database URL, which the server never uses)."""
+    return json.dumps(replace(settings, sqlalchemy_url=None).__dict__)
+
+
+def _start_server(db: Path, settings: Settings, log: Path) -> tuple[subprocess.Popen, str]:
+    """Start the server on a loopback socket bound here (port 0: the OS picks a free one) and
+    handed over as a file descriptor, so no other process can take the port in between."""
+    with socket.create_server(("127.0.0.1", 0)) as listener, open(log, "wb") as log_file:
+        port = listener.getsockname()[1]
+        command = [sys.executable, "-m", "backends.api_routes_server", "--fd", str(listener.fileno()),
+                   "--db", str(db), "--settings", _server_settings(settings)]
+        proc = subprocess.Popen(command, pass_fds=(listener.fileno(),), stdin=subprocess.DEVNULL,
+                                stdout=log_file, stderr=subprocess.STDOUT)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _log_tail(log: Path) -> str:
+    try:
+        lines = log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return (lines[-1] if lines else "no output")[-LOG_TAIL_CHARS:]
+
+
+def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
+    """Poll GET /api/info until it answers 200, the process exits, or READY_TIMEOUT_S passes."""
+    import httpx
+
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StoreError(f"api-routes server exited with status {proc.returncode} on start: {_log_tail(log)}")
+        try:
+            if httpx.get(f"{url}/api/info", timeout=1.0, trust_env=False).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # the socket listens from the start; the app may still be starting up
+        time.sleep(READY_POLL_S)
+    raise StoreError(f"api-routes server did not answer at {url} within {READY_TIMEOUT_S:.0f} s: {_log_tail(log)}")
+
+
+def _stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it has not exited in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+            return
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    proc.wait(STOP_TIMEOUT_S)
+
+
+# --- the client store -----------------------------------------------------------------------
+
+class ApiRoutesStore(Store):
+    name = "api-routes"
+    kind = "api"
+    driver = "libsql"  # the engine behind the routes; the HTTP stack is in describe()["stack"]
+    description = "the seed's 5 API routes (uvicorn + Starlette, own process) over an embedded libSQL file; keep-alive httpx client"
+    # The post-run pass (bench.runner.add_overheads) adds to each op entry what this backend
+    # costs over that one: the same engine and SQL, called in-process without the routes.
+    compare_with: ClassVar[str] = "libsql"
+
+    client: Any = None
+    requests = 0
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        for module in ("httpx", "uvicorn", "starlette", "libsql"):
+            try:
+                __import__(module)
+            except ImportError as exc:
+                return f"{module} is not installed ({exc}); pip install {module}"
+        return None
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        db, log = workdir / f"{cls.name}.db", workdir / f"{cls.name}-server.log"
+        proc, url = _start_server(db, settings, log)
+        try:
+            _wait_ready(proc, url, log)
+            yield Target(path=str(db), url=url, extra={"server_pid": proc.pid})
+        finally:
+            _stop_server(proc)
+
+    def open(self) -> None:
+        import httpx
+
+        # One connection, kept alive across requests, as a browser tab keeps one to its app.
+        # trust_env=False: no proxy from the environment ever sits between us and loopback.
+        self.client = httpx.Client(base_url=self.target.url, timeout=REQUEST_TIMEOUT_S, trust_env=False,
+                                   limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def _request(self, method: str, path: str, body: dict | None = None) -> Any:
+        """One HTTP request; a 4xx/5xx answer raises StoreError carrying the server's message."""
+        import httpx
+
+        self.requests += 1
+        try:
+            response = self.client.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            raise StoreError(f"api-routes server at {self.target.url} did not answer {method} {path}: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:LOG_TAIL_CHARS]
+            raise StoreError(f"{method} {path}: HTTP {response.status_code}: {message}")
+        return response.json()
+
+    def round_trips(self) -> int:
+        return self.requests
+
+    def describe(self) -> dict:
+        info = self._request("GET", "/api/info")
+        info["stack"]["client"] = f"httpx {metadata.version('httpx')}, one keep-alive connection"
+        return info
+
+    def setup_schema(self) -> None:
+        self._request("POST", "/api/setup")
+
+    def preload(self, conversations: list[Conversation]) -> None:
+        self._request("POST", "/api/preload", {"conversations": [encode_conversation(c) for c in conversations]})
+
+    def load_all(self) -> list[Conversation]:
+        return decode_conversations(self._request("GET", f"{ROUTES}/load"))
+
+    def create_conversation(self, conversation: Conversation) -> None:
+        self._request("POST", f"{ROUTES}/create", {"conversation": encode_conversation(conversation)})
+
+    def add_message(self, message: Message) -> None:
+        self._request("POST", f"{ROUTES}/message", {"message": encode_message(message)})
+
+    def update_title(self, conversation_id: str, title: str, updated_at: int) -> None:
+        self._request("POST", f"{ROUTES}/title", {"id": conversation_id, "title": title, "updated_at": updated_at})
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self._request("POST", f"{ROUTES}/delete", {"id": conversation_id})
