@@ -139,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             data["backends"].append(entry)
             data["ops"].extend(ops)
             results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
+    runner.add_overheads(data)
     data["complete"] = True
     data["run"]["finished_at"] = results_mod.now_iso()
     results_mod.write_atomic(out, data)

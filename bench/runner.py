@@ -195,6 +195,24 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     return entry, ops
 
 
+def add_overheads(data: dict) -> None:
+    """Post-run pass: a backend class naming a `compare_with` backend (the same engine used
+    directly) gets, on each op entry both ran, `overhead_vs` (that backend), `overhead_p50_ms`
+    (p50 difference: what the extra layer adds) and `overhead_ratio` (p50 quotient). Only
+    backends with status ok in this run are compared, so both sides share machine and data."""
+    ok = {b["name"] for b in data["backends"] if b["status"] == "ok"}
+    p50 = {(o["backend"], o["op"]): o.get("p50_ms") for o in data["ops"]}
+    for o in data["ops"]:
+        if o["backend"] not in ok:
+            continue
+        base = getattr(backends.get(o["backend"]), "compare_with", None)
+        base_p50, own_p50 = p50.get((base, o["op"])), o.get("p50_ms")
+        if base in ok and base_p50 is not None and own_p50 is not None:
+            o["overhead_vs"] = base
+            o["overhead_p50_ms"] = round(own_p50 - base_p50, 6)
+            o["overhead_ratio"] = round(own_p50 / base_p50, 3) if base_p50 > 0 else None
+
+
 def _round_trip_counter(store: Store) -> Callable[[], int]:
     if store.round_trips() is None:
         return _no_round_trips

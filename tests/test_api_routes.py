@@ -1,0 +1,170 @@
+"""api-routes specifics beyond the contract: the server process's life cycle, the settings it
+runs with, HTTP error mapping, round-trip counting, and the overhead columns against `libsql`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backends.api_routes import ApiRoutesStore
+from backends.base import Conversation, Message, Settings, StoreError
+from bench.runner import add_overheads
+from bench.workload import EPOCH_MS
+
+REPO = Path(__file__).resolve().parent.parent
+WAIT_S = 30.0  # upper bound for a process to appear or go away; never a timing assertion
+
+
+def server_pids(marker: str) -> list[int]:
+    """Running api-routes server processes whose command line contains `marker`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # exited while we looked
+            if "backends.api_routes_server" in cmdline and marker in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {WAIT_S:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_server_runs_while_provisioned_and_is_gone_after(tmp_path):
+    with ApiRoutesStore.provision(tmp_path, Settings()) as target:
+        assert server_pids(str(tmp_path)) == [target.extra["server_pid"]]
+    assert server_pids(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("exc_type", [RuntimeError, KeyboardInterrupt])
+def test_server_is_stopped_when_the_run_fails_or_is_interrupted(tmp_path, exc_type):
+    with pytest.raises(exc_type):
+        with ApiRoutesStore.provision(tmp_path, Settings()):
+            assert len(server_pids(str(tmp_path))) == 1
+            raise exc_type("boom")
+    assert server_pids(str(tmp_path)) == []
+
+
+def test_an_interrupted_storebench_run_leaves_no_server_behind(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the server's database path names tmp_path
+    command = [sys.executable, "-m", "bench", "run", "--backends", "api-routes", "--profile", "smoke",
+               "--no-progress", "--out", str(tmp_path / "results.json")]
+    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: server_pids(str(tmp_path)) or run.poll() is not None, "the server to start")
+        assert run.poll() is None, f"the run ended before it could be interrupted: {run.stderr.read()}"
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=WAIT_S)
+    finally:
+        run.kill()
+    assert run.returncode == 130, stderr
+    assert server_pids(str(tmp_path)) == []
+
+
+def test_the_server_exits_when_the_harness_is_killed_outright(tmp_path):
+    script = ("import sys, time; from pathlib import Path; from backends.api_routes import ApiRoutesStore; "
+              "from backends.base import Settings\n"
+              "with ApiRoutesStore.provision(Path(sys.argv[1]), Settings()):\n"
+              "    print('ready', flush=True); time.sleep(600)")
+    harness = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert harness.stdout.readline().strip() == "ready"
+        assert len(server_pids(str(tmp_path))) == 1
+        harness.kill()  # SIGKILL: no finally runs in the harness
+        harness.wait(WAIT_S)
+        wait_for(lambda: not server_pids(str(tmp_path)), "the orphaned server to exit")
+    finally:
+        harness.kill()
+
+
+@pytest.fixture
+def routes(tmp_path):
+    settings = Settings(synchronous="full", busy_timeout_ms=1234)
+    with ApiRoutesStore.provision(tmp_path, settings) as target:
+        store = ApiRoutesStore(target, settings)
+        store.open()
+        try:
+            store.setup_schema()
+            yield store
+        finally:
+            store.close()
+
+
+def test_the_server_runs_with_the_run_settings_read_back_from_its_connection(routes):
+    info = routes.describe()
+    assert info["settings"] == {"journal_mode": "wal", "synchronous": "full", "foreign_keys": True,
+                                "busy_timeout_ms": 1234, "transactions": "BEGIN IMMEDIATE per write op"}
+    assert set(info["stack"]) == {"server", "framework", "process", "client"}
+
+
+def test_a_store_failure_is_an_http_error_carrying_the_server_message(routes):
+    routes.create_conversation(Conversation("c1", "t", EPOCH_MS, EPOCH_MS))
+    with pytest.raises(StoreError, match=r"HTTP 500: .*UNIQUE constraint failed: conversations\.id"):
+        routes.create_conversation(Conversation("c1", "t", EPOCH_MS, EPOCH_MS))
+
+
+@pytest.mark.parametrize("body", [
+    {"id": "c1", "title": "x", "updated_at": float(EPOCH_MS)},  # a float is not an int
+    {"id": "c1", "title": "x", "updated_at": True},  # nor is a bool
+    {"id": "c1", "title": "x"},
+])
+def test_a_malformed_body_is_rejected_with_400_and_changes_nothing(routes, body):
+    routes.create_conversation(Conversation("c1", "t", EPOCH_MS, EPOCH_MS))
+    response = httpx.post(f"{routes.target.url}/api/conversations/title", json=body, trust_env=False)
+    assert response.status_code == 400 and "updated_at" in response.json()["error"]
+    assert [(c.title, c.updated_at) for c in routes.load_all()] == [("t", EPOCH_MS)]
+
+
+def test_each_op_is_one_http_round_trip(routes):
+    ops = [
+        (routes.create_conversation, (Conversation("c1", "t", EPOCH_MS, EPOCH_MS),)),
+        (routes.add_message, (Message("m1", "c1", "user", "hi", EPOCH_MS + 1),)),
+        (routes.update_title, ("c1", "T", EPOCH_MS + 2)),
+        (routes.load_all, ()),
+        (routes.delete_conversation, ("c1",)),
+    ]
+    for fn, args in ops:
+        before = routes.round_trips()
+        fn(*args)
+        assert routes.round_trips() - before == 1, fn.__name__
+
+
+def op(backend: str, name: str, p50_ms: float | None) -> dict:
+    return {"backend": backend, "op": name, "p50_ms": p50_ms}
+
+
+def test_overheads_compare_api_routes_with_libsql_from_the_same_run():
+    data = {
+        "backends": [{"name": "libsql", "status": "ok"}, {"name": "api-routes", "status": "ok"}],
+        "ops": [op("libsql", "add_message", 0.05), op("api-routes", "add_message", 0.55),
+                op("api-routes", "load_all", 3.0), op("libsql", "load_all", None)],
+    }
+    add_overheads(data)
+    libsql_add, routes_add, routes_load, _ = data["ops"]
+    assert routes_add["overhead_vs"] == "libsql"
+    assert routes_add["overhead_p50_ms"] == pytest.approx(0.5)
+    assert routes_add["overhead_ratio"] == pytest.approx(11.0)
+    assert "overhead_vs" not in libsql_add  # libsql compares with nothing
+    assert "overhead_vs" not in routes_load  # no libsql sample to compare with
+
+
+@pytest.mark.parametrize("libsql", [None, {"name": "libsql", "status": "failed"}])
+def test_overheads_are_left_out_when_libsql_did_not_run_ok(libsql):
+    data = {"backends": [b for b in (libsql, {"name": "api-routes", "status": "ok"}) if b],
+            "ops": [op("libsql", "add_message", 0.05), op("api-routes", "add_message", 0.55)]}
+    add_overheads(data)
+    assert all("overhead_vs" not in o for o in data["ops"])
