@@ -4,7 +4,9 @@ runs with, HTTP error mapping, round-trip counting, and the overhead columns aga
 from __future__ import annotations
 
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -141,6 +143,28 @@ def test_each_op_is_one_http_round_trip(routes):
         before = routes.round_trips()
         fn(*args)
         assert routes.round_trips() - before == 1, fn.__name__
+
+
+def test_a_connection_the_server_closed_is_replaced_before_the_next_request(routes):
+    routes.load_all()
+    sock = routes.conn.sock
+    sock.shutdown(socket.SHUT_WR)  # the server sees end of input and closes its side
+    wait_for(lambda: select.select([sock], [], [], 0)[0], "the server to close the connection")
+    before = routes.round_trips()
+    assert routes.load_all() == []
+    assert routes.round_trips() - before == 1
+    assert routes.conn.sock is not sock
+
+
+def test_a_request_to_a_stopped_server_raises_a_store_error(tmp_path):
+    with ApiRoutesStore.provision(tmp_path, Settings()) as target:
+        store = ApiRoutesStore(target, Settings())
+        store.open()
+        os.kill(target.extra["server_pid"], signal.SIGTERM)
+        wait_for(lambda: not server_pids(str(tmp_path)), "the server to stop")
+        with pytest.raises(StoreError, match="did not answer GET /api/conversations/load"):
+            store.load_all()
+        store.close()
 
 
 def op(backend: str, name: str, p50_ms: float | None) -> dict:
