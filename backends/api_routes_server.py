@@ -115,7 +115,8 @@ def build_app(store: Store) -> Starlette:
 
 def _exit_with_parent() -> None:
     """Have the kernel send SIGTERM when the harness dies, even by SIGKILL, so the server is
-    never left behind (Linux; elsewhere the harness's own stop is the only one)."""
+    never left behind (Linux; elsewhere the harness's own stop is the only one). The kernel
+    ties this to the thread that started us: provision runs on the harness's main thread."""
     if sys.platform != "linux":
         return
     parent = os.getppid()
