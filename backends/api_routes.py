@@ -16,12 +16,11 @@ import http.client
 import json
 import platform
 import select
-import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 from urllib.parse import urlsplit
@@ -80,7 +79,7 @@ def decode_conversations(d: Any) -> list[Conversation]:
 def _server_settings(settings: Settings) -> str:
     """The settings as JSON for the server's command line, without the one field that can
     hold a password (the ORM backends' database URL, which the server never uses)."""
-    return json.dumps(replace(settings, sqlalchemy_url=None).__dict__)
+    return json.dumps(asdict(replace(settings, sqlalchemy_url=None)))
 
 
 def _start_server(db: Path, settings: Settings, log: Path) -> tuple[subprocess.Popen, str]:
@@ -133,15 +132,17 @@ def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
 
 
 def _stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it has not exited in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT_S)
-            return
-        except subprocess.TimeoutExpired:
+    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it has not exited in time or
+    the wait is interrupted (a second Ctrl-C)."""
+    try:
+        proc.terminate()
+        proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if proc.poll() is None:
             proc.kill()
-    proc.wait(STOP_TIMEOUT_S)
+            proc.wait(STOP_TIMEOUT_S)
 
 
 # --- the client store -----------------------------------------------------------------------

@@ -13,7 +13,6 @@ as one Node.js process with a synchronous SQLite driver would.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ctypes
 import json
 import os
@@ -97,20 +96,11 @@ def _info(store: Store) -> Callable:
 
 
 def build_app(store: Store) -> Starlette:
-    """The app; the store is opened at start-up and closed at shutdown."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
-        store.open()
-        try:
-            yield
-        finally:
-            store.close()
-
+    """The app over an open store."""
     routes = [Route(path, _endpoint(store, name, parse), methods=[verb])
               for path, (verb, name, parse) in ENDPOINTS.items()]
     routes.append(Route("/api/info", _info(store), methods=["GET"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes)
 
 
 def _exit_with_parent() -> None:
@@ -133,11 +123,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _exit_with_parent()
     store = LibsqlStore(Target(path=args.db), Settings(**json.loads(args.settings)))
-    config = uvicorn.Config(build_app(store), http="h11", loop="asyncio", lifespan="on", log_level="warning",
+    try:  # opened before serving, so a bad database is one clear line, not a lifespan traceback
+        store.open()
+    except Exception as exc:
+        print(f"api-routes server: cannot open the database {args.db}: {exc}", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(build_app(store), http="h11", loop="asyncio", lifespan="off", log_level="warning",
                             access_log=False, timeout_keep_alive=KEEP_ALIVE_S,
                             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     server = uvicorn.Server(config)
-    server.run(sockets=[socket.socket(fileno=args.fd)])
+    try:
+        server.run(sockets=[socket.socket(fileno=args.fd)])
+    finally:
+        store.close()
     return 0 if server.started else 3  # 3: start-up failed (uvicorn's own code for it)
 
 
