@@ -37,7 +37,7 @@ LOG_TAIL_CHARS = 300
 
 # --- JSON form of the data, shared by client and server -------------------------------------
 
-def _field(obj: Any, key: str, kind: type) -> Any:
+def json_field(obj: Any, key: str, kind: type) -> Any:
     """obj[key], checked to be exactly of `kind` (so a float or bool never passes for an int)."""
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object holding {key!r}, got {type(obj).__name__}")
@@ -53,11 +53,11 @@ def encode_message(m: Message) -> dict:
 
 
 def decode_message(d: Any) -> Message:
-    role = _field(d, "role", str)
+    role = json_field(d, "role", str)
     if role not in ("user", "assistant"):
         raise ValueError(f"'role' must be 'user' or 'assistant', got {role!r}")
-    return Message(_field(d, "id", str), _field(d, "conversation_id", str), role,
-                   _field(d, "content", str), _field(d, "created_at", int))
+    return Message(json_field(d, "id", str), json_field(d, "conversation_id", str), role,
+                   json_field(d, "content", str), json_field(d, "created_at", int))
 
 
 def encode_conversation(c: Conversation) -> dict:
@@ -66,12 +66,12 @@ def encode_conversation(c: Conversation) -> dict:
 
 
 def decode_conversation(d: Any) -> Conversation:
-    return Conversation(_field(d, "id", str), _field(d, "title", str), _field(d, "created_at", int),
-                        _field(d, "updated_at", int), [decode_message(m) for m in _field(d, "messages", list)])
+    return Conversation(json_field(d, "id", str), json_field(d, "title", str), json_field(d, "created_at", int),
+                        json_field(d, "updated_at", int), [decode_message(m) for m in json_field(d, "messages", list)])
 
 
 def decode_conversations(d: Any) -> list[Conversation]:
-    return [decode_conversation(c) for c in _field(d, "conversations", list)]
+    return [decode_conversation(c) for c in json_field(d, "conversations", list)]
 
 
 # --- the server process ---------------------------------------------------------------------

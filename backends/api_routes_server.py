@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backends.api_routes import (ROUTES, _field, decode_conversation, decode_conversations, decode_message,
+from backends.api_routes import (ROUTES, json_field, decode_conversation, decode_conversations, decode_message,
                                  encode_conversation)
 from backends.base import Settings, Store, Target
 from backends.libsql_file import LibsqlStore
@@ -47,11 +47,11 @@ def _no_args(body: Any) -> tuple:
 # path -> (HTTP method, Store method, how to read its arguments from the body)
 ENDPOINTS: dict[str, tuple[str, str, Parse]] = {
     f"{ROUTES}/load": ("GET", "load_all", _no_args),
-    f"{ROUTES}/create": ("POST", "create_conversation", lambda b: (decode_conversation(_field(b, "conversation", dict)),)),
-    f"{ROUTES}/message": ("POST", "add_message", lambda b: (decode_message(_field(b, "message", dict)),)),
+    f"{ROUTES}/create": ("POST", "create_conversation", lambda b: (decode_conversation(json_field(b, "conversation", dict)),)),
+    f"{ROUTES}/message": ("POST", "add_message", lambda b: (decode_message(json_field(b, "message", dict)),)),
     f"{ROUTES}/title": ("POST", "update_title",
-                        lambda b: (_field(b, "id", str), _field(b, "title", str), _field(b, "updated_at", int))),
-    f"{ROUTES}/delete": ("POST", "delete_conversation", lambda b: (_field(b, "id", str),)),
+                        lambda b: (json_field(b, "id", str), json_field(b, "title", str), json_field(b, "updated_at", int))),
+    f"{ROUTES}/delete": ("POST", "delete_conversation", lambda b: (json_field(b, "id", str),)),
     # Harness-only routes, never timed: schema and bulk preload.
     "/api/setup": ("POST", "setup_schema", _no_args),
     "/api/preload": ("POST", "preload", lambda b: (decode_conversations(b),)),
