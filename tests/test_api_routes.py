@@ -67,8 +67,11 @@ def test_an_interrupted_storebench_run_leaves_no_server_behind(tmp_path):
                "--no-progress", "--out", str(tmp_path / "results.json")]
     run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: server_pids(str(tmp_path)) or run.poll() is not None, "the server to start")
+        # The WAL file appears with the first write through the routes: the run is under way.
+        wait_for(lambda: list(tmp_path.glob("storebench-api-routes-*/api-routes.db-wal")) or run.poll() is not None,
+                 "the run to write through the server")
         assert run.poll() is None, f"the run ended before it could be interrupted: {run.stderr.read()}"
+        assert len(server_pids(str(tmp_path))) == 1
         run.send_signal(signal.SIGINT)
         _, stderr = run.communicate(timeout=WAIT_S)
     finally:
