@@ -5,8 +5,8 @@ libSQL file — reached through a keep-alive HTTP client.
 over the same embedded `LibsqlStore` the `libsql` row uses) as a separate process on a free
 loopback port, waits until it answers, and stops it on exit, also on error and Ctrl-C. The
 store here is only the client: one `http.client` connection kept alive, one HTTP request per
-op. So the difference to the `libsql` row is what the route layer adds: HTTP,
-JSON both ways, the framework, and a second process.
+op. So the difference to the `libsql` row is what the route layer adds: HTTP, JSON both ways,
+the framework, and a second process.
 """
 
 from __future__ import annotations
