@@ -14,6 +14,7 @@ REGISTRY: dict[str, str] = {
     "sqlalchemy-core": "backends.sqlalchemy_core:SqlalchemyCoreStore",
     "sqlalchemy-orm": "backends.sqlalchemy_orm:SqlalchemyOrmStore",
     "pyturso": "backends.pyturso_file:PytursoStore",
+    "api-routes": "backends.api_routes:ApiRoutesStore",
 }
 
 

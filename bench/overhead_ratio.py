@@ -1,8 +1,10 @@
-"""The ORM tier's cost over its raw driver, from one run's results: a pass over the results data.
+"""What a layer costs over the engine beneath it, from one run's results: a pass over the data.
 
-Each op entry of an `orm` backend gets `overhead_ratio` (its p50 divided by the p50 of the same
-op on the raw backend named by the backend entry's `overhead_vs`, measured in the same run),
-`overhead_vs`, and `overhead_reason`: None when the ratio is there, else why it is not.
+A backend that wraps another one's engine (the ORM tier over its raw driver, the API routes
+over embedded libsql) names that backend in its entry's `overhead_vs` (from `describe()`).
+Each of its op entries gets `overhead_vs`, `overhead_ratio` (its p50 over the raw backend's
+p50 of the same op, same run), `overhead_p50_ms` (the p50 difference: what the layer adds),
+and `overhead_reason`: None when the figures are there, else why they are not.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ def _missing_reason(raw: str | None, raw_entry: dict | None, raw_op: dict | None
 
 
 def add_overhead_ratios(data: dict) -> dict:
-    """Set overhead_ratio / overhead_vs / overhead_reason on every orm op entry; returns `data`."""
+    """Set the overhead fields on every op entry of a backend naming `overhead_vs`; returns `data`."""
     by_name = {b["name"]: b for b in data["backends"]}
     ops = {(o["backend"], o["op"]): o for o in data["ops"]}
     for entry in data["backends"]:
-        if entry.get("kind") != "orm":
+        if "overhead_vs" not in entry:
             continue
-        raw = entry.get("overhead_vs")
+        raw = entry["overhead_vs"]
         for op in data["ops"]:
             if op["backend"] != entry["name"]:
                 continue
@@ -39,5 +41,6 @@ def add_overhead_ratios(data: dict) -> dict:
             reason = _missing_reason(raw, by_name.get(raw), raw_op, op)
             op["overhead_vs"] = raw
             op["overhead_ratio"] = None if reason else op["p50_ms"] / raw_op["p50_ms"]
+            op["overhead_p50_ms"] = None if reason else op["p50_ms"] - raw_op["p50_ms"]
             op["overhead_reason"] = reason
     return data

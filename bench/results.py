@@ -8,7 +8,8 @@ Schema `storebench.results/1` (documented in README.md, "Results file"):
      "backends": [{name, kind, description, driver, driver_version, sqlite_version, settings,
                    emulated, status, reason, target, checks}],
      "ops": [{backend, op, n, errors, error_examples, p50_ms, p90_ms, p95_ms, p99_ms, max_ms,
-              mean_ms, stdev_ms, ops_per_s, round_trips, samples_ns}]}
+              mean_ms, stdev_ms, ops_per_s, round_trips, samples_ns,
+              and for a backend compared with another: overhead_vs, overhead_p50_ms, overhead_ratio}]}
 
 `samples_ns` is the plain JSON list of every successful sample in nanoseconds, in the order
 measured: readable by any tool, and small enough at our sample counts.
