@@ -148,6 +148,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_writable(out)
 
     console = Console(stderr=True)
+    if not console.is_terminal:  # rich assumes 80 columns when piped; the tables need more
+        console.width = 120
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
     data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded}, args.seed)
     data["overhead"] = runner.measure_overhead()

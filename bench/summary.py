@@ -67,7 +67,7 @@ def print_overhead_ratios(console: Console, data: dict) -> None:
     rated = [o for o in data["ops"] if "overhead_ratio" in o]
     if not rated:
         return
-    table = Table(title="ORM overhead: p50 / raw backend's p50, same run")
+    table = Table(title="Layer overhead: p50 / the p50 of the backend beneath it, same run")
     table.add_column("backend", no_wrap=True, min_width=max((len(b["name"]) for b in data["backends"]), default=7))
     table.add_column("vs")
     for op in ALL_OPS:
