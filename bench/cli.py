@@ -1,4 +1,4 @@
-"""The `storebench` command line: `run` and `backends`.
+"""The `storebench` command line: `run`, `report` and `backends`.
 
 Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one).
 """
@@ -81,7 +81,14 @@ def build_parser() -> Parser:
     run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    run.add_argument("--reports", type=Path, default=Path("reports"), help="folder for the reports written after the run (default reports/)")
+
     sub.add_parser("backends", help="list backends and whether each can run here")
+
+    report = sub.add_parser("report", help="render the decision matrix, latency report, plots and index.html")
+    report.add_argument("results", nargs="*", type=Path, default=[Path("results/latest.json")],
+                        help="results files, oldest first; the last is reported in full (default results/latest.json)")
+    report.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default reports/)")
     return parser
 
 
@@ -118,7 +125,7 @@ def check_writable(path: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import runner, summary
+    from bench import report, runner, summary
 
     names = parse_backends(args.backends)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
@@ -128,6 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("results") / f"{stamp}.json"
     check_writable(out)
+    check_writable(args.reports / "index.html")
 
     console = Console(stderr=True)
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
@@ -146,11 +154,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         shutil.copyfile(out, out.parent / "latest.json")
     summary.print_summary(console, data)
     console.print(f"results: {out}")
+    written = report.write_reports([out], args.reports)
+    console.print(f"reports: {written[0].parent}/ ({', '.join(p.name for p in written)})")
     failed = [b["name"] for b in data["backends"] if b["status"] == "failed"]
     return EXIT_FAILED if failed else EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "backends": cmd_backends}
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench import report
+
+    check_writable(args.out / "index.html")
+    for path in report.write_reports(args.results, args.out):
+        print(path)
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "backends": cmd_backends, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
