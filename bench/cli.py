@@ -163,8 +163,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from bench import report
 
+    runs = report.load_runs(args.results, args.out)  # every file is valid before anything is written
     check_writable(args.out / "index.html")
-    for path in report.write_reports(args.results, args.out):
+    for path in report.render(runs, args.out):
         print(path)
     return EXIT_OK
 

@@ -482,9 +482,13 @@ def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]
 
 def write_reports(paths: Sequence[str | Path], out: Path) -> list[Path]:
     """Render every report for the given results files (the last is the current run)."""
+    return render(load_runs(paths, out), out)
+
+
+def render(runs: list[Run], out: Path) -> list[Path]:
+    """Write the reports for loaded runs into `out`; returns the files written."""
     from bench import plots as plots_mod
 
-    runs = load_runs(paths, out)
     out.mkdir(parents=True, exist_ok=True)
     plots = plots_mod.write_plots([r.data for r in runs], [r.source for r in runs], out)
     matrix, latency = matrix_blocks(runs[-1]), latency_blocks(runs, plots)
