@@ -137,7 +137,7 @@ def inline_html(text: str) -> str:
 
 
 def _html_cell(cell: Cell) -> str:
-    body = html.escape(cell.text)
+    body = inline_html(cell.text)
     if cell.href:
         title = f' title="{html.escape(cell.key)}"' if cell.key else ""
         body = f'<a href="{html.escape(_page_href(cell.href))}"{title}>{body}</a>'
