@@ -12,7 +12,8 @@ without code of its own. A backend may refine two of them with optional class ho
 - `second_device_target(target, workdir) -> Target`: what another device would be given
   (default: the URL and token only, plus a fresh private folder for any local file);
 - `backup(target, dest: Path) -> None`: write a SQLite copy of the live store to `dest`
-  (default: SQLite's online backup API on `target.path`, when there is one).
+  (default: SQLite's online backup API on `target.path`, when there is one; else a libSQL
+  server's `/dump` endpoint at the URL, when it serves one).
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from backends.base import Conversation, Message, Settings, Store, Target
-from bench.secrets import scrub
+from bench.secrets import redact_url, scrub
 from bench.workload import EPOCH_MS, checksum
 
 PROBES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
@@ -350,20 +354,62 @@ def _restored_checksum(cls: type[Store], copy: Path, settings: Settings) -> tupl
     raise RuntimeError("the copy could not be read: " + "; ".join(problems))
 
 
-def probe_online_backup(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+def dump_url(url: str) -> str:
+    """The libSQL server's `/dump` endpoint (SQL text of the whole database) for a client URL."""
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    scheme = {"ws": "http", "wss": "https", "libsql": "http" if local else "https"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/dump", "", ""))
+
+
+def fetch_dump(target: Target) -> str | None:
+    """The server's SQL dump, or None when the URL serves none (not a libSQL server)."""
+    headers = {"Authorization": f"Bearer {target.auth_token}"} if target.auth_token else {}
+    request = urllib.request.Request(dump_url(target.url), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=CHILD_TIMEOUT_S) as response:
+            text = response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        if exc.code in (404, 405):
+            return None
+        raise
+    return text if "CREATE TABLE" in text else None
+
+
+def _restore_dump(sql: str, dest: Path) -> None:
+    conn = sqlite3.connect(dest)
+    try:
+        conn.executescript(sql)
+    finally:
+        conn.close()
+
+
+def _backup_method(cls: type[Store], target: Target, settings: Settings) -> tuple[str, Callable[[Path], None]] | str:
+    """How a copy of this store can be taken, or why it cannot."""
     hook = getattr(cls, "backup", None)
-    if hook is None and not (target.path and os.path.exists(target.path)):
-        return outcome(NA, "no database file and no backup hook: the backend's client exposes no backup")
+    if hook is not None:
+        return "the backend's backup hook", lambda dest: hook(target, dest)
+    if target.path and os.path.exists(target.path):
+        timeout_s = settings.busy_timeout_ms / 1000
+        return "SQLite's online backup API", lambda dest: _sqlite_backup(target.path, dest, timeout_s)
+    if target.url and urlsplit(target.url).scheme in ("http", "https", "ws", "wss", "libsql"):
+        dump = fetch_dump(target)
+        if dump is not None:
+            return "the server's /dump endpoint (restored with executescript)", lambda dest: _restore_dump(fetch_dump(target), dest)
+        return f"no database file, no backup hook, and {redact_url(dump_url(target.url))} serves no SQL dump"
+    return "no database file and no backup hook: the backend's client exposes no backup"
+
+
+def probe_online_backup(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+    method = _backup_method(cls, target, settings)
+    if isinstance(method, str):
+        return outcome(NA, method)
+    how, take_copy = method
     copy = Path(tempfile.mkdtemp(prefix="backup-", dir=workdir)) / "copy.db"
     store = _open(cls, target, settings)  # the store keeps serving (open) while the copy is taken
     try:
         before = checksum(store.load_all())
-        if hook is not None:
-            hook(target, copy)
-            how = "the backend's backup hook"
-        else:
-            _sqlite_backup(target.path, copy, settings.busy_timeout_ms / 1000)
-            how = "SQLite's online backup API"
+        take_copy(copy)
         after = checksum(store.load_all())
     finally:
         store.close()
