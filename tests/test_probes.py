@@ -71,3 +71,13 @@ def test_run_records_the_capabilities_in_the_backend_entry(settings):
     assert entry["status"] == "ok"
     assert set(entry["capabilities"]) == set(probes.PROBES)
     assert entry["capabilities"]["crash_durability"]["result"] == "yes"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/dump"),
+    ("ws://127.0.0.1:8080/", "http://127.0.0.1:8080/dump"),
+    ("libsql://127.0.0.1:9000", "http://127.0.0.1:9000/dump"),
+    ("libsql://db-org.turso.io", "https://db-org.turso.io/dump"),
+])
+def test_server_dump_url_is_derived_from_the_client_url(url, expected):
+    assert probes.dump_url(url) == expected
