@@ -27,9 +27,13 @@ PERCENTILE_MARKERS = {"p50": "o", "p95": "s", "p99": "^"}
 DPI = 110
 
 
-def colors(names: Sequence[str]) -> dict[str, tuple]:
-    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
-    return {name: palette(i % palette.N) for i, name in enumerate(names)}
+# tab10 plus six more clearly distinct colours: tab20's light/dark pairs are too alike to tell
+# backends apart once there are more than ten.
+PALETTE = [*plt.get_cmap("tab10").colors, "#000000", "#e6ab02", "#1b9e77", "#6a3d9a", "#b15928", "#a6cee3"]
+
+
+def colors(names: Sequence[str]) -> dict[str, tuple | str]:
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
 def _ops_by_key(data: dict) -> dict[tuple[str, str], dict]:
@@ -55,7 +59,9 @@ def _log_ms_axis(ax: Axes, which: str, values: Sequence[float]) -> None:
     getattr(ax, f"set_{which}scale")("log")
     getattr(ax, f"set_{which}lim")(low / 1.4, high * 1.4)
     axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    # 1-2-5 ticks while they fit; only powers of ten over wider ranges, so labels never collide.
+    subs = (1.0, 2.0, 5.0) if high / low < 300 else (1.0,)
+    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=subs))
     axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_ms_label))
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     getattr(ax, f"set_{which}label")("ms (log scale)")

@@ -234,6 +234,26 @@ def capability_table(run: Run) -> Table:
     return Table(["option (seed)", "backend", "status", *(label for _, label in PROBES)], rows)
 
 
+def seed_disagreements(run: Run) -> list[Block]:
+    """Where this run's cross-device probe contradicts the seed's documented answer."""
+    items = []
+    factor = SEED_FACTORS.index("Cross-device")
+    for option, backend, column in ROWS:
+        found = run.backends.get(backend)
+        measured = _capability(found[1], "cross_device") if found else None
+        if column is None or measured not in ("yes", "no"):
+            continue
+        documented = SEED_MATRIX[column][factor]
+        says_yes = "Yes" in documented
+        if says_yes != (measured == "yes"):
+            note = " (the seed's * means: with Turso or another cloud provider)" if documented.endswith("*") else ""
+            items.append(f"{option} → `{backend}`: the seed says {documented}{note}; "
+                         f"measured: [{measured}]({MATRIX}#{cap_anchor(backend, 'cross_device')}).")
+    if not items:
+        return [Para("The cross-device probe agrees with the seed for every row measured in this run.")]
+    return [Bullets(items)]
+
+
 def capability_evidence(run: Run) -> list[Block]:
     blocks: list[Block] = []
     for name in run.backend_names():
@@ -352,6 +372,8 @@ def matrix_blocks(run: Run) -> list[Block]:
         latency_table(run),
         Heading(2, "Measured capabilities", "matrix-capabilities"),
         capability_table(run),
+        Heading(2, "Where the measurements disagree with the seed", "disagreements"),
+        *seed_disagreements(run),
         Heading(2, "The seed's factors (documented)", "seed"),
         Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; * = with Turso or another cloud provider."),
         seed_table(run),

@@ -188,3 +188,12 @@ def test_cli_report_refuses_bad_files_in_one_line_with_exit_2(tmp_path, capsys, 
 def test_cli_report_on_a_missing_file_exits_2(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.json"), "--out", str(tmp_path / "out")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_measured_answer_that_contradicts_the_seed_is_called_out():
+    fake = full_run()
+    for b in fake.data["backends"]:
+        b["capabilities"]["cross_device"]["result"] = "no" if b["name"] == "sqld" else b["capabilities"]["cross_device"]["result"]
+    [bullets] = report.seed_disagreements(Run("r", fake.data))
+    assert any(item.startswith("Self-hosted libSQL → `sqld`: the seed says ✅ Yes; measured: [no]") for item in bullets.items)
+    assert any("`sqlite3`: the seed says ❌ No; measured: [yes]" in item for item in bullets.items)
