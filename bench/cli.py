@@ -111,7 +111,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: Path, what: str = "results", option: str = "--out") -> None:
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ def check_writable(path: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}; choose another --out") from None
+        raise UsageError(f"cannot write {what} to {folder}: {exc.strerror or exc}; choose another {option}") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -135,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("results") / f"{stamp}.json"
     check_writable(out)
-    check_writable(args.reports / "index.html")
+    check_writable(args.reports / "index.html", "reports", "--reports")
 
     console = Console(stderr=True)
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
@@ -164,7 +164,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bench import report
 
     runs = report.load_runs(args.results, args.out)  # every file is valid before anything is written
-    check_writable(args.out / "index.html")
+    check_writable(args.out / "index.html", "reports")
     for path in report.render(runs, args.out):
         print(path)
     return EXIT_OK

@@ -197,3 +197,11 @@ def test_a_measured_answer_that_contradicts_the_seed_is_called_out():
     [bullets] = report.seed_disagreements(Run("r", fake.data))
     assert any(item.startswith("Self-hosted libSQL → `sqld`: the seed says ✅ Yes; measured: [no]") for item in bullets.items)
     assert any("`sqlite3`: the seed says ❌ No; measured: [yes]" in item for item in bullets.items)
+
+
+def test_cli_report_into_an_unwritable_folder_exits_2(tmp_path, capsys):
+    path = write(tmp_path, FakeResults().backend("sqlite3", 0.02).data)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["report", str(path), "--out", str(blocker / "reports")]) == 2
+    assert "cannot write reports" in capsys.readouterr().err
