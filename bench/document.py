@@ -133,7 +133,17 @@ def inline_html(text: str) -> str:
     s = html.escape(text, quote=True)
     s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
     s = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", s)
-    return LINK.sub(lambda m: f'<a href="{_page_href(html.unescape(m.group(2)))}">{m.group(1)}</a>', s)
+    return LINK.sub(_html_link, s)
+
+
+def _html_link(m: re.Match) -> str:
+    """Only links within the report become links: text from results (error messages) could
+    carry a `javascript:` or remote URL, which stays plain text."""
+    href = html.unescape(m.group(2))
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", href):
+        return m.group(0)
+    return f'<a href="{html.escape(_page_href(href))}">{m.group(1)}</a>'
+
 
 
 def _html_cell(cell: Cell) -> str:
@@ -144,8 +154,11 @@ def _html_cell(cell: Cell) -> str:
     if cell.source:
         body += f' <span class="mark">{MARKS[cell.source]}</span>'
     cls = f' class="{cell.source}"' if cell.source else ""
-    anchor = f' id="{cell.anchor}"' if cell.anchor else ""
-    return f"<td{cls}{anchor}>{body}</td>"
+    return f"<td{cls}{_id(cell.anchor)}>{body}</td>"
+
+
+def _id(anchor: str | None) -> str:
+    return f' id="{html.escape(anchor)}"' if anchor else ""
 
 
 def _data_uri(path: Path) -> str:
@@ -156,14 +169,12 @@ def render_html_blocks(blocks: list[Block], image_dir: Path) -> str:
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
-            anchor = f' id="{block.anchor}"' if block.anchor else ""
-            out.append(f"<h{block.level}{anchor}>{inline_html(block.text)}</h{block.level}>")
+            out.append(f"<h{block.level}{_id(block.anchor)}>{inline_html(block.text)}</h{block.level}>")
         elif isinstance(block, Para):
             out.append(f"<p>{inline_html(block.text)}</p>")
         elif isinstance(block, Bullets):
             anchors = block.anchors or [None] * len(block.items)
-            items = "".join(f'<li{f" id={chr(34)}{a}{chr(34)}" if a else ""}>{inline_html(i)}</li>'
-                            for i, a in zip(block.items, anchors))
+            items = "".join(f"<li{_id(a)}>{inline_html(i)}</li>" for i, a in zip(block.items, anchors))
             out.append(f"<ul>{items}</ul>")
         elif isinstance(block, Table):
             head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)

@@ -205,3 +205,11 @@ def test_cli_report_into_an_unwritable_folder_exits_2(tmp_path, capsys):
     blocker.write_text("")
     assert main(["report", str(path), "--out", str(blocker / "reports")]) == 2
     assert "cannot write reports" in capsys.readouterr().err
+
+
+def test_html_links_only_within_the_report():
+    from bench.document import inline_html
+
+    assert inline_html("see [row](latency.md#lat-x)") == 'see <a href="#lat-x">row</a>'
+    assert "<a" not in inline_html("[click](javascript:alert(1)) <b>")
+    assert "&lt;b&gt;" in inline_html("<b>")
