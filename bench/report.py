@@ -298,48 +298,60 @@ def _cold(run: Run, name: str) -> str:
     return f"; cold start p50 {fmt_ms(found[1].get('p50_ms'))} ms" if found and found[1].get("n") else ""
 
 
+def _phase1(run: Run, ok: list[tuple[str, dict, float]]) -> str:
+    head = "**Phase 1, single machine now:**"
+    durable = [t for t in ok if _capability(t[1], "crash_durability") in ("yes", None)]
+    if not durable:
+        return f"{head} no backend ran ok with all five operations measured and its acknowledged writes kept."
+    name, entry, cost = durable[0]
+    probed = _capability(entry, "crash_durability") == "yes"
+    kept = "whose acknowledged writes survived a killed writer" if probed else "(crash durability not probed)"
+    text = (f"{head} `{name}`{_emulated_note(entry)}, the lowest cost among ok backends {kept}: "
+            f"{fmt_ms(cost)} ms per round{_cold(run, name)}.")
+    current = round_sum(run, "api-routes")
+    if current is not None and name != "api-routes":
+        text += f" The seed's current design (`api-routes`) costs {fmt_ms(current)} ms ({current / cost:.1f}×)."
+    return text
+
+
+def _phase2(run: Run, ok: list[tuple[str, dict, float]]) -> str:
+    head = "**Phase 2, cross-device next:**"
+    remote = sorted((t for t in ok if _capability(t[1], "cross_device") == "yes"),
+                    key=lambda t: (_capability(t[1], "auth_enforced") != "yes", t[2]))
+    if not remote:
+        return (f"{head} no backend in this run was reached by a second process with only a URL and token "
+                "(cross-device probe = yes); run the server backends to decide this phase.")
+    name, entry, cost = remote[0]
+    auth = _capability(entry, "auth_enforced") or "not probed"
+    return (f"{head} `{name}`{_emulated_note(entry)}, the lowest cost among backends a second process reached "
+            f"with only a URL and token, enforced auth first (here: {auth}): {fmt_ms(cost)} ms per round{_cold(run, name)}.")
+
+
+def _phase3(run: Run, ok: list[tuple[str, dict, float]]) -> str:
+    head = "**Phase 3, type safety later:**"
+    # The seed's phase 3 is a typed layer over the cross-device store, so reachable ones come first.
+    typed = sorted((t for t in ok if t[1].get("kind") == "orm"),
+                   key=lambda t: (_capability(t[1], "cross_device") != "yes", t[2]))
+    if not typed:
+        return f"{head} no typed query layer (kind `orm`) ran ok in this run."
+    name, entry, cost = typed[0]
+    ratios = [(o["overhead_ratio"], o.get("overhead_vs") or "raw driver")
+              for (b, _), (_, o) in run.ops.items() if b == name and o.get("overhead_ratio")]
+    extra = ""
+    if ratios:
+        values = [r for r, _ in ratios]
+        extra = f", {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`"
+    return (f"{head} `{name}`, the lowest-cost typed query layer (kind `orm`; type safety itself is documented, "
+            f"not measured), cross-device first (here: {_capability(entry, 'cross_device') or 'not probed'}): "
+            f"{fmt_ms(cost)} ms per round{extra}.")
+
+
 def recommend(run: Run) -> list[str]:
     """One sentence per seed phase, chosen from this run's measurements by stated rules."""
     ok = _ok_backends(run)
-    rule = "cost = the five operations' p50s added, one request of each route"
-    phases = []
-
-    durable = [t for t in ok if _capability(t[1], "crash_durability") in ("yes", None)]
-    if durable:
-        name, entry, cost = durable[0]
-        text = (f"**Phase 1, single machine now:** `{name}`{_emulated_note(entry)}, the lowest cost among ok backends "
-                f"whose acknowledged writes survived a crash: {fmt_ms(cost)} ms per round{_cold(run, name)}.")
-        current = round_sum(run, "api-routes")
-        if current is not None and name != "api-routes":
-            text += f" The seed's current design (`api-routes`) costs {fmt_ms(current)} ms ({current / cost:.1f}×)."
-        phases.append(text)
-    else:
-        phases.append("**Phase 1, single machine now:** no backend ran ok with all five operations measured.")
-
-    remote = [t for t in ok if _capability(t[1], "cross_device") == "yes"]
-    remote.sort(key=lambda t: (_capability(t[1], "auth_enforced") != "yes", t[2]))
-    if remote:
-        name, entry, cost = remote[0]
-        auth = _capability(entry, "auth_enforced") or "not probed"
-        phases.append(f"**Phase 2, cross-device next:** `{name}`{_emulated_note(entry)}, the lowest cost among backends "
-                      f"a second process reached with only a URL and token (auth enforced first; here: {auth}): "
-                      f"{fmt_ms(cost)} ms per round{_cold(run, name)}.")
-    else:
-        phases.append("**Phase 2, cross-device next:** no backend in this run was reached by a second process with "
-                      "only a URL and token (cross-device probe = yes); run the server backends to decide this phase.")
-
-    typed = [t for t in ok if t[1].get("kind") == "orm"]
-    if typed:
-        name, entry, cost = typed[0]
-        ratios = [o.get("overhead_ratio") for (b, _), (_, o) in run.ops.items() if b == name and o.get("overhead_ratio")]
-        extra = (f", {min(ratios):.1f}–{max(ratios):.1f}× the raw driver's p50 ({run.ops[(name, OPS[0])][1].get('overhead_vs') or 'raw'})"
-                 if ratios else "")
-        phases.append(f"**Phase 3, type safety later:** `{name}`, the lowest-cost typed query layer (kind `orm`; "
-                      f"type safety itself is documented, not measured): {fmt_ms(cost)} ms per round{extra}; "
-                      f"cross-device: {_capability(entry, 'cross_device') or 'not probed'}.")
-    else:
-        phases.append("**Phase 3, type safety later:** no typed query layer (kind `orm`) ran ok in this run.")
-    return phases + [f"Rules: {rule}; ties and failures are visible in the tables below."]
+    return [_phase1(run, ok), _phase2(run, ok), _phase3(run, ok),
+            "Rules: cost = the five operations' p50s added (one request of each route), lowest first, among "
+            "backends with status ok; ties and failures are visible in the tables below."]
 
 
 # ---------------------------------------------------------------- documents
