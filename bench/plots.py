@@ -36,6 +36,12 @@ def colors(names: Sequence[str]) -> dict[str, tuple | str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
+def op_names(datas: Sequence[dict]) -> list[str]:
+    """The workload's ops, then any other op a backend recorded (a replica's sync, say)."""
+    seen = [o["op"] for d in datas for o in d["ops"]]
+    return list(ALL_OPS) + [op for op in dict.fromkeys(seen) if op not in ALL_OPS]
+
+
 def _ops_by_key(data: dict) -> dict[tuple[str, str], dict]:
     return {(o["backend"], o["op"]): o for o in data["ops"]}
 
@@ -68,10 +74,15 @@ def _log_ms_axis(ax: Axes, which: str, values: Sequence[float]) -> None:
     ax.grid(axis=which, which="major", alpha=0.3)
 
 
-def _grid(title: str) -> tuple[plt.Figure, list[Axes]]:
-    fig, axes = plt.subplots(2, 3, figsize=(15, 9))
+def _grid(title: str, panels: int) -> tuple[plt.Figure, list[Axes]]:
+    """Three panels a row, one per op; unused panels are removed."""
+    rows = max(1, -(-panels // 3))
+    fig, axes = plt.subplots(rows, 3, figsize=(15, 4.5 * rows), squeeze=False)
     fig.suptitle(title, fontsize=14)
-    return fig, list(axes.flat)
+    flat = list(axes.flat)
+    for ax in flat[panels:]:
+        ax.remove()
+    return fig, flat[:panels]
 
 
 def _save(fig: plt.Figure, path: Path, legend_handles: list | None = None, legend_title: str | None = None) -> None:
@@ -92,8 +103,9 @@ def percentiles_plot(data: dict, path: Path) -> None:
     names = [b["name"] for b in data["backends"]]
     palette = colors(names)
     ops = _ops_by_key(data)
-    fig, axes = _grid("Latency percentiles per operation (ms, log scale; further left is faster)")
-    for ax, op in zip(axes, ALL_OPS):
+    ops_shown = op_names([data])
+    fig, axes = _grid("Latency percentiles per operation (ms, log scale; further left is faster)", len(ops_shown))
+    for ax, op in zip(axes, ops_shown):
         ax.set_title(op)
         rows = [(n, ops[(n, op)]) for n in names if (n, op) in ops and ops[(n, op)].get("p50_ms")]
         if not rows:
@@ -120,9 +132,10 @@ def cdf_plot(data: dict, path: Path) -> None:
     names = [b["name"] for b in data["backends"]]
     palette = colors(names)
     ops = _ops_by_key(data)
-    fig, axes = _grid("Latency distribution per operation (cumulative; further left is faster)")
+    ops_shown = op_names([data])
+    fig, axes = _grid("Latency distribution per operation (cumulative; further left is faster)", len(ops_shown))
     drawn: set[str] = set()
-    for ax, op in zip(axes, ALL_OPS):
+    for ax, op in zip(axes, ops_shown):
         ax.set_title(op)
         any_line = False
         for n in names:
@@ -184,10 +197,11 @@ def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) ->
     names = list(dict.fromkeys(b["name"] for d in datas for b in d["backends"]))
     palette = colors(names)
     indexed = [_ops_by_key(d) for d in datas]
-    fig, axes = _grid(f"p50 per operation across {len(datas)} runs (ms, log scale)")
+    ops_shown = op_names(datas)
+    fig, axes = _grid(f"p50 per operation across {len(datas)} runs (ms, log scale)", len(ops_shown))
     x = np.arange(1, len(datas) + 1)
     drawn: set[str] = set()
-    for ax, op in zip(axes, ALL_OPS):
+    for ax, op in zip(axes, ops_shown):
         ax.set_title(op)
         for n in names:
             y = [(ops.get((n, op)) or {}).get("p50_ms") or np.nan for ops in indexed]

@@ -16,6 +16,8 @@ from typing import Sequence
 
 from bench import document as doc
 from bench.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
+from bench import plots as plots_mod
+from bench.plots import op_names
 from bench.results import load
 from bench.workload import ALL_OPS, COLD_START, OPS
 
@@ -479,7 +481,7 @@ def comparison_blocks(runs: list[Run]) -> list[Block]:
     names = list(dict.fromkeys(n for r in runs for n in r.backend_names()))
     rows = []
     for name in names:
-        for op in ALL_OPS:
+        for op in op_names([r.data for r in runs]):
             cells = []
             for r in runs:
                 found = r.ops.get((name, op))
@@ -499,7 +501,7 @@ def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]
                            Para("Milliseconds, nearest-rank percentiles (every value is a measured sample). "
                                 "ops/s is single-client service throughput. Emulated conditions are labelled."),
                            Heading(2, "Harness overhead floor", "overhead"), *overhead_blocks(run)]
-    for op in ALL_OPS:
+    for op in op_names([run.data]):
         blocks += [Heading(2, f"`{op}`", f"op-{op}"), op_table(run, op)]
     blocks += [Heading(2, "The seed's figures beside ours", "seed-figures"),
                Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
@@ -521,8 +523,6 @@ def write_reports(paths: Sequence[str | Path], out: Path) -> list[Path]:
 
 def render(runs: list[Run], out: Path) -> list[Path]:
     """Write the reports for loaded runs into `out`; returns the files written."""
-    from bench import plots as plots_mod
-
     out.mkdir(parents=True, exist_ok=True)
     plots = plots_mod.write_plots([r.data for r in runs], [r.source for r in runs], out)
     matrix, latency = matrix_blocks(runs[-1]), latency_blocks(runs, plots)

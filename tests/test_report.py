@@ -213,3 +213,12 @@ def test_html_links_only_within_the_report():
     assert inline_html("see [row](latency.md#lat-x)") == 'see <a href="#lat-x">row</a>'
     assert "<a" not in inline_html("[click](javascript:alert(1)) <b>")
     assert "&lt;b&gt;" in inline_html("<b>")
+
+
+def test_an_op_beyond_the_workload_gets_its_own_section_and_panel(tmp_path):
+    from bench.runner import op_entry
+
+    fake = FakeResults().backend("turso-replica", 0.05, kind="replica")
+    fake.data["ops"].append(op_entry("turso-replica", "sync", [2_000_000, 2_500_000, 3_000_000]))
+    latency = rendered(fake.data, tmp_path)["latency.md"]
+    assert '## <a id="op-sync"></a>`sync`' in latency and '<a id="lat-turso-replica-sync"></a>' in latency
