@@ -96,7 +96,8 @@ def child_write(request: dict) -> None:
                 store.add_message(Message(f"{cid}-m", cid, "user", "probe", at + 1))
             print(f"ok {cid}", flush=True)
         except Exception as exc:
-            print("err " + f"{type(exc).__name__}: {exc}".replace("\n", " ")[:200], flush=True)
+            message = scrub(f"{type(exc).__name__}: {exc}", [request["target"].get("auth_token")])
+            print("err " + message.replace("\n", " ")[:200], flush=True)
     print(f"done {start} {time.time()}", flush=True)
     store.close()
 
@@ -124,14 +125,19 @@ class Child:
     def __init__(self, name: str, target: Target, settings: Settings, action: str, **args) -> None:
         request = {"backend": name, "target": asdict(target), "settings": asdict(settings), "action": action, **args}
         self.secrets = [target.auth_token]
+        # stderr goes to a file, not a pipe: a chatty driver can then never block the child.
+        self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.probes"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, bufsize=1,
+            stderr=self.stderr, text=True, bufsize=1,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.send(json.dumps(request))
+        except BaseException:
+            self.close()
+            raise
 
     def _pump(self) -> None:
         for line in self.proc.stdout:
@@ -155,7 +161,8 @@ class Child:
         while (line := self.next_line(deadline)) is not None:
             out.append(line)
         code = self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        err = self.proc.stderr.read().strip().splitlines()
+        self.stderr.seek(0)
+        err = self.stderr.read().strip().splitlines()
         return out, code, scrub(err[-1] if err else "", self.secrets)[:300]
 
     def kill(self) -> None:
@@ -165,7 +172,7 @@ class Child:
 
     def close(self) -> None:
         self.kill()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
             try:
                 stream.close()
             except OSError:
