@@ -191,7 +191,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1400px;
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; position: sticky; top: 0; }
-td.measured { background: #eef7ee; }
+td.measured { background: #eef7ee; white-space: nowrap; }
 td.documented { background: #f5f2ea; }
 .mark { color: #777; font-size: 0.75em; }
 .scroll { overflow-x: auto; }
