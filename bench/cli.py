@@ -1,4 +1,4 @@
-"""The `storebench` command line: `run` and `backends`.
+"""The `storebench` command line: `run`, `report` and `backends`.
 
 Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one).
 """
@@ -81,7 +81,14 @@ def build_parser() -> Parser:
     run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    run.add_argument("--reports", type=Path, default=Path("reports"), help="folder for the reports written after the run (default reports/)")
+
     sub.add_parser("backends", help="list backends and whether each can run here")
+
+    report = sub.add_parser("report", help="render the decision matrix, latency report, plots and index.html")
+    report.add_argument("results", nargs="*", type=Path, default=[Path("results/latest.json")],
+                        help="results files, oldest first; the last is reported in full (default results/latest.json)")
+    report.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default reports/)")
     return parser
 
 
@@ -104,7 +111,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: Path, what: str = "results", option: str = "--out") -> None:
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -112,7 +119,7 @@ def check_writable(path: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}; choose another --out") from None
+        raise UsageError(f"cannot write {what} to {folder}: {exc.strerror or exc}; choose another {option}") from None
 
 
 def check_sqlalchemy_url(text: str) -> None:
@@ -134,7 +141,7 @@ def check_sqlalchemy_url(text: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import overhead_ratio, runner, summary
+    from bench import overhead_ratio, report, runner, summary
 
     names = parse_backends(args.backends)
     if args.sqlalchemy_url:
@@ -146,6 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("results") / f"{stamp}.json"
     check_writable(out)
+    check_writable(args.reports / "index.html", "reports", "--reports")
 
     console = Console(stderr=True)
     if not console.is_terminal:  # rich assumes 80 columns when piped; the tables need more
@@ -167,11 +175,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         shutil.copyfile(out, out.parent / "latest.json")
     summary.print_summary(console, data)
     console.print(f"results: {out}")
+    written = report.write_reports([out], args.reports)
+    console.print(f"reports: {written[0].parent}/ ({', '.join(p.name for p in written)})")
     failed = [b["name"] for b in data["backends"] if b["status"] == "failed"]
     return EXIT_FAILED if failed else EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "backends": cmd_backends}
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench import report
+
+    runs = report.load_runs(args.results, args.out)  # every file is valid before anything is written
+    check_writable(args.out / "index.html", "reports")
+    for path in report.render(runs, args.out):
+        print(path)
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "backends": cmd_backends, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

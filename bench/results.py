@@ -6,7 +6,8 @@ Schema `storebench.results/1` (documented in README.md, "Results file"):
      "run": {id, started_at, finished_at, profile, params, seed, host, packages, git_commit},
      "overhead": {op: "null", n, p50_ns, p99_ns, mean_ns, min_ns},
      "backends": [{name, kind, description, driver, driver_version, sqlite_version, settings,
-                   emulated, status, reason, target, checks}],
+                   emulated, status, reason, target, checks,
+                   capabilities: {probe: {result: yes|no|n/a, evidence, figures}}}],
      "ops": [{backend, op, n, errors, error_examples, p50_ms, p90_ms, p95_ms, p99_ms, max_ms,
               mean_ms, stdev_ms, ops_per_s, round_trips, samples_ns,
               and for a backend compared with another: overhead_vs, overhead_p50_ms, overhead_ratio}]}

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import backends
 from backends.base import Settings, Store, Target
-from bench import stats
+from bench import probes, stats
 from bench.secrets import scrub
 from bench.workload import COLD_START, OPS, Params, Workload, difference
 
@@ -143,7 +143,9 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
     with tempfile.TemporaryDirectory(prefix=f"storebench-{name}-") as tmp:
         try:
             with cls.provision(Path(tmp), settings) as target:
-                return _measure(cls, target, params, seed, settings, progress)
+                entry, ops = _measure(cls, target, params, seed, settings, progress)
+                entry["capabilities"] = probes.run_all(cls, target, settings, Path(tmp))
+                return entry, ops
         except Exception as exc:  # the backend failed; the run goes on with the others
             entry = backend_entry(cls, "failed", f"{type(exc).__name__}: {exc}")
             return entry, []

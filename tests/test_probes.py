@@ -1,0 +1,83 @@
+"""Capability probes, run for real against every registered backend (child processes, SIGKILL
+and all); the answers follow from what the backend's Target exposes, not from its name."""
+
+from __future__ import annotations
+
+import pytest
+
+import backends
+from bench import probes, runner
+from bench.workload import Params
+
+EMBEDDED_FILES = ("sqlite3", "apsw", "libsql")
+ANSWERS = {"yes", "no", "n/a"}
+
+
+@pytest.fixture
+def probed(backend_name, settings, tmp_path):
+    """(target, capabilities) for a freshly provisioned store with its schema."""
+    cls = backends.get(backend_name)
+    with cls.provision(tmp_path, settings) as target:
+        store = cls(target, settings)
+        store.open()
+        try:
+            store.setup_schema()
+        finally:
+            store.close()
+        yield target, probes.run_all(cls, target, settings, tmp_path)
+
+
+def test_probe_answers_follow_from_what_the_target_exposes(probed):
+    """One provisioned store per backend, all five probes on it (each probe starts processes)."""
+    target, caps = probed
+    assert list(caps) == list(probes.PROBES)
+    for name, answer in caps.items():
+        assert answer["result"] in ANSWERS, name
+        assert answer["evidence"] and "probe failed" not in answer["evidence"], (name, answer)
+    # cross-device needs a URL; auth is only probed where there is a token.
+    assert caps["cross_device"]["result"] == ("yes" if target.url else "no")
+    assert caps["auth_enforced"]["result"] == ("yes" if target.auth_token else "n/a")
+    # Every acknowledged write survives the SIGKILLed writer.
+    crash = caps["crash_durability"]
+    assert crash["figures"]["acknowledged"] >= probes.CRASH_ACKS
+    assert crash["figures"]["present"] == crash["figures"]["acknowledged"] and crash["result"] == "yes"
+    # Two writers: every write either succeeded (and is there) or is counted as an error.
+    concurrent = caps["concurrent_writers"]["figures"]
+    if concurrent:
+        assert concurrent["succeeded"] + concurrent["errors"] == concurrent["writes"]
+        assert concurrent["present"] == concurrent["succeeded"]
+
+
+@pytest.mark.parametrize("name", EMBEDDED_FILES)
+def test_embedded_sqlite_files_take_two_writers_and_an_online_backup(name, settings, tmp_path):
+    cls = backends.get(name)
+    with cls.provision(tmp_path, settings) as target:
+        store = cls(target, settings)
+        store.open()
+        store.setup_schema()
+        store.close()
+        caps = probes.run_all(cls, target, settings, tmp_path)
+    concurrent = caps["concurrent_writers"]
+    assert concurrent["result"] == "yes" and concurrent["figures"]["overlapped"] is True
+    assert concurrent["figures"]["present"] == concurrent["figures"]["writes"]
+    backup = caps["online_backup"]
+    assert backup["result"] == "yes"
+    assert backup["figures"]["checksum"] == backup["figures"]["restored_checksum"]
+
+
+def test_run_records_the_capabilities_in_the_backend_entry(settings):
+    tiny = Params(conversations=3, messages=2, iterations=2, warmup=0, cold_starts=0)
+    entry, _ = runner.run_backend("sqlite3", tiny, seed=1, settings=settings)
+    assert entry["status"] == "ok"
+    assert set(entry["capabilities"]) == set(probes.PROBES)
+    assert entry["capabilities"]["crash_durability"]["result"] == "yes"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/dump"),
+    ("ws://127.0.0.1:8080/", "http://127.0.0.1:8080/dump"),
+    ("libsql://127.0.0.1:9000", "http://127.0.0.1:9000/dump"),
+    ("libsql://db-org.turso.io", "https://db-org.turso.io/dump"),
+])
+def test_server_dump_url_is_derived_from_the_client_url(url, expected):
+    assert probes.dump_url(url) == expected
