@@ -7,6 +7,8 @@ and nothing else; samples go into preallocated integer arrays; statistics come a
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import time
 from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import backends
 from backends.base import Settings, Store, Target
@@ -81,6 +83,20 @@ def time_steps(
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(i)
     return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips)
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the harness's own objects (model, plan, arguments) out of the garbage collector's
+    scans while timing: otherwise a full collection triggered inside an op would walk them too,
+    and the op's tail latency would grow with the harness's memory, not the backend's work.
+    The collector still runs on whatever the ops allocate."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _null_op() -> None:
@@ -172,7 +188,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
         warmup = params.warmup * len(OPS)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
-        timing = time_steps(calls, len(OPS), warmup, _round_trip_counter(store), report, secrets)
+        with frozen_heap():
+            timing = time_steps(calls, len(OPS), warmup, _round_trip_counter(store), report, secrets)
         problem = difference(workload.model.snapshot(), store.load_all())
         entry["checks"]["after_run"] = problem or "ok"
     finally:
