@@ -131,6 +131,12 @@ class Store(ABC):
     def delete_conversation(self, conversation_id: str) -> None:
         """Delete the conversation and its messages."""
 
+    def load_page(self, limit: int) -> list[Conversation]:
+        """The `limit` most recently updated conversations with their messages, in `load_all`'s
+        order: what a paginated app would load on start instead of everything. Optional; a
+        backend without it is reported as not measuring pagination."""
+        raise NotImplementedError(f"{self.name} does not implement load_page")
+
     @abstractmethod
     def describe(self) -> dict:
         """Versions and the settings in force, read back from the store itself:
