@@ -35,9 +35,11 @@ def worker_seed(seed: int, worker: int) -> int:
 
 
 def worker_params(params: Params, clients: int) -> Params:
-    """Each worker's share: the preloaded conversations split between the clients (so the
-    store's size does not grow with the client count), every worker running all rounds."""
-    return Params(max(1, params.conversations // clients), params.messages, params.iterations, params.warmup, 0)
+    """Each worker's share: the preloaded conversations and the timed rounds are split between
+    the clients, so the total work and the way the data evolves (each round deletes one
+    conversation and creates an empty one) are the same for every client count."""
+    return Params(max(1, params.conversations // clients), params.messages, max(1, params.iterations // clients),
+                  params.warmup, 0)
 
 
 def apply_step(model: Model, op: str, args: tuple) -> None:

@@ -16,9 +16,10 @@ def test_four_concurrent_writers_leave_exactly_the_acknowledged_writes(backend_n
     entry = concurrency.run_clients(backend_name, PARAMS, 1, Settings(), 4)
     assert entry["status"] == "ok", entry["reason"]
     assert entry["checks"] == {"after_run": "ok"}
-    assert len(entry["workers"]) == 4 and entry["conversations_per_client"] == 2
+    assert len(entry["workers"]) == 4
+    assert (entry["conversations_per_client"], entry["rounds_per_client"]) == (2, 6)  # 8 and 25 split 4 ways
     assert entry["ops_done"] == sum(w["ops_done"] for w in entry["workers"])
-    assert entry["ops_done"] + entry["errors"] == 4 * PARAMS.iterations * len(OPS)
+    assert entry["ops_done"] + entry["errors"] == 4 * 6 * len(OPS)
     assert entry["busy_errors"] <= entry["errors"]
     for op in OPS:
         figures = entry["ops"][op]
@@ -42,12 +43,12 @@ def test_busy_errors_are_counted_not_retried(monkeypatch):
             blocker.close()
 
     monkeypatch.setattr(concurrency, "run_workers", run_while_locked)
-    params = Params(conversations=4, messages=2, iterations=5, warmup=1, cold_starts=0)
+    params = Params(conversations=4, messages=2, iterations=10, warmup=1, cold_starts=0)
     entry = concurrency.run_clients("sqlite3", params, 1, Settings(busy_timeout_ms=0), 2)
     assert entry["status"] == "ok", entry["reason"]
-    writes = 2 * params.iterations * (len(OPS) - 1)
+    writes = params.iterations * (len(OPS) - 1)  # 2 workers x 5 rounds x 4 write ops
     assert entry["errors"] == entry["busy_errors"] == writes
-    assert entry["ops"]["load_all"] == {**entry["ops"]["load_all"], "n": 2 * params.iterations, "errors": 0}
+    assert entry["ops"]["load_all"] == {**entry["ops"]["load_all"], "n": params.iterations, "errors": 0}
     assert entry["acknowledged_writes"] == 0
     assert "locked" in entry["workers"][0]["error_examples"][0]
 
@@ -65,6 +66,6 @@ def test_expected_state_replays_only_acknowledged_steps():
 
 def test_worker_seeds_and_shares():
     assert len({concurrency.worker_seed(1, w) for w in range(8)}) == 8
-    assert concurrency.worker_params(PARAMS, 4).conversations == 2
-    assert concurrency.worker_params(PARAMS, 100).conversations == 1
+    assert concurrency.worker_params(PARAMS, 4) == Params(2, 3, 6, 2, 0)
+    assert concurrency.worker_params(PARAMS, 100) == Params(1, 3, 1, 2, 0)
     assert concurrency.is_busy("BusyError: database is locked") and not concurrency.is_busy("disk I/O error")
