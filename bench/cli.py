@@ -16,9 +16,10 @@ import backends
 from backends.base import SYNCHRONOUS_LEVELS, Settings
 from bench import results as results_mod
 from bench.secrets import redact_url
-from bench.workload import PROFILES, params_for
+from bench.workload import OPS, PROFILES, params_for
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is almost surely a typo
 
 
 class UsageError(Exception):
@@ -162,6 +163,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
     load = openloop.OpenLoop(args.rate, args.arrivals) if args.rate else None
+    if load and params.iterations * len(OPS) / load.rate > MAX_SCHEDULE_S:
+        raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / load.rate:.0f} s per backend "
+                         f"(limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
     extra = {"rate": args.rate, "arrivals": args.arrivals if load else None, "concurrency": args.concurrency,
              "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep]}
     data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded, **extra}, args.seed)

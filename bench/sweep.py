@@ -109,6 +109,13 @@ def measure_page(name: str, params: Params, seed: int, settings: Settings, round
             "samples_ns": list(timing.samples[0])}
 
 
+def _page_or_failure(name: str, params: Params, seed: int, settings: Settings, rounds: int, warmup: int) -> dict:
+    try:
+        return measure_page(name, params, seed, settings, rounds, warmup)
+    except Exception as exc:  # the page measurement failed; the sweep goes on
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:300], "samples_ns": []}
+
+
 def run_sweep(names: Sequence[str], sweep: Sweep, params: Params, seed: int, settings: Settings,
               rounds: int = SWEEP_ROUNDS, warmup: int = SWEEP_WARMUP,
               note: Callable[[str], None] | None = None) -> dict:
@@ -119,7 +126,7 @@ def run_sweep(names: Sequence[str], sweep: Sweep, params: Params, seed: int, set
         point = replace(fixed, **{sweep.param: value})
         for name in names:
             entry, ops = runner.run_backend(name, point, seed, settings)
-            page = (measure_page(name, point, seed, settings, rounds, warmup) if entry["status"] == "ok"
+            page = (_page_or_failure(name, point, seed, settings, rounds, warmup) if entry["status"] == "ok"
                     else {"status": "skipped", "reason": "the point's run did not succeed", "samples_ns": []})
             measured[name].append((entry, {o["op"]: o for o in ops}, page))
             if note:

@@ -13,6 +13,7 @@ from test_cli import storebench
 @pytest.mark.parametrize("args, expected", [
     (["--rate", "0"], "--rate: 0 must be more than 0"),
     (["--rate", "fast"], "--rate: 'fast' is not a number"),
+    (["--rate", "0.01"], "--rate 0.01 would take 100000 s per backend (limit 3600 s); raise --rate or lower --iterations"),
     (["--arrivals", "bursty"], "invalid choice: 'bursty' (choose from 'poisson', 'uniform')"),
     (["--concurrency", "0"], "--concurrency: 0 must be at least 1; give a client count like 4 or a list like 1,2,4,8"),
     (["--concurrency", "1,x"], "--concurrency: 'x' is not a whole number"),
