@@ -23,7 +23,6 @@ import backends
 from backends.base import Conversation, Settings, Store, Target
 from bench import stats
 from bench.secrets import scrub
-from bench.worker import is_busy  # noqa: F401  (part of this module's interface)
 from bench.workload import OPS, Model, Params, Workload, difference
 
 READY_TIMEOUT_S = 300

@@ -7,6 +7,7 @@ import sqlite3
 
 from backends.base import Settings
 from bench import concurrency
+from bench.worker import is_busy
 from bench.workload import OPS, Params, Workload
 
 PARAMS = Params(conversations=8, messages=3, iterations=25, warmup=2, cold_starts=0)
@@ -68,4 +69,4 @@ def test_worker_seeds_and_shares():
     assert len({concurrency.worker_seed(1, w) for w in range(8)}) == 8
     assert concurrency.worker_params(PARAMS, 4) == Params(2, 3, 6, 2, 0)
     assert concurrency.worker_params(PARAMS, 100) == Params(1, 3, 1, 2, 0)
-    assert concurrency.is_busy("BusyError: database is locked") and not concurrency.is_busy("disk I/O error")
+    assert is_busy("BusyError: database is locked") and is_busy("SQLITE_BUSY") and not is_busy("disk I/O error")
