@@ -84,6 +84,9 @@ class Store(ABC):
     kind: ClassVar[Kind]
     driver: ClassVar[str]  # the PyPI distribution (or "stdlib") whose version is recorded
     description: ClassVar[str]
+    # Why only one process at a time can open this store (None: any number can). Multi-process
+    # measurements (concurrent clients) then report the backend unavailable with this reason.
+    single_process_reason: ClassVar[str | None] = None
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target
@@ -130,6 +133,12 @@ class Store(ABC):
     @abstractmethod
     def delete_conversation(self, conversation_id: str) -> None:
         """Delete the conversation and its messages."""
+
+    def load_page(self, limit: int) -> list[Conversation]:
+        """The `limit` most recently updated conversations with their messages, in `load_all`'s
+        order: what a paginated app would load on start instead of everything. Optional; a
+        backend without it is reported as not measuring pagination."""
+        raise NotImplementedError(f"{self.name} does not implement load_page")
 
     @abstractmethod
     def describe(self) -> dict:

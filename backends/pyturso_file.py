@@ -21,6 +21,8 @@ class PytursoStore(SqlStore):
     kind = "embedded"
     driver = "pyturso"
     description = "Turso's in-process Rust engine (pip pyturso, DB-API) on a local file"
+    single_process_reason = ("pyturso locks its file exclusively: a second process is refused with "
+                             "'File is locked by another process' (see the concurrent_writers probe)")
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -31,6 +31,13 @@ SELECT_CONVERSATIONS = "SELECT id, title, created_at, updated_at FROM conversati
 SELECT_MESSAGES = (
     "SELECT id, conversation_id, role, content, created_at FROM messages ORDER BY conversation_id, created_at, id"
 )
+# The page has no index on updated_at to use (the schema is the seed app's), so SQLite scans
+# the conversations table once and keeps the top `limit`; messages come by the index.
+SELECT_PAGE = SELECT_CONVERSATIONS + " LIMIT ?"
+SELECT_PAGE_MESSAGES = (
+    "SELECT id, conversation_id, role, content, created_at FROM messages WHERE conversation_id IN "
+    "(SELECT id FROM conversations ORDER BY updated_at DESC, id LIMIT ?) ORDER BY conversation_id, created_at, id"
+)
 INSERT_CONVERSATION = "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)"
 INSERT_MESSAGE = "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)"
 TOUCH_CONVERSATION = "UPDATE conversations SET updated_at = ? WHERE id = ?"
@@ -155,6 +162,15 @@ class SqlStore(Store):
         try:
             conversations = self._query(SELECT_CONVERSATIONS)
             messages = self._query(SELECT_MESSAGES)
+        finally:
+            self._commit()
+        return assemble(conversations, messages)
+
+    def load_page(self, limit: int) -> list[Conversation]:
+        self._execute("BEGIN")
+        try:
+            conversations = self._query(SELECT_PAGE, (limit,))
+            messages = self._query(SELECT_PAGE_MESSAGES, (limit,))
         finally:
             self._commit()
         return assemble(conversations, messages)

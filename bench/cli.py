@@ -16,9 +16,10 @@ import backends
 from backends.base import SYNCHRONOUS_LEVELS, Settings
 from bench import results as results_mod
 from bench.secrets import redact_url
-from bench.workload import PROFILES, params_for
+from bench.workload import OPS, PROFILES, params_for
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is almost surely a typo
 
 
 class UsageError(Exception):
@@ -60,6 +61,31 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def positive_float(text: str) -> float:
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+    return value
+
+
+def client_counts(text: str) -> list[int]:
+    """`4` or `1,2,4,8`: the worker-process counts of --concurrency."""
+    try:
+        counts = [positive_int(v.strip()) for v in text.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; give a client count like 4 or a list like 1,2,4,8") from None
+    return list(dict.fromkeys(counts))
+
+
+def sweep_spec(text: str):
+    from bench.sweep import parse_sweep
+
+    try:
+        return parse_sweep(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="storebench", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -80,6 +106,11 @@ def build_parser() -> Parser:
     run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--rate", type=positive_float, help="open loop: start ops at R per second and time them from their scheduled start")
+    run.add_argument("--arrivals", default="poisson", choices=("poisson", "uniform"), help="arrival process for --rate (default poisson, seeded)")
+    run.add_argument("--concurrency", type=client_counts, help="also run N worker processes per backend, or a list: 1,2,4,8")
+    run.add_argument("--sweep", type=sweep_spec, action="append", default=[],
+                     help="also sweep a data size: conversations=10,100,1000 or messages=1,10,100 (repeatable)")
 
     run.add_argument("--reports", type=Path, default=Path("reports"), help="folder for the reports written after the run (default reports/)")
 
@@ -141,7 +172,7 @@ def check_sqlalchemy_url(text: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import overhead_ratio, report, runner, summary
+    from bench import openloop, overhead_ratio, report, runner, summary
 
     names = parse_backends(args.backends)
     if args.sqlalchemy_url:
@@ -159,14 +190,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not console.is_terminal:  # rich assumes 80 columns when piped; the tables need more
         console.width = 120
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
-    data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded}, args.seed)
+    load = openloop.OpenLoop(args.rate, args.arrivals) if args.rate else None
+    if load and params.iterations * len(OPS) / load.rate > MAX_SCHEDULE_S:
+        raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / load.rate:.0f} s per backend "
+                         f"(limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
+    extra = {"rate": args.rate, "arrivals": args.arrivals if load else None, "concurrency": args.concurrency,
+             "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep]}
+    data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded, **extra}, args.seed)
     data["overhead"] = runner.measure_overhead()
     with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
         for name in names:
-            entry, ops = runner.run_backend(name, params, args.seed, settings, progress)
+            entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load)
             data["backends"].append(entry)
             data["ops"].extend(ops)
             results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
+    run_load_stages(args, names, params, settings, data, out, console)
     overhead_ratio.add_overhead_ratios(data)
     data["complete"] = True
     data["run"]["finished_at"] = results_mod.now_iso()
@@ -174,11 +212,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out is None:
         shutil.copyfile(out, out.parent / "latest.json")
     summary.print_summary(console, data)
+    summary.print_load_summary(console, data)
     console.print(f"results: {out}")
     written = report.write_reports([out], args.reports)
     console.print(f"reports: {written[0].parent}/ ({', '.join(p.name for p in written)})")
     failed = [b["name"] for b in data["backends"] if b["status"] == "failed"]
+    failed += [c["backend"] for c in data.get("concurrency", []) if c["status"] == "failed"]
+    failed += [b["backend"] for s in data.get("sweeps", []) for b in s["backends"]
+               if any(p["status"] == "failed" for p in b["points"])]
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, data: dict,
+                    out: Path, console) -> None:
+    """The optional sweep and concurrency stages, each saved as soon as it is measured."""
+    from bench import concurrency, sweep
+
+    for spec in args.sweep:
+        rounds = args.iterations or sweep.SWEEP_ROUNDS
+        warmup = sweep.SWEEP_WARMUP if args.warmup is None else args.warmup
+        data.setdefault("sweeps", []).append(
+            sweep.run_sweep(names, spec, params, args.seed, settings, rounds, warmup, note=console.print))
+        results_mod.write_atomic(out, data)
+    for clients in args.concurrency or []:
+        for name in names:
+            data.setdefault("concurrency", []).append(concurrency.run_clients(name, params, args.seed, settings, clients))
+            console.print(f"concurrency {clients} {name}: {data['concurrency'][-1]['status']}")
+            results_mod.write_atomic(out, data)
+
 
 
 def cmd_report(args: argparse.Namespace) -> int:

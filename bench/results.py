@@ -14,6 +14,24 @@ Schema `storebench.results/1` (documented in README.md, "Results file"):
 
 `samples_ns` is the plain JSON list of every successful sample in nanoseconds, in the order
 measured: readable by any tool, and small enough at our sample counts.
+
+Additive sections and fields (same schema version: a reader that ignores unknown keys reads
+every file; absent keys mean the stage was not run):
+
+- `run.params`: `rate`, `arrivals`, `concurrency` (list of client counts), `sweeps` (specs).
+- ops entries of an open-loop run (`--rate`): `latency_basis: "intended"` (absent: latency
+  is the call's own duration), `rate_per_s`, `arrivals`; the p*_ms fields and `samples_ns`
+  are then latency from the op's scheduled start; `service_{p50,p99,max,mean}_ms` and
+  `service_samples_ns` (the call itself), `wait_{...}_ms` and `wait_samples_ns` (scheduled ->
+  real start); per sample, samples_ns = service + wait.
+- `concurrency`: [{backend, clients, status, reason, conversations_per_client,
+  rounds_per_client, acknowledged_writes, checks, ops_done, errors, busy_errors,
+  throughput_ops_s, ops: {op: {n, errors, busy_errors, p50_ms, p99_ms}},
+  workers: [{worker, ops_done, errors, busy_errors, throughput_ops_s, ops, error_examples}]}]
+- `sweeps`: [{param, values, fixed, load_all_limit_ms, page_size,
+  backends: [{backend, points: [{size, status, reason, load_page, load_page_reason}],
+              ops: {op: {p50_ms: [per size], p99_ms: [...], growth_exponent}},
+              load_all_limit: {size, basis}}]}]; ops include `load_page` (see bench/sweep.py).
 """
 
 from __future__ import annotations
@@ -134,6 +152,8 @@ def validate(data: object, where: str = "results") -> dict:
     _require(isinstance(data.get("run"), dict), where, "\"run\" must be an object")
     _require(isinstance(data.get("backends"), list), where, "\"backends\" must be a list")
     _require(isinstance(data.get("ops"), list), where, "\"ops\" must be a list")
+    for key in ("concurrency", "sweeps"):
+        _require(isinstance(data.get(key, []), list), where, f"\"{key}\" must be a list")
     for i, b in enumerate(data["backends"]):
         _require(isinstance(b, dict) and isinstance(b.get("name"), str), where, f"backends[{i}] has no name")
         _require(b.get("status") in STATUSES, where, f"backends[{i}] status must be one of {', '.join(STATUSES)}")

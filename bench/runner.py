@@ -150,8 +150,10 @@ def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> d
 
 
 def run_backend(name: str, params: Params, seed: int, settings: Settings,
-                progress: Progress | None = None) -> tuple[dict, list[dict]]:
-    """Everything measured for one backend: its results entry and its op entries."""
+                progress: Progress | None = None, load: openloop.OpenLoop | None = None) -> tuple[dict, list[dict]]:
+    """Everything measured for one backend: its results entry and its op entries.
+
+    `load` given: the timed rounds run open-loop at its rate (bench/openloop.py)."""
     cls = backends.get(name)
     reason = backends.unavailable_reason(name)
     if reason:
@@ -159,7 +161,7 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
     with tempfile.TemporaryDirectory(prefix=f"storebench-{name}-") as tmp:
         try:
             with cls.provision(Path(tmp), settings) as target:
-                entry, ops = _measure(cls, target, params, seed, settings, progress)
+                entry, ops = _measure(cls, target, params, seed, settings, progress, load)
                 entry["capabilities"] = probes.run_all(cls, target, settings, Path(tmp))
                 return entry, ops
         except Exception as exc:  # the backend failed; the run goes on with the others
@@ -168,7 +170,7 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
 
 
 def _measure(cls: type[Store], target: Target, params: Params, seed: int, settings: Settings,
-             progress: Progress | None) -> tuple[dict, list[dict]]:
+             progress: Progress | None, load: openloop.OpenLoop | None = None) -> tuple[dict, list[dict]]:
     entry = backend_entry(cls, "ok")
     entry["target"] = target.public()
     secrets = [target.auth_token]
@@ -189,7 +191,12 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         warmup = params.warmup * len(OPS)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         with frozen_heap():
-            timing = time_steps(calls, len(OPS), warmup, _round_trip_counter(store), report, secrets)
+            if load is None:
+                timing = time_steps(calls, len(OPS), warmup, _round_trip_counter(store), report, secrets)
+            else:
+                offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
+                timing = openloop.time_open_loop(calls, len(OPS), offsets, warmup, _round_trip_counter(store),
+                                                 report, secrets)
         problem = difference(workload.model.snapshot(), store.load_all())
         entry["checks"]["after_run"] = problem or "ok"
     finally:
@@ -200,6 +207,9 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
                  timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None)
         for i, op in enumerate(OPS)
     ]
+    if load is not None:
+        for i, entry_op in enumerate(ops):
+            entry_op.update(openloop.open_loop_fields(timing, i, load))
     cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)
     ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
     failures = []
@@ -212,6 +222,10 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     if progress:
         progress(cls.name, len(calls), len(calls))
     return entry, ops
+
+
+# Imported last: bench.openloop builds on this module's Timing.
+from bench import openloop  # noqa: E402
 
 
 def _round_trip_counter(store: Store) -> Callable[[], int]:

@@ -82,3 +82,30 @@ def print_overhead_ratios(console: Console, data: dict) -> None:
     console.print(table)
     for name, reason in dict.fromkeys((o["backend"], o["overhead_reason"]) for o in rated if o["overhead_reason"]):
         console.print(f"{name}: no overhead ratio where shown '-': {reason}")
+
+
+def print_load_summary(console: Console, data: dict) -> None:
+    """The open-loop note, the concurrency table and the sweeps' growth exponents, when run."""
+    rate = data["run"]["params"].get("rate")
+    if rate:
+        console.print(f"open loop at {rate:g} ops/s ({data['run']['params']['arrivals']} arrivals): "
+                      "latencies above count from each op's scheduled start")
+    if data.get("concurrency"):
+        table = Table(title="concurrent clients (aggregate)")
+        for column in ("backend", "clients", "status", "ops/s", "add_message p50", "add_message p99", "errors", "busy"):
+            table.add_column(column, justify="left" if column in ("backend", "status") else "right")
+        for c in data["concurrency"]:
+            add = c.get("ops", {}).get("add_message", {})
+            thr = c.get("throughput_ops_s")
+            table.add_row(c["backend"], str(c["clients"]), c["status"], f"{thr:.0f}" if thr else "-",
+                          fmt_ms(add.get("p50_ms")), fmt_ms(add.get("p99_ms")),
+                          str(c.get("errors", "-")), str(c.get("busy_errors", "-")))
+        console.print(table)
+    for sweep in data.get("sweeps", []):
+        for b in sweep["backends"]:
+            exps = ", ".join(f"{SHORT.get(op, op)} {v['growth_exponent']:.2f}" for op, v in b["ops"].items()
+                             if v["growth_exponent"] is not None)
+            limit = b["load_all_limit"]
+            where = f"{limit['size']} {sweep['param']} ({limit['basis']})" if limit["size"] else limit["basis"]
+            console.print(f"sweep {sweep['param']} {b['backend']}: growth exponents {exps}; "
+                          f"load_all p50 passes {sweep['load_all_limit_ms']:g} ms at {where}")

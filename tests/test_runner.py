@@ -46,14 +46,14 @@ def test_null_op_overhead_is_recorded():
 
 
 class FakeLossyStore(Sqlite3Store):
-    """Loses every third message: the runner must notice and mark the backend failed."""
+    """Loses every second message: the runner must notice and mark the backend failed."""
 
     name = "fake-lossy"
     calls = 0
 
     def add_message(self, message):
         FakeLossyStore.calls += 1
-        if FakeLossyStore.calls % 3:
+        if FakeLossyStore.calls % 2:
             super().add_message(message)
 
 

@@ -1,0 +1,64 @@
+"""How long the benchmark itself takes: `smoke` and the default `quick` over all backends.
+
+Each profile runs as a user would run it (`storebench run --profile P --backends all`, a real
+process), timed by the wall clock from start to exit. Budgets (issue 8, on 2 cores): smoke
+within 20 s, quick within 90 s. Also prints the null-op harness overhead each run recorded
+(target: p50 at most 1 µs) and which backends ran, so a budget is never met by skipping one.
+
+    python benchmarks/suite_time.py [--profiles smoke,quick] [--backends all]
+
+Exit status 1 when a budget is exceeded or a run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGETS_S = {"smoke": 20.0, "quick": 90.0}
+OVERHEAD_LIMIT_NS = 1000
+RUN_TIMEOUT_S = 1800
+
+
+def time_profile(profile: str, backends: str) -> tuple[float, dict | None, str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "results.json"
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "bench", "run", "--profile", profile, "--backends", backends,
+                               "--no-progress", "--out", str(out)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        wall = time.perf_counter() - t0
+        data = json.loads(out.read_text()) if out.exists() else None
+    problem = "" if proc.returncode == 0 else f"exit {proc.returncode}: {(proc.stderr.strip().splitlines() or [''])[-1]}"
+    return wall, data, problem
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", default="smoke,quick")
+    parser.add_argument("--backends", default="all")
+    args = parser.parse_args()
+    ok = True
+    for profile in args.profiles.split(","):
+        wall, data, problem = time_profile(profile, args.backends)
+        budget = BUDGETS_S.get(profile)
+        within = budget is None or wall <= budget
+        ok &= within and not problem
+        statuses = ", ".join(f"{b['name']}={b['status']}" for b in (data or {}).get("backends", []))
+        overhead = (data or {}).get("overhead") or {}
+        print(f"{profile:<6} {wall:6.1f} s (budget {budget if budget else '-'} s: {'ok' if within else 'OVER'}); "
+              f"null-op p50 {overhead.get('p50_ns', '?')} ns (limit {OVERHEAD_LIMIT_NS}); {statuses} {problem}".rstrip(),
+              flush=True)
+        if overhead.get("p50_ns", 0) > OVERHEAD_LIMIT_NS:
+            ok = False
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

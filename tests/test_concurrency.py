@@ -1,0 +1,77 @@
+"""Concurrent clients: N worker processes, one connection each, on one real backend; the store
+must end holding exactly the writes the workers had acknowledged."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import backends
+from backends.base import Settings
+from bench import concurrency
+from bench.worker import is_busy
+from bench.workload import OPS, Params, Workload
+
+PARAMS = Params(conversations=8, messages=3, iterations=25, warmup=2, cold_starts=0)
+
+
+def test_four_concurrent_writers_leave_exactly_the_acknowledged_writes(backend_name):
+    entry = concurrency.run_clients(backend_name, PARAMS, 1, Settings(), 4)
+    single_process = backends.get(backend_name).single_process_reason
+    if single_process:  # such a backend says why, instead of failing or vanishing
+        assert (entry["status"], entry["reason"]) == ("unavailable", single_process)
+        return
+    assert entry["status"] == "ok", entry["reason"]
+    assert entry["checks"] == {"after_run": "ok"}
+    assert len(entry["workers"]) == 4
+    assert (entry["conversations_per_client"], entry["rounds_per_client"]) == (2, 6)  # 8 and 25 split 4 ways
+    assert entry["ops_done"] == sum(w["ops_done"] for w in entry["workers"])
+    assert entry["ops_done"] + entry["errors"] == 4 * 6 * len(OPS)
+    assert entry["busy_errors"] <= entry["errors"]
+    for op in OPS:
+        figures = entry["ops"][op]
+        assert figures["n"] == sum(w["ops"][op]["n"] for w in entry["workers"])
+        assert figures["n"] == 0 or figures["p50_ms"] <= figures["p99_ms"]
+    assert entry["throughput_ops_s"] > 0 and all(w["throughput_ops_s"] > 0 for w in entry["workers"])
+
+
+def test_busy_errors_are_counted_not_retried(monkeypatch):
+    """Another connection holds the write lock for the whole run and the busy timeout is 0:
+    every write must fail as busy, be counted, and leave the store as preloaded."""
+    real_run_workers = concurrency.run_workers
+
+    def run_while_locked(name, target, settings, params, seeds):
+        blocker = sqlite3.connect(target.path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            return real_run_workers(name, target, settings, params, seeds)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+
+    monkeypatch.setattr(concurrency, "run_workers", run_while_locked)
+    params = Params(conversations=4, messages=2, iterations=10, warmup=1, cold_starts=0)
+    entry = concurrency.run_clients("sqlite3", params, 1, Settings(busy_timeout_ms=0), 2)
+    assert entry["status"] == "ok", entry["reason"]
+    writes = params.iterations * (len(OPS) - 1)  # 2 workers x 5 rounds x 4 write ops
+    assert entry["errors"] == entry["busy_errors"] == writes
+    assert entry["ops"]["load_all"] == {**entry["ops"]["load_all"], "n": params.iterations, "errors": 0}
+    assert entry["acknowledged_writes"] == 0
+    assert "locked" in entry["workers"][0]["error_examples"][0]
+
+
+def test_expected_state_replays_only_acknowledged_steps():
+    w = Workload(Params(conversations=2, messages=1, iterations=1, warmup=0, cold_starts=0), seed=4)
+    plan = w.plan(2)
+    everything = concurrency.expected_state([w], [plan], [set()])
+    assert everything == w.model.snapshot()
+    creates = {i for i, (op, _) in enumerate(plan) if op == "create_conversation"}
+    without_creates = concurrency.expected_state([w], [plan], [creates])
+    created_ids = {plan[i][1][0].id for i in creates}
+    assert not created_ids & {c.id for c in without_creates}
+
+
+def test_worker_seeds_and_shares():
+    assert len({concurrency.worker_seed(1, w) for w in range(8)}) == 8
+    assert concurrency.worker_params(PARAMS, 4) == Params(2, 3, 6, 2, 0)
+    assert concurrency.worker_params(PARAMS, 100) == Params(1, 3, 1, 2, 0)
+    assert is_busy("BusyError: database is locked") and is_busy("SQLITE_BUSY") and not is_busy("disk I/O error")
