@@ -14,6 +14,7 @@ from typing import Sequence
 
 import backends
 from backends.base import SYNCHRONOUS_LEVELS, Settings
+from bench import inject as inject_mod
 from bench import results as results_mod
 from bench.secrets import redact_url
 from bench.workload import PROFILES, params_for
@@ -80,6 +81,8 @@ def build_parser() -> Parser:
     run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--inject", metavar="BACKEND.OP=+Xms|+Y%",
+                     help="add a known delay to one op, to test a regression gate (recorded in the results)")
 
     sub.add_parser("backends", help="list backends and whether each can run here")
     return parser
@@ -115,12 +118,23 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}; choose another --out") from None
 
 
+def parse_inject(text: str | None, names: list[str]) -> "inject_mod.Injection | None":
+    """The --inject spec, for one of the backends being run."""
+    if text is None:
+        return None
+    try:
+        return inject_mod.parse(text, names)
+    except inject_mod.InjectError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from bench import runner, summary
 
     names = parse_backends(args.backends)
+    injection = parse_inject(args.inject, names)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts)
     settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
@@ -131,11 +145,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
-    data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded}, args.seed)
+    run_params = {**params.__dict__, "settings": recorded, "inject": injection.record() if injection else None}
+    data = results_mod.new_results(args.profile, run_params, args.seed)
     data["overhead"] = runner.measure_overhead()
     with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
         for name in names:
-            entry, ops = runner.run_backend(name, params, args.seed, settings, progress)
+            entry, ops = runner.run_backend(name, params, args.seed, settings, progress, injection)
             data["backends"].append(entry)
             data["ops"].extend(ops)
             results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it

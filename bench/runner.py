@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import backends
 from backends.base import Settings, Store, Target
 from bench import stats
+from bench.inject import Injection, wrap
 from bench.secrets import scrub
 from bench.workload import COLD_START, OPS, Params, Workload, difference
 
@@ -134,8 +135,11 @@ def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> d
 
 
 def run_backend(name: str, params: Params, seed: int, settings: Settings,
-                progress: Progress | None = None) -> tuple[dict, list[dict]]:
-    """Everything measured for one backend: its results entry and its op entries."""
+                progress: Progress | None = None, inject: Injection | None = None) -> tuple[dict, list[dict]]:
+    """Everything measured for one backend: its results entry and its op entries.
+
+    `inject` adds a known delay to one op of one backend (see bench/inject.py).
+    """
     cls = backends.get(name)
     reason = backends.unavailable_reason(name)
     if reason:
@@ -143,14 +147,15 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
     with tempfile.TemporaryDirectory(prefix=f"storebench-{name}-") as tmp:
         try:
             with cls.provision(Path(tmp), settings) as target:
-                return _measure(cls, target, params, seed, settings, progress)
+                injected = inject if inject is not None and inject.backend == name else None
+                return _measure(cls, target, params, seed, settings, progress, injected)
         except Exception as exc:  # the backend failed; the run goes on with the others
             entry = backend_entry(cls, "failed", f"{type(exc).__name__}: {exc}")
             return entry, []
 
 
 def _measure(cls: type[Store], target: Target, params: Params, seed: int, settings: Settings,
-             progress: Progress | None) -> tuple[dict, list[dict]]:
+             progress: Progress | None, inject: Injection | None = None) -> tuple[dict, list[dict]]:
     entry = backend_entry(cls, "ok")
     entry["target"] = target.public()
     secrets = [target.auth_token]
@@ -167,7 +172,10 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
             entry.update(status="failed", reason=f"content after preload differs: {problem}")
             return entry, []
         steps = workload.plan(params.warmup + params.iterations)
-        calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
+        methods = {op: getattr(store, op) for op in OPS}
+        if inject is not None:
+            methods[inject.op] = wrap(methods[inject.op], inject)
+        calls = [(OPS.index(op), methods[op], args) for op, args in steps]
         warmup = params.warmup * len(OPS)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         timing = time_steps(calls, len(OPS), warmup, _round_trip_counter(store), report, secrets)
@@ -181,6 +189,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
                  timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None)
         for i, op in enumerate(OPS)
     ]
+    if inject is not None:  # marked on the op itself too, so no report can mistake it for real
+        ops[OPS.index(inject.op)]["injected"] = inject.record()["spec"]
     cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)
     ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
     failures = []
