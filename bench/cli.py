@@ -1,4 +1,4 @@
-"""The `storebench` command line: `run` and `backends`.
+"""The `storebench` command line: `run`, `check` and `backends`.
 
 Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one).
 """
@@ -84,6 +84,16 @@ def build_parser() -> Parser:
     run.add_argument("--inject", metavar="BACKEND.OP=+Xms|+Y%",
                      help="add a known delay to one op, to test a regression gate (recorded in the results)")
 
+    check = sub.add_parser("check", help="exit 1 when CURRENT is slower than BASELINE (a CI regression gate)")
+    check.add_argument("baseline", type=Path, help="baseline results (storebench or pytest-benchmark JSON)")
+    check.add_argument("current", type=Path, help="current results (storebench or pytest-benchmark JSON)")
+    check.add_argument("--metric", default="p50,p99", help="percentiles to judge, comma-separated (default p50,p99)")
+    check.add_argument("--min-effect", default="7%", help="smallest slowdown that counts as a regression (default 7%%)")
+    check.add_argument("--alpha", default="0.01", help="family-wise false-alarm level, Holm-corrected (default 0.01)")
+    check.add_argument("--summary", type=Path, help="also write a markdown summary (for a pull-request comment)")
+    check.add_argument("--relative-to", metavar="BACKEND.OP",
+                       help="judge every op relative to this op's p50 in the same file (baselines from another machine)")
+
     sub.add_parser("backends", help="list backends and whether each can run here")
     return parser
 
@@ -165,7 +175,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "backends": cmd_backends}
+def cmd_check(args: argparse.Namespace) -> int:
+    from bench import check
+
+    try:
+        options = check.Options(
+            metrics=check.parse_metrics(args.metric), min_effect=check.parse_percent(args.min_effect),
+            alpha=check.parse_alpha(args.alpha),
+            relative_to=check.parse_reference(args.relative_to) if args.relative_to else None)
+        outcome = check.compare(check.load_any(args.baseline), check.load_any(args.current), options)
+    except check.CheckError as exc:
+        raise UsageError(str(exc)) from None
+    if not outcome.judged:
+        reasons = sorted({c.note for c in outcome.comparisons if c.note})
+        raise UsageError(f"no comparison could be judged ({'; '.join(reasons)})")
+    if args.summary:
+        check_writable(args.summary)
+        args.summary.write_text(check.markdown(outcome), encoding="utf-8")
+    check.print_table(outcome)
+    return EXIT_FAILED if outcome.regressions else EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "backends": cmd_backends}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
