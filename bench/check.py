@@ -27,7 +27,6 @@ p99: n >= 500): below that a p99 is simply the maximum, one unlucky scheduler st
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ import numpy as np
 from scipy.stats import mannwhitneyu, wilcoxon
 
 from bench import results as results_mod
-from bench.pytest_benchmark_json import convert, is_pytest_benchmark
+from bench import pytest_benchmark_json
 from bench.workload import OPS
 
 METRICS = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
@@ -99,19 +98,8 @@ class Outcome:
 
 def load_any(path: str | Path) -> dict:
     """A storebench results file, or pytest-benchmark JSON converted to the same shape."""
-    path = Path(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CheckError(f"{path}: cannot read ({exc})") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise CheckError(f"{path}: not valid JSON ({exc}); the file may be truncated") from None
-    if is_pytest_benchmark(raw):
-        raw = convert(raw)
-    try:
-        return results_mod.validate(raw, str(path))
+        return pytest_benchmark_json.load_any(path)
     except results_mod.ResultsError as exc:
         raise CheckError(str(exc)) from None
 
@@ -345,6 +333,13 @@ def _warnings(baseline: dict, current: dict, options: Options) -> list[str]:
         spec = (data["run"].get("params") or {}).get("inject")
         if spec:
             out.append(f"the {where} has an injected delay ({spec['spec']}): a gate test, not a real measurement")
+    for where, data in (("baseline", baseline), ("current run", current)):
+        busiest = max((v for v in (data["run"].get("load_average") or {}).values() if isinstance(v, (int, float))),
+                      default=None)
+        cores = (data["run"].get("host") or {}).get("cores")
+        if busiest is not None and cores and busiest > cores:
+            out.append(f"the machine was busy during the {where} (load average {busiest:g} on {cores} cores): "
+                       "a change may come from other processes, not the code")
     b_host, c_host = baseline["run"].get("host") or {}, current["run"].get("host") or {}
     if options.relative_to is None and b_host and c_host and b_host.get("cpu_model") != c_host.get("cpu_model"):
         out.append(f"different CPUs ({b_host.get('cpu_model')} vs {c_host.get('cpu_model')}): "

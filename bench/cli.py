@@ -157,6 +157,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
     run_params = {**params.__dict__, "settings": recorded, "inject": injection.record() if injection else None}
     data = results_mod.new_results(args.profile, run_params, args.seed)
+    # How busy the machine was (1-minute load average, start and end): lets `check` warn that a
+    # change may be a noisy neighbour rather than the code.
+    data["run"]["load_average"] = {"start": results_mod.load_average(), "end": None}
     data["overhead"] = runner.measure_overhead()
     with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
         for name in names:
@@ -165,6 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             data["ops"].extend(ops)
             results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
     data["complete"] = True
+    data["run"]["load_average"]["end"] = results_mod.load_average()
     data["run"]["finished_at"] = results_mod.now_iso()
     results_mod.write_atomic(out, data)
     if args.out is None:

@@ -13,13 +13,17 @@ Limits, stated rather than papered over:
   in benchmarks/ use one call per round, so their samples are single calls.
 - backend and op come from `extra_info` (set by benchmarks/ in this repo); for other
   benchmarks the group (or the test module) stands for the backend and the test name for
-  the op.
+  the op. The workload seed and plan come from `extra_info` too when every benchmark has the
+  same ones; only then can `check` pair the calls of two runs.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from bench import stats
-from bench.results import SCHEMA
+from bench.results import SCHEMA, ResultsError, validate
 
 
 def is_pytest_benchmark(raw: object) -> bool:
@@ -57,11 +61,25 @@ def _op_entry(bench: dict) -> dict:
     }
 
 
+def _shared_plan(benches: list[dict]) -> tuple[int | None, dict]:
+    """The workload seed and plan, when every benchmark records the same ones."""
+    found = {json.dumps([(b.get("extra_info") or {}).get("seed"), (b.get("extra_info") or {}).get("plan")],
+                        sort_keys=True) for b in benches}
+    if len(found) != 1:
+        return None, {}
+    seed, plan = json.loads(found.pop())
+    if not isinstance(seed, int) or not isinstance(plan, dict):
+        return None, {}
+    return seed, plan
+
+
 def convert(raw: dict) -> dict:
     """The results-file form of a pytest-benchmark JSON document."""
     machine = raw.get("machine_info") or {}
     cpu = machine.get("cpu") or {}
-    ops = [_op_entry(b) for b in raw["benchmarks"] if isinstance(b, dict)]
+    benches = [b for b in raw["benchmarks"] if isinstance(b, dict)]
+    ops = [_op_entry(b) for b in benches]
+    seed, plan = _shared_plan(benches)
     backends = [{
         "name": name, "kind": "pytest-benchmark", "description": "from pytest-benchmark JSON", "driver": None,
         "driver_version": None, "sqlite_version": None, "settings": None, "emulated": False, "status": "ok",
@@ -73,9 +91,9 @@ def convert(raw: dict) -> dict:
         "run": {
             "id": None, "started_at": raw.get("datetime"), "finished_at": raw.get("datetime"),
             "profile": "pytest-benchmark",
-            "params": {"source": "pytest-benchmark", "pytest_benchmark_version": raw.get("version"),
+            "params": {**plan, "source": "pytest-benchmark", "pytest_benchmark_version": raw.get("version"),
                        "raw_samples": any(o["samples_ns"] for o in ops)},
-            "seed": None,
+            "seed": seed,
             "host": {"os": machine.get("system"), "machine": machine.get("machine"),
                      "cpu_model": cpu.get("brand_raw"), "cores": cpu.get("count"),
                      "python": machine.get("python_version")},
@@ -85,3 +103,18 @@ def convert(raw: dict) -> dict:
         "backends": backends,
         "ops": ops,
     }
+
+
+def load_any(path: str | Path) -> dict:
+    """Read a storebench results file or a pytest-benchmark JSON file, validated, in the
+    results-file shape; every failure is a one-line ResultsError (for check and report)."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file; check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc}); the file may be truncated") from None
+    return validate(convert(raw) if is_pytest_benchmark(raw) else raw, str(path))

@@ -19,6 +19,7 @@ Prints (and with --out writes) a markdown report with the machine and date.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from bench import check  # noqa: E402
 from bench.results import cpu_model, load  # noqa: E402
 
 RUN_TIMEOUT_S = 600
+CORES = os.cpu_count() or 1
 
 
 def run(out: Path, backends: str, extra: list[str]) -> dict:
@@ -51,7 +53,7 @@ def judge(baseline: dict, current: dict) -> check.Outcome:
 def experiment(name: str, pairs: int, backends: str, extra: list[str], inject: str | None,
                target: tuple[str, str] | None, metric: str, folder: Path) -> dict:
     """`pairs` baseline/current pairs; counts detections of `target` and other flags."""
-    detected = false_pairs = 0
+    detected = false_pairs = busy = 0
     changes = []
     for i in range(pairs):
         base = run(folder / f"{name}-{i}-a.json", backends, extra)
@@ -65,21 +67,31 @@ def experiment(name: str, pairs: int, backends: str, extra: list[str], inject: s
         if target:
             changes += [c.ratio for c in outcome.comparisons
                         if (c.backend, c.op) == target and c.metric == metric and c.ratio]
+        load = max(busiest_load(base), busiest_load(cur))
+        busy += load > CORES
         flags = ", ".join(f"{c.backend}.{c.op} {c.metric} {check.fmt_change(c.ratio)}" for c in outcome.regressions)
-        print(f"{name} pair {i + 1}/{pairs}: {flags or 'nothing flagged'}", file=sys.stderr)
-    return {"name": name, "pairs": pairs, "detected": detected, "false_pairs": false_pairs, "changes": changes}
+        print(f"{name} pair {i + 1}/{pairs} (load {load:g}): {flags or 'nothing flagged'}", file=sys.stderr)
+    return {"name": name, "pairs": pairs, "detected": detected, "false_pairs": false_pairs, "changes": changes,
+            "busy": busy}
+
+
+def busiest_load(data: dict) -> float:
+    """The higher 1-minute load average seen at the start and end of a run (0 if unknown)."""
+    values = (data["run"].get("load_average") or {}).values()
+    return max((v for v in values if isinstance(v, (int, float))), default=0.0)
 
 
 def report(results: list[dict], args: argparse.Namespace, started: str) -> str:
     o = check.Options()
     lines = [
-        f"Measured {started} on {cpu_model()} ({__import__('os').cpu_count()} cores), "
+        f"Measured {started} on {cpu_model()} ({CORES} cores), "
         f"by `python benchmarks/gate_validation.py --pairs {args.pairs} --backends {args.backends} "
         f"--target {args.target}`; check defaults: metrics {','.join(o.metrics)}, min effect "
         f"{o.min_effect:.0%}, alpha {o.alpha:g}.",
         "",
-        "| experiment | pairs | flagged (target) | pairs with a false flag | observed change of target |",
-        "|---|---:|---:|---:|---|",
+        "| experiment | pairs | target flagged | pairs with a false flag | change of target (check's estimate) "
+        f"| pairs run while load > {CORES} |",
+        "|---|---:|---:|---:|---|---:|",
     ]
     for r in results:
         target = f"{r['detected']}/{r['pairs']} ({r['detected'] / r['pairs']:.0%})" if r["changes"] else "-"
@@ -87,7 +99,8 @@ def report(results: list[dict], args: argparse.Namespace, started: str) -> str:
         if r["changes"]:
             ch = sorted(r["changes"])
             spread = f"median {check.fmt_change(ch[len(ch) // 2])}, range {check.fmt_change(ch[0])} to {check.fmt_change(ch[-1])}"
-        lines.append(f"| {r['name']} | {r['pairs']} | {target} | {r['false_pairs']}/{r['pairs']} | {spread} |")
+        lines.append(f"| {r['name']} | {r['pairs']} | {target} | {r['false_pairs']}/{r['pairs']} | {spread} "
+                     f"| {r['busy']}/{r['pairs']} |")
     return "\n".join(lines) + "\n"
 
 
