@@ -12,8 +12,9 @@ How it decides, per backend x op x metric present in both files (docs/regression
   (it removes the spread that comes from the workload itself, e.g. deleting a conversation
   with 2 or with 40 messages). For p50: a one-sided Wilcoxon signed-rank test on the paired
   log ratios, or, when the runs cannot be paired, a one-sided Mann-Whitney U rank test (asv's
-  choice). For tail percentiles: a seeded bootstrap of the log percentile ratio (resampling
-  the same calls in both runs when paired); a rank test says nothing about the tail;
+  choice). For tail percentiles: a seeded bootstrap of the log percentile ratio, resampling
+  each run on its own even when paired (a rank test says nothing about the tail, and the
+  slowest calls of two runs are mostly different calls: stalls, checkpoints);
 - the p-values of the whole family (every backend x op x metric judged) are corrected with
   Holm's method, so --alpha is the chance of any false "significant" in the run;
 - a regression needs both: Holm-adjusted p < alpha AND a change of at least --min-effect.
@@ -171,19 +172,13 @@ def _resampled_log_percentile(x: np.ndarray, q: float, rng: np.random.Generator)
     return np.log(np.maximum(np.concatenate(out), 1e-12))
 
 
-def bootstrap_p(base: np.ndarray, cur: np.ndarray, q: float, rng: np.random.Generator, paired: bool) -> float:
+def bootstrap_p(base: np.ndarray, cur: np.ndarray, q: float, rng: np.random.Generator) -> float:
     """One-sided p-value that the q-th percentile ratio is on the side it was observed,
     from the bootstrap standard error of the log ratio (a normal interval: it reaches the
     tiny per-test levels a correction asks for, which a percentile interval of 2000
     resamples cannot)."""
     observed = math.log(max(percentile(cur, q), 1e-12) / max(percentile(base, q), 1e-12))
-    if paired:  # the same resampled calls on both sides
-        state = rng.bit_generator.state
-        cur_q = _resampled_log_percentile(cur, q, rng)
-        rng.bit_generator.state = state
-        base_q = _resampled_log_percentile(base, q, rng)
-    else:
-        cur_q, base_q = _resampled_log_percentile(cur, q, rng), _resampled_log_percentile(base, q, rng)
+    cur_q, base_q = _resampled_log_percentile(cur, q, rng), _resampled_log_percentile(base, q, rng)
     spread = float(np.std(cur_q - base_q, ddof=1))
     if spread == 0:
         return 0.0 if observed != 0 else 1.0
@@ -286,7 +281,7 @@ def _compare_one(key: tuple[str, str], metric: str, base: np.ndarray, cur: np.nd
         c.note = f"needs n>={min_samples(q)}, has {n}"
         return c
     slower = (c.ratio or 1.0) >= 1
-    c.p_value = rank_p(base, cur, slower, paired) if q == 50 else bootstrap_p(base, cur, q, rng, paired)
+    c.p_value = rank_p(base, cur, slower, paired) if q == 50 else bootstrap_p(base, cur, q, rng)
     c.paired = paired
     return c
 
