@@ -376,7 +376,7 @@ def rows(outcome: Outcome) -> list[list[str]]:
 
 
 def headers(outcome: Outcome) -> list[str]:
-    unit = f"x {'.'.join(outcome.options.relative_to)} p50" if outcome.options.relative_to else "ms"
+    unit = "x ref" if outcome.options.relative_to else "ms"
     return ["backend", "op", "metric", f"baseline ({unit})", f"current ({unit})", "change", "confidence", "verdict"]
 
 
@@ -385,7 +385,7 @@ def method_line(options: Options) -> str:
             f"{options.alpha:g} (Holm-corrected over the family; p50: Wilcoxon signed-rank on paired calls, "
             f"change = median call-by-call ratio; unpaired: Mann-Whitney U; tails: bootstrap)")
     if options.relative_to:
-        line += f"; values relative to {'.'.join(options.relative_to)} p50 of the same run"
+        line += f"; values in multiples of the reference (ref), {'.'.join(options.relative_to)} p50 of the same run"
     return line
 
 
