@@ -268,7 +268,7 @@ def _compare_one(key: tuple[str, str], metric: str, base: np.ndarray, cur: np.nd
     c = Comparison(key[0], key[1], metric, _summary_value(base, base_entry, metric),
                    _summary_value(cur, cur_entry, metric))
     if len(base) == 0 or len(cur) == 0:
-        c.note = "no raw samples" + (" (pytest-benchmark JSON needs --benchmark-save-data)"
+        c.note = "no raw samples" + (" (save pytest-benchmark runs with --benchmark-save-data)"
                                      if base_entry.get("source") or cur_entry.get("source") else "")
         if c.baseline and c.current:
             c.ratio = c.current / c.baseline

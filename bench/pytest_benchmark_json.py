@@ -3,10 +3,12 @@ into a `storebench.results/1` dict, so `storebench check` (and reports) read bot
 
 Limits, stated rather than papered over:
 
-- Raw samples exist only when pytest ran with `--benchmark-save-data` (`stats.data`). Without
-  them the entry has `samples_ns: []` and only pytest-benchmark's own summary (median as
-  p50, mean, stdev, max); p90/p95/p99 are unknown (pytest-benchmark does not compute them),
-  and `check` reports such a comparison as "not judged" instead of guessing.
+- Raw samples (`stats.data`) are in every `--benchmark-json` file (pytest-benchmark 5.x), but
+  in files saved under `.benchmarks/` (`--benchmark-save`, `--benchmark-autosave`) only when
+  pytest ran with `--benchmark-save-data`. Without them the entry has `samples_ns: []` and
+  only pytest-benchmark's own summary (median as p50, mean, stdev, max); p90/p95/p99 are
+  unknown (pytest-benchmark does not compute them), and `check` reports such a comparison as
+  "not judged" instead of guessing.
 - Each value of `stats.data` is one *round*: the mean of `iterations` calls. With
   iterations > 1 its percentiles are percentiles of means, whose tails are narrower than the
   tail of single calls; the entry records `iterations` so a reader can tell. The benchmarks

@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def saved_json(tmp_path_factory) -> Path:
-    """A real pytest-benchmark JSON: sqlite3's update_title and add_message, smoke profile, raw data saved."""
+    """A real pytest-benchmark JSON (it always carries the raw data): sqlite3 update_title and add_message, smoke."""
     out = tmp_path_factory.mktemp("pb") / "bench.json"
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "benchmarks/", "--benchmark-only", "--storebench-backends", "sqlite3",
-         "-k", "update_title or add_message", "--benchmark-save-data", f"--benchmark-json={out}", "-q", "-p",
+         "-k", "update_title or add_message", f"--benchmark-json={out}", "-q", "-p",
          "no:cacheprovider"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -55,7 +55,7 @@ def test_check_compares_pytest_benchmark_json_with_itself(saved_json, capsys):
 
 
 def summary_only(median_s: float) -> dict:
-    """pytest-benchmark JSON as saved without --benchmark-save-data: summary statistics only."""
+    """A pytest-benchmark run saved under .benchmarks/ without --benchmark-save-data: summary only."""
     return {"machine_info": {"cpu": {"brand_raw": "x"}}, "commit_info": {}, "version": "5.1.0",
             "benchmarks": [{"name": "test_insert", "fullname": "tests/test_db.py::test_insert", "group": None,
                             "extra_info": {}, "stats": {"median": median_s, "mean": median_s, "max": 2 * median_s,
