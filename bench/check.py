@@ -62,6 +62,7 @@ class Options:
     min_effect: float = DEFAULT_MIN_EFFECT
     alpha: float = DEFAULT_ALPHA
     relative_to: tuple[str, str] | None = None  # (backend, op)
+    confirmed: bool = False  # a confirmation run was given
 
 
 @dataclass
@@ -233,33 +234,69 @@ def _scale(ops: dict, reference: tuple[str, str] | None, where: str) -> float:
     return percentile(np.asarray(entry["samples_ns"], dtype=float), 50)
 
 
-def compare(baseline: dict, current: dict, options: Options) -> Outcome:
+def compare(baseline: dict, current: dict, options: Options, confirm: dict | None = None) -> Outcome:
+    """Judge `current` against `baseline`. With `confirm` (a second current run), a regression
+    stands only if the confirmation run shows it again (see `_confirm`)."""
     base_ops, cur_ops = usable_ops(baseline), usable_ops(current)
-    base_scale = _scale(base_ops, options.relative_to, "the baseline")
-    cur_scale = _scale(cur_ops, options.relative_to, "the current results")
     missing = _only_in(base_ops, cur_ops, "the baseline") + _only_in(cur_ops, base_ops, "the current results")
     missing += _not_ok(baseline, "baseline") + _not_ok(current, "current results")
     common = [k for k in base_ops if k in cur_ops and k != options.relative_to]
     if not common:
         raise CheckError("no backend/op is present in both files; nothing to compare")
+    comparisons = _judge(baseline, current, options, [(k, m) for k in common for m in options.metrics])
+    warnings = _run_warnings(baseline, "baseline") + _run_warnings(current, "current run")
+    warnings += _pair_warnings(baseline, current, options)
+    if confirm is not None:
+        _confirm(baseline, confirm, options, comparisons)
+        warnings += _run_warnings(confirm, "confirmation run")
+    return Outcome(comparisons, missing, warnings, options)
 
+
+def _judge(baseline: dict, current: dict, options: Options,
+           wanted: list[tuple[tuple[str, str], str]]) -> list[Comparison]:
+    """Compare each wanted ((backend, op), metric); Holm over the ones that can be judged."""
+    base_ops, cur_ops = usable_ops(baseline), usable_ops(current)
+    base_scale = _scale(base_ops, options.relative_to, "the baseline")
+    cur_scale = _scale(cur_ops, options.relative_to, "the current results")
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     plan = same_plan(baseline, current)
     comparisons = []
-    for key in common:
+    for key, metric in wanted:
         b_entry, c_entry = base_ops[key], cur_ops[key]
         base = np.asarray(b_entry["samples_ns"], dtype=float) / base_scale
         cur = np.asarray(c_entry["samples_ns"], dtype=float) / cur_scale
         # Pairs line up only when no call failed (a failed call leaves no sample) and the op is
         # one of the planned ones (cold starts are independent processes).
         paired = plan and key[1] in OPS and len(base) == len(cur) and not b_entry["errors"] and not c_entry["errors"]
-        for metric in options.metrics:
-            comparisons.append(_compare_one(key, metric, base, cur, b_entry, c_entry, rng, paired))
+        comparisons.append(_compare_one(key, metric, base, cur, b_entry, c_entry, rng, paired))
     judged = [c for c in comparisons if c.p_value is not None]
     for c, p in zip(judged, holm([c.p_value for c in judged])):
         c.p_adjusted = p
         c.verdict, c.note = _verdict(c, options)
-    return Outcome(comparisons, missing, _warnings(baseline, current, options), options)
+    return comparisons
+
+
+def _confirm(baseline: dict, confirm: dict, options: Options, comparisons: list[Comparison]) -> None:
+    """Keep a regression only if a second, independent current run shows it too.
+
+    A neighbour's burst of disk or CPU work can slow a whole backend for one run; it rarely
+    hits the same op in two runs. The confirmation tests only the regressions found, so its
+    Holm family is that small set (pre-specified hypotheses), with the same alpha and minimum
+    effect.
+    """
+    flagged = [c for c in comparisons if c.verdict == REGRESSION]
+    available = usable_ops(confirm)
+    testable = [c for c in flagged if (c.backend, c.op) in available]
+    again = _judge(baseline, confirm, options, [((c.backend, c.op), c.metric) for c in testable])
+    seen = {(a.backend, a.op, a.metric): a for a in again}
+    for c in flagged:
+        a = seen.get((c.backend, c.op, c.metric))
+        if a is None or a.p_value is None:  # cannot be confirmed: keep the regression (fail safe)
+            c.note = "not testable in the confirmation run"
+        elif a.verdict != REGRESSION:
+            c.verdict, c.note = UNCHANGED, f"not reproduced: {fmt_change(a.ratio)} in the confirmation run"
+        else:
+            c.note = f"confirmed: {fmt_change(a.ratio)}"
 
 
 def _compare_one(key: tuple[str, str], metric: str, base: np.ndarray, cur: np.ndarray,
@@ -322,19 +359,24 @@ def _not_ok(data: dict, where: str) -> list[str]:
             for b in data["backends"] if b["status"] != "ok"]
 
 
-def _warnings(baseline: dict, current: dict, options: Options) -> list[str]:
+def _run_warnings(data: dict, where: str) -> list[str]:
+    """What makes one file's numbers suspect: an injected delay, a busy machine."""
     out = []
-    for where, data in (("baseline", baseline), ("current results", current)):
-        spec = (data["run"].get("params") or {}).get("inject")
-        if spec:
-            out.append(f"the {where} has an injected delay ({spec['spec']}): a gate test, not a real measurement")
-    for where, data in (("baseline", baseline), ("current run", current)):
-        busiest = max((v for v in (data["run"].get("load_average") or {}).values() if isinstance(v, (int, float))),
-                      default=None)
-        cores = (data["run"].get("host") or {}).get("cores")
-        if busiest is not None and cores and busiest > cores:
-            out.append(f"the machine was busy during the {where} (load average {busiest:g} on {cores} cores): "
-                       "a change may come from other processes, not the code")
+    spec = (data["run"].get("params") or {}).get("inject")
+    if spec:
+        out.append(f"the {where} has an injected delay ({spec['spec']}): a gate test, not a real measurement")
+    busiest = max((v for v in (data["run"].get("load_average") or {}).values() if isinstance(v, (int, float))),
+                  default=None)
+    cores = (data["run"].get("host") or {}).get("cores")
+    if busiest is not None and cores and busiest > cores:
+        out.append(f"the machine was busy during the {where} (load average {busiest:g} on {cores} cores): "
+                   "a change may come from other processes, not the code")
+    return out
+
+
+def _pair_warnings(baseline: dict, current: dict, options: Options) -> list[str]:
+    """What makes two files hard to compare: other CPUs, other profiles."""
+    out = []
     b_host, c_host = baseline["run"].get("host") or {}, current["run"].get("host") or {}
     if options.relative_to is None and b_host and c_host and b_host.get("cpu_model") != c_host.get("cpu_model"):
         out.append(f"different CPUs ({b_host.get('cpu_model')} vs {c_host.get('cpu_model')}): "
@@ -384,6 +426,8 @@ def method_line(options: Options) -> str:
     line = (f"regression = slower by at least {options.min_effect:.0%} and significant at alpha "
             f"{options.alpha:g} (Holm-corrected over the family; p50: Wilcoxon signed-rank on paired calls, "
             f"change = median call-by-call ratio; unpaired: Mann-Whitney U; tails: bootstrap)")
+    if options.confirmed:
+        line += "; a regression must show again in the confirmation run"
     if options.relative_to:
         line += f"; values in multiples of the reference (ref), {'.'.join(options.relative_to)} p50 of the same run"
     return line

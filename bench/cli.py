@@ -93,6 +93,8 @@ def build_parser() -> Parser:
     check.add_argument("--summary", type=Path, help="also write a markdown summary (for a pull-request comment)")
     check.add_argument("--relative-to", metavar="BACKEND.OP",
                        help="judge every op relative to this op's p50 in the same file (baselines from another machine)")
+    check.add_argument("--confirm", type=Path, metavar="CURRENT2.json",
+                       help="a second current run: a regression counts only if it shows there too (noisy runners)")
 
     sub.add_parser("backends", help="list backends and whether each can run here")
     return parser
@@ -186,8 +188,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         options = check.Options(
             metrics=check.parse_metrics(args.metric), min_effect=check.parse_percent(args.min_effect),
             alpha=check.parse_alpha(args.alpha),
-            relative_to=check.parse_reference(args.relative_to) if args.relative_to else None)
-        outcome = check.compare(check.load_any(args.baseline), check.load_any(args.current), options)
+            relative_to=check.parse_reference(args.relative_to) if args.relative_to else None,
+            confirmed=args.confirm is not None)
+        confirm = check.load_any(args.confirm) if args.confirm else None
+        outcome = check.compare(check.load_any(args.baseline), check.load_any(args.current), options, confirm)
     except check.CheckError as exc:
         raise UsageError(str(exc)) from None
     if not outcome.judged:

@@ -120,6 +120,26 @@ def test_an_injected_run_is_labelled(tmp_path):
     assert "injected delay (sqlite3.add_message=+10%)" in summary.read_text()
 
 
+def test_a_confirmed_regression_fails(tmp_path, capsys):
+    slow = {("sqlite3", "add_message"): 1.5}
+    again = fake_run(3, slow=slow).write(tmp_path / "again.json")
+    assert run_check(tmp_path, fake_run(1), fake_run(2, slow=slow), "--confirm", str(again)) == 1
+    assert "confirmed: +" in capsys.readouterr().out
+
+
+def test_a_regression_the_confirmation_run_does_not_show_passes(tmp_path, capsys):
+    clean = fake_run(3).write(tmp_path / "clean.json")
+    neighbour = fake_run(2, slow={("apsw", op): 2.0 for op in OPS5})  # a whole backend slowed once
+    assert run_check(tmp_path, fake_run(1), neighbour, "--confirm", str(clean)) == 0
+    assert "not reproduced" in capsys.readouterr().out
+
+
+def test_a_regression_that_cannot_be_confirmed_still_fails(tmp_path):
+    without_sqlite3 = fake_run(3, backends=("apsw",)).write(tmp_path / "partial.json")
+    slow = fake_run(2, slow={("sqlite3", "add_message"): 1.5})
+    assert run_check(tmp_path, fake_run(1), slow, "--confirm", str(without_sqlite3)) == 1
+
+
 def test_holm_adjusts_step_down_and_stays_monotone():
     assert holm_rounded([0.01, 0.04, 0.03]) == [0.03, 0.06, 0.06]
     assert holm_rounded([0.5, 0.9]) == [1.0, 1.0]
