@@ -16,7 +16,8 @@ How it decides, per backend x op x metric present in both files (docs/regression
   each run on its own even when paired (a rank test says nothing about the tail, and the
   slowest calls of two runs are mostly different calls: stalls, checkpoints);
 - the p-values of the whole family (every backend x op x metric judged) are corrected with
-  Holm's method, so --alpha is the chance of any false "significant" in the run;
+  Holm's method, so --alpha bounds the chance of any false "significant" in the check, as
+  far as the samples within each run can tell;
 - a regression needs both: Holm-adjusted p < alpha AND a change of at least --min-effect.
   The minimum effect is what absorbs run-to-run drift (machine state differs between two
   runs more than the samples within one run suggest), so it is not a formality: the
@@ -24,6 +25,10 @@ How it decides, per backend x op x metric present in both files (docs/regression
 
 A percentile is judged only when at least MIN_TAIL samples lie beyond it (p50: n >= 10,
 p99: n >= 500): below that a p99 is simply the maximum, one unlucky scheduler stall.
+
+Options: --relative-to BACKEND.OP divides each file's samples by that op's p50 in the same
+file (a baseline from another machine); --confirm CURRENT2 keeps a regression only when a
+second current run shows it again (a noisy neighbour rarely strikes the same op twice).
 """
 
 from __future__ import annotations
@@ -164,6 +169,7 @@ def min_samples(q: float) -> int:
 
 
 def _resampled_log_percentile(x: np.ndarray, q: float, rng: np.random.Generator) -> np.ndarray:
+    """log of the q-th percentile of RESAMPLES bootstrap resamples of x (vectorised, in chunks)."""
     chunk = max(1, MAX_RESAMPLE_CELLS // len(x))
     out = []
     for start in range(0, RESAMPLES, chunk):
@@ -310,14 +316,17 @@ def _compare_one(key: tuple[str, str], metric: str, base: np.ndarray, cur: np.nd
         if c.baseline and c.current:
             c.ratio = c.current / c.baseline
         return c
-    c.ratio = c.current / c.baseline if c.baseline else None
+    if not c.baseline:
+        c.note = "baseline is zero"
+        return c
+    c.ratio = c.current / c.baseline
     if paired and q == 50:
         c.ratio = float(np.exp(np.median(np.log(np.maximum(cur, 1e-12) / np.maximum(base, 1e-12)))))
     n = min(len(base), len(cur))
     if not judgeable(n, q):
         c.note = f"needs n>={min_samples(q)}, has {n}"
         return c
-    slower = (c.ratio or 1.0) >= 1
+    slower = c.ratio >= 1
     c.p_value = rank_p(base, cur, slower, paired) if q == 50 else bootstrap_p(base, cur, q, rng)
     c.paired = paired
     return c
