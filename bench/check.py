@@ -370,7 +370,7 @@ def _not_ok(data: dict, where: str) -> list[str]:
 
 def _run_warnings(data: dict, where: str) -> list[str]:
     """What makes one file's numbers suspect: an injected delay, a busy machine."""
-    out = []
+    out = [] if data.get("complete", True) else [f"the {where} is incomplete (its run was interrupted)"]
     spec = (data["run"].get("params") or {}).get("inject")
     if spec:
         out.append(f"the {where} has an injected delay ({spec['spec']}): a gate test, not a real measurement")

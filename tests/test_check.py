@@ -140,6 +140,17 @@ def test_a_regression_that_cannot_be_confirmed_still_fails(tmp_path):
     assert run_check(tmp_path, fake_run(1), slow, "--confirm", str(without_sqlite3)) == 1
 
 
+def test_a_busy_machine_and_an_interrupted_run_are_warned_about():
+    busy = fake_run(2)
+    busy.data["run"]["load_average"] = {"start": 0.5, "end": 3.5}
+    busy.data["run"]["host"]["cores"] = 2
+    busy.data["complete"] = False
+    warnings = check.compare(fake_run(1).data, busy.data, check.Options()).warnings
+    assert "the current run is incomplete (its run was interrupted)" in warnings
+    assert any(w.startswith("the machine was busy during the current run (load average 3.5 on 2 cores)")
+               for w in warnings)
+
+
 def test_holm_adjusts_step_down_and_stays_monotone():
     assert holm_rounded([0.01, 0.04, 0.03]) == [0.03, 0.06, 0.06]
     assert holm_rounded([0.5, 0.9]) == [1.0, 1.0]

@@ -84,6 +84,7 @@ def test_run_adds_the_delay_to_that_op_only_and_records_it(tmp_path):
     assert code == 0
     data = json.loads(out.read_text())
     assert data["run"]["params"]["inject"]["spec"] == "sqlite3.update_title=+2ms"
+    assert set(data["run"]["load_average"]) == {"start", "end"}
     ops = {(o["backend"], o["op"]): o for o in data["ops"]}
     injected = ops[("sqlite3", "update_title")]
     assert injected["injected"] == "sqlite3.update_title=+2ms"
