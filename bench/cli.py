@@ -130,7 +130,7 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}; choose another --out") from None
 
 
-def parse_inject(text: str | None, names: list[str]) -> "inject_mod.Injection | None":
+def parse_inject(text: str | None, names: list[str]) -> inject_mod.Injection | None:
     """The --inject spec, for one of the backends being run."""
     if text is None:
         return None
