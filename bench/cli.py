@@ -1,4 +1,4 @@
-"""The `storebench` command line: `run`, `report` and `backends`.
+"""The `storebench` command line: `run`, `report`, `check` and `backends`.
 
 Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one).
 """
@@ -14,6 +14,7 @@ from typing import Sequence
 
 import backends
 from backends.base import SYNCHRONOUS_LEVELS, Settings
+from bench import inject as inject_mod
 from bench import results as results_mod
 from bench.secrets import redact_url
 from bench.workload import OPS, PROFILES, params_for
@@ -113,6 +114,20 @@ def build_parser() -> Parser:
                      help="also sweep a data size: conversations=10,100,1000 or messages=1,10,100 (repeatable)")
 
     run.add_argument("--reports", type=Path, default=Path("reports"), help="folder for the reports written after the run (default reports/)")
+    run.add_argument("--inject", metavar="BACKEND.OP=+Xms|+Y%",
+                     help="add a known delay to one op, to test a regression gate (recorded in the results)")
+
+    check = sub.add_parser("check", help="exit 1 when CURRENT is slower than BASELINE (a CI regression gate)")
+    check.add_argument("baseline", type=Path, help="baseline results (storebench or pytest-benchmark JSON)")
+    check.add_argument("current", type=Path, help="current results (storebench or pytest-benchmark JSON)")
+    check.add_argument("--metric", default="p50,p99", help="percentiles to judge, comma-separated (default p50,p99)")
+    check.add_argument("--min-effect", default="7%", help="smallest slowdown that counts as a regression (default 7%%)")
+    check.add_argument("--alpha", default="0.01", help="family-wise false-alarm level, Holm-corrected (default 0.01)")
+    check.add_argument("--summary", type=Path, help="also write a markdown summary (for a pull-request comment)")
+    check.add_argument("--relative-to", metavar="BACKEND.OP",
+                       help="judge every op relative to this op's p50 in the same file (baselines from another machine)")
+    check.add_argument("--confirm", type=Path, metavar="CURRENT2.json",
+                       help="a second current run: a regression counts only if it shows there too (noisy runners)")
 
     sub.add_parser("backends", help="list backends and whether each can run here")
 
@@ -169,6 +184,16 @@ def check_sqlalchemy_url(text: str) -> None:
         raise UsageError(str(exc)) from None
 
 
+def parse_inject(text: str | None, names: list[str]) -> inject_mod.Injection | None:
+    """The --inject spec, for one of the backends being run."""
+    if text is None:
+        return None
+    try:
+        return inject_mod.parse(text, names)
+    except inject_mod.InjectError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -177,6 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = parse_backends(args.backends)
     if args.sqlalchemy_url:
         check_sqlalchemy_url(args.sqlalchemy_url)
+    injection = parse_inject(args.inject, names)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts)
     settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
@@ -195,18 +221,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / load.rate:.0f} s per backend "
                          f"(limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
     extra = {"rate": args.rate, "arrivals": args.arrivals if load else None, "concurrency": args.concurrency,
-             "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep]}
+             "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep],
+             "inject": injection.record() if injection else None}
     data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded, **extra}, args.seed)
+    # How busy the machine was (1-minute load average, start and end): lets `check` warn that a
+    # change may be a noisy neighbour rather than the code.
+    data["run"]["load_average"] = {"start": results_mod.load_average(), "end": None}
     data["overhead"] = runner.measure_overhead()
     with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
         for name in names:
-            entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load)
+            entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection)
             data["backends"].append(entry)
             data["ops"].extend(ops)
             results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
     run_load_stages(args, names, params, settings, data, out, console)
     overhead_ratio.add_overhead_ratios(data)
     data["complete"] = True
+    data["run"]["load_average"]["end"] = results_mod.load_average()
     data["run"]["finished_at"] = results_mod.now_iso()
     results_mod.write_atomic(out, data)
     if args.out is None:
@@ -252,7 +283,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "backends": cmd_backends, "report": cmd_report}
+def cmd_check(args: argparse.Namespace) -> int:
+    from bench import check
+
+    try:
+        options = check.Options(
+            metrics=check.parse_metrics(args.metric), min_effect=check.parse_percent(args.min_effect),
+            alpha=check.parse_alpha(args.alpha),
+            relative_to=check.parse_reference(args.relative_to) if args.relative_to else None,
+            confirmed=args.confirm is not None)
+        confirm = check.load_any(args.confirm) if args.confirm else None
+        outcome = check.compare(check.load_any(args.baseline), check.load_any(args.current), options, confirm)
+    except check.CheckError as exc:
+        raise UsageError(str(exc)) from None
+    if not outcome.judged:
+        reasons = sorted({c.note for c in outcome.comparisons if c.note})
+        raise UsageError(f"no comparison could be judged ({'; '.join(reasons)})")
+    if args.summary:
+        check_writable(args.summary)
+        args.summary.write_text(check.markdown(outcome), encoding="utf-8")
+    check.print_table(outcome)
+    return EXIT_FAILED if outcome.regressions else EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "backends": cmd_backends}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,8 @@
 Schema `storebench.results/1` (documented in README.md, "Results file"):
 
     {"schema": "storebench.results/1", "complete": bool,
-     "run": {id, started_at, finished_at, profile, params, seed, host, packages, git_commit},
+     "run": {id, started_at, finished_at, profile, params, seed, host, packages, git_commit,
+             load_average: {start, end}},
      "overhead": {op: "null", n, p50_ns, p99_ns, mean_ns, min_ns},
      "backends": [{name, kind, description, driver, driver_version, sqlite_version, settings,
                    emulated, status, reason, target, checks,
@@ -92,6 +93,14 @@ def package_versions() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def load_average() -> float | None:
+    """The 1-minute load average, where the OS has one."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
 
 
 def git_commit() -> str | None:

@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Sequence
 import backends
 from backends.base import Settings, Store, Target
 from bench import probes, stats
+from bench.inject import Injection, wrap
 from bench.secrets import scrub
 from bench.workload import COLD_START, OPS, Params, Workload, difference
 
@@ -150,10 +151,13 @@ def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> d
 
 
 def run_backend(name: str, params: Params, seed: int, settings: Settings,
-                progress: Progress | None = None, load: openloop.OpenLoop | None = None) -> tuple[dict, list[dict]]:
+                progress: Progress | None = None, load: openloop.OpenLoop | None = None,
+                inject: Injection | None = None) -> tuple[dict, list[dict]]:
     """Everything measured for one backend: its results entry and its op entries.
 
-    `load` given: the timed rounds run open-loop at its rate (bench/openloop.py)."""
+    `load` given: the timed rounds run open-loop at its rate (bench/openloop.py).
+    `inject` adds a known delay to one op of one backend (see bench/inject.py).
+    """
     cls = backends.get(name)
     reason = backends.unavailable_reason(name)
     if reason:
@@ -161,7 +165,8 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
     with tempfile.TemporaryDirectory(prefix=f"storebench-{name}-") as tmp:
         try:
             with cls.provision(Path(tmp), settings) as target:
-                entry, ops = _measure(cls, target, params, seed, settings, progress, load)
+                injected = inject if inject is not None and inject.backend == name else None
+                entry, ops = _measure(cls, target, params, seed, settings, progress, load, injected)
                 entry["capabilities"] = probes.run_all(cls, target, settings, Path(tmp))
                 return entry, ops
         except Exception as exc:  # the backend failed; the run goes on with the others
@@ -170,7 +175,8 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
 
 
 def _measure(cls: type[Store], target: Target, params: Params, seed: int, settings: Settings,
-             progress: Progress | None, load: openloop.OpenLoop | None = None) -> tuple[dict, list[dict]]:
+             progress: Progress | None, load: openloop.OpenLoop | None = None,
+             inject: Injection | None = None) -> tuple[dict, list[dict]]:
     entry = backend_entry(cls, "ok")
     entry["target"] = target.public()
     secrets = [target.auth_token]
@@ -187,7 +193,10 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
             entry.update(status="failed", reason=f"content after preload differs: {problem}")
             return entry, []
         steps = workload.plan(params.warmup + params.iterations)
-        calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
+        methods = {op: getattr(store, op) for op in OPS}
+        if inject is not None:
+            methods[inject.op] = wrap(methods[inject.op], inject)
+        calls = [(OPS.index(op), methods[op], args) for op, args in steps]
         warmup = params.warmup * len(OPS)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         with frozen_heap():
@@ -210,6 +219,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     if load is not None:
         for i, entry_op in enumerate(ops):
             entry_op.update(openloop.open_loop_fields(timing, i, load))
+    if inject is not None:  # marked on the op itself too, so no report can mistake it for real
+        ops[OPS.index(inject.op)]["injected"] = inject.record()["spec"]
     cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)
     ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
     failures = []
