@@ -11,6 +11,8 @@ REGISTRY: dict[str, str] = {
     "sqlite3": "backends.sqlite3_file:Sqlite3Store",
     "apsw": "backends.apsw_file:ApswStore",
     "libsql": "backends.libsql_file:LibsqlStore",
+    "sqld": "backends.sqld:SqldStore",
+    "sqld-ws": "backends.sqld_ws:SqldWsStore",
 }
 
 
