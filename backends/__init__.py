@@ -13,6 +13,8 @@ REGISTRY: dict[str, str] = {
     "libsql": "backends.libsql_file:LibsqlStore",
     "sqld": "backends.sqld:SqldStore",
     "sqld-ws": "backends.sqld_ws:SqldWsStore",
+    "turso": "backends.turso:TursoStore",
+    "turso-replica": "backends.turso_replica:TursoReplicaStore",
 }
 
 

@@ -87,11 +87,14 @@ class HranaBatchStore(Store):
     def open(self) -> None:
         import libsql_client
 
-        self.client = libsql_client.create_client_sync(self.target.url, auth_token=self.target.auth_token)
+        self.client = libsql_client.create_client_sync(self._client_url(), auth_token=self.target.auth_token)
         self.counter = TurnCounter()
         if not self.counter.attach(self.client):
             self.counter = None
         self._batch([("SELECT 1", ())])  # connects (and authenticates) now, not in the first op
+
+    def _client_url(self) -> str:
+        return self.target.url
 
     def close(self) -> None:
         if self.client is not None:

@@ -156,6 +156,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     secrets = [target.auth_token]
     workload = Workload(params, seed)
     store = cls(target, settings)
+    entry["emulated"] = getattr(store, "emulated", False)  # known once provisioned (real or emulated)
     store.open()
     try:
         entry.update(store.describe())
@@ -166,20 +167,27 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         if problem:
             entry.update(status="failed", reason=f"content after preload differs: {problem}")
             return entry, []
-        steps = workload.plan(params.warmup + params.iterations)
-        calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
-        warmup = params.warmup * len(OPS)
+        names = OPS + tuple(cls.extra_ops)
+        iterations, warmup_rounds = _rounds(cls, params)
+        entry["rounds"] = {"timed": iterations, "warmup": warmup_rounds, "max_rounds": cls.max_rounds}
+        calls = _calls(store, names, workload.plan(warmup_rounds + iterations))
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
-        timing = time_steps(calls, len(OPS), warmup, _round_trip_counter(store), report, secrets)
+        timing = time_steps(calls, len(names), warmup_rounds * len(names), _round_trip_counter(store), report, secrets)
         problem = difference(workload.model.snapshot(), store.load_all())
         entry["checks"]["after_run"] = problem or "ok"
+        counted = store.round_trips() is not None
+        try:
+            observed = store.observations()
+        except Exception as exc:  # the timings stand; say what could not be observed
+            observed = {"error": scrub(f"{type(exc).__name__}: {exc}", secrets)[:300]}
+        if observed:
+            entry["observations"] = observed
     finally:
         store.close()
-    counted = store.round_trips() is not None
     ops = [
         op_entry(cls.name, op, timing.samples[i], timing.errors[i], timing.error_examples[i],
                  timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None)
-        for i, op in enumerate(OPS)
+        for i, op in enumerate(names)
     ]
     cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)
     ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
@@ -193,6 +201,23 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     if progress:
         progress(cls.name, len(calls), len(calls))
     return entry, ops
+
+
+def _rounds(cls: type[Store], params: Params) -> tuple[int, int]:
+    """(timed, warm-up) rounds: the profile's, capped by the backend's `max_rounds`."""
+    if cls.max_rounds is None:
+        return params.iterations, params.warmup
+    return min(params.iterations, cls.max_rounds), min(params.warmup, max(1, cls.max_rounds // 10))
+
+
+def _calls(store: Store, names: Sequence[str], steps: Sequence[tuple[str, tuple]]) -> list[tuple[int, Callable, tuple]]:
+    """The plan as (slot, bound method, args), with the backend's extra ops after each round."""
+    calls = []
+    for i, (op, args) in enumerate(steps):
+        calls.append((names.index(op), getattr(store, op), args))
+        if (i + 1) % len(OPS) == 0:
+            calls += [(names.index(extra), getattr(store, extra), ()) for extra in names[len(OPS):]]
+    return calls
 
 
 def _round_trip_counter(store: Store) -> Callable[[], int]:
