@@ -91,7 +91,11 @@ class HranaBatchStore(Store):
         self.counter = TurnCounter()
         if not self.counter.attach(self.client):
             self.counter = None
-        self._batch([("SELECT 1", ())])  # connects (and authenticates) now, not in the first op
+        try:
+            self._batch([("SELECT 1", ())])  # connects (and authenticates) now, not in the first op
+        except BaseException:
+            self.close()  # its event-loop thread would otherwise keep the process alive
+            raise
 
     def _client_url(self) -> str:
         return self.target.url

@@ -106,7 +106,8 @@ class TursoStore(HranaBatchStore):
     name = "turso"
     kind = "remote"
     description = "a libsql:// database with an auth token via libsql-client, one batch per op (real Turso or emulated)"
-    emulated = EMULATION  # when TURSO_DATABASE_URL/TURSO_AUTH_TOKEN are unset; per run: see __init__
+    # What the results say before provisioning (e.g. when it fails); then the target decides.
+    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
     token_variable = TOKEN_VARIABLE
 
     def __init__(self, target: Target, settings: Settings) -> None:

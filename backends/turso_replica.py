@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 from backends.base import Conversation, Settings, StoreError, Target
 from backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble
-from backends.turso import EMULATION, TOKEN_VARIABLE, TursoStore, turso_target, turso_unavailable_reason, wire_counter
+from backends.turso import EMULATION, TOKEN_VARIABLE, URL_VARIABLE, TursoStore, turso_target, turso_unavailable_reason, wire_counter
 from bench.secrets import redact_url, scrub
 
 PROBES = 5  # read-your-writes probes after the run
@@ -34,7 +34,8 @@ class TursoReplicaStore(SqlStore):
     kind = "replica"
     driver = "libsql-experimental"
     description = "embedded replica of the turso database (libsql-experimental): local reads, writes forwarded to the primary"
-    emulated = EMULATION
+    # What the results say before provisioning (e.g. when it fails); then the target decides.
+    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
     extra_ops = ("sync",)
     max_rounds = 25
 

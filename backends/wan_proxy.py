@@ -85,9 +85,9 @@ class Link:
             threading.Thread(target=self._write, args=(dst, pending), daemon=True).start()
 
     def _read(self, src: socket.socket, pending: queue.Queue, side: str, extra_s: float) -> None:
-        # Client bytes also wait out the emulated handshake: with a real link the first
-        # request cannot leave before the connection is established.
-        not_before = time.monotonic() + (extra_s if side == "client" else 0.0)
+        # Client bytes also wait out the emulated handshake: on a real link the first request
+        # leaves only when the SYN-ACK is back (one RTT), then travels one way.
+        not_before = time.monotonic() + extra_s if side == "client" else 0.0
         while True:
             try:
                 data = src.recv(CHUNK)
@@ -95,7 +95,7 @@ class Link:
                 data = b""
             if data:
                 self._note(side)
-            due = max(time.monotonic() + self.one_way_s, not_before)
+            due = max(time.monotonic(), not_before) + self.one_way_s
             pending.put((due, data))
             if not data:
                 return
