@@ -212,9 +212,11 @@ def test_no_server_or_proxy_is_left_after_a_run(tmp_path):
     marker = str(tmp_path / "harness-tmp")
     proc = storebench(["run", "--backends", "sqld,sqld-ws,turso", "--profile", "smoke", "--iterations", "3",
                        "--warmup", "1", "--cold-starts", "1", "--no-progress", "--out", "out.json"], tmp_path)
-    _, stderr = proc.communicate(timeout=PROCESS_WAIT_S * 2)
+    stdout, stderr = proc.communicate(timeout=PROCESS_WAIT_S * 2)
     assert proc.returncode == 0, stderr
     assert processes_mentioning(marker) == []
+    # The emulated turso's token (a JWT: base64 of '{"' is "eyJ") was never written out.
+    assert "eyJ" not in (tmp_path / "out.json").read_text() + stdout + stderr
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
