@@ -28,7 +28,6 @@ SERVER_SETTINGS_NOTE = (
     "read back from the server; Hrana rejects PRAGMA journal_mode/synchronous/busy_timeout "
     "('unsupported statement'), so these are sqld's own settings, not ours"
 )
-AUTH_HINTS = ("401", "unauthorized", "jwt", "auth")
 
 
 class TurnCounter:
@@ -85,8 +84,11 @@ class HranaBatchStore(Store):
     counter: TurnCounter | None = None
 
     def open(self) -> None:
+        import aiohttp
         import libsql_client
 
+        self._statement = libsql_client.Statement
+        self._driver_errors = (libsql_client.LibsqlError, aiohttp.ClientError)
         self.client = libsql_client.create_client_sync(self._client_url(), auth_token=self.target.auth_token)
         self.counter = TurnCounter()
         if not self.counter.attach(self.client):
@@ -110,16 +112,16 @@ class HranaBatchStore(Store):
 
     def _batch(self, statements: Sequence[tuple[str, Sequence]]) -> list:
         """One Hrana batch: all statements in one transaction, one request."""
-        import libsql_client
-
         try:
-            return self.client.batch([libsql_client.Statement(sql, list(params)) for sql, params in statements])
-        except libsql_client.LibsqlError as exc:
+            return self.client.batch([self._statement(sql, list(params)) for sql, params in statements])
+        except self._driver_errors as exc:
             raise self._error(exc) from None
 
     def _error(self, exc: Exception) -> Exception:
         text = scrub(str(exc), [self.target.auth_token])
-        if any(hint in text.lower() for hint in AUTH_HINTS) and "constraint" not in text.lower():
+        # sqld answers with AUTH_* codes; a server that refuses the WebSocket upgrade
+        # instead raises aiohttp's handshake error with HTTP status 401.
+        if str(getattr(exc, "code", "")).startswith("AUTH") or getattr(exc, "status", None) == 401:
             fix = f"set {self.token_variable} to a valid token" if self.token_variable else "check the auth token"
             return StoreError(f"authentication failed at {redact_url(self.target.url)}: {fix} ({text[:160]})")
         return StoreError(text[:300])

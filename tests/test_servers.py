@@ -20,6 +20,7 @@ from backends.sqld import SqldStore
 from backends.sqld_server import running_sqld
 from backends.sqld_ws import SqldWsStore
 from backends.turso import TursoStore, emulated_turso, real_turso
+from backends.turso_replica import TursoReplicaStore
 from backends.wan_proxy import WanProxy
 from bench.workload import Params, Workload
 
@@ -142,6 +143,15 @@ def test_a_wrong_or_missing_token_is_an_auth_error_naming_the_variable(tmp_path,
     assert "authentication failed" in message and "TURSO_AUTH_TOKEN" in message
     assert "\n" not in message
     assert not token or token not in message
+
+
+def test_the_replica_reports_a_wrong_token_as_an_auth_error(tmp_path):
+    with emulated_turso(tmp_path, 0) as target:
+        replica = TursoReplicaStore(Target(path=str(tmp_path / "replica.db"), url=target.url,
+                                           auth_token="not-a-jwt", extra=target.extra), Settings(rtt_ms=0))
+        with pytest.raises(StoreError, match="authentication failed.*TURSO_AUTH_TOKEN") as error:
+            replica.open()
+    assert "not-a-jwt" not in str(error.value)
 
 
 @pytest.mark.parametrize("present,missing", [("TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN"),
