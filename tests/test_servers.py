@@ -17,7 +17,7 @@ import pytest
 
 from backends.base import Settings, StoreError, Target
 from backends.sqld import SqldStore
-from backends.sqld_server import running_sqld
+from backends.sqld_server import find_sqld, running_sqld
 from backends.sqld_ws import SqldWsStore
 from backends.turso import TursoStore, emulated_turso, real_turso
 from backends.turso_replica import TursoReplicaStore
@@ -47,6 +47,32 @@ def run_workload(store, rounds: int = 3) -> None:
     store.preload(workload.initial_state)
     for op, args in workload.plan(rounds):
         getattr(store, op)(*args)
+
+
+# Where sqld comes from ------------------------------------------------------------------
+
+def test_a_users_own_sqld_binary_is_used_via_SQLD_BIN(monkeypatch, tmp_path, settings):
+    monkeypatch.setenv("SQLD_BIN", str(find_sqld()))
+    with SqldStore.provision(tmp_path, settings) as target:
+        with SqldStore(target, settings) as store:
+            assert store.describe()["server_version"].startswith("sqld ")
+
+
+def test_a_bad_SQLD_BIN_makes_the_server_backends_unavailable_saying_why(monkeypatch, tmp_path):
+    monkeypatch.setenv("SQLD_BIN", str(tmp_path / "no-such-sqld"))
+    for cls in (SqldStore, SqldWsStore):
+        assert "SQLD_BIN" in cls.unavailable_reason()
+
+
+def test_an_already_running_server_is_used_via_SQLD_URL(monkeypatch, sqld, tmp_path, settings):
+    monkeypatch.setenv("SQLD_URL", sqld.url)
+    with SqldStore.provision(tmp_path / "unused", settings) as target:
+        assert target.url == sqld.url
+        with SqldStore(target, settings) as store:
+            store.setup_schema()
+            assert store.load_all() == []
+            assert store.round_trips() is None  # not our server: no metrics to count with
+    assert not (tmp_path / "unused").exists()  # nothing was started
 
 
 # The WAN proxy -------------------------------------------------------------------------
