@@ -201,6 +201,16 @@ def storebench(args: list[str], tmp_path: Path, env: dict | None = None, **kwarg
     )
 
 
+def test_a_run_with_the_url_but_no_token_fails_naming_TURSO_AUTH_TOKEN(tmp_path):
+    env = {"TURSO_DATABASE_URL": "libsql://example.turso.io", "TURSO_AUTH_TOKEN": ""}
+    proc = storebench(["run", "--backends", "turso", "--profile", "smoke", "--no-progress", "--out", "out.json"],
+                      tmp_path, env=env)
+    proc.communicate(timeout=PROCESS_WAIT_S)
+    [entry] = json.loads((tmp_path / "out.json").read_text())["backends"]
+    assert proc.returncode == 1 and entry["status"] == "failed"
+    assert "set TURSO_AUTH_TOKEN" in entry["reason"]
+
+
 def test_a_run_against_real_turso_with_a_bad_token_fails_with_one_line_and_no_token(tmp_path):
     token = "bad-token-0123456789"
     with emulated_turso(tmp_path, 0) as target:
