@@ -15,6 +15,10 @@ REGISTRY: dict[str, str] = {
     "sqlalchemy-orm": "backends.sqlalchemy_orm:SqlalchemyOrmStore",
     "pyturso": "backends.pyturso_file:PytursoStore",
     "api-routes": "backends.api_routes:ApiRoutesStore",
+    "sqld": "backends.sqld:SqldStore",
+    "sqld-ws": "backends.sqld_ws:SqldWsStore",
+    "turso": "backends.turso:TursoStore",
+    "turso-replica": "backends.turso_replica:TursoReplicaStore",
 }
 
 

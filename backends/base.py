@@ -87,6 +87,12 @@ class Store(ABC):
     # Why only one process at a time can open this store (None: any number can). Multi-process
     # measurements (concurrent clients) then report the backend unavailable with this reason.
     single_process_reason: ClassVar[str | None] = None
+    # Backend-specific ops (methods without arguments, e.g. a replica's `sync`), timed once
+    # after every round and reported like the five ops.
+    extra_ops: ClassVar[tuple[str, ...]] = ()
+    # A cap on timed and warm-up rounds for backends too slow for the profile's count (an
+    # emulated WAN); the rounds actually run are recorded in the results.
+    max_rounds: ClassVar[int | None] = None
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target
@@ -149,6 +155,10 @@ class Store(ABC):
     def round_trips(self) -> int | None:
         """Network round trips made so far, for backends that can count them."""
         return None
+
+    def observations(self) -> dict:
+        """Behaviour measured after the timed run (untimed), recorded with the backend."""
+        return {}
 
     def __enter__(self) -> "Store":
         self.open()

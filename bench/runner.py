@@ -182,6 +182,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     secrets = [target.auth_token]
     workload = Workload(params, seed)
     store = cls(target, settings)
+    entry["emulated"] = getattr(store, "emulated", False)  # known once provisioned (real or emulated)
     store.open()
     try:
         entry.update(store.describe())
@@ -192,29 +193,34 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         if problem:
             entry.update(status="failed", reason=f"content after preload differs: {problem}")
             return entry, []
-        steps = workload.plan(params.warmup + params.iterations)
-        methods = {op: getattr(store, op) for op in OPS}
-        if inject is not None:
-            methods[inject.op] = wrap(methods[inject.op], inject)
-        calls = [(OPS.index(op), methods[op], args) for op, args in steps]
-        warmup = params.warmup * len(OPS)
+        names = OPS + tuple(cls.extra_ops)
+        iterations, warmup_rounds = _rounds(cls, params)
+        entry["rounds"] = {"timed": iterations, "warmup": warmup_rounds, "max_rounds": cls.max_rounds}
+        calls = _calls(store, names, workload.plan(warmup_rounds + iterations), inject)
+        warmup = warmup_rounds * len(names)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         with frozen_heap():
             if load is None:
-                timing = time_steps(calls, len(OPS), warmup, _round_trip_counter(store), report, secrets)
+                timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets)
             else:
                 offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
-                timing = openloop.time_open_loop(calls, len(OPS), offsets, warmup, _round_trip_counter(store),
+                timing = openloop.time_open_loop(calls, len(names), offsets, warmup, _round_trip_counter(store),
                                                  report, secrets)
         problem = difference(workload.model.snapshot(), store.load_all())
         entry["checks"]["after_run"] = problem or "ok"
+        counted = store.round_trips() is not None
+        try:
+            observed = store.observations()
+        except Exception as exc:  # the timings stand; say what could not be observed
+            observed = {"error": scrub(f"{type(exc).__name__}: {exc}", secrets)[:300]}
+        if observed:
+            entry["observations"] = observed
     finally:
         store.close()
-    counted = store.round_trips() is not None
     ops = [
         op_entry(cls.name, op, timing.samples[i], timing.errors[i], timing.error_examples[i],
                  timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None)
-        for i, op in enumerate(OPS)
+        for i, op in enumerate(names)
     ]
     if load is not None:
         for i, entry_op in enumerate(ops):
@@ -233,6 +239,28 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     if progress:
         progress(cls.name, len(calls), len(calls))
     return entry, ops
+
+
+def _rounds(cls: type[Store], params: Params) -> tuple[int, int]:
+    """(timed, warm-up) rounds: the profile's, capped by the backend's `max_rounds`."""
+    if cls.max_rounds is None:
+        return params.iterations, params.warmup
+    return min(params.iterations, cls.max_rounds), min(params.warmup, max(1, cls.max_rounds // 10))
+
+
+def _calls(store: Store, names: Sequence[str], steps: Sequence[tuple[str, tuple]],
+           inject: Injection | None = None) -> list[tuple[int, Callable, tuple]]:
+    """The plan as (slot, bound method, args), with the backend's extra ops after each round,
+    and the injected delay (if any) wrapped around its op's method."""
+    methods = {name: getattr(store, name) for name in names}
+    if inject is not None:
+        methods[inject.op] = wrap(methods[inject.op], inject)
+    calls = []
+    for i, (op, args) in enumerate(steps):
+        calls.append((names.index(op), methods[op], args))
+        if (i + 1) % len(OPS) == 0:
+            calls += [(names.index(extra), methods[extra], ()) for extra in names[len(OPS):]]
+    return calls
 
 
 # Imported last: bench.openloop builds on this module's Timing.

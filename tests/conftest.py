@@ -15,7 +15,8 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings()
+    # A short emulated RTT: the suite checks behaviour, and the proxy's delay still applies.
+    return Settings(rtt_ms=2.0)
 
 
 @pytest.fixture

@@ -1,0 +1,64 @@
+"""`sqld`: the real self-hosted libSQL server, through the maintained `libsql` package over
+Hrana HTTP. The harness starts sqld itself (see `backends/sqld_server.py`), or uses `SQLD_URL`.
+
+Measured on the wire: `libsql` 0.1.11 sends two HTTP requests per statement (a `describe`,
+then the statement), and each op is its statements inside BEGIN IMMEDIATE … COMMIT, as for
+the embedded backends; so a write op here costs 6–8 round trips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from importlib import metadata
+from pathlib import Path
+from typing import Iterator
+
+from backends import sqld_server
+from backends.base import Settings, Target
+from backends.hrana_batch import SERVER_SETTINGS_NOTE
+from backends.libsql_file import LibsqlStore
+
+
+class SqldStore(LibsqlStore):
+    name = "sqld"
+    kind = "server"
+    driver = "libsql"
+    description = "the real sqld (libSQL server) on loopback, via the libsql package over Hrana HTTP"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return super().unavailable_reason() or sqld_server.unavailable_reason()
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with sqld_server.sqld_for_run(workdir) as server:
+            yield Target(url=server.url, extra={
+                "admin_url": server.admin_url, "server_version": sqld_server.server_version(server.url),
+            })
+
+    def _connect(self):
+        import libsql
+
+        return libsql.connect(self.target.url, auth_token=self.target.auth_token or "", isolation_level=None)
+
+    def _apply_settings(self) -> None:
+        # Hrana rejects PRAGMA journal_mode/synchronous/busy_timeout ("unsupported
+        # statement"); foreign_keys is per connection and can be set on our stream.
+        self._execute(f"PRAGMA foreign_keys={'ON' if self.settings.foreign_keys else 'OFF'}")
+
+    def describe(self) -> dict:
+        info = super().describe()
+        info["settings"]["note"] = SERVER_SETTINGS_NOTE
+        info["server_version"] = self.target.extra.get("server_version")
+        return info
+
+    def round_trips(self) -> int | None:
+        """HTTP requests sqld answered (its own metrics; each is one round trip)."""
+        admin_url = self.target.extra.get("admin_url")
+        if not admin_url:
+            return None
+        return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+
+    def _driver_version(self) -> str:
+        return metadata.version("libsql")

@@ -1,0 +1,37 @@
+"""`sqld-ws`: the same sqld as `sqld`, through `libsql-client` over Hrana WebSocket, so the
+two rows show what the client and transport cost. Each op is one Hrana batch (see
+`backends/hrana_batch.py`)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from backends import sqld_server
+from backends.base import Settings, Target
+from backends.hrana_batch import HranaBatchStore
+
+
+class SqldWsStore(HranaBatchStore):
+    name = "sqld-ws"
+    kind = "server"
+    description = "the same sqld via libsql-client over Hrana WebSocket, one batch request per op"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        try:
+            import libsql_client  # noqa: F401
+        except ImportError as exc:
+            return f"libsql-client is not installed ({exc}); pip install libsql-client"
+        return sqld_server.unavailable_reason()
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with sqld_server.sqld_for_run(workdir) as server:
+            yield Target(url="ws" + server.url.removeprefix("http"),
+                         extra={"server_version": sqld_server.server_version(server.url)})
+
+    def describe(self) -> dict:
+        return {**super().describe(), "server_version": self.target.extra.get("server_version")}

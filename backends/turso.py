@@ -1,0 +1,155 @@
+"""`turso`: a `libsql://` database with an auth token — real Turso, or emulated.
+
+Real: when `TURSO_DATABASE_URL` and `TURSO_AUTH_TOKEN` are both set, the run uses that
+database (it must be empty; the run leaves its rows there). Otherwise the run emulates one,
+and the results say so: the real sqld with JWT auth (an Ed25519 key pair made for the run, a
+token with `a: rw` and an expiry, the scheme Turso uses) behind a loopback proxy that adds
+`--rtt-ms` of round-trip time and counts round trips on the wire (`backends/wan_proxy.py`).
+
+The client is `libsql-client` (Turso's Python SDK for `libsql://` URLs, Hrana over WebSocket)
+with one batch per op, like `sqld-ws`: the same server and client, plus the link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+from backends import sqld_server
+from backends.base import Settings, StoreError, Target
+from backends.hrana_batch import HranaBatchStore
+from backends.wan_proxy import Counters, WanProxy
+
+URL_VARIABLE = "TURSO_DATABASE_URL"
+TOKEN_VARIABLE = "TURSO_AUTH_TOKEN"
+TOKEN_TTL_S = 24 * 3600
+EMULATION = (
+    "Turso emulated on loopback: sqld with Ed25519 JWT auth behind a proxy adding the run's "
+    "rtt_ms of round-trip time (no TLS, no real WAN)"
+)
+
+
+def real_turso() -> tuple[str, str] | None:
+    """(url, token) of a real Turso database from the environment, or None to emulate one."""
+    url, token = os.environ.get(URL_VARIABLE), os.environ.get(TOKEN_VARIABLE)
+    if url and not token:
+        raise StoreError(f"{URL_VARIABLE} is set but {TOKEN_VARIABLE} is not: set {TOKEN_VARIABLE} "
+                         f"(or unset {URL_VARIABLE} to use the emulated Turso)")
+    if token and not url:
+        raise StoreError(f"{TOKEN_VARIABLE} is set but {URL_VARIABLE} is not: set {URL_VARIABLE} "
+                         f"(or unset {TOKEN_VARIABLE} to use the emulated Turso)")
+    return (url, token) if url else None
+
+
+def new_key_pair(workdir: Path):
+    """A fresh Ed25519 key pair: the private key stays in memory, sqld gets the PEM public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private_key = Ed25519PrivateKey.generate()
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    key_file = workdir / "jwt-public-key.pem"
+    key_file.write_bytes(public_pem)
+    return private_key, key_file
+
+
+def mint_token(private_key, access: str = "rw", ttl_s: int = TOKEN_TTL_S) -> str:
+    """A Turso-style database token: EdDSA-signed JWT with `a` (access) and `exp` claims."""
+    import jwt
+
+    now = int(time.time())
+    return jwt.encode({"a": access, "iat": now, "exp": now + ttl_s}, private_key, algorithm="EdDSA")
+
+
+@contextlib.contextmanager
+def emulated_turso(workdir: Path, rtt_ms: float) -> Iterator[Target]:
+    """sqld with JWT auth behind the WAN proxy; the target's url is the proxy's (http://)."""
+    private_key, key_file = new_key_pair(workdir)
+    with sqld_server.running_sqld(workdir, jwt_key_file=key_file) as server:
+        with WanProxy(server.port, rtt_ms, workdir) as proxy:
+            yield Target(url=f"http://127.0.0.1:{proxy.port}", auth_token=mint_token(private_key), extra={
+                "emulated": EMULATION, "rtt_ms": rtt_ms, "round_trip_counter": str(proxy.counter_path),
+                "server_version": sqld_server.server_version(server.url),
+            })
+
+
+@contextlib.contextmanager
+def turso_target(workdir: Path, settings: Settings) -> Iterator[Target]:
+    """The real database when configured, else the emulated one."""
+    real = real_turso()
+    if real:
+        yield Target(url=real[0], auth_token=real[1], extra={"emulated": False})
+        return
+    with emulated_turso(workdir, settings.rtt_ms) as target:
+        yield target
+
+
+def wire_counter(target: Target) -> Counters | None:
+    """The proxy's counters when the target is emulated (None for real Turso)."""
+    path = target.extra.get("round_trip_counter")
+    return Counters(Path(path)) if path else None
+
+
+def turso_unavailable_reason() -> str | None:
+    # A half-configured real Turso is not "unavailable": provisioning fails with an error
+    # naming the variable to fix, so the run exits non-zero.
+    if os.environ.get(URL_VARIABLE) or os.environ.get(TOKEN_VARIABLE):
+        return None
+    return sqld_server.unavailable_reason()
+
+
+class TursoStore(HranaBatchStore):
+    name = "turso"
+    kind = "remote"
+    description = "a libsql:// database with an auth token via libsql-client, one batch per op (real Turso or emulated)"
+    # What the results say before provisioning (e.g. when it fails); then the target decides.
+    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
+    token_variable = TOKEN_VARIABLE
+
+    def __init__(self, target: Target, settings: Settings) -> None:
+        super().__init__(target, settings)
+        self.emulated = target.extra.get("emulated", False)
+        self.wire: Counters | None = None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        try:
+            import jwt  # noqa: F401
+            import libsql_client  # noqa: F401
+        except ImportError as exc:
+            return f"a driver is missing ({exc}); pip install libsql-client 'pyjwt[crypto]'"
+        return turso_unavailable_reason()
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with turso_target(workdir, settings) as target:
+            yield target
+
+    def open(self) -> None:
+        self.wire = wire_counter(self.target)
+        super().open()
+
+    def _client_url(self) -> str:
+        # The emulated server speaks plain ws:// through the proxy; libsql:// means wss://.
+        url = self.target.url
+        return "ws" + url.removeprefix("http") if url.startswith("http") else url
+
+    def close(self) -> None:
+        super().close()
+        if self.wire is not None:
+            self.wire.close()
+            self.wire = None
+
+    def round_trips(self) -> int | None:
+        """On the wire (the proxy's count) when emulated; counted by the client for real Turso."""
+        if self.wire is not None:
+            return self.wire.read()[0]
+        return super().round_trips()
+
+    def describe(self) -> dict:
+        return {**super().describe(), "server_version": self.target.extra.get("server_version")}
