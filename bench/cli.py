@@ -101,6 +101,8 @@ def build_parser() -> Parser:
     run.add_argument("--iterations", type=positive_int, help="timed rounds of every op")
     run.add_argument("--warmup", type=non_negative_int, help="untimed rounds before timing")
     run.add_argument("--cold-starts", type=non_negative_int, help="fresh processes for the cold_start op")
+    run.add_argument("--probes", action=argparse.BooleanOptionalAction,
+                     help="run the capability probes after timing (default: yes, except in the smoke profile)")
     run.add_argument("--synchronous", default="normal", choices=SYNCHRONOUS_LEVELS, help="SQLite durability level (default normal)")
     run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000, help="busy timeout for every backend (default 5000)")
     run.add_argument("--rtt-ms", type=non_negative_float, default=20.0, help="emulated round-trip time for emulated remote backends (default 20)")
@@ -205,7 +207,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_sqlalchemy_url(args.sqlalchemy_url)
     injection = parse_inject(args.inject, names)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
-                        iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts)
+                        iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts,
+                        probes=args.probes)
     settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
                         rtt_ms=args.rtt_ms, sqlalchemy_url=args.sqlalchemy_url)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

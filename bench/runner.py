@@ -167,7 +167,8 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
             with cls.provision(Path(tmp), settings) as target:
                 injected = inject if inject is not None and inject.backend == name else None
                 entry, ops = _measure(cls, target, params, seed, settings, progress, load, injected)
-                entry["capabilities"] = probes.run_all(cls, target, settings, Path(tmp))
+                if params.probes:
+                    entry["capabilities"] = probes.run_all(cls, target, settings, Path(tmp))
                 return entry, ops
         except Exception as exc:  # the backend failed; the run goes on with the others
             entry = backend_entry(cls, "failed", f"{type(exc).__name__}: {exc}")

@@ -47,16 +47,19 @@ class Params:
     iterations: int  # timed rounds; each round runs every op once
     warmup: int  # untimed rounds before the timed ones
     cold_starts: int  # fresh processes for the cold_start op
+    probes: bool = True  # run the capability probes (bench/probes.py) after the timing
 
 
 PROFILES: dict[str, Params] = {
-    "smoke": Params(conversations=20, messages=5, iterations=40, warmup=5, cold_starts=2),
+    # smoke is the CI gate's profile: latency only, no capability probes (they cost more than
+    # the timing on the WAN-emulated backends and do not change between commits).
+    "smoke": Params(conversations=20, messages=5, iterations=40, warmup=5, cold_starts=2, probes=False),
     "quick": Params(conversations=100, messages=20, iterations=200, warmup=20, cold_starts=5),
     "standard": Params(conversations=1000, messages=20, iterations=1000, warmup=50, cold_starts=10),
 }
 
 
-def params_for(profile: str, **overrides: int | None) -> Params:
+def params_for(profile: str, **overrides: int | bool | None) -> Params:
     """The profile's parameters with any non-None overrides applied."""
     return replace(PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None})
 
