@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib import metadata
-from typing import Sequence
 
 from backends.sql import SqlStore
 
@@ -28,15 +27,6 @@ class LibsqlStore(SqlStore):
         # libsql keeps no statement cache, so there is no reuse to enable; autocommit mode
         # (isolation_level=None) lets us issue BEGIN IMMEDIATE ourselves.
         return libsql.connect(self.target.path, isolation_level=None)
-
-    def _execute(self, sql: str, params: Sequence = ()) -> None:
-        self.conn.execute(sql, params)
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
-        self.conn.executemany(sql, rows)
-
-    def _query(self, sql: str, params: Sequence = ()) -> list[Sequence]:
-        return self.conn.execute(sql, params).fetchall()
 
     def _driver_version(self) -> str:
         return metadata.version("libsql")

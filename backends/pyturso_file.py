@@ -11,7 +11,6 @@ start in a fresh process can open the file after the parent closed its store.
 from __future__ import annotations
 
 from importlib import metadata
-from typing import Sequence
 
 from backends.sql import SqlStore
 
@@ -37,15 +36,6 @@ class PytursoStore(SqlStore):
 
         # isolation_level=None: autocommit, so BEGIN IMMEDIATE is ours to issue.
         return turso.connect(self.target.path, isolation_level=None)
-
-    def _execute(self, sql: str, params: Sequence = ()) -> None:
-        self.conn.execute(sql, params)
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
-        self.conn.executemany(sql, rows)
-
-    def _query(self, sql: str, params: Sequence = ()) -> list[Sequence]:
-        return self.conn.execute(sql, params).fetchall()
 
     def _driver_version(self) -> str:
         return metadata.version("pyturso")

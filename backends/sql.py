@@ -1,6 +1,6 @@
 """SQL shared by the backends that speak SQLite's dialect through a plain driver.
 
-`SqlStore` implements the five operations once, over five small driver primitives, so each
+`SqlStore` implements the five operations once, over a few small driver primitives, so each
 driver module only says how to connect, execute and query. ORMs and HTTP backends implement
 `Store` directly.
 """
@@ -71,7 +71,8 @@ def assemble(conversation_rows: Sequence[Sequence], message_rows: Sequence[Seque
 
 
 class SqlStore(Store):
-    """A `Store` over a driver that runs SQLite SQL; subclasses supply the primitives."""
+    """A `Store` over a driver that runs SQLite SQL; subclasses say how to connect, and
+    override the statement primitives when their driver is not DB-API shaped."""
 
     conn: Any = None
 
@@ -79,14 +80,16 @@ class SqlStore(Store):
     def _connect(self) -> Any:
         """Open and return a connection in autocommit mode (transactions are explicit)."""
 
-    @abstractmethod
-    def _execute(self, sql: str, params: Sequence = ()) -> None: ...
+    # The three statement primitives, as a DB-API 2 connection (sqlite3, libsql, pyturso, ...)
+    # does them; a driver of another shape (APSW) overrides them.
+    def _execute(self, sql: str, params: Sequence = ()) -> None:
+        self.conn.execute(sql, params)
 
-    @abstractmethod
-    def _executemany(self, sql: str, rows: Sequence[Sequence]) -> None: ...
+    def _executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        self.conn.executemany(sql, rows)
 
-    @abstractmethod
-    def _query(self, sql: str, params: Sequence = ()) -> list[Sequence]: ...
+    def _query(self, sql: str, params: Sequence = ()) -> list[Sequence]:
+        return self.conn.execute(sql, params).fetchall()
 
     @abstractmethod
     def _driver_version(self) -> str: ...

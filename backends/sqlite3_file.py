@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Sequence
 
 from backends.sql import SqlStore
 
@@ -23,15 +22,6 @@ class Sqlite3Store(SqlStore):
             timeout=self.settings.busy_timeout_ms / 1000,
             cached_statements=256,
         )
-
-    def _execute(self, sql: str, params: Sequence = ()) -> None:
-        self.conn.execute(sql, params)
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
-        self.conn.executemany(sql, rows)
-
-    def _query(self, sql: str, params: Sequence = ()) -> list[Sequence]:
-        return self.conn.execute(sql, params).fetchall()
 
     def _driver_version(self) -> str:
         import platform

@@ -17,7 +17,7 @@ import contextlib
 import os
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from backends.base import Conversation, Settings, StoreError, Target
 from backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble
@@ -98,15 +98,6 @@ class TursoReplicaStore(SqlStore):
         if self.wire is not None:
             self.wire.close()
             self.wire = None
-
-    def _execute(self, sql: str, params: Sequence = ()) -> None:
-        self.conn.execute(sql, params)
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
-        self.conn.executemany(sql, rows)
-
-    def _query(self, sql: str, params: Sequence = ()) -> list[Sequence]:
-        return self.conn.execute(sql, params).fetchall()
 
     def _driver_version(self) -> str:
         return metadata.version("libsql-experimental")
