@@ -40,7 +40,6 @@ from backends.libsql_file import LibsqlStore
 from backends.processes import free_port
 from backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, assemble
 from backends.sqld import SqldStore
-from bench.stats import summarize
 
 CATCH_UP_TIMEOUT_S = 10.0  # longest a read waits for the replica to reach the primary's frame
 SNAPSHOT_ATTEMPTS = 5  # reads repeated at most this often when a commit lands mid-read
@@ -224,6 +223,9 @@ class SqldReplicaStore(SqldStore):
         as its resolution (reported). Polls speak Hrana directly: libsql would send two
         requests per query (describe, then execute), doubling the poll period.
         """
+        # Imported here: it brings numpy, which would otherwise count in every cold start.
+        from bench.stats import summarize
+
         poller = JsonHttp(self.target.extra["replica_url"])
         lags, polls, periods = [], [], []
         try:
