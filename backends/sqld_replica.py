@@ -38,7 +38,10 @@ from backends import sqld_server
 from backends.base import Conversation, Settings, StoreError, Target
 from backends.libsql_file import LibsqlStore
 from backends.processes import free_port
-from backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, assemble
+from backends.sql import (
+    INSERT_CONVERSATION, SELECT_CONVERSATIONS, SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, assemble,
+    conversation_row,
+)
 from backends.sqld import SqldStore
 
 CATCH_UP_TIMEOUT_S = 10.0  # longest a read waits for the replica to reach the primary's frame
@@ -49,6 +52,7 @@ LAG_PROBE_TIMEOUT_S = 5.0
 PROBE_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: probe rows sort first and never clash with the workload
 STATS_PATH = "/v1/namespaces/default/stats"
 POLL_SQL = "SELECT 1 FROM conversations WHERE id = ?"
+DELETE_PROBES = "DELETE FROM conversations WHERE created_at >= ?"  # the probes' rows (no messages)
 TOPOLOGY = "sqld primary (writes) + sqld replica over gRPC (reads), both on loopback"
 
 
@@ -215,64 +219,54 @@ class SqldReplicaStore(SqldStore):
     def measure_lag(self, probes: int) -> dict:
         """Write acknowledged by the primary -> visible on the replica, `probes` times.
 
-        Each probe creates a conversation (the app's write path: libsql, BEGIN IMMEDIATE …
-        COMMIT on the primary); the clock starts when COMMIT returns. Then one Hrana request
-        per poll asks the replica for the row in a tight loop (no sleep; bounded) and the clock
-        stops at the response that shows it. The visibility instant lies after the previous
-        poll and before this one, so the figure is an upper bound with one poll's round trip
-        as its resolution (reported). Polls speak Hrana directly: libsql would send two
-        requests per query (describe, then execute), doubling the poll period.
+        Each probe inserts a conversation on the primary in one Hrana request (an autocommit
+        statement: its response is the commit's acknowledgement); the clock starts when that
+        response arrives. Then one Hrana request per poll asks the replica for the row in a
+        tight loop (no sleep; bounded) and the clock stops at the response that shows it. The
+        visibility instant lies after the previous poll and before this one, so the figure is
+        an upper bound with one poll's round trip as its resolution (reported); the sending of
+        the last poll that missed the row gives a lower bound (reported too). The next probe
+        starts once the row is visible, so the replica is caught up at each start. Probes
+        speak Hrana directly: libsql would send two requests per statement (describe, then
+        execute), doubling the poll period.
         """
         # Imported here: it brings numpy, which would otherwise count in every cold start.
         from bench.stats import summarize
 
+        writer = JsonHttp(self.target.url)
         poller = JsonHttp(self.target.extra["replica_url"])
-        lags, polls, periods = [], [], []
+        lags, lower_bounds, polls, periods = [], [], [], []
         try:
             for i in range(probes):
                 probe = Conversation(f"lag-probe-{i}", "probe", PROBE_EPOCH_MS + i, PROBE_EPOCH_MS + i)
-                self.create_conversation(probe)
+                hrana_execute(writer, INSERT_CONVERSATION, conversation_row(probe))
                 acked = time.perf_counter()
-                seen, n = self._poll_until_visible(poller, probe.id, periods)
+                seen, missed, n = _poll_until_visible(poller, probe.id, periods, acked)
                 lags.append(seen - acked)
+                lower_bounds.append(missed - acked)
                 polls.append(n)
-                self.delete_conversation(probe.id)
-                self.wait_for_replica(self._index(self.primary_admin))  # the next probe starts caught up
         finally:
-            poller.close()
+            try:
+                hrana_execute(writer, DELETE_PROBES, (PROBE_EPOCH_MS,))
+            finally:
+                writer.close()
+                poller.close()
         summary = summarize([round(lag * 1e9) for lag in lags])
+        lower = summarize([round(bound * 1e9) for bound in lower_bounds])
         return {
             "n": probes,
             "p50_ms": round(summary["p50_ms"], 3),
             "p99_ms": round(summary["p99_ms"], 3),
             "max_ms": round(summary["max_ms"], 3),
+            "lower_bound_p50_ms": round(lower["p50_ms"], 3),
+            "lower_bound_p99_ms": round(lower["p99_ms"], 3),
             "resolution_ms": _ms(statistics.median(periods)),
             "polls_p50": statistics.median(polls),
             "visible_on_first_poll": polls.count(1),
-            "method": "commit acknowledged by the primary -> first replica poll response showing the row; "
-                      "upper bound, resolution = one poll's round trip (p50)",
+            "method": "autocommit insert acknowledged by the primary -> first replica poll response showing "
+                      "the row (upper bound); lower bound: -> sending of the last poll that did not show it; "
+                      "resolution = one poll's round trip (p50)",
         }
-
-    def _poll_until_visible(self, poller: JsonHttp, conversation_id: str, periods: list[float]) -> tuple[float, int]:
-        """(time of the response that showed the row, polls made)."""
-        body = {"requests": [
-            {"type": "execute", "stmt": {"sql": POLL_SQL, "args": [{"type": "text", "value": conversation_id}]}},
-            {"type": "close"},
-        ]}
-        deadline = time.perf_counter() + LAG_PROBE_TIMEOUT_S
-        n = 0
-        while True:
-            sent = time.perf_counter()
-            result = poller.request("POST", "/v3/pipeline", body)["results"][0]
-            answered = time.perf_counter()
-            periods.append(answered - sent)
-            n += 1
-            if result["type"] != "ok":
-                raise StoreError(f"the replica refused the poll: {json.dumps(result)[:200]}")
-            if result["response"]["result"]["rows"]:
-                return answered, n
-            if answered > deadline:
-                raise StoreError(f"a write was not visible on the replica within {LAG_PROBE_TIMEOUT_S:g} s")
 
     def _sqld_reported_latency(self) -> dict:
         """The replica's own summary (commit on the primary -> commit frame received by the
@@ -288,6 +282,43 @@ class SqldReplicaStore(SqldStore):
             elif line.startswith("libsql_server_replication_latency_count "):
                 figures["n"] = int(float(line.rsplit(" ", 1)[1]))
         return figures
+
+
+def hrana_execute(client: JsonHttp, sql: str, args: Sequence = ()) -> dict:
+    """One statement in one Hrana pipeline request (autocommit); its result, or StoreError."""
+    stmt = {"sql": sql, "args": [hrana_value(a) for a in args]}
+    result = client.request("POST", "/v3/pipeline",
+                            {"requests": [{"type": "execute", "stmt": stmt}, {"type": "close"}]})["results"][0]
+    if result["type"] != "ok":
+        raise StoreError(f"sqld refused {sql.split()[0]}: {json.dumps(result)[:200]}")
+    return result["response"]["result"]
+
+
+def hrana_value(value: str | int) -> dict:
+    """A Hrana argument; integers travel as decimal strings, so 64-bit values stay exact."""
+    if isinstance(value, int):
+        return {"type": "integer", "value": str(value)}
+    return {"type": "text", "value": value}
+
+
+def _poll_until_visible(poller: JsonHttp, conversation_id: str, periods: list[float],
+                        since: float) -> tuple[float, float, int]:
+    """Poll from `since` until the row shows: (time of the response that showed it, time the
+    last poll that did not was sent, or `since`; polls made). Each poll's round trip is
+    appended to `periods`."""
+    deadline = since + LAG_PROBE_TIMEOUT_S
+    missed_at, n = since, 0
+    while True:
+        sent = time.perf_counter()
+        rows = hrana_execute(poller, POLL_SQL, (conversation_id,))["rows"]
+        answered = time.perf_counter()
+        periods.append(answered - sent)
+        n += 1
+        if rows:
+            return answered, missed_at, n
+        missed_at = sent
+        if answered > deadline:
+            raise StoreError(f"a write was not visible on the replica within {LAG_PROBE_TIMEOUT_S:g} s")
 
 
 def _ms(seconds: float) -> float:

@@ -71,6 +71,7 @@ def test_replication_lag_is_measured_over_the_probes_asked_for(store):
     lag = store.measure_lag(20)
     assert lag["n"] == 20
     assert 0 < lag["p50_ms"] <= lag["p99_ms"] <= lag["max_ms"]
+    assert 0 <= lag["lower_bound_p50_ms"] <= lag["p50_ms"] and lag["lower_bound_p99_ms"] <= lag["p99_ms"]
     assert lag["resolution_ms"] > 0 and lag["polls_p50"] >= 1
     assert store.load_all() == []  # the probes removed their rows
 
