@@ -37,7 +37,7 @@ class TursoReplicaStore(SqlStore):
     # What the results say before provisioning (e.g. when it fails); then the target decides.
     emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
     extra_ops = ("sync",)
-    max_rounds = 25
+    max_rounds = 10
     single_process_reason = ("an embedded replica's local file belongs to one process: two processes "
                              "syncing into one file broke it here ('database disk image is malformed'); "
                              "each client needs its own replica file")

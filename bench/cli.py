@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -230,7 +231,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     data["overhead"] = runner.measure_overhead()
     with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
         for name in names:
+            started = time.monotonic()
             entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection)
+            entry["wall_s"] = round(time.monotonic() - started, 2)  # everything: server, run, probes
             data["backends"].append(entry)
             data["ops"].extend(ops)
             results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
