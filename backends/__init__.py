@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "api-routes": "backends.api_routes:ApiRoutesStore",
     "sqld": "backends.sqld:SqldStore",
     "sqld-ws": "backends.sqld_ws:SqldWsStore",
+    "sqld-replica": "backends.sqld_replica:SqldReplicaStore",
     "turso": "backends.turso:TursoStore",
     "turso-replica": "backends.turso_replica:TursoReplicaStore",
 }

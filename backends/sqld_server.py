@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from backends.base import StoreError
 from backends.processes import die_with_parent, free_port, stop_process
@@ -69,6 +69,11 @@ def unavailable_reason() -> str | None:
     """Why no sqld can be used here, or None. Cheap: never starts anything."""
     if os.environ.get(SQLD_URL_ENV):
         return None
+    return binary_unavailable_reason()
+
+
+def binary_unavailable_reason() -> str | None:
+    """Why no sqld binary can be started here (`SQLD_URL` aside), or None."""
     if os.environ.get(SQLD_BIN_ENV):
         return _bad_bin_reason(Path(os.environ[SQLD_BIN_ENV]))
     if bundled_sqld_path().is_file():
@@ -177,16 +182,21 @@ class Sqld:
 
 
 @contextlib.contextmanager
-def running_sqld(workdir: Path, jwt_key_file: Path | None = None) -> Iterator[Sqld]:
-    """A fresh sqld on free loopback ports with its data in `workdir`, stopped on exit."""
+def running_sqld(workdir: Path, jwt_key_file: Path | None = None, name: str = "sqld",
+                 extra_args: Sequence[str] = ()) -> Iterator[Sqld]:
+    """A fresh sqld on free loopback ports with its data in `workdir`, stopped on exit.
+
+    `name` keeps two servers in one `workdir` apart (data directory and log); `extra_args`
+    go to sqld as they are (e.g. the replication flags of a primary or a replica)."""
     binary = find_sqld()
-    data = workdir / "sqld-data"
-    log = workdir / "sqld.log"
+    data = workdir / f"{name}-data"
+    log = workdir / f"{name}.log"
     http_port, admin_port = free_port(), free_port()
     args = [str(binary), "--db-path", str(data), "--http-listen-addr", f"127.0.0.1:{http_port}",
             "--admin-listen-addr", f"127.0.0.1:{admin_port}", "--no-welcome"]
     if jwt_key_file is not None:
         args += ["--auth-jwt-key-file", str(jwt_key_file)]
+    args += list(extra_args)
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 preexec_fn=die_with_parent)

@@ -36,6 +36,7 @@ ROWS: list[tuple[str, str, str | None]] = [  # (option, backend, seed column)
     ("not in the seed: embedded libSQL", "libsql", None),
     ("not in the seed: Turso embedded replica", "turso-replica", None),
     ("not in the seed: self-hosted libSQL over WebSocket", "sqld-ws", None),
+    ("not in the seed: self-hosted libSQL primary + replica", "sqld-replica", None),
     ("not in the seed: Turso's new engine", "pyturso", None),
 ]
 

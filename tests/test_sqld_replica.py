@@ -1,0 +1,106 @@
+"""`sqld-replica` against a real sqld primary and replica: reads come from the replica and see
+every acknowledged write, replication lag is measured, and both servers are always stopped.
+(The storage contract itself runs in test_contract.py, as for every backend.)"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+
+import pytest
+
+from backends.base import Conversation, Settings, Target
+from backends.sqld import SqldStore
+from backends.sqld_replica import STATS_PATH, SqldReplicaStore
+from backends.sqld_server import Sqld
+from bench.workload import EPOCH_MS
+from tests.test_servers import processes_mentioning
+
+SETTINGS = Settings()
+
+
+@pytest.fixture
+def target(tmp_path):
+    with SqldReplicaStore.provision(tmp_path, SETTINGS) as target:
+        yield target
+
+
+@pytest.fixture
+def store(target):
+    with SqldReplicaStore(target, SETTINGS) as store:
+        store.setup_schema()
+        yield store
+
+
+def user_requests(url: str, admin_url: str) -> int:
+    return Sqld(url, admin_url).http_requests()
+
+
+def primary_only(target: Target) -> Target:
+    """What a plain `sqld` client of the primary gets: another writer."""
+    return Target(url=target.url, extra={"admin_url": target.extra["admin_url"]})
+
+
+def delegated(admin_url: str) -> int:
+    """Statements the replica forwarded to the primary (its own stats)."""
+    with urllib.request.urlopen(admin_url + STATS_PATH, timeout=5) as response:
+        return json.loads(response.read())["write_requests_delegated"]
+
+
+def test_load_all_is_served_by_the_replica_not_the_primary(store, target):
+    store.create_conversation(Conversation("c1", "t", EPOCH_MS, EPOCH_MS))
+    extra = target.extra
+    primary_before = user_requests(target.url, extra["admin_url"])
+    replica_before = user_requests(extra["replica_url"], extra["replica_admin_url"])
+    forwarded_before = delegated(extra["replica_admin_url"])
+    assert [c.id for c in store.load_all()] == ["c1"]
+    assert user_requests(target.url, extra["admin_url"]) == primary_before
+    assert user_requests(extra["replica_url"], extra["replica_admin_url"]) > replica_before
+    assert delegated(extra["replica_admin_url"]) == forwarded_before
+
+
+def test_load_all_sees_a_write_another_client_made_on_the_primary_just_before(store, target):
+    with SqldStore(primary_only(target), SETTINGS) as other:
+        for i in range(20):  # each read follows the write at once: no time for replication
+            other.create_conversation(Conversation(f"other-{i}", "t", EPOCH_MS + i, EPOCH_MS + i))
+            assert store.load_all()[0].id == f"other-{i}"
+
+
+def test_replication_lag_is_measured_over_the_probes_asked_for(store):
+    lag = store.measure_lag(20)
+    assert lag["n"] == 20
+    assert 0 < lag["p50_ms"] <= lag["p99_ms"] <= lag["max_ms"]
+    assert 0 <= lag["lower_bound_p50_ms"] <= lag["p50_ms"] and lag["lower_bound_p99_ms"] <= lag["p99_ms"]
+    assert lag["resolution_ms"] > 0 and lag["polls_p50"] >= 1
+    assert store.load_all() == []  # the probes removed their rows
+
+
+def test_observations_report_lag_and_how_reads_waited(store):
+    store.load_all()
+    observed = store.observations()
+    assert observed["replication_lag"]["n"] == 100
+    assert observed["reads_from_replica"]["reads"] == 1
+    assert observed["sqld_replication_latency"]["n"] > 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_both_servers_are_stopped_when_provision_exits(tmp_path):
+    marker = str(tmp_path)
+    with SqldReplicaStore.provision(tmp_path, SETTINGS):
+        running = processes_mentioning(marker)
+        assert len(running) == 2
+        assert any("--grpc-listen-addr" in cmd for cmd in running)
+        assert any("--primary-grpc-url" in cmd for cmd in running)
+    assert processes_mentioning(marker) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])  # an error; Ctrl-C
+def test_both_servers_are_stopped_when_the_run_stops_inside_provision(tmp_path, failure):
+    marker = str(tmp_path)
+    with pytest.raises(failure):
+        with SqldReplicaStore.provision(tmp_path, SETTINGS):
+            assert len(processes_mentioning(marker)) == 2
+            raise failure()
+    assert processes_mentioning(marker) == []
