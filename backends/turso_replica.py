@@ -8,7 +8,7 @@ and recorded under `observations` in the results.
 
 Measured on the wire (emulated): every forwarded statement — BEGIN, COMMIT and PRAGMA
 included — costs several round trips, so a write op is tens of RTTs. At the default 20 ms
-that is over a second per round, hence `max_rounds`.
+that is over a second per round, hence `rounds_fraction`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class TursoReplicaStore(SqlStore):
     # What the results say before provisioning (e.g. when it fails); then the target decides.
     emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
     extra_ops = ("sync",)
-    max_rounds = 10
+    rounds_fraction = 0.05  # 10 rounds in quick: a round is over a second at 20 ms
     single_process_reason = ("an embedded replica's local file belongs to one process: two processes "
                              "syncing into one file broke it here ('database disk image is malformed'); "
                              "each client needs its own replica file")

@@ -196,7 +196,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
             return entry, []
         names = OPS + tuple(cls.extra_ops)
         iterations, warmup_rounds = _rounds(cls, params)
-        entry["rounds"] = {"timed": iterations, "warmup": warmup_rounds, "max_rounds": cls.max_rounds}
+        entry["rounds"] = {"timed": iterations, "warmup": warmup_rounds, "fraction": cls.rounds_fraction}
         calls = _calls(store, names, workload.plan(warmup_rounds + iterations), inject)
         warmup = warmup_rounds * len(names)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
@@ -243,10 +243,11 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
 
 
 def _rounds(cls: type[Store], params: Params) -> tuple[int, int]:
-    """(timed, warm-up) rounds: the profile's, capped by the backend's `max_rounds`."""
-    if cls.max_rounds is None:
+    """(timed, warm-up) rounds: the profile's, scaled by the backend's `rounds_fraction`."""
+    if cls.rounds_fraction >= 1:
         return params.iterations, params.warmup
-    return min(params.iterations, cls.max_rounds), min(params.warmup, max(1, cls.max_rounds // 10))
+    timed = min(params.iterations, max(2, round(params.iterations * cls.rounds_fraction)))
+    return timed, min(params.warmup, max(1, round(params.warmup * cls.rounds_fraction)))
 
 
 def _calls(store: Store, names: Sequence[str], steps: Sequence[tuple[str, tuple]],

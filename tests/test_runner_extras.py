@@ -13,11 +13,11 @@ from bench.workload import OPS, Params
 
 
 class FakeSyncStore(Sqlite3Store):
-    """sqlite3 plus a counted no-op `sync`, a cap of 3 rounds and an observation."""
+    """sqlite3 plus a counted no-op `sync`, 30 % of the profile's rounds and an observation."""
 
     name = "fake-sync"
     extra_ops = ("sync",)
-    max_rounds = 3
+    rounds_fraction = 0.3
     emulated = "decided per run"
 
     def __init__(self, target, settings) -> None:
@@ -45,7 +45,7 @@ def test_extra_ops_are_timed_once_per_round_and_rounds_are_capped(fake_registere
     params = Params(conversations=3, messages=2, iterations=10, warmup=2, cold_starts=0)
     entry, ops = runner.run_backend("fake-sync", params, seed=1, settings=settings)
     assert entry["status"] == "ok", entry["reason"]
-    assert entry["rounds"] == {"timed": 3, "warmup": 1, "max_rounds": 3}
+    assert entry["rounds"] == {"timed": 3, "warmup": 1, "fraction": 0.3}
     by_op = {o["op"]: o for o in ops}
     assert set(by_op) == set(OPS) | {"sync", "cold_start"}
     assert [by_op[op]["n"] for op in OPS + ("sync",)] == [3] * 6
