@@ -82,11 +82,12 @@ def time_open_loop(
     timed = steps[warmup:]
     if len(offsets_ns) < len(timed):
         raise ValueError(f"schedule has {len(offsets_ns)} starts for {len(timed)} steps")
-    for _, fn, args in steps[:warmup]:
+    failed: list[int] = []
+    for i, (_, fn, args) in enumerate(steps[:warmup]):
         try:
             fn(*args)
         except Exception:
-            pass  # warm-up errors are not measured; the timed part counts its own
+            failed.append(i)  # warm-up errors are not measured, but their writes are unacknowledged
     counts = [0] * slots
     for slot, _, _ in timed:
         counts[slot] += 1
@@ -104,6 +105,7 @@ def time_open_loop(
             fn(*args)
             t1 = clock()
         except Exception as exc:
+            failed.append(warmup + i)
             errors[slot] += 1
             if len(examples[slot]) < ERROR_EXAMPLES:
                 examples[slot].append(scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300])
@@ -115,7 +117,7 @@ def time_open_loop(
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(warmup + i)
     cut = [a[:n] for a, n in zip(latency, filled)]
-    return OpenTiming(cut, errors, examples, trips,
+    return OpenTiming(cut, errors, examples, trips, failed,
                       service=[a[:n] for a, n in zip(service, filled)], wait=[a[:n] for a, n in zip(wait, filled)])
 
 

@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Sequence
 
 import backends
 from backends.base import Settings, Store, Target
-from bench import probes, stats
+from bench import probes, safety, stats
 from bench.inject import Injection, wrap
 from bench.secrets import scrub
 from bench.workload import COLD_START, OPS, Params, Workload, difference
@@ -38,6 +38,7 @@ class Timing:
     errors: list[int]
     error_examples: list[list[str]]
     round_trips: list[int]
+    failed: list[int]  # indices of the steps that raised (warm-up too): their writes are unacknowledged
 
 
 def _no_round_trips() -> int:
@@ -64,6 +65,7 @@ def time_steps(
     errors = [0] * slots
     examples: list[list[str]] = [[] for _ in range(slots)]
     trips = [0] * slots
+    failed: list[int] = []
     clock = time.perf_counter_ns
     for i, (slot, fn, args) in enumerate(steps):
         rt0 = round_trips()
@@ -72,6 +74,7 @@ def time_steps(
             fn(*args)
             t1 = clock()
         except Exception as exc:
+            failed.append(i)
             if i >= warmup:
                 errors[slot] += 1
                 if len(examples[slot]) < ERROR_EXAMPLES:
@@ -83,7 +86,7 @@ def time_steps(
             trips[slot] += round_trips() - rt0
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(i)
-    return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips)
+    return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips, failed)
 
 
 @contextlib.contextmanager
@@ -196,7 +199,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         names = OPS + tuple(cls.extra_ops)
         iterations, warmup_rounds = _rounds(cls, params)
         entry["rounds"] = {"timed": iterations, "warmup": warmup_rounds, "max_rounds": cls.max_rounds}
-        calls = _calls(store, names, workload.plan(warmup_rounds + iterations), inject)
+        plan = workload.plan(warmup_rounds + iterations)
+        calls = _calls(store, names, plan, inject)
         warmup = warmup_rounds * len(names)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         with frozen_heap():
@@ -206,7 +210,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
                 offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
                 timing = openloop.time_open_loop(calls, len(names), offsets, warmup, _round_trip_counter(store),
                                                  report, secrets)
-        problem = difference(workload.model.snapshot(), store.load_all())
+        problem, entry["writes"] = check_writes(workload, plan, calls, timing.failed, store, secrets)
         entry["checks"]["after_run"] = problem or "ok"
         counted = store.round_trips() is not None
         try:
@@ -239,6 +243,21 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     if progress:
         progress(cls.name, len(calls), len(calls))
     return entry, ops
+
+
+def check_writes(workload: Workload, plan: Sequence[tuple[str, tuple]], calls: Sequence[tuple[int, Callable, tuple]],
+                 failed: Sequence[int], store: Store, secrets: Sequence[str | None]) -> tuple[str | None, dict]:
+    """No acknowledged write lost (bench/safety.py): the store's content against the plan,
+    with the steps that raised counted as unacknowledged. A store that cannot be read any more
+    (its server died) is reported as not checked, with the error."""
+    failed_args = {id(calls[i][2]) for i in failed}  # plan steps' argument tuples are the calls' own
+    unacknowledged = {k for k, (_, args) in enumerate(plan) if args and id(args) in failed_args}
+    try:
+        actual = store.load_all()
+    except Exception as exc:
+        message = scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300]
+        return f"not checked: the store could not be read after the run ({message})", {}
+    return safety.check(workload.initial_state, plan, unacknowledged, actual)
 
 
 def _rounds(cls: type[Store], params: Params) -> tuple[int, int]:
