@@ -58,7 +58,10 @@ class SqldStore(LibsqlStore):
         admin_url = self.target.extra.get("admin_url")
         if not admin_url:
             return None
-        return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+        try:
+            return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+        except OSError:  # the server is gone (killed mid-run): the op itself reports the error
+            return None
 
     def _driver_version(self) -> str:
         return metadata.version("libsql")

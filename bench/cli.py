@@ -247,11 +247,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"results: {out}")
     written = report.write_reports([out], args.reports)
     console.print(f"reports: {written[0].parent}/ ({', '.join(p.name for p in written)})")
-    failed = [b["name"] for b in data["backends"] if b["status"] == "failed"]
-    failed += [c["backend"] for c in data.get("concurrency", []) if c["status"] == "failed"]
-    failed += [b["backend"] for s in data.get("sweeps", []) for b in s["backends"]
-               if any(p["status"] == "failed" for p in b["points"])]
-    return EXIT_FAILED if failed else EXIT_OK
+    failures = summary.failure_paragraph(data, out)
+    if failures:  # last, so it is what the user sees; plain print keeps it one paragraph
+        print(failures, file=sys.stderr)
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, data: dict,

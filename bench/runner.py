@@ -203,6 +203,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         calls = _calls(store, names, plan, inject)
         warmup = warmup_rounds * len(names)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
+        counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
         with frozen_heap():
             if load is None:
                 timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets)
@@ -212,7 +213,6 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
                                                  report, secrets)
         problem, entry["writes"] = check_writes(workload, plan, calls, timing.failed, store, secrets)
         entry["checks"]["after_run"] = problem or "ok"
-        counted = store.round_trips() is not None
         try:
             observed = store.observations()
         except Exception as exc:  # the timings stand; say what could not be observed
@@ -235,7 +235,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
     failures = []
     if problem:
-        failures.append(f"content after run differs: {problem}")
+        failures.append(problem if problem.startswith("not checked") else f"content after run differs: {problem}")
     if any(o["errors"] for o in ops):
         failures.append("errors in " + ", ".join(f"{o['op']} ({o['errors']})" for o in ops if o["errors"]))
     if failures:
