@@ -47,6 +47,7 @@ class Settings:
     foreign_keys: bool = True
     rtt_ms: float = 20.0  # emulated round-trip time for the emulated remote backends
     sqlalchemy_url: str | None = None  # the ORM backends' database; None: an embedded libSQL file
+    op_timeout_s: float = 60.0  # per op, for backends whose driver can bound a network call
 
 
 @dataclass
@@ -93,6 +94,8 @@ class Store(ABC):
     # A cap on timed and warm-up rounds for backends too slow for the profile's count (an
     # emulated WAN); the rounds actually run are recorded in the results.
     max_rounds: ClassVar[int | None] = None
+    # How `Settings.op_timeout_s` is enforced, or why it is not: recorded with the backend.
+    op_timeout: ClassVar[str] = "not applicable: no network between client and store (lock waits end at busy_timeout)"
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target

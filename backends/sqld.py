@@ -24,6 +24,9 @@ class SqldStore(LibsqlStore):
     kind = "server"
     driver = "libsql"
     description = "the real sqld (libSQL server) on loopback, via the libsql package over Hrana HTTP"
+    op_timeout = ("not supported by driver libsql 0.1.11: its Hrana HTTP calls take no network timeout "
+                  "(connect's `timeout` is SQLite's busy timeout) and hold the GIL while blocked, "
+                  "so no Python watchdog can interrupt them")
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -37,6 +37,8 @@ class TursoReplicaStore(SqlStore):
     # What the results say before provisioning (e.g. when it fails); then the target decides.
     emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
     extra_ops = ("sync",)
+    op_timeout = ("not supported by driver libsql-experimental 0.0.55: reads are local, forwarded writes "
+                  "and sync take no network timeout and hold the GIL while blocked")
     max_rounds = 25
     single_process_reason = ("an embedded replica's local file belongs to one process: two processes "
                              "syncing into one file broke it here ('database disk image is malformed'); "

@@ -103,6 +103,8 @@ def build_parser() -> Parser:
     run.add_argument("--synchronous", default="normal", choices=SYNCHRONOUS_LEVELS, help="SQLite durability level (default normal)")
     run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000, help="busy timeout for every backend (default 5000)")
     run.add_argument("--rtt-ms", type=non_negative_float, default=20.0, help="emulated round-trip time for emulated remote backends (default 20)")
+    run.add_argument("--op-timeout-s", type=positive_float, default=60.0,
+                     help="give up on one op after this many seconds, where the driver allows (default 60)")
     run.add_argument("--sqlalchemy-url", help="database URL for the sqlalchemy-* backends (default: an embedded libSQL file)")
     run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
@@ -206,7 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts)
     settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
-                        rtt_ms=args.rtt_ms, sqlalchemy_url=args.sqlalchemy_url)
+                        rtt_ms=args.rtt_ms, sqlalchemy_url=args.sqlalchemy_url, op_timeout_s=args.op_timeout_s)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("results") / f"{stamp}.json"
     check_writable(out)

@@ -149,7 +149,7 @@ def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> d
         "name": cls.name, "kind": cls.kind, "description": cls.description, "driver": cls.driver,
         "driver_version": None, "sqlite_version": None, "settings": None,
         "emulated": getattr(cls, "emulated", False), "status": status, "reason": reason,
-        "target": None, "checks": {},
+        "target": None, "checks": {}, "op_timeout": cls.op_timeout,
     }
 
 

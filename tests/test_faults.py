@@ -7,11 +7,16 @@ import contextlib
 import json
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
 
-from bench import cli, summary
+from backends.base import Settings
+from backends.turso import TursoStore, emulated_turso
+from backends.wan_proxy import Counters
+from bench import cli, runner, safety, summary
+from bench.workload import Params, Workload
 
 KILL_AFTER_STEPS = 50  # past the smoke profile's 25 warm-up steps: the kill lands in the timed rounds
 
@@ -78,3 +83,71 @@ def test_sqld_killed_mid_run_records_errors_and_the_run_goes_on(kill_sqld_mid_ru
     assert paragraph.startswith("storebench: the run finished with failures (1 of 2 backends ok)")
     assert "sqld failed: " in paragraph and "errors in load_all" in paragraph and str(out) in paragraph
     assert "Traceback" not in stderr
+
+
+# Network faults through the WAN proxy ---------------------------------------------------
+
+OP_TIMEOUT_S = 1.0
+CLEAR_AFTER_S = 30  # if the op timeout failed, the stalled test ends (and fails) instead of hanging
+
+
+@pytest.fixture
+def turso_store(tmp_path):
+    """The emulated Turso (real sqld with JWT auth behind the real proxy), preloaded; yields
+    (store, fault switch, workload)."""
+    settings = Settings(rtt_ms=2.0, op_timeout_s=OP_TIMEOUT_S)
+    workload = Workload(Params(conversations=4, messages=2, iterations=6, warmup=0, cold_starts=0), seed=5)
+    with emulated_turso(tmp_path, settings.rtt_ms) as target:
+        switch = Counters(Path(target.extra["round_trip_counter"]))
+        store = TursoStore(target, settings)
+        store.open()
+        try:
+            store.setup_schema()
+            store.preload(workload.initial_state)
+            yield store, switch, workload
+        finally:
+            switch.set_fault("none")
+            store.close()
+            switch.close()
+
+
+def add_messages_with_fault(store, switch, workload, fault: str, healthy_before: int = 3, faulty: int = 2):
+    """add_message steps timed through the runner: `healthy_before` steps, then the fault is
+    switched on for `faulty` steps, then off again for the rest. Returns (timing, plan, step slots)."""
+    conversations = workload.initial_state
+    plan = [("add_message", (workload.gen.message(conversations[i % len(conversations)].id, "user"),))
+            for i in range(8)]
+    steps = [(0, store.add_message, args) for _, args in plan]
+    switched = steps[:healthy_before] + [(1, switch.set_fault, (fault,))] + steps[healthy_before:healthy_before + faulty]
+    switched += [(1, switch.set_fault, ("none",))] + steps[healthy_before + faulty:]
+    guard = threading.Timer(CLEAR_AFTER_S, switch.set_fault, ("none",))
+    guard.start()
+    try:
+        timing = runner.time_steps(switched, slots=2, secrets=[store.target.auth_token])
+    finally:
+        guard.cancel()
+    return timing, plan, switched
+
+
+@pytest.mark.parametrize("fault, messages", [
+    ("reset", ("WebSocket was closed", "Connection reset by peer")),
+    ("stall", ("no answer within the op timeout (1 s",)),
+    ("trickle", ("no answer within the op timeout (1 s",)),
+])
+def test_a_network_fault_fails_only_the_ops_it_hits_and_loses_no_acknowledged_write(turso_store, fault, messages):
+    store, switch, workload = turso_store
+    timing, plan, steps = add_messages_with_fault(store, switch, workload, fault)
+
+    assert timing.errors == [2, 0]  # switching the fault never fails
+    assert all(any(m in e for m in messages) for e in timing.error_examples[0]), timing.error_examples[0]
+    # Exactly the two ops under the fault failed (steps 4 and 5; 3 and 6 flip the switch):
+    # before it and once it is off again, every op succeeds (on a fresh connection where needed).
+    assert timing.failed == [4, 5]
+    assert len(timing.samples[0]) == len(plan) - 2
+
+    # No acknowledged write lost; the failed ones may have reached the server (answers were hit).
+    unacknowledged = {plan.index(("add_message", steps[i][2])) for i in timing.failed}
+    problem, counts = safety.check(workload.initial_state, plan, unacknowledged, store.load_all())
+    assert problem is None
+    assert counts["unacknowledged"] == len(unacknowledged) >= 1
+    assert counts["unacknowledged_applied"] + counts["unacknowledged_not_applied"] == len(unacknowledged)
