@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -199,7 +200,7 @@ def parse_inject(text: str | None, names: list[str]) -> inject_mod.Injection | N
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import openloop, overhead_ratio, report, runner, summary
+    from bench import openloop, overhead_ratio, preflight, report, runner, summary
 
     names = parse_backends(args.backends)
     if args.sqlalchemy_url:
@@ -213,6 +214,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / f"{stamp}.json"
     check_writable(out)
     check_writable(args.reports / "index.html", "reports", "--reports")
+    try:
+        preflight.check(names, settings)
+    except preflight.PreflightError as exc:
+        raise UsageError(str(exc)) from None
 
     console = Console(stderr=True)
     if not console.is_terminal:  # rich assumes 80 columns when piped; the tables need more
@@ -316,10 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"storebench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except results_mod.ResultsError as exc:
+    except (UsageError, results_mod.ResultsError) as exc:
+        if debug:
+            traceback.print_exc()
         print(f"storebench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
