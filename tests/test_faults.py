@@ -140,6 +140,7 @@ def test_a_network_fault_fails_only_the_ops_it_hits_and_loses_no_acknowledged_wr
 
     assert timing.errors == [2, 0]  # switching the fault never fails
     assert all(any(m in e for m in messages) for e in timing.error_examples[0]), timing.error_examples[0]
+    assert store.target.auth_token not in " ".join(timing.error_examples[0])
     # Exactly the two ops under the fault failed (steps 4 and 5; 3 and 6 flip the switch):
     # before it and once it is off again, every op succeeds (on a fresh connection where needed).
     assert timing.failed == [4, 5]
