@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from backends.base import Conversation, Message, Settings, Store, StoreError, Target
+from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 
 ROUTES = "/api/conversations"  # the seed's app/api/conversations/{load,create,message,delete,title}
 READY_TIMEOUT_S = 30.0  # first start imports uvicorn, starlette and libsql: seconds on a slow disk
@@ -206,7 +206,8 @@ class ApiRoutesStore(Store):
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
             self.conn.close()
-            raise StoreError(f"api-routes server at {self.target.url} did not answer {method} {path}: {exc}") from exc
+            error = OpTimeout if isinstance(exc, TimeoutError) else StoreError  # socket.timeout is TimeoutError
+            raise error(f"api-routes server at {self.target.url} did not answer {method} {path}: {exc}") from exc
         if response.status >= 400:
             try:
                 message = json.loads(data)["error"]

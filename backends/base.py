@@ -72,6 +72,10 @@ class StoreError(Exception):
     """A backend could not do what was asked; the message says why, without secrets."""
 
 
+class OpTimeout(StoreError):
+    """An op gave up after `Settings.op_timeout_s` (counted apart from other errors)."""
+
+
 class Store(ABC):
     """A conversation store: the five API routes of the seed design as five operations.
 

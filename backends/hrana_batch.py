@@ -17,7 +17,7 @@ import threading
 from importlib import metadata
 from typing import Any, Sequence
 
-from backends.base import Conversation, Message, Store, StoreError
+from backends.base import Conversation, Message, OpTimeout, Store, StoreError
 from backends.sql import (
     DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE, SCHEMA, SELECT_CONVERSATIONS,
     SELECT_MESSAGES, SYNCHRONOUS_NAMES, TOUCH_CONVERSATION, UPDATE_TITLE, assemble, conversation_row, message_row,
@@ -141,7 +141,7 @@ class HranaBatchStore(Store):
             return self.client._executor.submit_coro(asyncio.wait_for(batch, self.settings.op_timeout_s))
         except TimeoutError:
             self.close()  # its connection may still deliver the late answer: never reuse it
-            raise StoreError(f"no answer within the op timeout ({self.settings.op_timeout_s:g} s, --op-timeout-s); "
+            raise OpTimeout(f"no answer within the op timeout ({self.settings.op_timeout_s:g} s, --op-timeout-s); "
                              "the connection was dropped") from None
         except self._driver_errors as exc:
             raise self._error(exc) from None

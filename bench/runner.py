@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import backends
-from backends.base import Settings, Store, Target
+from backends.base import OpTimeout, Settings, Store, Target
 from bench import probes, safety, stats
 from bench.inject import Injection, wrap
 from bench.secrets import scrub
@@ -39,6 +39,7 @@ class Timing:
     error_examples: list[list[str]]
     round_trips: list[int]
     failed: list[int]  # indices of the steps that raised (warm-up too): their writes are unacknowledged
+    timeouts: list[int]  # per slot: the errors that were op time-outs (OpTimeout)
 
 
 def _no_round_trips() -> int:
@@ -66,6 +67,7 @@ def time_steps(
     examples: list[list[str]] = [[] for _ in range(slots)]
     trips = [0] * slots
     failed: list[int] = []
+    timeouts = [0] * slots
     clock = time.perf_counter_ns
     for i, (slot, fn, args) in enumerate(steps):
         rt0 = round_trips()
@@ -77,6 +79,7 @@ def time_steps(
             failed.append(i)
             if i >= warmup:
                 errors[slot] += 1
+                timeouts[slot] += isinstance(exc, OpTimeout)
                 if len(examples[slot]) < ERROR_EXAMPLES:
                     examples[slot].append(scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300])
             continue
@@ -86,7 +89,7 @@ def time_steps(
             trips[slot] += round_trips() - rt0
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(i)
-    return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips, failed)
+    return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips, failed, timeouts)
 
 
 @contextlib.contextmanager
@@ -114,12 +117,13 @@ def measure_overhead(n: int = 20_000) -> dict:
 
 
 def op_entry(backend: str, op: str, samples: Sequence[int], errors: int = 0,
-             error_examples: Sequence[str] = (), round_trips: float | None = None) -> dict:
+             error_examples: Sequence[str] = (), round_trips: float | None = None, timeouts: int = 0) -> dict:
     return {
         "backend": backend,
         "op": op,
         "n": len(samples),
         "errors": errors,
+        "timeouts": timeouts,  # of the errors, how many were op time-outs
         "error_examples": list(error_examples),
         **stats.summarize(samples),
         "round_trips": round_trips,
@@ -223,7 +227,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         store.close()
     ops = [
         op_entry(cls.name, op, timing.samples[i], timing.errors[i], timing.error_examples[i],
-                 timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None)
+                 timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None,
+                 timing.timeouts[i])
         for i, op in enumerate(names)
     ]
     if load is not None:

@@ -7,12 +7,14 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 
 import pytest
 
-from backends.base import Settings
+from backends.api_routes import ApiRoutesStore
+from backends.base import Settings, Target
 from backends.turso import TursoStore, emulated_turso
 from backends.wan_proxy import Counters
 from bench import cli, runner, safety, summary
@@ -139,6 +141,7 @@ def test_a_network_fault_fails_only_the_ops_it_hits_and_loses_no_acknowledged_wr
     timing, plan, steps = add_messages_with_fault(store, switch, workload, fault)
 
     assert timing.errors == [2, 0]  # switching the fault never fails
+    assert timing.timeouts == [0 if fault == "reset" else 2, 0]  # a reset fails at once; the others time out
     assert all(any(m in e for m in messages) for e in timing.error_examples[0]), timing.error_examples[0]
     assert store.target.auth_token not in " ".join(timing.error_examples[0])
     # Exactly the two ops under the fault failed (steps 4 and 5; 3 and 6 flip the switch):
@@ -152,3 +155,18 @@ def test_a_network_fault_fails_only_the_ops_it_hits_and_loses_no_acknowledged_wr
     assert problem is None
     assert counts["unacknowledged"] == len(unacknowledged) >= 1
     assert counts["unacknowledged_applied"] + counts["unacknowledged_not_applied"] == len(unacknowledged)
+
+
+def test_api_routes_gives_up_on_a_server_that_never_answers():
+    """A listening socket that accepts and never answers: the http.client socket timeout
+    ends the op as an OpTimeout (counted in the op's `timeouts`)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        store = ApiRoutesStore(Target(url=f"http://127.0.0.1:{silent.getsockname()[1]}"),
+                               Settings(op_timeout_s=0.2))
+        store.open()
+        try:
+            timing = runner.time_steps([(0, store.load_all, ())], slots=1)
+        finally:
+            store.close()
+    assert timing.errors == timing.timeouts == [1]
+    assert "timed out" in timing.error_examples[0][0]

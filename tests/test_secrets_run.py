@@ -5,6 +5,7 @@ embedded replica, then every file the run left and both output streams are searc
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import struct
@@ -69,7 +70,7 @@ def test_an_authenticated_run_leaves_no_token_or_key_anywhere(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--backends", "turso,turso-replica", "--profile", "smoke",
          "--conversations", "5", "--messages", "2", "--iterations", "5", "--warmup", "1", "--cold-starts", "1",
-         "--rtt-ms", "2", "--no-progress", "--out", "out.json", "--reports", "reports"],
+         "--rtt-ms", "2", "--op-timeout-s", "30", "--no-progress", "--out", "out.json", "--reports", "reports"],
         cwd=tmp_path, env={**env, "TMPDIR": str(harness_tmp)}, capture_output=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
@@ -80,5 +81,11 @@ def test_an_authenticated_run_leaves_no_token_or_key_anywhere(tmp_path):
     for path in files:
         assert not leaks(searchable(path)), f"{path.relative_to(tmp_path)}: {leaks(searchable(path))}"
     assert not leaks(proc.stdout + proc.stderr)
-    text = (tmp_path / "out.json").read_text()
-    assert '"emulated": "Turso emulated on loopback' in text  # it really ran the authenticated backend
+    data = json.loads((tmp_path / "out.json").read_text())
+    turso, replica = data["backends"]
+    assert turso["emulated"].startswith("Turso emulated on loopback")  # it really ran the authenticated backend
+    assert turso["target"]["extra"]["emulated"] and replica["status"] == turso["status"] == "ok"
+    # The op timeout is recorded, with how each driver enforces it or that it cannot.
+    assert data["run"]["params"]["settings"]["op_timeout_s"] == 30
+    assert turso["op_timeout"].startswith("enforced: asyncio.wait_for")
+    assert replica["op_timeout"].startswith("not supported by driver libsql-experimental")
