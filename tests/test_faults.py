@@ -16,6 +16,7 @@ import pytest
 from backends.api_routes import ApiRoutesStore
 from backends.base import Settings, Target
 from backends.turso import TursoStore, emulated_turso
+from backends.turso_replica import TursoReplicaStore
 from backends.wan_proxy import Counters
 from bench import cli, runner, safety, summary
 from bench.workload import Params, Workload
@@ -155,6 +156,32 @@ def test_a_network_fault_fails_only_the_ops_it_hits_and_loses_no_acknowledged_wr
     assert problem is None
     assert counts["unacknowledged"] == len(unacknowledged) >= 1
     assert counts["unacknowledged_applied"] + counts["unacknowledged_not_applied"] == len(unacknowledged)
+
+
+def test_the_replica_fails_a_reset_op_at_once_and_loses_no_acknowledged_write(tmp_path):
+    """turso-replica's driver has no op timeout (a stall would block it: see README), but a
+    reset fails the forwarded write at once, and the replica recovers after it."""
+    settings = Settings(rtt_ms=2.0)
+    workload = Workload(Params(conversations=4, messages=2, iterations=6, warmup=0, cold_starts=0), seed=5)
+    with TursoReplicaStore.provision(tmp_path, settings) as target:
+        switch = Counters(Path(target.extra["round_trip_counter"]))
+        store = TursoReplicaStore(target, settings)
+        store.open()
+        try:
+            store.setup_schema()
+            store.preload(workload.initial_state)
+            timing, plan, steps = add_messages_with_fault(store, switch, workload, "reset")
+            store.sync()
+            actual = store.load_all()
+        finally:
+            switch.set_fault("none")
+            store.close()
+            switch.close()
+    assert timing.errors == [2, 0] and timing.timeouts == [0, 0] and timing.failed == [4, 5]
+    assert all("Connection reset by peer" in e for e in timing.error_examples[0]), timing.error_examples[0]
+    unacknowledged = {plan.index(("add_message", steps[i][2])) for i in timing.failed}
+    problem, counts = safety.check(workload.initial_state, plan, unacknowledged, actual)
+    assert problem is None and counts["unacknowledged"] == 2
 
 
 def test_api_routes_gives_up_on_a_server_that_never_answers():
