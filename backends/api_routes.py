@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from backends.base import Conversation, Message, Settings, Store, StoreError, Target
+from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 
 ROUTES = "/api/conversations"  # the seed's app/api/conversations/{load,create,message,delete,title}
 READY_TIMEOUT_S = 30.0  # first start imports uvicorn, starlette and libsql: seconds on a slow disk
 READY_POLL_S = 0.05
 STOP_TIMEOUT_S = 5.0
-REQUEST_TIMEOUT_S = 60.0  # generous: a load_all of a large profile moves megabytes of JSON
 LOG_TAIL_CHARS = 300
 
 
@@ -153,6 +152,7 @@ class ApiRoutesStore(Store):
     driver = "libsql"  # the engine behind the routes; the HTTP stack is in describe()["stack"]
     description = "the seed's 5 API routes (uvicorn + Starlette, own process) over an embedded libSQL file; keep-alive HTTP client"
 
+    op_timeout = "enforced: http.client socket timeout on every request (connect, send, each read)"
     conn: http.client.HTTPConnection | None = None
     requests = 0
 
@@ -180,7 +180,7 @@ class ApiRoutesStore(Store):
         # One connection kept alive across requests, as a browser tab keeps one to its app.
         # The standard library's client: about half the per-request client cost of httpx
         # here, so the numbers show the route layer rather than our client library.
-        self.conn = connection(self.target.url, REQUEST_TIMEOUT_S)
+        self.conn = connection(self.target.url, self.settings.op_timeout_s)
 
     def close(self) -> None:
         if self.conn is not None:
@@ -206,7 +206,8 @@ class ApiRoutesStore(Store):
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
             self.conn.close()
-            raise StoreError(f"api-routes server at {self.target.url} did not answer {method} {path}: {exc}") from exc
+            error = OpTimeout if isinstance(exc, TimeoutError) else StoreError  # socket.timeout is TimeoutError
+            raise error(f"api-routes server at {self.target.url} did not answer {method} {path}: {exc}") from exc
         if response.status >= 400:
             try:
                 message = json.loads(data)["error"]

@@ -47,6 +47,7 @@ class Settings:
     foreign_keys: bool = True
     rtt_ms: float = 20.0  # emulated round-trip time for the emulated remote backends
     sqlalchemy_url: str | None = None  # the ORM backends' database; None: an embedded libSQL file
+    op_timeout_s: float = 60.0  # per op, for backends whose driver can bound a network call
 
 
 @dataclass
@@ -69,6 +70,10 @@ class Target:
 
 class StoreError(Exception):
     """A backend could not do what was asked; the message says why, without secrets."""
+
+
+class OpTimeout(StoreError):
+    """An op gave up after `Settings.op_timeout_s` (counted apart from other errors)."""
 
 
 class Store(ABC):
@@ -94,6 +99,8 @@ class Store(ABC):
     # 1 for backends whose ops are dominated by round trips (an emulated WAN), whose spread is
     # small next to the round trip. The rounds actually run are recorded in the results.
     rounds_fraction: ClassVar[float] = 1.0
+    # How `Settings.op_timeout_s` is enforced, or why it is not: recorded with the backend.
+    op_timeout: ClassVar[str] = "not applicable: no network between client and store (lock waits end at busy_timeout)"
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target

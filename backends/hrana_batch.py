@@ -12,17 +12,19 @@ the wire, including pipelined messages sent together (which share one round trip
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from importlib import metadata
 from typing import Any, Sequence
 
-from backends.base import Conversation, Message, Store, StoreError
+from backends.base import Conversation, Message, OpTimeout, Store, StoreError
 from backends.sql import (
     DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE, SCHEMA, SELECT_CONVERSATIONS,
     SELECT_MESSAGES, SYNCHRONOUS_NAMES, TOUCH_CONVERSATION, UPDATE_TITLE, assemble, conversation_row, message_row,
 )
 from bench.secrets import redact_url, scrub
 
+CLOSE_TIMEOUT_S = 5  # closing a client whose link stalled must not stall the run
 PRELOAD_ROWS = 500  # preload batch size: well under sqld's request limits
 SERVER_SETTINGS_NOTE = (
     "read back from the server; Hrana rejects PRAGMA journal_mode/synchronous/busy_timeout "
@@ -74,10 +76,16 @@ class TurnCounter:
         conn._send, conn._receive = counted_send, counted_receive
 
 
+def _ignore_loop_errors(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The client loop's exception handler: nothing to print (see HranaBatchStore._connect)."""
+
+
 class HranaBatchStore(Store):
     """Subclasses set name, description, kind and `provision`; the target's url is ws(s)://."""
 
     driver = "libsql-client"
+    op_timeout = ("enforced: asyncio.wait_for around each Hrana batch, inside libsql-client's own event loop; "
+                  "after a timeout the client is closed and the next op connects anew")
     token_variable: str | None = None  # the environment variable to name in auth errors
 
     client: Any = None
@@ -89,9 +97,17 @@ class HranaBatchStore(Store):
 
         self._statement = libsql_client.Statement
         self._driver_errors = (libsql_client.LibsqlError, aiohttp.ClientError)
+        self.counter = TurnCounter()  # one for the store's life: it also counts reconnections
+        self._connect()
+
+    def _connect(self) -> None:
+        import libsql_client
+
         self.client = libsql_client.create_client_sync(self._client_url(), auth_token=self.target.auth_token)
-        self.counter = TurnCounter()
-        if not self.counter.attach(self.client):
+        # libsql-client 0.3.1 fails a callback ("InvalidStateError") when a connection drops
+        # mid-request; asyncio would print that traceback. The op reports the failure itself.
+        self.client._executor._loop.set_exception_handler(_ignore_loop_errors)
+        if self.counter is not None and not self.counter.attach(self.client):
             self.counter = None
         try:
             self._batch([("SELECT 1", ())])  # connects (and authenticates) now, not in the first op
@@ -104,16 +120,29 @@ class HranaBatchStore(Store):
 
     def close(self) -> None:
         if self.client is not None:
-            self.client.close()
-            self.client = None
+            client, self.client = self.client, None
+            inner = client._client
+            try:  # bounded: the client's own close waits for the server's goodbye on a stalled link
+                client._executor.close_with_coro(lambda: asyncio.wait_for(inner.close(), CLOSE_TIMEOUT_S))
+            except (TimeoutError, OSError, *self._driver_errors):
+                pass  # the event-loop thread has ended either way; nothing is left running
 
     def round_trips(self) -> int | None:
         return self.counter.count if self.counter is not None else None
 
     def _batch(self, statements: Sequence[tuple[str, Sequence]]) -> list:
         """One Hrana batch: all statements in one transaction, one request."""
+        if self.client is None:  # the last op timed out and dropped its client
+            self._connect()
+        batch = self.client._client.batch([self._statement(sql, list(params)) for sql, params in statements])
         try:
-            return self.client.batch([self._statement(sql, list(params)) for sql, params in statements])
+            # The op timeout runs inside the client's event loop (where the request waits), so
+            # it fires even though the calling thread is blocked; see `op_timeout`.
+            return self.client._executor.submit_coro(asyncio.wait_for(batch, self.settings.op_timeout_s))
+        except TimeoutError:
+            self.close()  # its connection may still deliver the late answer: never reuse it
+            raise OpTimeout(f"no answer within the op timeout ({self.settings.op_timeout_s:g} s, --op-timeout-s); "
+                             "the connection was dropped") from None
         except self._driver_errors as exc:
             raise self._error(exc) from None
 

@@ -27,6 +27,9 @@ class SqldStore(LibsqlStore):
     # Two HTTP requests per statement make a round of ops ~30 ms: half the profile's rounds
     # (100 in quick) keep the default run within its time budget.
     rounds_fraction = 0.5
+    op_timeout = ("not supported by driver libsql 0.1.11: its Hrana HTTP calls take no network timeout "
+                  "(connect's `timeout` is SQLite's busy timeout) and hold the GIL while blocked, "
+                  "so no Python watchdog can interrupt them")
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -61,7 +64,10 @@ class SqldStore(LibsqlStore):
         admin_url = self.target.extra.get("admin_url")
         if not admin_url:
             return None
-        return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+        try:
+            return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+        except OSError:  # the server is gone (killed mid-run): the op itself reports the error
+            return None
 
     def _driver_version(self) -> str:
         return metadata.version("libsql")

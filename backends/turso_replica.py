@@ -29,6 +29,13 @@ FORWARDED_NOTE = "PRAGMAs are forwarded to the primary by the replica: these are
 PROBE_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: probe rows sort first and never clash with the workload
 
 
+def quiet_driver_logs() -> None:
+    """Before the first import of libsql_experimental, which reads RUST_LOG once: the driver
+    logs every reconnection and retry to stdout; its failures reach us as exceptions, so keep
+    the terminal readable (set RUST_LOG to see them)."""
+    os.environ.setdefault("RUST_LOG", "off")
+
+
 class TursoReplicaStore(SqlStore):
     name = "turso-replica"
     kind = "replica"
@@ -38,6 +45,8 @@ class TursoReplicaStore(SqlStore):
     emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
     extra_ops = ("sync",)
     rounds_fraction = 0.05  # 10 rounds in quick: a round is over a second at 20 ms
+    op_timeout = ("not supported by driver libsql-experimental 0.0.55: reads are local, forwarded writes "
+                  "and sync take no network timeout and hold the GIL while blocked")
     single_process_reason = ("an embedded replica's local file belongs to one process: two processes "
                              "syncing into one file broke it here ('database disk image is malformed'); "
                              "each client needs its own replica file")
@@ -51,6 +60,7 @@ class TursoReplicaStore(SqlStore):
     def unavailable_reason(cls) -> str | None:
         try:
             import jwt  # noqa: F401
+            quiet_driver_logs()
             import libsql_experimental  # noqa: F401
         except ImportError as exc:
             return f"a driver is missing ({exc}); pip install libsql-experimental 'pyjwt[crypto]'"
@@ -64,9 +74,7 @@ class TursoReplicaStore(SqlStore):
                          extra=primary.extra)
 
     def _connect(self):
-        # The driver logs every reconnection and retry to stderr; its failures reach us as
-        # exceptions, so keep the terminal readable (set RUST_LOG to see them).
-        os.environ.setdefault("RUST_LOG", "off")
+        quiet_driver_logs()
         import libsql_experimental
 
         self.wire = wire_counter(self.target)

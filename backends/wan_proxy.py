@@ -13,6 +13,12 @@ the kernel completes locally here); TLS is not emulated.
 Round trips are counted as *turns*: a client chunk that arrives on a connection after the
 server last spoke (or on a fresh connection) starts a new round trip. Handshakes count too.
 Counters live in a small file both processes map, so reading them costs no request.
+
+Faults, for tests and for trying a client's behaviour: the same file holds a fault switch
+(`Counters.set_fault`) that the proxy reads before delivering each answer (server -> client):
+`reset` aborts the connection with a TCP RST, `stall` holds answers while the switch is on,
+`trickle` delivers them one byte every TRICKLE_S. Requests still reach the server, so an op
+that fails this way may have been applied: the case the data-safety check must allow.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ from pathlib import Path
 from backends.processes import die_with_parent, stop_process
 
 COUNTERS = struct.Struct("qq")  # round trips, connections
+FAULT = struct.Struct("q")  # after the counters: the fault switch, an index into FAULTS
+FAULTS = ("none", "reset", "stall", "trickle")
+FILE_SIZE = COUNTERS.size + FAULT.size
+TRICKLE_S = 0.05
+STALL_POLL_S = 0.01
 CHUNK = 65536
 START_TIMEOUT_S = 15
 
@@ -46,9 +57,9 @@ class Counters:
 
     def __init__(self, path: Path, create: bool = False) -> None:
         if create:
-            path.write_bytes(bytes(COUNTERS.size))
+            path.write_bytes(bytes(FILE_SIZE))
         self._file = open(path, "r+b")
-        self._map = mmap.mmap(self._file.fileno(), COUNTERS.size)
+        self._map = mmap.mmap(self._file.fileno(), FILE_SIZE)
         self._lock = threading.Lock()
 
     def read(self) -> tuple[int, int]:
@@ -58,6 +69,13 @@ class Counters:
         with self._lock:
             trips, conns = COUNTERS.unpack_from(self._map, 0)
             COUNTERS.pack_into(self._map, 0, trips + round_trips, conns + connections)
+
+    def fault(self) -> str:
+        return FAULTS[FAULT.unpack_from(self._map, COUNTERS.size)[0]]
+
+    def set_fault(self, fault: str) -> None:
+        """Switch a fault on for every connection through the proxy ("none" switches it off)."""
+        FAULT.pack_into(self._map, COUNTERS.size, FAULTS.index(fault))
 
     def close(self) -> None:
         self._map.close()
@@ -112,15 +130,38 @@ class Link:
             wait = due - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
+            fault = self.counters.fault() if data and dst is self.client else "none"
             try:
+                if fault == "reset":
+                    self._reset()
+                    return
                 if data:
-                    dst.sendall(data)
+                    self._deliver(dst, data, fault)
                     continue
                 dst.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
             self._direction_done()
             return
+
+    def _deliver(self, dst: socket.socket, data: bytes, fault: str) -> None:
+        if fault == "stall":
+            while self.counters.fault() == "stall":  # until the switch goes off
+                time.sleep(STALL_POLL_S)
+        if fault == "trickle":
+            for i in range(len(data)):
+                dst.sendall(data[i:i + 1])
+                time.sleep(TRICKLE_S)
+            return
+        dst.sendall(data)
+
+    def _reset(self) -> None:
+        """Abort the connection: closing with a zero linger time sends the client a RST. The
+        reader thread blocked in recv holds the socket open; SHUT_RD wakes it (sending nothing)."""
+        self.client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.client.shutdown(socket.SHUT_RD)
+        for s in (self.client, self.upstream):
+            s.close()
 
     def _direction_done(self) -> None:
         with self.lock:
@@ -195,6 +236,9 @@ class WanProxy:
 
     def connections(self) -> int:
         return self.counters.read()[1]
+
+    def set_fault(self, fault: str) -> None:
+        self.counters.set_fault(fault)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -9,6 +9,7 @@ import argparse
 import shutil
 import sys
 import time
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -106,6 +107,8 @@ def build_parser() -> Parser:
     run.add_argument("--synchronous", default="normal", choices=SYNCHRONOUS_LEVELS, help="SQLite durability level (default normal)")
     run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000, help="busy timeout for every backend (default 5000)")
     run.add_argument("--rtt-ms", type=non_negative_float, default=20.0, help="emulated round-trip time for emulated remote backends (default 20)")
+    run.add_argument("--op-timeout-s", type=positive_float, default=60.0,
+                     help="give up on one op after this many seconds, where the driver allows (default 60)")
     run.add_argument("--sqlalchemy-url", help="database URL for the sqlalchemy-* backends (default: an embedded libSQL file)")
     run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
@@ -200,7 +203,7 @@ def parse_inject(text: str | None, names: list[str]) -> inject_mod.Injection | N
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import openloop, overhead_ratio, report, runner, summary
+    from bench import openloop, overhead_ratio, preflight, report, runner, summary
 
     names = parse_backends(args.backends)
     if args.sqlalchemy_url:
@@ -210,11 +213,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts,
                         probes=args.probes)
     settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
-                        rtt_ms=args.rtt_ms, sqlalchemy_url=args.sqlalchemy_url)
+                        rtt_ms=args.rtt_ms, sqlalchemy_url=args.sqlalchemy_url, op_timeout_s=args.op_timeout_s)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("results") / f"{stamp}.json"
     check_writable(out)
     check_writable(args.reports / "index.html", "reports", "--reports")
+    try:
+        preflight.check(names, settings)
+    except preflight.PreflightError as exc:
+        raise UsageError(str(exc)) from None
 
     console = Console(stderr=True)
     if not console.is_terminal:  # rich assumes 80 columns when piped; the tables need more
@@ -253,11 +260,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"results: {out}")
     written = report.write_reports([out], args.reports)
     console.print(f"reports: {written[0].parent}/ ({', '.join(p.name for p in written)})")
-    failed = [b["name"] for b in data["backends"] if b["status"] == "failed"]
-    failed += [c["backend"] for c in data.get("concurrency", []) if c["status"] == "failed"]
-    failed += [b["backend"] for s in data.get("sweeps", []) for b in s["backends"]
-               if any(p["status"] == "failed" for p in b["points"])]
-    return EXIT_FAILED if failed else EXIT_OK
+    failures = summary.failure_paragraph(data, out)
+    if failures:  # last, so it is what the user sees; plain print keeps it one paragraph
+        print(failures, file=sys.stderr)
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, data: dict,
@@ -321,10 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"storebench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except results_mod.ResultsError as exc:
+    except (UsageError, results_mod.ResultsError) as exc:
+        if debug:
+            traceback.print_exc()
         print(f"storebench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

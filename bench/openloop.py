@@ -15,6 +15,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from backends.base import OpTimeout
 from bench import stats
 from bench.runner import ERROR_EXAMPLES, PROGRESS_EVERY, Timing, _no_round_trips
 from bench.secrets import scrub
@@ -82,16 +83,17 @@ def time_open_loop(
     timed = steps[warmup:]
     if len(offsets_ns) < len(timed):
         raise ValueError(f"schedule has {len(offsets_ns)} starts for {len(timed)} steps")
-    for _, fn, args in steps[:warmup]:
+    failed: list[int] = []
+    for i, (_, fn, args) in enumerate(steps[:warmup]):
         try:
             fn(*args)
         except Exception:
-            pass  # warm-up errors are not measured; the timed part counts its own
+            failed.append(i)  # warm-up errors are not measured, but their writes are unacknowledged
     counts = [0] * slots
     for slot, _, _ in timed:
         counts[slot] += 1
     latency, service, wait = ([array("q", bytes(8 * n)) for n in counts] for _ in range(3))
-    filled, errors, trips = [0] * slots, [0] * slots, [0] * slots
+    filled, errors, trips, timeouts = [0] * slots, [0] * slots, [0] * slots, [0] * slots
     examples: list[list[str]] = [[] for _ in range(slots)]
     clock = time.perf_counter_ns
     begin = clock()
@@ -104,7 +106,9 @@ def time_open_loop(
             fn(*args)
             t1 = clock()
         except Exception as exc:
+            failed.append(warmup + i)
             errors[slot] += 1
+            timeouts[slot] += isinstance(exc, OpTimeout)
             if len(examples[slot]) < ERROR_EXAMPLES:
                 examples[slot].append(scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300])
             continue
@@ -115,7 +119,7 @@ def time_open_loop(
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(warmup + i)
     cut = [a[:n] for a, n in zip(latency, filled)]
-    return OpenTiming(cut, errors, examples, trips,
+    return OpenTiming(cut, errors, examples, trips, failed, timeouts,
                       service=[a[:n] for a, n in zip(service, filled)], wait=[a[:n] for a, n in zip(wait, filled)])
 
 

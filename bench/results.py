@@ -20,6 +20,10 @@ Additive sections and fields (same schema version: a reader that ignores unknown
 every file; absent keys mean the stage was not run):
 
 - `run.params`: `rate`, `arrivals`, `concurrency` (list of client counts), `sweeps` (specs).
+- ops entries: `timeouts` (how many of `errors` were op time-outs, `--op-timeout-s`).
+- backends entries: `op_timeout` (how `settings.op_timeout_s` is enforced, or why it is not)
+  and `writes` ({acknowledged, unacknowledged, unacknowledged_applied,
+  unacknowledged_not_applied, uncertain_conversations, lost}; see bench/safety.py).
 - ops entries of an open-loop run (`--rate`): `latency_basis: "intended"` (absent: latency
   is the call's own duration), `rate_per_s`, `arrivals`; the p*_ms fields and `samples_ns`
   are then latency from the op's scheduled start; `service_{p50,p99,max,mean}_ms` and

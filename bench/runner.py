@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import backends
-from backends.base import Settings, Store, Target
-from bench import probes, stats
+from backends.base import OpTimeout, Settings, Store, Target
+from bench import probes, safety, stats
 from bench.inject import Injection, wrap
 from bench.secrets import scrub
 from bench.workload import COLD_START, OPS, Params, Workload, difference
@@ -38,6 +38,8 @@ class Timing:
     errors: list[int]
     error_examples: list[list[str]]
     round_trips: list[int]
+    failed: list[int]  # indices of the steps that raised (warm-up too): their writes are unacknowledged
+    timeouts: list[int]  # per slot: the errors that were op time-outs (OpTimeout)
 
 
 def _no_round_trips() -> int:
@@ -64,6 +66,8 @@ def time_steps(
     errors = [0] * slots
     examples: list[list[str]] = [[] for _ in range(slots)]
     trips = [0] * slots
+    failed: list[int] = []
+    timeouts = [0] * slots
     clock = time.perf_counter_ns
     for i, (slot, fn, args) in enumerate(steps):
         rt0 = round_trips()
@@ -72,8 +76,10 @@ def time_steps(
             fn(*args)
             t1 = clock()
         except Exception as exc:
+            failed.append(i)
             if i >= warmup:
                 errors[slot] += 1
+                timeouts[slot] += isinstance(exc, OpTimeout)
                 if len(examples[slot]) < ERROR_EXAMPLES:
                     examples[slot].append(scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300])
             continue
@@ -83,7 +89,7 @@ def time_steps(
             trips[slot] += round_trips() - rt0
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(i)
-    return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips)
+    return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips, failed, timeouts)
 
 
 @contextlib.contextmanager
@@ -111,12 +117,13 @@ def measure_overhead(n: int = 20_000) -> dict:
 
 
 def op_entry(backend: str, op: str, samples: Sequence[int], errors: int = 0,
-             error_examples: Sequence[str] = (), round_trips: float | None = None) -> dict:
+             error_examples: Sequence[str] = (), round_trips: float | None = None, timeouts: int = 0) -> dict:
     return {
         "backend": backend,
         "op": op,
         "n": len(samples),
         "errors": errors,
+        "timeouts": timeouts,  # of the errors, how many were op time-outs
         "error_examples": list(error_examples),
         **stats.summarize(samples),
         "round_trips": round_trips,
@@ -146,7 +153,7 @@ def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> d
         "name": cls.name, "kind": cls.kind, "description": cls.description, "driver": cls.driver,
         "driver_version": None, "sqlite_version": None, "settings": None,
         "emulated": getattr(cls, "emulated", False), "status": status, "reason": reason,
-        "target": None, "checks": {},
+        "target": None, "checks": {}, "op_timeout": cls.op_timeout,
     }
 
 
@@ -197,9 +204,11 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         names = OPS + tuple(cls.extra_ops)
         iterations, warmup_rounds = _rounds(cls, params)
         entry["rounds"] = {"timed": iterations, "warmup": warmup_rounds, "fraction": cls.rounds_fraction}
-        calls = _calls(store, names, workload.plan(warmup_rounds + iterations), inject)
+        plan = workload.plan(warmup_rounds + iterations)
+        calls = _calls(store, names, plan, inject)
         warmup = warmup_rounds * len(names)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
+        counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
         with frozen_heap():
             if load is None:
                 timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets)
@@ -207,9 +216,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
                 offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
                 timing = openloop.time_open_loop(calls, len(names), offsets, warmup, _round_trip_counter(store),
                                                  report, secrets)
-        problem = difference(workload.model.snapshot(), store.load_all())
+        problem, entry["writes"] = check_writes(workload, plan, calls, timing.failed, store, secrets)
         entry["checks"]["after_run"] = problem or "ok"
-        counted = store.round_trips() is not None
         try:
             observed = store.observations()
         except Exception as exc:  # the timings stand; say what could not be observed
@@ -220,7 +228,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         store.close()
     ops = [
         op_entry(cls.name, op, timing.samples[i], timing.errors[i], timing.error_examples[i],
-                 timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None)
+                 timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None,
+                 timing.timeouts[i])
         for i, op in enumerate(names)
     ]
     if load is not None:
@@ -232,7 +241,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
     failures = []
     if problem:
-        failures.append(f"content after run differs: {problem}")
+        failures.append(problem if problem.startswith("not checked") else f"content after run differs: {problem}")
     if any(o["errors"] for o in ops):
         failures.append("errors in " + ", ".join(f"{o['op']} ({o['errors']})" for o in ops if o["errors"]))
     if failures:
@@ -240,6 +249,21 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     if progress:
         progress(cls.name, len(calls), len(calls))
     return entry, ops
+
+
+def check_writes(workload: Workload, plan: Sequence[tuple[str, tuple]], calls: Sequence[tuple[int, Callable, tuple]],
+                 failed: Sequence[int], store: Store, secrets: Sequence[str | None]) -> tuple[str | None, dict]:
+    """No acknowledged write lost (bench/safety.py): the store's content against the plan,
+    with the steps that raised counted as unacknowledged. A store that cannot be read any more
+    (its server died) is reported as not checked, with the error."""
+    failed_args = {id(calls[i][2]) for i in failed}  # plan steps' argument tuples are the calls' own
+    unacknowledged = {k for k, (_, args) in enumerate(plan) if args and id(args) in failed_args}
+    try:
+        actual = store.load_all()
+    except Exception as exc:
+        message = scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300]
+        return f"not checked: the store could not be read after the run ({message})", {}
+    return safety.check(workload.initial_state, plan, unacknowledged, actual)
 
 
 def _rounds(cls: type[Store], params: Params) -> tuple[int, int]:

@@ -109,3 +109,18 @@ def print_load_summary(console: Console, data: dict) -> None:
             where = f"{limit['size']} {sweep['param']} ({limit['basis']})" if limit["size"] else limit["basis"]
             console.print(f"sweep {sweep['param']} {b['backend']}: growth exponents {exps}; "
                           f"load_all p50 passes {sweep['load_all_limit_ms']:g} ms at {where}")
+
+
+def failure_paragraph(data: dict, out) -> str | None:
+    """One paragraph naming what failed in the run and why, or None when nothing did."""
+    parts = [f"{b['name']} {b['status']}: {b['reason']}" for b in data["backends"] if b["status"] == "failed"]
+    parts += [f"{c['backend']} with {c['clients']} clients failed: {c.get('reason')}"
+              for c in data.get("concurrency", []) if c["status"] == "failed"]
+    parts += [f"sweep {s['param']} {b['backend']} had failing points" for s in data.get("sweeps", [])
+              for b in s["backends"] if any(p["status"] == "failed" for p in b["points"])]
+    if not parts:
+        return None
+    ok = sum(b["status"] == "ok" for b in data["backends"])
+    return (f"storebench: the run finished with failures ({ok} of {len(data['backends'])} backends ok). "
+            + "; ".join(parts) + f". Every op's errors and error texts are in {out}; "
+            "the other backends' figures are complete.")

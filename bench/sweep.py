@@ -120,7 +120,8 @@ def run_sweep(names: Sequence[str], sweep: Sweep, params: Params, seed: int, set
               rounds: int = SWEEP_ROUNDS, warmup: int = SWEEP_WARMUP,
               note: Callable[[str], None] | None = None) -> dict:
     """The `sweeps` results entry for one swept parameter over the given backends."""
-    fixed = replace(params, iterations=rounds, warmup=warmup, cold_starts=0)
+    # Each point measures latency only: no cold starts, no capability probes.
+    fixed = replace(params, iterations=rounds, warmup=warmup, cold_starts=0, probes=False)
     measured: dict[str, list[tuple[dict, dict, dict]]] = {name: [] for name in names}
     for value in sweep.values:
         point = replace(fixed, **{sweep.param: value})
@@ -133,7 +134,7 @@ def run_sweep(names: Sequence[str], sweep: Sweep, params: Params, seed: int, set
                 note(f"sweep {sweep.param}={value} {name}: {entry['status']}")
     return {
         "param": sweep.param, "values": list(sweep.values),
-        "fixed": {k: v for k, v in fixed.__dict__.items() if k != sweep.param and k != "cold_starts"},
+        "fixed": {k: v for k, v in fixed.__dict__.items() if k not in (sweep.param, "cold_starts", "probes")},
         "load_all_limit_ms": LOAD_ALL_LIMIT_MS, "page_size": PAGE_SIZE,
         "backends": [_backend_series(name, sweep.values, measured[name]) for name in names],
     }

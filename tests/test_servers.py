@@ -201,17 +201,16 @@ def storebench(args: list[str], tmp_path: Path, env: dict | None = None, **kwarg
     )
 
 
-def test_a_run_with_the_url_but_no_token_fails_naming_TURSO_AUTH_TOKEN(tmp_path):
+def test_a_run_with_the_url_but_no_token_is_refused_naming_TURSO_AUTH_TOKEN(tmp_path):
     env = {"TURSO_DATABASE_URL": "libsql://example.turso.io", "TURSO_AUTH_TOKEN": ""}
     proc = storebench(["run", "--backends", "turso", "--profile", "smoke", "--no-progress", "--out", "out.json"],
                       tmp_path, env=env)
-    proc.communicate(timeout=PROCESS_WAIT_S)
-    [entry] = json.loads((tmp_path / "out.json").read_text())["backends"]
-    assert proc.returncode == 1 and entry["status"] == "failed"
-    assert "set TURSO_AUTH_TOKEN" in entry["reason"]
+    _, stderr = proc.communicate(timeout=PROCESS_WAIT_S)
+    assert proc.returncode == 2 and not (tmp_path / "out.json").exists()  # refused before measuring
+    assert "set TURSO_AUTH_TOKEN" in stderr and stderr.count("\n") == 1
 
 
-def test_a_run_against_real_turso_with_a_bad_token_fails_with_one_line_and_no_token(tmp_path):
+def test_a_run_against_real_turso_with_a_bad_token_is_refused_with_one_line_and_no_token(tmp_path):
     token = "bad-token-0123456789"
     with emulated_turso(tmp_path, 0) as target:
         url = "ws" + target.url.removeprefix("http")
@@ -219,12 +218,9 @@ def test_a_run_against_real_turso_with_a_bad_token_fails_with_one_line_and_no_to
                            "--no-progress", "--out", "out.json"], tmp_path,
                           env={"TURSO_DATABASE_URL": url, "TURSO_AUTH_TOKEN": token})
         stdout, stderr = proc.communicate(timeout=PROCESS_WAIT_S)
-    assert proc.returncode == 1
-    text = (tmp_path / "out.json").read_text()
-    [entry] = json.loads(text)["backends"]
-    assert entry["status"] == "failed" and entry["emulated"] is False
-    assert "TURSO_AUTH_TOKEN" in entry["reason"] and "\n" not in entry["reason"]
-    assert token not in text + stdout + stderr
+    assert proc.returncode == 2 and not (tmp_path / "out.json").exists()  # refused before measuring
+    assert "authentication failed" in stderr and "TURSO_AUTH_TOKEN" in stderr and stderr.count("\n") == 1
+    assert token not in stdout + stderr
 
 
 # Processes ------------------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""Bad input the issue lists, beyond tests/test_cli.py and friends: each is one actionable line
+on stderr, exit status 2, no traceback — and `--debug` shows the traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench.cli import EXIT_USAGE, main
+from fake_results import FakeResults
+
+SMOKE = ["run", "--backends", "sqlite3", "--profile", "smoke", "--no-progress"]
+
+
+def refused(capsys, argv: list[str]) -> str:
+    """Run `storebench argv` in-process; assert it was refused properly; return the line."""
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE, err
+    assert err.count("\n") == 1 and err.startswith("storebench: error: ") and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--inject", "sqlite3.frobnicate=+5ms"], "unknown or untimed op 'frobnicate'"),
+    (["--inject", "nosuch.add_message=+5ms"], "backend 'nosuch' is not in this run"),
+    (["--op-timeout-s", "0"], "--op-timeout-s: 0 must be more than 0"),
+    (["--op-timeout-s", "soon"], "--op-timeout-s: 'soon' is not a number"),
+    (["--op-timeout-s", "inf"], "--op-timeout-s: inf must be a finite number"),
+    (["--busy-timeout-ms", "-1"], "--busy-timeout-ms: -1 must be 0 or more"),
+    (["--rtt-ms", "-5"], "--rtt-ms: -5 must be a finite number, 0 or more"),
+    (["--messages", "-3"], "--messages: -3 must be 0 or more"),
+    (["--warmup", "1.5"], "--warmup: '1.5' is not a whole number"),
+    (["--cold-starts", "x"], "--cold-starts: 'x' is not a whole number"),
+    (["--seed", "-1"], "--seed: -1 must be 0 or more"),
+    (["--rate", "-2"], "--rate: -2 must be a finite number, 0 or more"),
+])
+def test_bad_run_options(capsys, tmp_path, args, expected):
+    err = refused(capsys, [*SMOKE, "--out", str(tmp_path / "r.json"), *args])
+    assert expected in err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_an_unwritable_reports_folder(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    err = refused(capsys, [*SMOKE, "--out", str(tmp_path / "r.json"), "--reports", str(blocker / "reports")])
+    assert "cannot write reports to" in err and "choose another --reports" in err
+
+
+def test_an_unreachable_SQLD_URL(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SQLD_URL", "http://127.0.0.1:1")
+    err = refused(capsys, ["run", "--backends", "sqld", "--profile", "smoke", "--out", str(tmp_path / "r.json")])
+    assert "SQLD_URL=http://127.0.0.1:1 does not answer" in err and "unset SQLD_URL" in err
+
+
+def test_an_unreachable_real_turso(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TURSO_DATABASE_URL", "ws://127.0.0.1:1")
+    monkeypatch.setenv("TURSO_AUTH_TOKEN", "secret-token-42")
+    err = refused(capsys, ["run", "--backends", "turso", "--profile", "smoke", "--out", str(tmp_path / "r.json")])
+    assert "TURSO_DATABASE_URL ws://127.0.0.1:1 cannot be used" in err and "check the URL" in err
+    assert "secret-token-42" not in err
+
+
+@pytest.fixture
+def results_file(tmp_path):
+    path = tmp_path / "good.json"
+    path.write_text(json.dumps(FakeResults().backend("sqlite3", 0.02).data))
+    return path
+
+
+@pytest.fixture
+def truncated(tmp_path, results_file):
+    text = results_file.read_text()
+    path = tmp_path / "truncated.json"
+    path.write_text(text[: len(text) // 2])  # what a run killed mid-write would leave without the rename
+    return path
+
+
+@pytest.fixture
+def future(tmp_path, results_file):
+    data = json.loads(results_file.read_text())
+    data["schema"] = "storebench.results/2"
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_report_on_a_truncated_results_file(capsys, tmp_path, truncated):
+    assert "the file may be truncated" in refused(capsys, ["report", str(truncated), "--out", str(tmp_path / "o")])
+
+
+def test_check_on_a_truncated_results_file(capsys, results_file, truncated):
+    assert "truncated" in refused(capsys, ["check", str(results_file), str(truncated)])
+
+
+def test_check_on_a_future_schema(capsys, results_file, future):
+    assert "upgrade storebench" in refused(capsys, ["check", str(future), str(results_file)])
+
+
+def test_report_on_a_future_schema_among_good_files(capsys, tmp_path, results_file, future):
+    err = refused(capsys, ["report", str(results_file), str(future), "--out", str(tmp_path / "o")])
+    assert "upgrade storebench" in err and not (tmp_path / "o").exists()
+
+
+def test_debug_shows_the_traceback_and_still_exits_2():
+    proc = subprocess.run([sys.executable, "-m", "bench", "--debug", "run", "--op-timeout-s", "0"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr and proc.stderr.rstrip().endswith("--op-timeout-s: 0 must be more than 0")
