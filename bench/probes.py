@@ -44,10 +44,10 @@ PROBES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_write
 YES, NO, NA = "yes", "no", "n/a"
 CHILD_TIMEOUT_S = 30
 CRASH_ACKS = 25  # acknowledged writes to wait for before the SIGKILL...
-CRASH_SECONDS = 2.0  # ...or, after the first one, this long (a WAN backend acknowledges slowly)
+CRASH_SECONDS = 1.0  # ...or, after the first one, this long (a WAN backend acknowledges slowly)
 CRASH_MAX_WRITES = 100_000  # the writer's bound if it is never killed
 CONCURRENT_WRITES = 100  # per writer at most; each is one create + one add_message
-CONCURRENT_SECONDS = 2.0  # ...and for at most this long, so a slow (WAN) backend stays bounded
+CONCURRENT_SECONDS = 1.0  # ...and for at most this long, so a slow (WAN) backend stays bounded
 
 
 def outcome(result: str, evidence: str, **figures) -> dict:
