@@ -12,7 +12,7 @@ import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import backends
 from backends.base import SYNCHRONOUS_LEVELS, Settings
@@ -34,24 +34,26 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+def whole_number(minimum: int, maximum: int = 10**9) -> Callable[[str], int]:
+    """An argparse type for a whole number in [minimum, maximum] (the maximum keeps a typo
+    like an extra zero from allocating gigabytes of samples)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} must be {'0 or more' if minimum == 0 else f'at least {minimum}'}")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"{value} is more than {maximum:,}, the most storebench accepts here")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
-    return value
+positive_int = whole_number(1)
+non_negative_int = whole_number(0)
 
 
 def non_negative_float(text: str) -> float:
@@ -97,11 +99,11 @@ def build_parser() -> Parser:
     run = sub.add_parser("run", help="run the workload against backends and write a results file")
     run.add_argument("--backends", default="all", help="comma-separated names, or 'all' (default)")
     run.add_argument("--profile", default="quick", choices=list(PROFILES), help="data size and iterations (default quick)")
-    run.add_argument("--conversations", type=positive_int, help="preloaded conversations (overrides the profile)")
-    run.add_argument("--messages", type=non_negative_int, help="messages per preloaded conversation")
-    run.add_argument("--iterations", type=positive_int, help="timed rounds of every op")
+    run.add_argument("--conversations", type=whole_number(1, 10_000_000), help="preloaded conversations (overrides the profile)")
+    run.add_argument("--messages", type=whole_number(0, 100_000), help="messages per preloaded conversation")
+    run.add_argument("--iterations", type=whole_number(1, 10_000_000), help="timed rounds of every op")
     run.add_argument("--warmup", type=non_negative_int, help="untimed rounds before timing")
-    run.add_argument("--cold-starts", type=non_negative_int, help="fresh processes for the cold_start op")
+    run.add_argument("--cold-starts", type=whole_number(0, 1000), help="fresh processes for the cold_start op")
     run.add_argument("--probes", action=argparse.BooleanOptionalAction,
                      help="run the capability probes after timing (default: yes, except in the smoke profile)")
     run.add_argument("--synchronous", default="normal", choices=SYNCHRONOUS_LEVELS, help="SQLite durability level (default normal)")

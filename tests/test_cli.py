@@ -24,6 +24,7 @@ def storebench(*args: str, cwd=None) -> subprocess.CompletedProcess:
         (["run", "--profile", "huge"], "invalid choice: 'huge' (choose from 'smoke', 'quick', 'standard')"),
         (["run", "--conversations", "0"], "--conversations: 0 must be at least 1"),
         (["run", "--iterations", "ten"], "--iterations: 'ten' is not a whole number"),
+        (["run", "--iterations", "100000000"], "--iterations: 100000000 is more than 10,000,000, the most storebench accepts here"),
         (["run", "--synchronous", "off"], "choose from 'normal', 'full'"),
         (["run", "--rtt-ms", "nan"], "--rtt-ms: nan must be a finite number, 0 or more"),
         (["explode"], "invalid choice: 'explode'"),
