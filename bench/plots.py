@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from bench.workload import ALL_OPS, COLD_START  # noqa: E402
+from bench.sweep_plot import plot_sweep  # noqa: E402
 
 PERCENTILE_KEYS = (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"))
 PERCENTILE_MARKERS = {"p50": "o", "p95": "s", "p99": "^"}
@@ -231,6 +232,10 @@ def write_plots(datas: Sequence[dict], labels: Sequence[str], out: Path) -> list
     for file, _, draw in plots:
         draw(current, out / file)
     written = [(file, caption) for file, caption, _ in plots]
+    for sweep in current.get("sweeps") or []:
+        file = f"sweep-{sweep['param']}.png"
+        plot_sweep(sweep, out / file)
+        written.append((file, f"p50 against {sweep['param']}, log-log, with each backend's growth exponent b"))
     if len(datas) > 1:
         comparison_plot(datas, labels, out / "comparison.png")
         written.append(("comparison.png", "p50 per operation across the given runs"))

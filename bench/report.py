@@ -476,6 +476,47 @@ def error_blocks(run: Run) -> list[Block]:
     return [Bullets(items)] if items else [Para("No operation failed.")]
 
 
+def _figure(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_figure(v)}" for k, v in value.items())
+    return str(value)
+
+
+def observation_blocks(run: Run) -> list[Block]:
+    """What backends measured about themselves after the run (replication lag,
+    read-your-writes), each value with the results-file key it comes from."""
+    rows = []
+    for i, b in enumerate(run.data["backends"]):
+        for name, value in (b.get("observations") or {}).items():
+            rows.append([Cell(f"`{b['name']}`"), Cell(f"`{name}`"),
+                         Cell(_figure(value), MEASURED, run.link, f"{run.source} backends[{i}].observations.{name}")])
+    if not rows:
+        return [Para("No backend in this run records observations.")]
+    return [Table(["backend", "observation", "measured"], rows)]
+
+
+def sweep_blocks(run: Run) -> list[Block]:
+    """Growth exponents (p50 ~ size^b) and where load_all stops being viable, per sweep."""
+    blocks: list[Block] = []
+    for k, sweep in enumerate(run.data.get("sweeps") or []):
+        rows = []
+        for j, b in enumerate(sweep["backends"]):
+            for op, series in b["ops"].items():
+                exponent = series.get("growth_exponent")
+                rows.append([Cell(f"`{b['backend']}`"), Cell(f"`{op}`"),
+                             Cell("–" if exponent is None else f"{exponent:.2f}", MEASURED, run.link,
+                                  f"{run.source} sweeps[{k}].backends[{j}].ops.{op}.growth_exponent")])
+            limit = b.get("load_all_limit") or {}
+            rows.append([Cell(f"`{b['backend']}`"), Cell(f"load_all passes {sweep['load_all_limit_ms']:g} ms at"),
+                         Cell(f"{limit.get('size') or '–'} {sweep['param']} ({limit.get('basis', '–')})", MEASURED,
+                              run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit")])
+        blocks += [Heading(3, f"{sweep['param']} = {', '.join(map(str, sweep['values']))}"),
+                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)"], rows)]
+    return blocks
+
+
 def comparison_blocks(runs: list[Run]) -> list[Block]:
     if len(runs) < 2:
         return []
@@ -511,6 +552,8 @@ def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]
                seed_comparison(run),
                Heading(2, "Round-trip model", "rtt-model"), *rtt_model(run),
                Heading(2, "Errors", "errors"), *error_blocks(run),
+               Heading(2, "Backend observations", "observations"), *observation_blocks(run),
+               *([Heading(2, "Data-size sweeps", "sweeps"), *sweep_blocks(run)] if run.data.get("sweeps") else []),
                *comparison_blocks(runs),
                Heading(2, "Plots", "plots"),
                *[Image(file, caption) for file, caption in plots if file != "comparison.png"]]

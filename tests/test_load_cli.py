@@ -30,11 +30,14 @@ def test_a_run_with_rate_concurrency_and_sweep_records_all_three(tmp_path):
     out = tmp_path / "r.json"
     proc = storebench("run", "--profile", "smoke", "--backends", "sqlite3", "--no-progress", "--rate", "2000",
                       "--concurrency", "1,2", "--sweep", "conversations=4,8", "--iterations", "4",
-                      "--cold-starts", "0", "--out", str(out))
+                      "--cold-starts", "0", "--out", str(out), "--reports", str(tmp_path / "reports"))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     assert data["complete"] is True
     assert (data["run"]["params"]["rate"], data["run"]["params"]["arrivals"]) == (2000.0, "poisson")
+    # The sweep reaches the report: its plot and its growth-exponent table.
+    assert (tmp_path / "reports" / "sweep-conversations.png").stat().st_size > 0
+    assert "Data-size sweeps" in (tmp_path / "reports" / "latency.md").read_text()
     assert data["run"]["params"]["concurrency"] == [1, 2]
     assert all(o["latency_basis"] == "intended" for o in data["ops"] if o["op"] in OPS)
     assert [(c["backend"], c["clients"], c["status"]) for c in data["concurrency"]] == [("sqlite3", 1, "ok"), ("sqlite3", 2, "ok")]
