@@ -4,8 +4,14 @@ driver makes its own backend unavailable instead of breaking the others."""
 from __future__ import annotations
 
 import importlib
+import os
 
 from backends.base import Store
+
+# The libSQL drivers (libsql_experimental, also under sqlalchemy-libsql) read RUST_LOG once, at
+# their first import, and otherwise log every replica reconnection and retry to stdout. Their
+# failures reach us as exceptions, so keep the terminal readable unless the user sets it.
+os.environ.setdefault("RUST_LOG", "off")
 
 REGISTRY: dict[str, str] = {
     "sqlite3": "backends.sqlite3_file:Sqlite3Store",

@@ -29,13 +29,6 @@ FORWARDED_NOTE = "PRAGMAs are forwarded to the primary by the replica: these are
 PROBE_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: probe rows sort first and never clash with the workload
 
 
-def quiet_driver_logs() -> None:
-    """Before the first import of libsql_experimental, which reads RUST_LOG once: the driver
-    logs every reconnection and retry to stdout; its failures reach us as exceptions, so keep
-    the terminal readable (set RUST_LOG to see them)."""
-    os.environ.setdefault("RUST_LOG", "off")
-
-
 class TursoReplicaStore(SqlStore):
     name = "turso-replica"
     kind = "replica"
@@ -60,7 +53,6 @@ class TursoReplicaStore(SqlStore):
     def unavailable_reason(cls) -> str | None:
         try:
             import jwt  # noqa: F401
-            quiet_driver_logs()
             import libsql_experimental  # noqa: F401
         except ImportError as exc:
             return f"a driver is missing ({exc}); pip install libsql-experimental 'pyjwt[crypto]'"
@@ -74,7 +66,6 @@ class TursoReplicaStore(SqlStore):
                          extra=primary.extra)
 
     def _connect(self):
-        quiet_driver_logs()
         import libsql_experimental
 
         self.wire = wire_counter(self.target)
