@@ -1,12 +1,17 @@
-"""FakeResults: synthetic, valid results data for testing the report's own logic.
+"""FakeResults: synthetic, valid results data, to test the harness's own logic (the report,
+the regression gate) only.
 
-Only the report is under test here, so the numbers are made up (seeded, log-normal); they
-never stand in for a backend's measurements anywhere else.
+Every number here is made up on purpose (seeded random samples); nothing in it is a
+measurement, and it never stands in for a backend.
 """
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
+
+import numpy as np
 
 from bench import results
 from bench.runner import op_entry
@@ -16,23 +21,31 @@ PROBE_NAMES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_
 
 
 class FakeResults:
-    """Builds a results dict backend by backend: `FakeResults().backend("sqlite3", 0.02).data`."""
+    """A results dict in the `storebench.results/1` shape, built backend by backend
+    (`.backend("sqlite3", 0.02)`: every op, log-normal around a median) or op by op
+    (`.op("sqlite3", "add_message", samples_ns)`)."""
 
-    def __init__(self, seed: int = 1) -> None:
+    def __init__(self, seed: int = 1, iterations: int = 40, profile: str = "smoke") -> None:
         self.rng = random.Random(seed)
-        self.data = results.new_results("smoke", {"conversations": 20, "settings": {"rtt_ms": 20.0}}, seed)
+        params = {"conversations": 20, "messages": 5, "iterations": iterations, "warmup": 5, "cold_starts": 2,
+                  "inject": None, "settings": {"rtt_ms": 20.0}}
+        self.data = results.new_results(profile, params, seed)
         self.data["overhead"] = {"op": "null", "n": 1000, "p50_ns": 60, "p99_ns": 90, "mean_ns": 65.0, "min_ns": 50}
         self.data["complete"] = True
+
+    def _entry(self, name: str, kind: str, status: str, reason: str | None = None, **extra) -> dict:
+        entry = {"name": name, "kind": kind, "description": f"fake {name}", "driver": "fake", "driver_version": "0",
+                 "sqlite_version": "3", "settings": None, "emulated": False, "status": status, "reason": reason,
+                 "target": None, "checks": {}, **extra}
+        self.data["backends"].append(entry)
+        return entry
 
     def backend(self, name: str, median_ms: float, kind: str = "embedded", status: str = "ok",
                 emulated: bool | str = False, round_trips: float | None = None, capabilities: dict | None = None,
                 n: int = 50) -> "FakeResults":
-        entry = {"name": name, "kind": kind, "description": f"fake {name}", "driver": "fake", "driver_version": "0",
-                 "sqlite_version": "3", "settings": None, "emulated": emulated, "status": status,
-                 "reason": None if status == "ok" else "fake reason", "target": None, "checks": {}}
         caps = {p: {"result": "yes", "evidence": f"fake evidence for {p}", "figures": {}} for p in PROBE_NAMES}
-        entry["capabilities"] = {**caps, **(capabilities or {})}
-        self.data["backends"].append(entry)
+        self._entry(name, kind, status, None if status == "ok" else "fake reason", emulated=emulated,
+                    capabilities={**caps, **(capabilities or {})})
         if status == "unavailable":
             return self
         for op in ALL_OPS:
@@ -42,5 +55,35 @@ class FakeResults:
             self.data["ops"].append(op_entry(name, op, samples, round_trips=round_trips if op != COLD_START else None))
         return self
 
-    def op(self, backend: str, op: str) -> dict:
+    def op(self, backend: str, op: str, samples_ns) -> "FakeResults":
+        if backend not in [b["name"] for b in self.data["backends"]]:
+            self._entry(backend, "embedded", "ok")
+        self.data["ops"].append(op_entry(backend, op, [int(s) for s in samples_ns]))
+        return self
+
+    def status(self, backend: str, status: str, reason: str) -> "FakeResults":
+        self._entry(backend, "embedded", status, reason)
+        return self
+
+    def injected(self, spec: str) -> "FakeResults":
+        self.data["run"]["params"]["inject"] = {"spec": spec}
+        return self
+
+    def entry(self, backend: str, op: str) -> dict:
+        """The op entry already built for `backend` and `op`."""
         return next(o for o in self.data["ops"] if o["backend"] == backend and o["op"] == op)
+
+    def write(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.data))
+        return path
+
+
+def fake_latencies(n: int, median_ns: float = 30_000, spread: float = 0.3, seed: int = 0) -> np.ndarray:
+    """Log-normal made-up latencies: a per-call base (the same calls in every run with the same
+    seed, like the seeded workload)."""
+    return np.random.default_rng(seed).lognormal(np.log(median_ns), spread, n)
+
+
+def jitter(samples: np.ndarray, seed: int, amount: float = 0.02) -> np.ndarray:
+    """The same calls measured again: each sample off by a few percent, at random."""
+    return samples * np.random.default_rng(seed).lognormal(0, amount, len(samples))

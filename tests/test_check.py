@@ -9,7 +9,7 @@ import pytest
 
 from bench import check
 from bench.cli import main
-from fake_check_results import FakeResults, fake_latencies, jitter
+from fake_results import FakeResults, fake_latencies, jitter
 
 OPS5 = ("load_all", "create_conversation", "add_message", "update_title", "delete_conversation")
 

@@ -87,7 +87,7 @@ def test_measured_cells_link_to_evidence_and_name_their_results_key(tmp_path):
 def test_changing_a_value_in_the_results_changes_its_cell(tmp_path):
     fake = full_run()
     before = rendered(fake.data, tmp_path)["decision-matrix.md"]
-    op = fake.op("sqlite3", "load_all")
+    op = fake.entry("sqlite3", "load_all")
     assert cell_text(Run("r", fake.data), "sqlite3", "load_all") == f"{report.fmt_ms(op['p50_ms'])} / {report.fmt_ms(op['p95_ms'])}"
 
     op["p50_ms"], op["p95_ms"] = 4.321, 8.765
@@ -121,7 +121,7 @@ def test_latency_report_shows_every_op_with_percentiles_round_trips_and_emulatio
 
 def test_orm_overhead_ratio_is_shown_when_present(tmp_path):
     fake = full_run()
-    fake.op("sqlalchemy-orm", "add_message").update(overhead_ratio=2.4, overhead_vs="libsql")
+    fake.entry("sqlalchemy-orm", "add_message").update(overhead_ratio=2.4, overhead_vs="libsql")
     latency = rendered(fake.data, tmp_path)["latency.md"]
     assert "2.40× libsql" in latency
 
@@ -136,7 +136,7 @@ def test_recommendation_follows_the_data(tmp_path):
     assert phases[2].startswith("**Phase 3, type safety later:** `sqlalchemy-orm`")
 
     for op in report.OPS:  # make turso the fastest remote option: the recommendation moves
-        fake.op("turso", op)["p50_ms"] = 0.001
+        fake.entry("turso", op)["p50_ms"] = 0.001
     assert report.recommend(Run("r", fake.data))[1].startswith("**Phase 2, cross-device next:** `turso` (emulated")
 
 
