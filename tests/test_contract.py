@@ -34,6 +34,15 @@ def test_values_round_trip_exactly(store):
     assert type(m.created_at) is int
 
 
+def test_preload_round_trips_values_exactly(store):
+    tricky = "it's \"quoted\"; DROP TABLE messages; -- 'x' \\ naïve 数据库 🙂\n\t" + "y" * 3000
+    c = Conversation("c'1", "O'Brien's ✓ chat", BIG_MS, BIG_MS + 1,
+                     [msg("m'1", "c'1", BIG_MS + 1, content=tricky, role="assistant")])
+    store.preload([c])
+    assert store.load_all() == [c]
+    assert type(store.load_all()[0].messages[0].created_at) is int
+
+
 def test_load_all_orders_conversations_by_recent_update_then_id(store):
     store.create_conversation(conv("a", BIG_MS))
     store.create_conversation(conv("b", BIG_MS + 10))
