@@ -24,7 +24,7 @@ from backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemb
 from backends.turso import EMULATION, URL_VARIABLE, TursoStore, turso_target, turso_unavailable_reason, wire_counter
 from bench.secrets import scrub
 
-PROBES = 5  # read-your-writes probes after the run
+PROBES = 3  # read-your-writes probes after the run (each is about half a second at 20 ms)
 FORWARDED_NOTE = "PRAGMAs are forwarded to the primary by the replica: these are the primary's settings"
 PROBE_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: probe rows sort first and never clash with the workload
 
