@@ -20,7 +20,8 @@ from typing import Any, Sequence
 from backends.base import Conversation, Message, OpTimeout, Store, StoreError
 from backends.sql import (
     DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE, SCHEMA, SELECT_CONVERSATIONS,
-    SELECT_MESSAGES, SYNCHRONOUS_NAMES, TOUCH_CONVERSATION, UPDATE_TITLE, assemble, conversation_row, message_row,
+    SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, SYNCHRONOUS_NAMES, TOUCH_CONVERSATION, UPDATE_TITLE,
+    assemble, conversation_row, message_row,
 )
 from bench.secrets import redact_url, scrub
 
@@ -166,6 +167,10 @@ class HranaBatchStore(Store):
 
     def load_all(self) -> list[Conversation]:
         conversations, messages = self._batch([(SELECT_CONVERSATIONS, ()), (SELECT_MESSAGES, ())])
+        return assemble(conversations.rows, messages.rows)
+
+    def load_page(self, limit: int) -> list[Conversation]:
+        conversations, messages = self._batch([(SELECT_PAGE, (limit,)), (SELECT_PAGE_MESSAGES, (limit,))])
         return assemble(conversations.rows, messages.rows)
 
     def create_conversation(self, conversation: Conversation) -> None:
