@@ -15,10 +15,8 @@ from array import array
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from backends.base import OpTimeout
 from bench import stats
-from bench.runner import ERROR_EXAMPLES, PROGRESS_EVERY, Timing, _no_round_trips
-from bench.secrets import scrub
+from bench.runner import PROGRESS_EVERY, Failures, Timing, _no_round_trips
 
 ARRIVALS = ("poisson", "uniform")
 SLEEP_MARGIN_NS = 2_000_000  # sleep until this close to the intended start, then spin: sleep overshoots
@@ -93,8 +91,8 @@ def time_open_loop(
     for slot, _, _ in timed:
         counts[slot] += 1
     latency, service, wait = ([array("q", bytes(8 * n)) for n in counts] for _ in range(3))
-    filled, errors, trips, timeouts = [0] * slots, [0] * slots, [0] * slots, [0] * slots
-    examples: list[list[str]] = [[] for _ in range(slots)]
+    filled, trips = [0] * slots, [0] * slots
+    failures = Failures(slots, secrets)
     clock = time.perf_counter_ns
     begin = clock()
     for i, (slot, fn, args) in enumerate(timed):
@@ -107,10 +105,7 @@ def time_open_loop(
             t1 = clock()
         except Exception as exc:
             failed.append(warmup + i)
-            errors[slot] += 1
-            timeouts[slot] += isinstance(exc, OpTimeout)
-            if len(examples[slot]) < ERROR_EXAMPLES:
-                examples[slot].append(scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300])
+            failures.record(slot, exc)
             continue
         k = filled[slot]
         latency[slot][k], service[slot][k], wait[slot][k] = t1 - intended, t1 - t0, t0 - intended
@@ -119,7 +114,7 @@ def time_open_loop(
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(warmup + i)
     cut = [a[:n] for a, n in zip(latency, filled)]
-    return OpenTiming(cut, errors, examples, trips, failed, timeouts,
+    return OpenTiming(cut, failures.errors, failures.examples, trips, failed, failures.timeouts, failures.busy,
                       service=[a[:n] for a, n in zip(service, filled)], wait=[a[:n] for a, n in zip(wait, filled)])
 
 

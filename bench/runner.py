@@ -40,6 +40,36 @@ class Timing:
     round_trips: list[int]
     failed: list[int]  # indices of the steps that raised (warm-up too): their writes are unacknowledged
     timeouts: list[int]  # per slot: the errors that were op time-outs (OpTimeout)
+    busy: list[int]  # per slot: the errors that were `database is locked` / busy
+
+
+BUSY_WORDS = ("locked", "busy")
+
+
+def is_busy(text: str) -> bool:
+    """A `database is locked` / SQLITE_BUSY error, in any driver's wording."""
+    lowered = text.lower()
+    return any(word in lowered for word in BUSY_WORDS)
+
+
+class Failures:
+    """What the timed calls that raised left behind, per slot: how many, how many were op
+    time-outs or busy errors, and the first few messages (secrets scrubbed)."""
+
+    def __init__(self, slots: int, secrets: Sequence[str | None] = ()) -> None:
+        self.errors = [0] * slots
+        self.timeouts = [0] * slots
+        self.busy = [0] * slots
+        self.examples: list[list[str]] = [[] for _ in range(slots)]
+        self.secrets = list(secrets)
+
+    def record(self, slot: int, exc: Exception) -> None:
+        text = scrub(f"{type(exc).__name__}: {exc}", self.secrets)
+        self.errors[slot] += 1
+        self.timeouts[slot] += isinstance(exc, OpTimeout)
+        self.busy[slot] += is_busy(text)
+        if len(self.examples[slot]) < ERROR_EXAMPLES:
+            self.examples[slot].append(text[:300])
 
 
 def _no_round_trips() -> int:
@@ -63,11 +93,9 @@ def time_steps(
         counts[slot] += 1
     samples = [array("q", bytes(8 * n)) for n in counts]
     filled = [0] * slots
-    errors = [0] * slots
-    examples: list[list[str]] = [[] for _ in range(slots)]
+    failures = Failures(slots, secrets)
     trips = [0] * slots
     failed: list[int] = []
-    timeouts = [0] * slots
     clock = time.perf_counter_ns
     for i, (slot, fn, args) in enumerate(steps):
         rt0 = round_trips()
@@ -78,10 +106,7 @@ def time_steps(
         except Exception as exc:
             failed.append(i)
             if i >= warmup:
-                errors[slot] += 1
-                timeouts[slot] += isinstance(exc, OpTimeout)
-                if len(examples[slot]) < ERROR_EXAMPLES:
-                    examples[slot].append(scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300])
+                failures.record(slot, exc)
             continue
         if i >= warmup:
             samples[slot][filled[slot]] = t1 - t0
@@ -89,7 +114,8 @@ def time_steps(
             trips[slot] += round_trips() - rt0
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(i)
-    return Timing([s[:n] for s, n in zip(samples, filled)], errors, examples, trips, failed, timeouts)
+    return Timing([s[:n] for s, n in zip(samples, filled)], failures.errors, failures.examples, trips, failed,
+                  failures.timeouts, failures.busy)
 
 
 @contextlib.contextmanager

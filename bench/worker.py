@@ -15,19 +15,10 @@ import json
 import sys
 import time
 
-BUSY_WORDS = ("locked", "busy")
-
-
-def is_busy(text: str) -> bool:
-    """A `database is locked` / SQLITE_BUSY error, in any driver's wording."""
-    lowered = text.lower()
-    return any(word in lowered for word in BUSY_WORDS)
-
-
 def run(request: dict, stdin, stdout) -> dict:
     import backends
     from backends.base import Settings, Target
-    from bench.secrets import scrub
+    from bench.runner import time_steps
     from bench.workload import OPS, Params, Workload
 
     params = Params(**request["params"])
@@ -35,41 +26,22 @@ def run(request: dict, stdin, stdout) -> dict:
     store = backends.get(request["backend"])(target, Settings(**request["settings"]))
     workload = Workload(params, request["seed"])
     steps = workload.plan(params.warmup + params.iterations)
-    calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
     warmup = params.warmup * len(OPS)
-    samples: list[list[int]] = [[] for _ in OPS]
-    errors = [0] * len(OPS)
-    busy = [0] * len(OPS)
-    examples: list[list[str]] = [[] for _ in OPS]
-    failed: list[int] = []
-    clock = time.perf_counter_ns
     store.open()
     try:
-        started = 0
-        for i, (slot, fn, args) in enumerate(calls):
-            if i == warmup:
-                print(json.dumps({"ready": True}), file=stdout, flush=True)
-                stdin.readline()  # the go signal: every worker starts its timed rounds together
-                started = time.monotonic_ns()
-            t0 = clock()
-            try:
-                fn(*args)
-                t1 = clock()
-            except Exception as exc:
-                failed.append(i)
-                if i >= warmup:
-                    errors[slot] += 1
-                    busy[slot] += is_busy(f"{type(exc).__name__}: {exc}")
-                    if len(examples[slot]) < 3:
-                        examples[slot].append(scrub(f"{type(exc).__name__}: {exc}", [target.auth_token])[:300])
-                continue
-            if i >= warmup:
-                samples[slot].append(t1 - t0)
+        calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
+        # The same timing loop as a single-client run; the warm-up goes through it untimed.
+        warm = time_steps(calls[:warmup], len(OPS), warmup=warmup)
+        print(json.dumps({"ready": True}), file=stdout, flush=True)
+        stdin.readline()  # the go signal: every worker starts its timed rounds together
+        started = time.monotonic_ns()
+        timed = time_steps(calls[warmup:], len(OPS), secrets=[target.auth_token])
         finished = time.monotonic_ns()
     finally:
         store.close()
-    return {"started_ns": started, "finished_ns": finished, "samples_ns": samples, "errors": errors,
-            "busy_errors": busy, "error_examples": examples, "failed_steps": failed}
+    return {"started_ns": started, "finished_ns": finished, "samples_ns": [list(s) for s in timed.samples],
+            "errors": timed.errors, "busy_errors": timed.busy, "error_examples": timed.error_examples,
+            "failed_steps": warm.failed + [warmup + i for i in timed.failed]}
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ import sqlite3
 import backends
 from backends.base import Settings
 from bench import concurrency
-from bench.worker import is_busy
+from bench.runner import is_busy
 from bench.workload import OPS, Params, Workload
 
 PARAMS = Params(conversations=8, messages=3, iterations=25, warmup=2, cold_starts=0)
