@@ -7,15 +7,11 @@ one transaction), as a web handler written with Core would do it.
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
-from typing import Iterator
-
-from sqlalchemy import (CheckConstraint, Column, Engine, ForeignKey, Index, Integer, MetaData, Table, Text, delete,
-                        insert, select, update)
+from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, Table, Text, delete, insert,
+                        select, update)
 
 from backends import sqlalchemy_support as support
-from backends.base import Conversation, Message, Settings, Store, Target
+from backends.base import Conversation, Message
 from backends.sql import assemble
 
 metadata = MetaData()
@@ -48,39 +44,13 @@ def message_values(m: Message) -> dict:
             "created_at": m.created_at}
 
 
-class SqlalchemyCoreStore(Store):
+class SqlalchemyCoreStore(support.SqlalchemyStore):
     name = "sqlalchemy-core"
     kind = "orm"
     driver = "sqlalchemy"
     description = "SQLAlchemy Core (expression language, no ORM) on an embedded libSQL file, or --sqlalchemy-url"
 
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return support.unavailable_reason()
-
-    @classmethod
-    @contextlib.contextmanager
-    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
-        with support.provision(cls.name, workdir, settings, metadata) as target:
-            yield target
-
-    engine: Engine | None = None
-    write_engine: Engine | None = None
-
-    def open(self) -> None:
-        self.engine, self.write_engine = support.make_engines(support.database_url(self.target, self.settings),
-                                                              self.settings)
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()  # closes the pooled connections
-            self.engine = self.write_engine = None
-
-    def describe(self) -> dict:
-        return support.describe_engine(self.engine)
-
-    def setup_schema(self) -> None:
-        metadata.create_all(self.write_engine)
+    metadata = metadata
 
     def preload(self, items: list[Conversation]) -> None:
         with self.write_engine.begin() as conn:

@@ -10,15 +10,11 @@ conversation by primary key, change attributes, let the flush write them.
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
-from typing import Iterator
-
-from sqlalchemy import CheckConstraint, Engine, ForeignKey, Index, Integer, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload, sessionmaker
 
 from backends import sqlalchemy_support as support
-from backends.base import Conversation, Message, Settings, Store, StoreError, Target
+from backends.base import Conversation, Message, StoreError
 
 
 class Base(DeclarativeBase):
@@ -71,43 +67,20 @@ def to_conversation(row: ConversationRow) -> Conversation:
                         [Message(m.id, m.conversation_id, m.role, m.content, m.created_at) for m in row.messages])
 
 
-class SqlalchemyOrmStore(Store):
+class SqlalchemyOrmStore(support.SqlalchemyStore):
     name = "sqlalchemy-orm"
     kind = "orm"
     driver = "sqlalchemy"
     description = "SQLAlchemy ORM (declarative models, Session unit of work) on an embedded libSQL file, or --sqlalchemy-url"
 
-    engine: Engine | None = None
-    write_engine: Engine | None = None
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return support.unavailable_reason()
-
-    @classmethod
-    @contextlib.contextmanager
-    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
-        with support.provision(cls.name, workdir, settings, Base.metadata) as target:
-            yield target
+    metadata = Base.metadata
 
     def open(self) -> None:
         if not self.settings.foreign_keys:
             raise StoreError("sqlalchemy-orm deletes messages through ON DELETE CASCADE and needs foreign_keys=ON")
-        self.engine, self.write_engine = support.make_engines(support.database_url(self.target, self.settings),
-                                                         self.settings)
+        super().open()
         self.reads = sessionmaker(self.engine)
         self.writes = sessionmaker(self.write_engine)
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()  # closes the pooled connections
-            self.engine = self.write_engine = None
-
-    def describe(self) -> dict:
-        return support.describe_engine(self.engine)
-
-    def setup_schema(self) -> None:
-        Base.metadata.create_all(self.write_engine)
 
     def preload(self, conversations: list[Conversation]) -> None:
         with self.writes.begin() as session:

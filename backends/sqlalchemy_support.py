@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
 from sqlalchemy.engine import URL
 
-from backends.base import Settings, StoreError, Target
+from backends.base import Settings, Store, StoreError, Target
 from backends.sql import SYNCHRONOUS_NAMES
 
 # Execution option naming the BEGIN statement; the write engine sets it, reads use plain BEGIN.
@@ -158,3 +158,35 @@ def unavailable_reason() -> str | None:
         return f"SQLAlchemy or sqlalchemy-libsql is not installed ({exc}); pip install sqlalchemy sqlalchemy-libsql"
     return None
 
+
+class SqlalchemyStore(Store):
+    """What both SQLAlchemy backends share: availability, provisioning, the read and write
+    engines over the run's database URL, `describe`, and the schema from `metadata`."""
+
+    metadata: ClassVar[MetaData]
+    engine: Engine | None = None
+    write_engine: Engine | None = None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return unavailable_reason()
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with provision(cls.name, workdir, settings, cls.metadata) as target:
+            yield target
+
+    def open(self) -> None:
+        self.engine, self.write_engine = make_engines(database_url(self.target, self.settings), self.settings)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()  # closes the pooled connections
+            self.engine = self.write_engine = None
+
+    def describe(self) -> dict:
+        return describe_engine(self.engine)
+
+    def setup_schema(self) -> None:
+        self.metadata.create_all(self.write_engine)
