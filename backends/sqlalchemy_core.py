@@ -60,18 +60,24 @@ class SqlalchemyCoreStore(support.SqlalchemyStore):
                 conn.execute(insert(messages), rows)
 
     def load_all(self) -> list[Conversation]:
+        return self._load(None)
+
+    def load_page(self, limit: int) -> list[Conversation]:
+        return self._load(limit)
+
+    def _load(self, limit: int | None) -> list[Conversation]:
         # One read transaction, so both queries see the same snapshot; two queries, no N+1.
+        recent = (select(conversations.c.id, conversations.c.title, conversations.c.created_at,
+                         conversations.c.updated_at)
+                  .order_by(conversations.c.updated_at.desc(), conversations.c.id).limit(limit))
+        wanted = select(messages.c.id, messages.c.conversation_id, messages.c.role, messages.c.content,
+                        messages.c.created_at)
+        if limit is not None:
+            wanted = wanted.where(messages.c.conversation_id.in_(recent.with_only_columns(conversations.c.id)))
         with self.engine.begin() as conn:
-            conversation_rows = conn.execute(
-                select(conversations.c.id, conversations.c.title, conversations.c.created_at,
-                       conversations.c.updated_at)
-                .order_by(conversations.c.updated_at.desc(), conversations.c.id)
-            ).all()
+            conversation_rows = conn.execute(recent).all()
             message_rows = conn.execute(
-                select(messages.c.id, messages.c.conversation_id, messages.c.role, messages.c.content,
-                       messages.c.created_at)
-                .order_by(messages.c.conversation_id, messages.c.created_at, messages.c.id)
-            ).all()
+                wanted.order_by(messages.c.conversation_id, messages.c.created_at, messages.c.id)).all()
         return assemble(conversation_rows, message_rows)
 
     def create_conversation(self, conversation: Conversation) -> None:

@@ -87,11 +87,15 @@ class SqlalchemyOrmStore(support.SqlalchemyStore):
             session.add_all([conversation_row(c) for c in conversations])
 
     def load_all(self) -> list[Conversation]:
+        return self.load_page(None)
+
+    def load_page(self, limit: int | None) -> list[Conversation]:
         with self.reads.begin() as session:
             rows = session.scalars(
                 select(ConversationRow)
                 .options(selectinload(ConversationRow.messages))
                 .order_by(ConversationRow.updated_at.desc(), ConversationRow.id)
+                .limit(limit)
             ).all()
             return [to_conversation(row) for row in rows]
 
