@@ -35,6 +35,7 @@ from bench.secrets import redact_url
 SQLD_BIN_ENV = "SQLD_BIN"
 SQLD_URL_ENV = "SQLD_URL"
 READY_TIMEOUT_S = 30
+START_ATTEMPTS = 3
 EXTRACT_TIMEOUT_S = 120
 POLL_S = 0.05
 HTTP_TIMEOUT_S = 5
@@ -142,7 +143,7 @@ def wait_until_healthy(url: str, proc: subprocess.Popen | None, timeout_s: float
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise StoreError(f"sqld exited with status {proc.returncode} before answering: {_last_line(log)}")
+            raise EarlyExit(f"sqld exited with status {proc.returncode} before answering: {_log_reason(log)}")
         try:
             http_get(f"{url}/health", timeout=1)
             return
@@ -151,11 +152,22 @@ def wait_until_healthy(url: str, proc: subprocess.Popen | None, timeout_s: float
     raise StoreError(f"sqld did not answer at {redact_url(url)} within {timeout_s:.0f} s")
 
 
-def _last_line(log: Path | None) -> str:
+class EarlyExit(StoreError):
+    """sqld stopped before it answered (a bad flag, a port taken, a broken binary)."""
+
+
+def _log_reason(log: Path | None) -> str:
+    """The line of sqld's log that says why it stopped: its panic or error message when it
+    printed one (a backtrace follows them), else the last line."""
     if log is None or not log.is_file():
         return "no log"
-    lines = log.read_text(errors="replace").strip().splitlines()
-    return lines[-1][:200] if lines else "empty log"
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if "panicked at" in line:  # Rust prints the message on the next line
+            return " ".join(lines[i:i + 2])[:300]
+        if line.startswith("Error"):
+            return line[:300]
+    return lines[-1][:300] if lines else "empty log"
 
 
 @dataclass
@@ -191,18 +203,31 @@ def running_sqld(workdir: Path, jwt_key_file: Path | None = None, name: str = "s
     binary = find_sqld()
     data = workdir / f"{name}-data"
     log = workdir / f"{name}.log"
-    http_port, admin_port = free_port(), free_port()
-    args = [str(binary), "--db-path", str(data), "--http-listen-addr", f"127.0.0.1:{http_port}",
-            "--admin-listen-addr", f"127.0.0.1:{admin_port}", "--no-welcome"]
-    if jwt_key_file is not None:
-        args += ["--auth-jwt-key-file", str(jwt_key_file)]
-    args += list(extra_args)
-    with open(log, "wb") as log_file:
-        proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                preexec_fn=die_with_parent)
+    for attempt in range(1, START_ATTEMPTS + 1):
+        # Free ports are picked, then bound by sqld a moment later: another process can take
+        # one in between, and sqld then exits at once. Such a start is tried again on new ports.
+        http_port, admin_port = free_port(), free_port()
+        args = [str(binary), "--db-path", str(data), "--http-listen-addr", f"127.0.0.1:{http_port}",
+                "--admin-listen-addr", f"127.0.0.1:{admin_port}", "--no-welcome"]
+        if jwt_key_file is not None:
+            args += ["--auth-jwt-key-file", str(jwt_key_file)]
+        args += list(extra_args)
+        with open(log, "wb") as log_file:
+            proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    preexec_fn=die_with_parent)
+        try:
+            server = Sqld(f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{admin_port}", proc)
+            wait_until_healthy(server.url, proc, READY_TIMEOUT_S, log)
+        except EarlyExit:
+            stop_process(proc)
+            if attempt == START_ATTEMPTS:
+                raise
+            continue
+        except BaseException:
+            stop_process(proc)
+            raise
+        break
     try:
-        server = Sqld(f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{admin_port}", proc)
-        wait_until_healthy(server.url, proc, READY_TIMEOUT_S, log)
         yield server
     finally:
         stop_process(proc)

@@ -58,6 +58,20 @@ def test_a_users_own_sqld_binary_is_used_via_SQLD_BIN(monkeypatch, tmp_path, set
             assert store.describe()["server_version"].startswith("sqld ")
 
 
+def test_a_sqld_that_exits_on_start_is_tried_three_times_and_its_error_line_reported(monkeypatch, tmp_path):
+    """FakeCrashingSqld: a stand-in binary that prints a panic and exits, to test the start logic."""
+    fake = tmp_path / "fake-crashing-sqld"
+    fake.write_text("#!/bin/sh\necho started >> \"$0.calls\"\n"
+                    "echo \"thread 'main' panicked at src/main.rs:1:1:\"\necho 'Address already in use'\n"
+                    "echo '   11: _start'\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SQLD_BIN", str(fake))
+    with pytest.raises(StoreError, match=r"sqld exited with status 1 before answering: .*panicked at .* Address already in use$"):
+        with running_sqld(tmp_path):
+            pass
+    assert (tmp_path / "fake-crashing-sqld.calls").read_text().count("started") == 3
+
+
 def test_a_bad_SQLD_BIN_makes_the_server_backends_unavailable_saying_why(monkeypatch, tmp_path):
     monkeypatch.setenv("SQLD_BIN", str(tmp_path / "no-such-sqld"))
     for cls in (SqldStore, SqldWsStore):
