@@ -118,6 +118,13 @@ class Store(ABC):
         remove or stop it on exit, also on error and Ctrl-C."""
         yield Target(path=str(workdir / f"{cls.name}.db"))
 
+    @classmethod
+    def opened(cls, target: Target, settings: Settings) -> "Store":
+        """A new store on `target`, already open; the caller closes it."""
+        store = cls(target, settings)
+        store.open()
+        return store
+
     @abstractmethod
     def open(self) -> None: ...
 

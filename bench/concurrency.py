@@ -166,18 +166,12 @@ def run_clients(name: str, params: Params, seed: int, settings: Settings, client
             return concurrency_entry(name, clients, "failed", message[:500])
 
 
-def _open(cls: type[Store], target: Target, settings: Settings) -> Store:
-    store = cls(target, settings)
-    store.open()
-    return store
-
-
 def _measure_clients(cls: type[Store], target: Target, params: Params, seed: int, settings: Settings,
                      clients: int) -> dict:
     share = worker_params(params, clients)
     seeds = [worker_seed(seed, w) for w in range(clients)]
     workloads = [Workload(share, s) for s in seeds]
-    store = _open(cls, target, settings)
+    store = cls.opened(target, settings)
     try:
         store.setup_schema()
         store.preload([c for w in workloads for c in w.initial_state])
@@ -188,7 +182,7 @@ def _measure_clients(cls: type[Store], target: Target, params: Params, seed: int
     plans = [w.plan(share.warmup + share.iterations) for w in workloads]
     failed = [set(r["failed_steps"]) for r in reports]
     expected = expected_state(workloads, plans, failed)
-    store = _open(cls, target, settings)
+    store = cls.opened(target, settings)
     try:
         problem = difference(expected, store.load_all())
     finally:

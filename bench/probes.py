@@ -60,9 +60,7 @@ def outcome(result: str, evidence: str, **figures) -> dict:
 def _child_store(request: dict) -> Store:
     import backends
 
-    store = backends.get(request["backend"])(Target(**request["target"]), Settings(**request["settings"]))
-    store.open()
-    return store
+    return backends.get(request["backend"]).opened(Target(**request["target"]), Settings(**request["settings"]))
 
 
 def _conversation(cid: str, at: int) -> Conversation:
@@ -201,14 +199,8 @@ def run_child(name: str, target: Target, settings: Settings, action: str, **args
         child.close()
 
 
-def _open(cls: type[Store], target: Target, settings: Settings) -> Store:
-    store = cls(target, settings)
-    store.open()
-    return store
-
-
 def _present(cls: type[Store], target: Target, settings: Settings, ids: list[str]) -> int:
-    store = _open(cls, target, settings)
+    store = cls.opened(target, settings)
     try:
         stored = {c.id for c in store.load_all()}
     finally:
@@ -238,7 +230,7 @@ def probe_cross_device(cls: type[Store], target: Target, settings: Settings, wor
     if remote is None:
         return outcome(NO, "the store is a local file and the backend exposes no URL: another device cannot reach it")
     cid = _tag() + "xdev"
-    store = _open(cls, target, settings)
+    store = cls.opened(target, settings)
     try:
         store.create_conversation(_conversation(cid, EPOCH_MS))
     finally:
@@ -374,7 +366,7 @@ def _restored_checksum(cls: type[Store], copy: Path, settings: Settings) -> tupl
     problems = []
     for reader in (backends.get("sqlite3"), cls):
         try:
-            store = _open(reader, Target(path=str(copy)), settings)
+            store = reader.opened(Target(path=str(copy)), settings)
             try:
                 return checksum(store.load_all()), reader.name
             finally:
@@ -436,7 +428,7 @@ def probe_online_backup(cls: type[Store], target: Target, settings: Settings, wo
         return outcome(NA, method)
     how, take_copy = method
     copy = Path(tempfile.mkdtemp(prefix="backup-", dir=workdir)) / "copy.db"
-    store = _open(cls, target, settings)  # the store keeps serving (open) while the copy is taken
+    store = cls.opened(target, settings)  # the store keeps serving (open) while the copy is taken
     try:
         before = checksum(store.load_all())
         take_copy(copy)
