@@ -11,7 +11,10 @@ import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Iterator, Literal
+from typing import TYPE_CHECKING, ClassVar, Iterator, Literal, Sequence
+
+if TYPE_CHECKING:
+    from bench.runner import Timing
 
 Role = Literal["user", "assistant"]
 Kind = Literal["embedded", "server", "remote", "replica", "api", "orm"]
@@ -101,6 +104,11 @@ class Store(ABC):
     rounds_fraction: ClassVar[float] = 1.0
     # How `Settings.op_timeout_s` is enforced, or why it is not: recorded with the backend.
     op_timeout: ClassVar[str] = "not applicable: no network between client and store (lock waits end at busy_timeout)"
+    # Capability: the store times its own calls in its own runtime (a Node process, a browser
+    # page), so no Python-side overhead enters a sample. The harness then hands it whole
+    # chunks of steps through `time_plan` instead of timing each method call itself; the five
+    # op methods still work one call at a time (contract tests, probes, checks).
+    self_timed: ClassVar[bool] = False
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target
@@ -166,6 +174,12 @@ class Store(ABC):
         """Versions and the settings in force, read back from the store itself:
         keys driver_version, sqlite_version, settings (journal_mode, synchronous,
         foreign_keys, busy_timeout_ms)."""
+
+    def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int) -> "Timing":
+        """Only for `self_timed` stores: run `steps` (slot, op name, args) in order, time each
+        call after the first `warmup` in the store's own runtime, and return what
+        `bench.runner.time_steps` would (samples in ns per slot, errors, failed step indices)."""
+        raise NotImplementedError(f"{self.name} is not self_timed")
 
     def round_trips(self) -> int | None:
         """Network round trips made so far, for backends that can count them."""
