@@ -10,39 +10,26 @@ overhead_ratio, samples_ns …) may be missing: older files still render.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from bench import document as doc
 from bench.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
+from bench import labels
 from bench import plots as plots_mod
+from bench import ranking
 from bench.plots import op_names
-from bench.results import load
+from bench.pytest_benchmark_json import load_any
+from bench.ranking import Figure
 from bench.workload import ALL_OPS, COLD_START, OPS
 
 MATRIX, LATENCY, INDEX = "decision-matrix.md", "latency.md", "index.html"
 
-# The seed document's options (its decision-matrix columns) mapped to our backends.
-# Backends the seed lacks follow; any other backend in a results file gets a row of its own.
-ROWS: list[tuple[str, str, str | None]] = [  # (option, backend, seed column)
-    ("Current (file + API routes)", "api-routes", "Current (File + API)"),
-    ("Turso", "turso", "Turso"),
-    ("Drizzle", "sqlalchemy-core", "Drizzle"),
-    ("Prisma", "sqlalchemy-orm", "Prisma"),
-    ("Self-hosted libSQL", "sqld", "Self-Hosted"),
-    ("better-sqlite3", "apsw", "Better-SQLite3"),
-    ("better-sqlite3", "sqlite3", "Better-SQLite3"),
-    ("not in the seed: embedded libSQL", "libsql", None),
-    ("not in the seed: Turso embedded replica", "turso-replica", None),
-    ("not in the seed: self-hosted libSQL over WebSocket", "sqld-ws", None),
-    ("not in the seed: self-hosted libSQL primary + replica", "sqld-replica", None),
-    ("not in the seed: Turso's new engine", "pyturso", None),
-]
-
 SEED_FACTORS = ("Cross-device", "Type Safety", "Ease of Setup", "API Routes Needed", "Production Ready",
                 "Cloud Backup", "Cost", "Migration Effort")
-# The seed's decision matrix, verbatim, by its column.
+# The seed's decision matrix, verbatim, by its column (shown with its emoji as words: `seed_words`).
 SEED_MATRIX: dict[str, tuple[str, ...]] = {
     "Current (File + API)": ("❌ No", "❌ No", "✅ Easy", "✅ Yes (5)", "⚠️ Local only", "❌ No", "Free", "-"),
     "Turso": ("✅ Yes", "✅ Yes", "✅ Easy", "❌ No", "✅ Yes", "✅ Yes", "Free tier", "Moderate"),
@@ -95,11 +82,12 @@ class Run:
 
 
 def load_runs(paths: Sequence[str | Path], out: Path | None = None) -> list[Run]:
-    """Load and validate every file first, so a bad one stops the report before any output."""
+    """Load and validate every file first, so a bad one stops the report before any output.
+    A pytest-benchmark JSON file is read as `check` reads it."""
     runs = []
     for p in paths:
         link = os.path.relpath(Path(p).resolve(), out.resolve()) if out is not None else str(p)
-        runs.append(Run(str(p), load(p), link))
+        runs.append(Run(str(p), load_any(p), link))
     return runs
 
 
@@ -156,45 +144,76 @@ def probe_short(result: dict) -> str:
     return text
 
 
-def round_sum(run: Run, backend: str) -> float | None:
-    """The p50s of the five operations added: the cost of one request of each route."""
+def round_cost(run: Run, backend: str) -> Figure | None:
+    """The p50s of the five operations added, with the interval their intervals add up to:
+    the cost of one request of each route."""
     ops = run.ops
-    values = [ops[(backend, op)][1].get("p50_ms") if (backend, op) in ops else None for op in OPS]
-    return None if any(v is None for v in values) else sum(values)
+    figures = [ranking.p50_figure(ops[(backend, op)][1]) if (backend, op) in ops else None for op in OPS]
+    return None if any(f is None for f in figures) else ranking.total(figures)
 
 
 # ---------------------------------------------------------------- decision matrix
 
 
-def matrix_rows(run: Run) -> list[tuple[str, str, str | None]]:
-    """The mapped rows, then a row for every backend in the results that the table lacks."""
-    known = {backend for _, backend, _ in ROWS}
-    extra = [("not in the seed", name, None) for name in run.backend_names() if name not in known]
-    return ROWS + extra
+def matrix_rows(run: Run) -> list[labels.Row]:
+    """The seed's options (the real system first, else a labelled Python equivalent), then a
+    row for every backend in the results that no option names."""
+    return labels.rows({name: entry for name, (_, entry) in run.backends.items()})
 
 
-def _backend_cells(option: str, backend: str, run: Run) -> list[Cell]:
-    found = run.backends.get(backend)
+EMOJI_WORDS = (("✅", "good:"), ("❌", "bad:"), ("⚠️", "caution:"))
+
+
+def seed_words(text: str) -> str:
+    """The seed's ✅ / ❌ / ⚠️ as words: emoji render as empty boxes where no emoji font is installed."""
+    for emoji, word in EMOJI_WORDS:
+        text = text.replace(emoji, word)
+    return text
+
+
+def _backend_cells(row: labels.Row, run: Run) -> list[Cell]:
+    found = run.backends.get(row.backend)
     if found is None:
         status = Cell(NOT_IN_RUN)
     else:
         i, entry = found
-        text = status_text(entry) + (" (emulated)" if entry.get("emulated") else "")
+        emulated = labels.emulation(entry)
+        text = status_text(entry) + (f" (emulated: {emulated})" if emulated else "")
         status = Cell(text, MEASURED, run.link, f"{run.source} backends[{i}].status")
-    return [Cell(option), Cell(f"`{backend}`"), status]
+    return [Cell(row.option), Cell(f"`{row.backend}`"), status]
 
 
 def seed_table(run: Run) -> Table:
     rows = []
-    for option, backend, column in matrix_rows(run):
-        cells = _backend_cells(option, backend, run)
+    for row in matrix_rows(run):
+        cells = _backend_cells(row, run)
         for k in range(len(SEED_FACTORS)):
-            if column is None:
+            if row.column is None:
                 cells.append(Cell("not in the seed"))
             else:
-                cells.append(Cell(SEED_MATRIX[column][k], DOCUMENTED))
+                cells.append(Cell(seed_words(SEED_MATRIX[row.column][k]), DOCUMENTED))
         rows.append(cells)
     return Table(["option (seed)", "backend", "status", *SEED_FACTORS], rows)
+
+
+def p50_text(o: dict) -> str:
+    """A p50 with its 95 % interval: "1.23 [1.20–1.27]"."""
+    figure = ranking.p50_figure(o)
+    return "–" if figure is None else ranking.fmt_interval(figure, fmt_ms)
+
+
+def store_size(o: dict) -> str | None:
+    """The store load_all returned, as recorded with the entry: "100 conv. / 2,000 msg", ranges when it varied."""
+    def span(key: str) -> str | None:
+        low, high = o.get(f"store_{key}_min"), o.get(f"store_{key}_max")
+        if low is None or high is None:
+            return None
+        return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+
+    conversations, messages = span("conversations"), span("messages")
+    if conversations is None or messages is None:
+        return None
+    return f"{conversations} conv. / {messages} msg"
 
 
 def latency_cell(run: Run, backend: str, op: str) -> Cell:
@@ -205,7 +224,9 @@ def latency_cell(run: Run, backend: str, op: str) -> Cell:
     if not o.get("n"):
         return Cell(f"no samples ({o.get('errors', 0)} errors)", MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}",
                     f"{run.source} ops[{i}].n")
-    text = f"{fmt_ms(o.get('p50_ms'))} / {fmt_ms(o.get('p95_ms'))}"
+    text = f"{p50_text(o)} / {fmt_ms(o.get('p95_ms'))}"
+    if op == "load_all":
+        text += f" (store: {store_size(o) or 'size not recorded'})"
     if o.get("errors"):
         text += f" ({o['errors']} errors)"
     return Cell(text, MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}", f"{run.source} ops[{i}].p50_ms, ops[{i}].p95_ms")
@@ -213,9 +234,9 @@ def latency_cell(run: Run, backend: str, op: str) -> Cell:
 
 def latency_table(run: Run) -> Table:
     rows = []
-    for option, backend, _ in matrix_rows(run):
-        rows.append(_backend_cells(option, backend, run) + [latency_cell(run, backend, op) for op in ALL_OPS])
-    return Table(["option (seed)", "backend", "status", *(f"{op} p50 / p95 ms" for op in ALL_OPS)], rows)
+    for row in matrix_rows(run):
+        rows.append(_backend_cells(row, run) + [latency_cell(run, row.backend, op) for op in ALL_OPS])
+    return Table(["option (seed)", "backend", "status", *(f"{op} p50 [95 % CI] / p95 ms" for op in ALL_OPS)], rows)
 
 
 def capability_cell(run: Run, backend: str, probe: str) -> Cell:
@@ -226,32 +247,60 @@ def capability_cell(run: Run, backend: str, probe: str) -> Cell:
     result = (entry.get("capabilities") or {}).get(probe)
     if result is None:
         return Cell("not probed")
-    return Cell(probe_short(result), MEASURED, f"{MATRIX}#{cap_anchor(backend, probe)}",
+    text = probe_short(result)
+    if probe == "cross_device" and result.get("result") == "yes":
+        text += (" (client in another network namespace)" if cross_device_basis(result) == "namespace"
+                 else " (loopback only: reachable by URL + token from another process)")
+    return Cell(text, MEASURED, f"{MATRIX}#{cap_anchor(backend, probe)}",
                 f"{run.source} backends[{i}].capabilities.{probe}")
 
 
 def capability_table(run: Run) -> Table:
     rows = []
-    for option, backend, _ in matrix_rows(run):
-        rows.append(_backend_cells(option, backend, run) + [capability_cell(run, backend, p) for p, _ in PROBES])
+    for row in matrix_rows(run):
+        rows.append(_backend_cells(row, run) + [capability_cell(run, row.backend, p) for p, _ in PROBES])
     return Table(["option (seed)", "backend", "status", *(label for _, label in PROBES)], rows)
 
 
+def cross_device_basis(result: dict | None) -> str | None:
+    """Where the cross-device probe's client ran: "namespace" (another network namespace, its
+    own address: another host as far as the network is concerned) or "loopback" (another
+    process on this host; older results files are all loopback)."""
+    if not result:
+        return None
+    return (result.get("figures") or {}).get("client_network") or "loopback"
+
+
 def seed_disagreements(run: Run) -> list[Block]:
-    """Where this run's cross-device probe contradicts the seed's documented answer."""
+    """Where this run's cross-device probe contradicts the seed's documented answer. A "yes"
+    measured from another process on loopback shows reachability by URL + token only, never
+    that another device can reach the store, so it is not called a contradiction."""
     items = []
     factor = SEED_FACTORS.index("Cross-device")
-    for option, backend, column in ROWS:
-        found = run.backends.get(backend)
-        measured = _capability(found[1], "cross_device") if found else None
-        if column is None or measured not in ("yes", "no"):
+    entries = {name: entry for name, (_, entry) in run.backends.items()}
+    for row in matrix_rows(run):
+        if row.column is None or row.backend not in entries or \
+                labels.representative(row.column, entries) != row.backend:
             continue
-        documented = SEED_MATRIX[column][factor]
+        result = (entries[row.backend].get("capabilities") or {}).get("cross_device")
+        measured = (result or {}).get("result")
+        if measured not in ("yes", "no"):
+            continue
+        documented = seed_words(SEED_MATRIX[row.column][factor])
         says_yes = "Yes" in documented
+        link = f"[{measured}]({MATRIX}#{cap_anchor(row.backend, 'cross_device')})"
+        if measured == "yes" and cross_device_basis(result) == "loopback":
+            if not says_yes:
+                items.append(f"{row.option} → {labels.prose(row.backend, entries[row.backend])}: the seed says "
+                             f"{documented}; measured: {link} only from another process on this host's loopback, which "
+                             "shows it is reachable by URL + token from another process, not from another device: "
+                             "no evidence either way.")
+            continue
         if says_yes != (measured == "yes"):
             note = " (the seed's * means: with Turso or another cloud provider)" if documented.endswith("*") else ""
-            items.append(f"{option} → `{backend}`: the seed says {documented}{note}; "
-                         f"measured: [{measured}]({MATRIX}#{cap_anchor(backend, 'cross_device')}).")
+            where = " (client in another network namespace)" if measured == "yes" else ""
+            items.append(f"{row.option} → {labels.prose(row.backend, entries[row.backend])}: the seed says "
+                         f"{documented}{note}; measured: {link}{where}.")
     if not items:
         return [Para("The cross-device probe agrees with the seed for every row measured in this run.")]
     return [Bullets(items)]
@@ -277,76 +326,89 @@ def capability_evidence(run: Run) -> list[Block]:
 # ---------------------------------------------------------------- recommendation
 
 
-def _ok_backends(run: Run) -> list[tuple[str, dict, float]]:
+def _ok_backends(run: Run) -> list[tuple[str, dict, Figure]]:
     """Backends with status ok and all five operations measured, cheapest round first."""
     out = []
     for name in run.backend_names():
         entry = run.backends[name][1]
-        cost = round_sum(run, name)
+        cost = round_cost(run, name)
         if entry.get("status") == "ok" and cost is not None:
             out.append((name, entry, cost))
-    return sorted(out, key=lambda t: t[2])
+    return sorted(out, key=lambda t: t[2].value)
 
 
 def _capability(entry: dict, probe: str) -> str | None:
     return ((entry.get("capabilities") or {}).get(probe) or {}).get("result")
 
 
-def _emulated_note(entry: dict) -> str:
-    return f" (emulated: {entry['emulated']})" if entry.get("emulated") not in (None, False) else ""
-
-
 def _cold(run: Run, name: str) -> str:
     found = run.ops.get((name, COLD_START))
-    return f"; cold start p50 {fmt_ms(found[1].get('p50_ms'))} ms" if found and found[1].get("n") else ""
+    return f"; cold start p50 {p50_text(found[1])} ms" if found and found[1].get("n") else ""
 
 
-def _phase1(run: Run, ok: list[tuple[str, dict, float]]) -> str:
+def _chosen(run: Run, candidates: list[tuple[str, dict, Figure]], why: str) -> str:
+    """The cheapest candidate, or the candidates that tie with it within their spread."""
+    tied = ranking.leaders([(name, cost) for name, _, cost in candidates])
+    entries = {name: entry for name, entry, _ in candidates}
+    if len(tied) == 1:
+        name, cost = tied[0]
+        return (f"{labels.prose(name, entries[name])}, {why}: {ranking.fmt_interval(cost, fmt_ms)} ms per round"
+                f"{_cold(run, name)}.")
+    names = [labels.prose(n, entries[n]) for n, _ in tied]
+    costs = "; ".join(f"`{n}` {ranking.fmt_interval(c, fmt_ms)} ms" for n, c in tied)
+    return (f"{', '.join(names[:-1])} and {names[-1]} tie within {ranking.tie_spread(tied)} ({why}; their "
+            f"per-round costs' 95 % intervals overlap, so the order between them is noise): {costs}.")
+
+
+def _phase1(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
     head = "**Phase 1, single machine now:**"
     durable = [t for t in ok if _capability(t[1], "crash_durability") in ("yes", None)]
     if not durable:
         return f"{head} no backend ran ok with all five operations measured and its acknowledged writes kept."
-    name, entry, cost = durable[0]
-    probed = _capability(entry, "crash_durability") == "yes"
-    kept = "whose acknowledged writes survived a killed writer" if probed else "(crash durability not probed)"
-    text = (f"{head} `{name}`{_emulated_note(entry)}, the lowest cost among ok backends {kept}: "
-            f"{fmt_ms(cost)} ms per round{_cold(run, name)}.")
-    current = round_sum(run, "api-routes")
+    probed = all(_capability(t[1], "crash_durability") == "yes" for t in durable)
+    kept = "whose acknowledged writes survived a killed writer" if probed else "(crash durability probed where shown)"
+    text = f"{head} " + _chosen(run, durable, f"the lowest cost among ok backends {kept}")
+    current = round_cost(run, "api-routes")
+    name, _, cost = durable[0]
     if current is not None and name != "api-routes":
-        text += f" The seed's current design (`api-routes`) costs {fmt_ms(current)} ms ({current / cost:.1f}×)."
+        text += (f" The seed's current design, {labels.prose('api-routes')}, costs "
+                 f"{ranking.fmt_interval(current, fmt_ms)} ms ({current.value / cost.value:.1f}× the cheapest).")
     return text
 
 
-def _phase2(run: Run, ok: list[tuple[str, dict, float]]) -> str:
+def _phase2(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
     head = "**Phase 2, cross-device next:**"
-    remote = sorted((t for t in ok if _capability(t[1], "cross_device") == "yes"),
-                    key=lambda t: (_capability(t[1], "auth_enforced") != "yes", t[2]))
+    remote = [t for t in ok if _capability(t[1], "cross_device") == "yes"]
     if not remote:
-        return (f"{head} no backend in this run was reached by a second process with only a URL and token "
+        return (f"{head} no backend in this run was reached by a second client with only a URL and token "
                 "(cross-device probe = yes); run the server backends to decide this phase.")
-    name, entry, cost = remote[0]
-    auth = _capability(entry, "auth_enforced") or "not probed"
-    return (f"{head} `{name}`{_emulated_note(entry)}, the lowest cost among backends a second process reached "
-            f"with only a URL and token, enforced auth first (here: {auth}): {fmt_ms(cost)} ms per round{_cold(run, name)}.")
+    # Enforced auth first; among those, the cheapest (ties within the spread stay ties).
+    authed = [t for t in remote if _capability(t[1], "auth_enforced") == "yes"] or remote
+    namespace = all(cross_device_basis((t[1].get("capabilities") or {}).get("cross_device")) == "namespace"
+                    for t in authed)
+    reached = ("a client in another network namespace reached with only a URL and token" if namespace
+               else "a second process reached with only a URL and token (on loopback: not shown from another device)")
+    auth = "enforced auth" if authed is not remote else "none enforced auth"
+    return f"{head} " + _chosen(run, authed, f"the lowest cost among backends {reached}, {auth}")
 
 
-def _phase3(run: Run, ok: list[tuple[str, dict, float]]) -> str:
+def _phase3(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
     head = "**Phase 3, type safety later:**"
     # The seed's phase 3 is a typed layer over the cross-device store, so reachable ones come first.
-    typed = sorted((t for t in ok if t[1].get("kind") == "orm"),
-                   key=lambda t: (_capability(t[1], "cross_device") != "yes", t[2]))
+    typed = [t for t in ok if t[1].get("kind") == "orm"]
     if not typed:
         return f"{head} no typed query layer (kind `orm`) ran ok in this run."
-    name, entry, cost = typed[0]
+    reachable = [t for t in typed if _capability(t[1], "cross_device") == "yes"] or typed
+    text = f"{head} " + _chosen(run, reachable, "the lowest-cost typed query layer (kind `orm`; type safety itself "
+                                "is documented, not measured), cross-device first (here: "
+                                f"{_capability(reachable[0][1], 'cross_device') or 'not probed'})")
+    name = reachable[0][0]
     ratios = [(o["overhead_ratio"], o.get("overhead_vs") or "raw driver")
               for (b, _), (_, o) in run.ops.items() if b == name and o.get("overhead_ratio")]
-    extra = ""
     if ratios:
         values = [r for r, _ in ratios]
-        extra = f", {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`"
-    return (f"{head} `{name}`, the lowest-cost typed query layer (kind `orm`; type safety itself is documented, "
-            f"not measured), cross-device first (here: {_capability(entry, 'cross_device') or 'not probed'}): "
-            f"{fmt_ms(cost)} ms per round{extra}.")
+        text += f" `{name}` costs {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`."
+    return text
 
 
 def recommend(run: Run) -> list[str]:
@@ -354,7 +416,9 @@ def recommend(run: Run) -> list[str]:
     ok = _ok_backends(run)
     return [_phase1(run, ok), _phase2(run, ok), _phase3(run, ok),
             "Rules: cost = the five operations' p50s added (one request of each route), lowest first, among "
-            "backends with status ok; ties and failures are visible in the tables below."]
+            "backends with status ok; its interval adds the ops' 95 % intervals (widened to the between-process "
+            "spread where recorded). Backends whose intervals overlap the cheapest one's tie: the order between "
+            "them is within the noise. Failures are visible in the tables below."]
 
 
 # ---------------------------------------------------------------- documents
@@ -397,9 +461,30 @@ def matrix_blocks(run: Run) -> list[Block]:
     ]
 
 
+def _sampling_text(o: dict) -> str:
+    """How the samples were taken, from the optional fields: processes, their spread, why sampling stopped."""
+    parts = []
+    if o.get("processes"):
+        parts.append(f"{o['processes']} processes")
+    if o.get("between_process_cv") is not None:
+        parts.append(f"between-process CV {o['between_process_cv'] * 100:.1f} %")
+    if o.get("process_p50_ms"):
+        parts.append("p50s " + ", ".join(fmt_ms(v) for v in o["process_p50_ms"]))
+    if o.get("stop_reason"):
+        parts.append(f"stopped: {o['stop_reason']}")
+    return "; ".join(parts) or "–"
+
+
 def op_table(run: Run, op: str) -> Table:
-    with_ratio = any(o.get("overhead_ratio") is not None for (_, name), (_, o) in run.ops.items() if name == op)
-    headers = ["backend", "status", "emulated", "n", "errors", "p50", "p90", "p95", "p99", "max", "ops/s", "round trips"]
+    ops = [o for (_, name), (_, o) in run.ops.items() if name == op]
+    with_ratio = any(o.get("overhead_ratio") is not None for o in ops)
+    with_sampling = any(_sampling_text(o) != "–" for o in ops)
+    headers = ["backend", "status", "emulated", "n", "errors", "p50 [95 % CI]", "p90", "p95", "p99", "max", "ops/s",
+               "round trips"]
+    if op == "load_all":
+        headers.append("store load_all returned")
+    if with_sampling:
+        headers.append("sampling")
     if with_ratio:
         headers.append("vs raw driver (p50 ratio)")
     rows = []
@@ -409,12 +494,16 @@ def op_table(run: Run, op: str) -> Table:
         if found is None:
             continue
         i, o = found
-        row = [Cell(f"`{name}`", anchor=lat_anchor(name, op)), Cell(status_text(entry)), Cell(emulated_text(entry)),
-               Cell(fmt_num(o.get("n"))), Cell(fmt_num(o.get("errors")))]
-        row += [Cell(fmt_ms(o.get(f))) for f in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")]
+        row = [Cell(labels.prose(name), anchor=lat_anchor(name, op)), Cell(status_text(entry)),
+               Cell(emulated_text(entry)), Cell(fmt_num(o.get("n"))), Cell(fmt_num(o.get("errors"))), Cell(p50_text(o))]
+        row += [Cell(fmt_ms(o.get(f))) for f in ("p90_ms", "p95_ms", "p99_ms", "max_ms")]
         row.append(Cell(fmt_num(o.get("ops_per_s"), 0)))
         trips = o.get("round_trips")
         row.append(Cell(fmt_num(trips, 1) if trips is not None else "not counted"))
+        if op == "load_all":
+            row.append(Cell(store_size(o) or "not recorded (older results file)"))
+        if with_sampling:
+            row.append(Cell(_sampling_text(o)))
         if with_ratio:
             ratio = o.get("overhead_ratio")
             row.append(Cell(f"{ratio:.2f}× {o.get('overhead_vs') or ''}".strip() if ratio is not None else "–"))
@@ -441,11 +530,35 @@ def seed_comparison(run: Run) -> Table:
             found = run.ops.get((name, op))
             if found and found[1].get("n"):
                 i, o = found
-                row.append(Cell(fmt_ms(o.get("p50_ms")), MEASURED, f"{LATENCY}#{lat_anchor(name, op)}", f"{run.source} ops[{i}].p50_ms"))
+                row.append(Cell(p50_text(o), MEASURED, f"{LATENCY}#{lat_anchor(name, op)}", f"{run.source} ops[{i}].p50_ms"))
             else:
                 row.append(Cell("–"))
         rows.append(row)
-    return Table(["operation", "seed (its Next.js app over HTTP, documented)", *(f"{n} p50 ms" for n in names)], rows)
+    return Table(["operation", "seed (its Next.js app over HTTP, documented)",
+                  *(f"{labels.plain(n)} p50 [95 % CI] ms" for n in names)], rows)
+
+
+def _network_rtt(entry: dict, settings: dict) -> tuple[float | None, str]:
+    """The round-trip time inside this backend's measured p50s, or None with why it is unknown."""
+    if entry.get("emulated"):
+        return float(settings.get("rtt_ms") or 0), "emulated"
+    url = ((entry.get("target") or {}).get("url")) or ""
+    host = urlsplit(url).hostname if url else None
+    if host is None or host in ("127.0.0.1", "localhost", "::1"):
+        return 0.0, "loopback"  # a loopback round trip is tens of µs: left in the local figure
+    return None, f"it ran over a real network to {host}, whose round-trip time was not measured"
+
+
+def local_p50(p50: float, trips: float, rtt: float | None, why: str) -> tuple[float | None, str]:
+    """The p50 without the network's round trips, or None and the reason it cannot be derived."""
+    if rtt is None:
+        return None, f"not derivable: {why}"
+    local = p50 - trips * rtt
+    if local <= 0:
+        return None, (f"not derivable: the p50 ({fmt_ms(p50)} ms) is not more than {fmt_num(trips, 1)} round trips × "
+                      f"{rtt:g} ms {why} RTT, so the counted trips overlap (pipelined requests share a round trip) "
+                      "and the model's one-RTT-per-trip assumption does not hold")
+    return local, fmt_ms(local)
 
 
 def rtt_model(run: Run) -> list[Block]:
@@ -454,19 +567,21 @@ def rtt_model(run: Run) -> list[Block]:
     rows = []
     for name in run.backend_names():
         entry = run.backends[name][1]
-        emulated_rtt = float(settings.get("rtt_ms") or 0) if entry.get("emulated") else 0.0
+        rtt, why = _network_rtt(entry, settings)
         for op in OPS:
             found = run.ops.get((name, op))
             if not found or found[1].get("round_trips") is None or found[1].get("p50_ms") is None:
                 continue
             o = found[1]
-            local = max(0.0, o["p50_ms"] - o["round_trips"] * emulated_rtt)
-            rows.append([Cell(f"`{name}`"), Cell(f"`{op}`"), Cell(fmt_num(o["round_trips"], 1)), Cell(fmt_ms(local))]
-                        + [Cell(fmt_ms(local + o["round_trips"] * r)) for r in MODEL_RTTS_MS])
+            local, text = local_p50(o["p50_ms"], o["round_trips"], rtt, why)
+            model = [Cell("–" if local is None else fmt_ms(local + o["round_trips"] * r)) for r in MODEL_RTTS_MS]
+            rows.append([Cell(labels.prose(name, entry)), Cell(f"`{op}`"), Cell(fmt_num(o["round_trips"], 1)),
+                         Cell(text)] + model)
     if not rows:
         return [Para("No backend in this run counts network round trips (embedded backends make none).")]
-    return [Para("Modelled, not measured: p50 service time without the emulated delay + round trips × RTT. "
-                 "Use it to read the network backends' numbers for your own region."),
+    return [Para("Modelled, not measured: p50 service time without the network's round trips (the emulated delay "
+                 "removed; loopback's tens of µs left in) + round trips × RTT. Use it to read the network backends' "
+                 "numbers for your own region. Where the local figure cannot be derived, the row says why."),
             Table(["backend", "op", "round trips", "local p50 ms", *(f"at {r} ms RTT" for r in MODEL_RTTS_MS)], rows)]
 
 
@@ -497,6 +612,14 @@ def observation_blocks(run: Run) -> list[Block]:
     return [Table(["backend", "observation", "measured"], rows)]
 
 
+def fitted_over(sweep: dict, series: dict) -> str:
+    """The sizes a growth exponent was fitted over (those with a measured p50, as `fit_growth` uses)."""
+    sizes = [size for size, p50 in zip(sweep["values"], series.get("p50_ms") or []) if p50 is not None and p50 > 0]
+    if len(set(sizes)) < 2:
+        return f"not fitted: {len(sizes)} measured size(s)"
+    return f"{min(sizes):,}–{max(sizes):,} ({len(sizes)} sizes: {', '.join(f'{v:,}' for v in sizes)})"
+
+
 def sweep_blocks(run: Run) -> list[Block]:
     """Growth exponents (p50 ~ size^b) and where load_all stops being viable, per sweep."""
     blocks: list[Block] = []
@@ -507,13 +630,18 @@ def sweep_blocks(run: Run) -> list[Block]:
                 exponent = series.get("growth_exponent")
                 rows.append([Cell(f"`{b['backend']}`"), Cell(f"`{op}`"),
                              Cell("–" if exponent is None else f"{exponent:.2f}", MEASURED, run.link,
-                                  f"{run.source} sweeps[{k}].backends[{j}].ops.{op}.growth_exponent")])
+                                  f"{run.source} sweeps[{k}].backends[{j}].ops.{op}.growth_exponent"),
+                             Cell(fitted_over(sweep, series))])
             limit = b.get("load_all_limit") or {}
             rows.append([Cell(f"`{b['backend']}`"), Cell(f"load_all passes {sweep['load_all_limit_ms']:g} ms at"),
                          Cell(f"{limit.get('size') or '–'} {sweep['param']} ({limit.get('basis', '–')})", MEASURED,
-                              run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit")])
+                              run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit"), Cell("")])
+        fixed = ", ".join(f"{key} {value}" for key, value in (sweep.get("fixed") or {}).items())
         blocks += [Heading(3, f"{sweep['param']} = {', '.join(map(str, sweep['values']))}"),
-                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)"], rows)]
+                   Para(f"Each exponent is the least-squares slope of log p50 on log {sweep['param']} over the sizes "
+                        f"named in its row (the measured points; a failed point is left out){', at ' + fixed if fixed else ''}. "
+                        "It describes that range only, not sizes beyond it."),
+                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {sweep['param']}"], rows)]
     return blocks
 
 
@@ -527,11 +655,11 @@ def comparison_blocks(runs: list[Run]) -> list[Block]:
             cells = []
             for r in runs:
                 found = r.ops.get((name, op))
-                cells.append(Cell(fmt_ms(found[1].get("p50_ms")), MEASURED, r.link, f"{r.source} ops[{found[0]}].p50_ms")
+                cells.append(Cell(p50_text(found[1]), MEASURED, r.link, f"{r.source} ops[{found[0]}].p50_ms")
                              if found else Cell("–"))
             if any(c.text != "–" for c in cells):
-                rows.append([Cell(f"`{name}`"), Cell(f"`{op}`"), *cells])
-    return [Heading(2, "Runs compared: p50 ms", "comparison"),
+                rows.append([Cell(labels.prose(name)), Cell(f"`{op}`"), *cells])
+    return [Heading(2, "Runs compared: p50 [95 % CI] ms", "comparison"),
             Bullets([f"run {k + 1}: {r.label()}" for k, r in enumerate(runs)]),
             Table(["backend", "op", *(f"run {k + 1}" for k in range(len(runs)))], rows),
             Image("comparison.png", "p50 per operation across the given runs")]

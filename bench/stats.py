@@ -32,3 +32,31 @@ def overhead_summary(samples_ns: Sequence[int]) -> dict:
     a = np.asarray(samples_ns, dtype=np.int64)
     p50, p99 = np.percentile(a, (50, 99), method="inverted_cdf")
     return {"n": len(a), "p50_ns": int(p50), "p99_ns": int(p99), "mean_ns": float(a.mean()), "min_ns": int(a.min())}
+
+
+def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int] | None:
+    """0-based ranks (lo, hi) of the sorted samples bracketing the median with at least
+    `confidence`, distribution-free: the number of samples below the true median is
+    Binomial(n, 1/2), so [x(lo), x(hi)] covers it with probability P(lo < B <= hi).
+    The ranks are symmetric; None when n is too small for any interval to reach it (n < 6 at 95 %)."""
+    from scipy.stats import binom
+
+    if n < 1:
+        return None
+    # the largest k with P(B < k) <= (1 - confidence) / 2, i.e. P(k <= B < n - k) >= confidence
+    k = int(binom.ppf((1 - confidence) / 2, n, 0.5))
+    while k > 0 and binom.cdf(k - 1, n, 0.5) > (1 - confidence) / 2:
+        k -= 1
+    if k < 1:
+        return None
+    return k - 1, n - k
+
+
+def p50_ci_ms(samples_ns: Sequence[int], confidence: float = 0.95) -> tuple[float, float] | None:
+    """The p50's confidence interval in ms from the raw samples (order statistics, no
+    assumption about the distribution), or None when there are too few samples."""
+    ranks = median_ci_ranks(len(samples_ns), confidence)
+    if ranks is None:
+        return None
+    ordered = np.sort(np.asarray(samples_ns, dtype=np.int64))
+    return float(ordered[ranks[0]]) / 1e6, float(ordered[ranks[1]]) / 1e6

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fake_results import FakeResults
 
-from bench import report
+from bench import labels, report
 from bench.cli import main
 from bench.report import Run
 
@@ -61,9 +61,9 @@ def test_html_is_self_contained_with_both_tables_and_all_plots(tmp_path):
 
 def test_matrix_has_a_row_for_every_seed_option_and_says_which_are_not_in_this_run(tmp_path):
     matrix = rendered(full_run().data, tmp_path)["decision-matrix.md"]
-    for option, backend, _ in report.ROWS:
-        assert f"| {option} | `{backend}` |" in matrix
-    assert re.search(r"\| `api-routes` \| not in this run \|", matrix)
+    for option in labels.SEED_OPTIONS:
+        assert f"| {option.option}" in matrix
+    assert "| Current (file + API routes) — Python equivalent: `api-routes` | `api-routes` | not in this run |" in matrix
     assert re.search(r"\| `pyturso` \| \[unavailable: fake reason\]", matrix)
 
 
@@ -88,14 +88,15 @@ def test_changing_a_value_in_the_results_changes_its_cell(tmp_path):
     fake = full_run()
     before = rendered(fake.data, tmp_path)["decision-matrix.md"]
     op = fake.entry("sqlite3", "load_all")
-    assert cell_text(Run("r", fake.data), "sqlite3", "load_all") == f"{report.fmt_ms(op['p50_ms'])} / {report.fmt_ms(op['p95_ms'])}"
+    assert cell_text(Run("r", fake.data), "sqlite3", "load_all").startswith(
+        f"{report.p50_text(op)} / {report.fmt_ms(op['p95_ms'])}")
 
-    op["p50_ms"], op["p95_ms"] = 4.321, 8.765
+    op["p50_ms"], op["p95_ms"], op["p50_ci_low_ms"], op["p50_ci_high_ms"] = 4.321, 8.765, 4.2, 4.4
     fake.data["backends"][2]["capabilities"]["crash_durability"] = {
         "result": "no", "evidence": "3/5 present", "figures": {"acknowledged": 5, "present": 3}}
     after = rendered(fake.data, tmp_path)["decision-matrix.md"]
-    assert "[4.32 / 8.77](latency.md#lat-sqlite3-load_all" not in before
-    assert "[4.32 / 8.77](latency.md#lat-sqlite3-load_all" in after
+    assert "[4.32 [4.20–4.40] / 8.77 (store: size not recorded)](latency.md#lat-sqlite3-load_all" not in before
+    assert "[4.32 [4.20–4.40] / 8.77 (store: size not recorded)](latency.md#lat-sqlite3-load_all" in after
     assert "[no (3/5 kept)](#cap-sqld-crash_durability" in after
     assert "**crash durability: no**: 3/5 present" in after
 
@@ -105,14 +106,14 @@ def test_documented_cells_come_from_the_seed_and_say_so(tmp_path):
     table = report.seed_table(run)
     turso = next(row for row in table.rows if row[1].text == "`turso`")
     cross_device = turso[3 + report.SEED_FACTORS.index("Cross-device")]
-    assert (cross_device.text, cross_device.source) == ("✅ Yes", "documented")
+    assert (cross_device.text, cross_device.source) == ("good: Yes", "documented")  # the seed's ✅ as a word
 
 
 def test_latency_report_shows_every_op_with_percentiles_round_trips_and_emulation(tmp_path):
     latency = rendered(full_run().data, tmp_path)["latency.md"]
     for op in ("load_all", "create_conversation", "add_message", "update_title", "delete_conversation", "cold_start"):
         assert f"## <a id=\"op-{op}\"></a>`{op}`" in latency
-    assert "| n | errors | p50 | p90 | p95 | p99 | max | ops/s | round trips |" in latency
+    assert "| n | errors | p50 [95 % CI] | p90 | p95 | p99 | max | ops/s | round trips |" in latency
     assert "yes: 20 ms RTT proxy" in latency
     assert "p50 60 ns" in latency  # the harness overhead floor
     assert "initial load 83 ms (with compilation)" in latency and "create conversation 57–67 ms" in latency
@@ -131,7 +132,7 @@ def test_recommendation_follows_the_data(tmp_path):
     for b in fake.data["backends"]:
         b["capabilities"]["cross_device"]["result"] = "yes" if b["name"] in ("sqld", "turso") else "no"
     phases = report.recommend(Run("r", fake.data))
-    assert phases[0].startswith("**Phase 1, single machine now:** `apsw`")
+    assert phases[0].startswith("**Phase 1, single machine now:** `apsw` (Python equivalent of better-sqlite3)")
     assert phases[1].startswith("**Phase 2, cross-device next:** `sqld`")
     assert phases[2].startswith("**Phase 3, type safety later:** `sqlalchemy-orm`")
 
@@ -152,7 +153,8 @@ def test_a_minimal_older_results_file_still_renders(tmp_path):
                "ops": [{"backend": "sqlite3", "op": "load_all", "n": 2, "errors": 0, "p50_ms": 0.1}]}
     files = rendered(minimal, tmp_path)
     assert "not probed" in files["decision-matrix.md"]
-    assert '<a id="lat-sqlite3-load_all"></a>`sqlite3` | ok | no | 2 | 0 | 0.1 |' in files["latency.md"]
+    assert ('<a id="lat-sqlite3-load_all"></a>`sqlite3` (Python equivalent of better-sqlite3) | ok | no | 2 | 0 | '
+            '0.1 [no interval: too few samples] |') in files["latency.md"]
 
 
 def test_several_files_add_a_comparison(tmp_path):
@@ -195,7 +197,7 @@ def test_a_measured_answer_that_contradicts_the_seed_is_called_out():
     for b in fake.data["backends"]:
         b["capabilities"]["cross_device"]["result"] = "no" if b["name"] == "sqld" else b["capabilities"]["cross_device"]["result"]
     [bullets] = report.seed_disagreements(Run("r", fake.data))
-    assert any(item.startswith("Self-hosted libSQL → `sqld`: the seed says ✅ Yes; measured: [no]") for item in bullets.items)
+    assert any(item.startswith("Self-hosted libSQL → `sqld`: the seed says good: Yes; measured: [no]") for item in bullets.items)
     assert any("`sqlite3`: the seed says ❌ No; measured: [yes]" in item for item in bullets.items)
 
 
