@@ -289,18 +289,17 @@ def seed_disagreements(run: Run) -> list[Block]:
         documented = seed_words(SEED_MATRIX[row.column][factor])
         says_yes = "Yes" in documented
         link = f"[{measured}]({MATRIX}#{cap_anchor(row.backend, 'cross_device')})"
+        who = row.option if row.backend in labels.EQUIVALENT_OF else f"{row.option} → {labels.prose(row.backend, entries[row.backend])}"
         if measured == "yes" and cross_device_basis(result) == "loopback":
             if not says_yes:
-                items.append(f"{row.option} → {labels.prose(row.backend, entries[row.backend])}: the seed says "
-                             f"{documented}; measured: {link} only from another process on this host's loopback, which "
+                items.append(f"{who}: the seed says {documented}; measured: {link} only from another process on this host's loopback, which "
                              "shows it is reachable by URL + token from another process, not from another device: "
                              "no evidence either way.")
             continue
         if says_yes != (measured == "yes"):
             note = " (the seed's * means: with Turso or another cloud provider)" if documented.endswith("*") else ""
             where = " (client in another network namespace)" if measured == "yes" else ""
-            items.append(f"{row.option} → {labels.prose(row.backend, entries[row.backend])}: the seed says "
-                         f"{documented}{note}; measured: {link}{where}.")
+            items.append(f"{who}: the seed says {documented}{note}; measured: {link}{where}.")
     if not items:
         return [Para("The cross-device probe agrees with the seed for every row measured in this run.")]
     return [Bullets(items)]

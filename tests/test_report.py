@@ -198,7 +198,14 @@ def test_a_measured_answer_that_contradicts_the_seed_is_called_out():
         b["capabilities"]["cross_device"]["result"] = "no" if b["name"] == "sqld" else b["capabilities"]["cross_device"]["result"]
     [bullets] = report.seed_disagreements(Run("r", fake.data))
     assert any(item.startswith("Self-hosted libSQL → `sqld`: the seed says good: Yes; measured: [no]") for item in bullets.items)
-    assert any("`sqlite3`: the seed says ❌ No; measured: [yes]" in item for item in bullets.items)
+    # apsw stands for better-sqlite3 here; its "yes" came from another process on loopback: no claim either way
+    [apsw] = [item for item in bullets.items if item.startswith("better-sqlite3 — Python equivalent: `apsw`")]
+    assert "the seed says bad: No; measured: [yes]" in apsw and "not from another device: no evidence either way" in apsw
+
+    fake.data["backends"][1]["capabilities"]["cross_device"]["figures"] = {"client_network": "namespace"}
+    [bullets] = report.seed_disagreements(Run("r", fake.data))
+    assert any(item.startswith("better-sqlite3 — Python equivalent: `apsw`: the seed says bad: No; measured: [yes]")
+               and item.endswith("(client in another network namespace).") for item in bullets.items)
 
 
 def test_cli_report_into_an_unwritable_folder_exits_2(tmp_path, capsys):
