@@ -157,11 +157,18 @@ def parse_backends(text: str) -> list[str]:
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
+    from bench import labels
+
+    listed = []
     for name in backends.names():
         reason = backends.unavailable_reason(name)
         cls = backends.get(name) if reason is None or not reason.startswith("cannot import") else None
         kind = cls.kind if cls else "?"
-        print(f"{name:<20} {kind:<9} {'available' if reason is None else 'unavailable: ' + reason}")
+        entry = {"emulated": getattr(cls, "emulated", False)}  # set by the emulated backends only
+        listed.append((name, entry))
+        print(f"{labels.marked(name, entry):<20} {kind:<9} {'available' if reason is None else 'unavailable: ' + reason}")
+    for line in labels.mark_legend(listed):
+        print(line)
     return EXIT_OK
 
 

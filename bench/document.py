@@ -186,19 +186,23 @@ def render_html_blocks(blocks: list[Block], image_dir: Path) -> str:
     return "\n".join(out)
 
 
+# Narrow screens: the page itself never scrolls sideways; a wide table scrolls inside its own
+# box (.scroll), and long words (paths, backend names in prose) break instead of overflowing.
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1400px; padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1400px; padding: 0 1rem; color: #222;
+       overflow-wrap: anywhere; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; overflow-wrap: normal; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; position: sticky; top: 0; }
 td.measured { background: #eef7ee; white-space: nowrap; }
 td.documented { background: #f5f2ea; }
 .mark { color: #777; font-size: 0.75em; }
-.scroll { overflow-x: auto; }
+.scroll { overflow-x: auto; max-width: 100%; }
 code { background: #f4f4f4; padding: 0 0.2em; }
 figure { margin: 1rem 0; }
 img { max-width: 100%; border: 1px solid #ddd; }
 nav a { margin-right: 1rem; }
+@media (max-width: 600px) { body { margin: 1rem auto; padding: 0 0.5rem; } }
 """
 
 
@@ -207,5 +211,7 @@ def render_html(title: str, sections: list[tuple[str, list[Block]]], image_dir: 
     nav = "".join(f'<a href="#{anchor}">{html.escape(anchor)}</a>' for anchor, _ in sections)
     body = "\n".join(f'<section id="{anchor}">{render_html_blocks(blocks, image_dir)}</section>'
                      for anchor, blocks in sections)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><nav>{nav}</nav>\n{body}\n</body></html>\n")

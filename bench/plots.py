@@ -20,6 +20,7 @@ import matplotlib.lines  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from bench import labels  # noqa: E402
 from bench.workload import ALL_OPS, COLD_START  # noqa: E402
 from bench.sweep_plot import plot_sweep  # noqa: E402
 
@@ -28,13 +29,19 @@ PERCENTILE_MARKERS = {"p50": "o", "p95": "s", "p99": "^"}
 DPI = 110
 
 
-# tab10 plus six more clearly distinct colours: tab20's light/dark pairs are too alike to tell
-# backends apart once there are more than ten.
-PALETTE = [*plt.get_cmap("tab10").colors, "#000000", "#e6ab02", "#1b9e77", "#6a3d9a", "#b15928", "#a6cee3"]
+def colors(names: Sequence[str]) -> dict[str, str]:
+    """Each backend's fixed colour (bench.labels.PALETTE): the same in every plot and report."""
+    return {name: labels.color(name) for name in names}
 
 
-def colors(names: Sequence[str]) -> dict[str, tuple | str]:
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+def _entries(datas: Sequence[dict]) -> dict[str, dict]:
+    """Backend name -> its results entry (the last file's wins), for labels."""
+    return {b["name"]: b for d in datas for b in d["backends"]}
+
+
+def _label(name: str, entries: dict[str, dict]) -> str:
+    """A backend as named on a plot: emulated and Python-equivalent ones say so."""
+    return labels.plain(name, entries.get(name))
 
 
 def op_names(datas: Sequence[dict]) -> list[str]:
@@ -105,6 +112,7 @@ def percentiles_plot(data: dict, path: Path) -> None:
     palette = colors(names)
     ops = _ops_by_key(data)
     ops_shown = op_names([data])
+    entries = _entries([data])
     fig, axes = _grid("Latency percentiles per operation (ms, log scale; further left is faster)", len(ops_shown))
     for ax, op in zip(axes, ops_shown):
         ax.set_title(op)
@@ -120,7 +128,7 @@ def percentiles_plot(data: dict, path: Path) -> None:
             for v, (_, label) in reversed(list(zip(values, PERCENTILE_KEYS))):
                 if v:
                     ax.plot(v, y, PERCENTILE_MARKERS[label], color=palette[n], markersize=8)
-        ax.set_yticks(range(len(rows)), [n for n, _ in rows])
+        ax.set_yticks(range(len(rows)), [_label(n, entries) for n, _ in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)
         _log_ms_axis(ax, "x", [v for _, o in rows for key, _ in PERCENTILE_KEYS if (v := o.get(key))])
     handles = [matplotlib.lines.Line2D([], [], color="#444", marker=PERCENTILE_MARKERS[label], linestyle="", label=label,
@@ -134,6 +142,7 @@ def cdf_plot(data: dict, path: Path) -> None:
     palette = colors(names)
     ops = _ops_by_key(data)
     ops_shown = op_names([data])
+    entries = _entries([data])
     fig, axes = _grid("Latency distribution per operation (cumulative; further left is faster)", len(ops_shown))
     drawn: set[str] = set()
     for ax, op in zip(axes, ops_shown):
@@ -155,7 +164,8 @@ def cdf_plot(data: dict, path: Path) -> None:
         ax.set_ylabel("fraction of samples ≤ x")
         ax.set_ylim(0, 1.02)
         ax.grid(axis="y", alpha=0.3)
-    handles = [matplotlib.lines.Line2D([], [], color=palette[n], label=n, linewidth=2) for n in names if n in drawn]
+    handles = [matplotlib.lines.Line2D([], [], color=palette[n], label=_label(n, entries), linewidth=2)
+               for n in names if n in drawn]
     _save(fig, path, handles, "backend")
 
 
@@ -165,7 +175,7 @@ def cold_start_plot(data: dict, path: Path) -> None:
     palette = colors(names)
     ops = _ops_by_key(data)
     rows = [(n, ops[(n, COLD_START)]) for n in names if (ops.get((n, COLD_START)) or {}).get("n")]
-    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.55 * max(1, len(rows))))
+    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.75 * max(1, len(rows))))
     ax.set_title("Cold start: fresh process, import driver, open, first load_all (ms; dots = runs, bar = p50)")
     if not rows:
         _no_data(ax, "no cold-start samples")
@@ -174,16 +184,16 @@ def cold_start_plot(data: dict, path: Path) -> None:
             samples = np.asarray(o.get("samples_ns") or [], dtype=np.float64) / 1e6
             if o.get("p50_ms") is not None:
                 ax.barh(y, o["p50_ms"], color=palette[n], alpha=0.35, height=0.6)
-                right = max([o["p50_ms"], *samples])
-                ax.text(right * 1.03, y, f"p50 {o['p50_ms']:.1f} ms", va="center", fontsize=9)
+                # The label sits at the p50 (the bar's end), above the dots, not past the last dot.
+                ax.annotate(f"p50 {o['p50_ms']:.1f} ms", (o["p50_ms"], y - 0.3), ha="center", va="bottom",
+                            fontsize=9, annotation_clip=False)
             if len(samples):
                 ax.scatter(samples, np.full(len(samples), y), color=palette[n], s=18, zorder=3)
-        ax.set_yticks(range(len(rows)), [n for n, _ in rows])
-        ax.invert_yaxis()
+        ax.set_yticks(range(len(rows)), [_label(n, _entries([data])) for n, _ in rows])
+        ax.set_ylim(len(rows) - 0.4, -0.9)  # room above the first bar for its p50 label
         values = [v for _, o in rows for v in (o.get("p50_ms"), o.get("max_ms")) if v]
         if values and max(values) / min(values) > 20:
             _log_ms_axis(ax, "x", values)
-            ax.set_xlim(min(values) / 1.4, max(values) * 2.5)  # room for the labels
         else:
             ax.set_xlim(0, max(values or [1]) * 1.2)
             ax.set_xlabel("ms")
@@ -198,6 +208,7 @@ def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) ->
     names = list(dict.fromkeys(b["name"] for d in datas for b in d["backends"]))
     palette = colors(names)
     indexed = [_ops_by_key(d) for d in datas]
+    entries = _entries(datas)
     ops_shown = op_names(datas)
     fig, axes = _grid(f"p50 per operation across {len(datas)} runs (ms, log scale)", len(ops_shown))
     x = np.arange(1, len(datas) + 1)
@@ -208,7 +219,7 @@ def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) ->
             y = [(ops.get((n, op)) or {}).get("p50_ms") or np.nan for ops in indexed]
             if all(np.isnan(v) for v in y):
                 continue
-            ax.plot(x, y, marker="o", color=palette[n], label=n)
+            ax.plot(x, y, marker="o", color=palette[n], label=_label(n, entries))
             drawn.add(n)
         ax.set_xticks(x, [f"run {i}" for i in x])
         values = [v for ops in indexed for n in names if (v := (ops.get((n, op)) or {}).get("p50_ms"))]
@@ -216,7 +227,8 @@ def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) ->
             _log_ms_axis(ax, "y", values)
         else:
             _no_data(ax, "no samples")
-    handles = [matplotlib.lines.Line2D([], [], color=palette[n], marker="o", label=n) for n in names if n in drawn]
+    handles = [matplotlib.lines.Line2D([], [], color=palette[n], marker="o", label=_label(n, entries))
+               for n in names if n in drawn]
     _save(fig, path, handles, "backend (runs: " + "; ".join(f"{i + 1} = {l}" for i, l in enumerate(labels))[:150] + ")")
 
 
@@ -234,7 +246,7 @@ def write_plots(datas: Sequence[dict], labels: Sequence[str], out: Path) -> list
     written = [(file, caption) for file, caption, _ in plots]
     for sweep in current.get("sweeps") or []:
         file = f"sweep-{sweep['param']}.png"
-        plot_sweep(sweep, out / file)
+        plot_sweep(sweep, out / file, _entries([current]))
         written.append((file, f"p50 against {sweep['param']}, log-log, with each backend's growth exponent b"))
     if len(datas) > 1:
         comparison_plot(datas, labels, out / "comparison.png")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from bench import labels, ranking
 from bench.workload import ALL_OPS
 
 SHORT = {"load_all": "load", "create_conversation": "create", "add_message": "message",
@@ -36,24 +39,37 @@ def fmt_ms(value: float | None) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
+def _op_cell(o: dict | None) -> str:
+    """p50, then its interval's half-width on a second line (the cell stays narrow at 80
+    columns), then the errors when there were any."""
+    if not o:
+        return "-"
+    figure = ranking.p50_figure(o)
+    lines = [fmt_ms(o.get("p50_ms"))]
+    if figure is not None:
+        lines.append(f"±{figure.spread * 100:.0f}%" if figure.spread is not None else "±?")
+    if o.get("errors"):
+        lines.append(f"[{o['errors']}]")
+    return "\n".join(lines)
+
+
+def _table(title: str) -> Table:
+    # No vertical rules: at 80 columns every character goes to the figures, none is cut.
+    return Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+
+
 def print_summary(console: Console, data: dict) -> None:
-    table = Table(title="p50 latency, ms (errors in brackets)")
-    table.add_column("backend", no_wrap=True, min_width=max((len(b["name"]) for b in data["backends"]), default=7))
-    table.add_column("status")
+    table = _table("p50 latency, ms (±: its 95 % interval, ±? too few samples; \\[errors])")
+    named = [(b["name"], b) for b in data["backends"]]
+    table.add_column("backend", no_wrap=True)
     for op in ALL_OPS:
-        table.add_column(SHORT.get(op, op), justify="right")
+        table.add_column(SHORT.get(op, op), justify="right", overflow="fold")
     ops = {(o["backend"], o["op"]): o for o in data["ops"]}
-    for b in data["backends"]:
-        cells = []
-        for op in ALL_OPS:
-            o = ops.get((b["name"], op))
-            cell = fmt_ms(o["p50_ms"]) if o else "-"
-            if o and o["errors"]:
-                cell += f" [{o['errors']}]"
-            cells.append(cell)
-        status = b["status"] + (" (emulated)" if b.get("emulated") else "")
-        table.add_row(b["name"], status, *cells)
+    for name, b in named:
+        table.add_row(Text(labels.marked(name, b)), *(Text(_op_cell(ops.get((name, op)))) for op in ALL_OPS))
     console.print(table)
+    for line in labels.mark_legend(named):
+        console.print(Text(line), overflow="fold")
     print_overhead_ratios(console, data)
     for b in data["backends"]:
         if b["status"] != "ok":
@@ -67,11 +83,11 @@ def print_overhead_ratios(console: Console, data: dict) -> None:
     rated = [o for o in data["ops"] if "overhead_ratio" in o]
     if not rated:
         return
-    table = Table(title="Layer overhead: p50 / the p50 of the backend beneath it, same run")
-    table.add_column("backend", no_wrap=True, min_width=max((len(b["name"]) for b in data["backends"]), default=7))
+    table = _table("Layer overhead: p50 / the p50 of the backend beneath it, same run")
+    table.add_column("backend", no_wrap=True)
     table.add_column("vs")
     for op in ALL_OPS:
-        table.add_column(SHORT.get(op, op), justify="right")
+        table.add_column(SHORT.get(op, op), justify="right", overflow="fold")
     ratios = {(o["backend"], o["op"]): o for o in rated}
     for name in dict.fromkeys(o["backend"] for o in rated):
         cells = []
@@ -91,9 +107,9 @@ def print_load_summary(console: Console, data: dict) -> None:
         console.print(f"open loop at {rate:g} ops/s ({data['run']['params']['arrivals']} arrivals): "
                       "latencies above count from each op's scheduled start")
     if data.get("concurrency"):
-        table = Table(title="concurrent clients (aggregate)")
-        for column in ("backend", "clients", "status", "ops/s", "add_message p50", "add_message p99", "errors", "busy"):
-            table.add_column(column, justify="left" if column in ("backend", "status") else "right")
+        table = _table("concurrent clients (aggregate)")
+        for column in ("backend", "clients", "status", "ops/s", "message p50", "message p99", "errors", "busy"):
+            table.add_column(column, justify="left" if column in ("backend", "status") else "right", overflow="fold")
         for c in data["concurrency"]:
             add = c.get("ops", {}).get("add_message", {})
             thr = c.get("throughput_ops_s")

@@ -15,15 +15,20 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bench import labels  # noqa: E402
+
 PANEL_COLUMNS = 3
 
 
-def _label(backend: str, exponent: float | None) -> str:
-    return f"{backend} (b={exponent:.2f})" if exponent is not None else backend
+def _label(backend: str, exponent: float | None, entry: dict | None) -> str:
+    name = labels.plain(backend, entry)
+    return f"{name} (b={exponent:.2f})" if exponent is not None else name
 
 
-def plot_sweep(sweep: dict, path: Path) -> Path:
-    """Draw `sweep` (one entry of results["sweeps"]) into the PNG file `path`; returns `path`."""
+def plot_sweep(sweep: dict, path: Path, entries: dict[str, dict] | None = None) -> Path:
+    """Draw `sweep` (one entry of results["sweeps"]) into the PNG file `path`; returns `path`.
+    `entries` (backend name -> results entry) lets labels say what is emulated."""
+    entries = entries or {}
     ops = [op for op in dict.fromkeys(op for b in sweep["backends"] for op in b["ops"])
            if any(any(v is not None for v in b["ops"][op]["p50_ms"]) for b in sweep["backends"] if op in b["ops"])]
     rows = max(1, -(-len(ops) // PANEL_COLUMNS))
@@ -36,7 +41,8 @@ def plot_sweep(sweep: dict, path: Path) -> Path:
                 continue
             points = [(s, p) for s, p in zip(sizes, series["p50_ms"]) if p is not None and p > 0]
             if points:
-                ax.plot(*zip(*points), marker="o", label=_label(b["backend"], series["growth_exponent"]))
+                ax.plot(*zip(*points), marker="o", color=labels.color(b["backend"]),
+                        label=_label(b["backend"], series["growth_exponent"], entries.get(b["backend"])))
         if op == "load_all":
             ax.axhline(sweep["load_all_limit_ms"], color="grey", linestyle="--", linewidth=1,
                        label=f"{sweep['load_all_limit_ms']:g} ms limit")
