@@ -26,10 +26,12 @@ class SeedOption:
     column: str | None  # its column in the seed's decision matrix (None: not in the seed)
     real: tuple[str, ...]  # backends that are this system
     equivalents: tuple[str, ...] = ()  # Python backends standing in for a Node system
+    node_system: str | None = None  # what the equivalents stand in for, when not the option's name
 
 
 SEED_OPTIONS: tuple[SeedOption, ...] = (
-    SeedOption("Current (file + API routes)", "Current (File + API)", ("nextjs-routes",), ("api-routes",)),
+    SeedOption("Current (file + API routes)", "Current (File + API)", ("nextjs-routes",), ("api-routes",),
+               "the seed's Next.js API routes"),
     SeedOption("Turso", "Turso", ("node-turso", "turso")),
     SeedOption("Drizzle", "Drizzle", ("drizzle", "drizzle-turso"), ("sqlalchemy-core",)),
     SeedOption("Prisma", "Prisma", ("prisma",), ("sqlalchemy-orm",)),
@@ -44,7 +46,7 @@ SEED_OPTIONS: tuple[SeedOption, ...] = (
 )
 
 # The Node system each Python equivalent stands in for.
-EQUIVALENT_OF: dict[str, str] = {b: o.option for o in SEED_OPTIONS for b in o.equivalents}
+EQUIVALENT_OF: dict[str, str] = {b: o.node_system or o.option for o in SEED_OPTIONS for b in o.equivalents}
 
 # One fixed colour per backend, in every plot of every report: Kelly's colours of maximum
 # contrast, adjusted so that no two are closer than CIE76 ΔE 25 (tests/test_labels.py checks).

@@ -94,11 +94,16 @@ def _grid(title: str, panels: int) -> tuple[plt.Figure, list[Axes]]:
 
 
 def _save(fig: plt.Figure, path: Path, legend_handles: list | None = None, legend_title: str | None = None) -> None:
-    """Save with the legend below the plots, where it cannot cover data."""
+    """Save with the legend below the plots, where it cannot cover data; long labels (a
+    Python equivalent, an emulated backend) get fewer columns, so none runs off the figure."""
     if legend_handles:
-        fig.legend(handles=legend_handles, loc="lower center", ncol=min(6, len(legend_handles)),
-                   title=legend_title, frameon=False, fontsize=10)
-        fig.tight_layout(rect=(0, 0.09, 1, 0.96))
+        longest = max(len(h.get_label()) for h in legend_handles)
+        width_chars = fig.get_figwidth() * 10  # about ten legend characters per inch at font size 10
+        ncol = max(1, min(6, len(legend_handles), int(width_chars // (longest + 6))))
+        rows = -(-len(legend_handles) // ncol)
+        inches = 0.35 + 0.25 * rows
+        fig.legend(handles=legend_handles, loc="lower center", ncol=ncol, title=legend_title, frameon=False, fontsize=10)
+        fig.tight_layout(rect=(0, inches / fig.get_figheight(), 1, 0.96))
     else:
         fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(path, dpi=DPI)
@@ -175,8 +180,8 @@ def cold_start_plot(data: dict, path: Path) -> None:
     palette = colors(names)
     ops = _ops_by_key(data)
     rows = [(n, ops[(n, COLD_START)]) for n in names if (ops.get((n, COLD_START)) or {}).get("n")]
-    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.75 * max(1, len(rows))))
-    ax.set_title("Cold start: fresh process, import driver, open, first load_all (ms; dots = runs, bar = p50)")
+    fig, ax = plt.subplots(figsize=(12, 1.8 + 0.75 * max(1, len(rows))))
+    ax.set_title("Cold start: fresh process, import driver, open, first load_all\n(ms; dots = runs, bar and label = p50)")
     if not rows:
         _no_data(ax, "no cold-start samples")
     else:
