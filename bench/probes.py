@@ -22,6 +22,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,10 +34,11 @@ import urllib.request
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from backends.base import Conversation, Message, Settings, Store, Target
+from bench import netns
 from bench.secrets import redact_url, scrub
 from bench.workload import EPOCH_MS, checksum
 
@@ -67,14 +69,26 @@ def _conversation(cid: str, at: int) -> Conversation:
     return Conversation(cid, f"probe {cid}", at, at, [])
 
 
+def _connects(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
 def child_read(request: dict) -> None:
-    """Print whether conversation `find` is in the store."""
+    """Print whether conversation `find` is in the store (and, with `server`, whether the
+    server's own loopback address can be reached from here: from another host it cannot)."""
     store = _child_store(request)
     try:
         ids = {c.id for c in store.load_all()}
     finally:
         store.close()
-    print(json.dumps({"found": request["find"] in ids, "conversations": len(ids)}), flush=True)
+    answer = {"found": request["find"] in ids, "conversations": len(ids)}
+    if request.get("server"):
+        answer["server_loopback_reachable"] = _connects(*request["server"])
+    print(json.dumps(answer), flush=True)
 
 
 def child_write(request: dict) -> None:
@@ -125,13 +139,15 @@ def main() -> int:
 class Child:
     """A probe client process; its stdout lines arrive on a queue so every wait has a deadline."""
 
-    def __init__(self, name: str, target: Target, settings: Settings, action: str, **args) -> None:
+    def __init__(self, name: str, target: Target, settings: Settings, action: str, wrapper: Sequence[str] = (),
+                 **args) -> None:
+        """`wrapper` runs the client elsewhere (`ip netns exec NAME`: on another host)."""
         request = {"backend": name, "target": asdict(target), "settings": asdict(settings), "action": action, **args}
         self.secrets = [target.auth_token]
         # stderr goes to a file, not a pipe: a chatty driver can then never block the child.
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.probes"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [*wrapper, sys.executable, "-m", "bench.probes"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, text=True, bufsize=1,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -191,8 +207,9 @@ def _deadline() -> float:
     return time.monotonic() + CHILD_TIMEOUT_S
 
 
-def run_child(name: str, target: Target, settings: Settings, action: str, **args) -> tuple[list[str], int, str]:
-    child = Child(name, target, settings, action, **args)
+def run_child(name: str, target: Target, settings: Settings, action: str, wrapper: Sequence[str] = (),
+              **args) -> tuple[list[str], int, str]:
+    child = Child(name, target, settings, action, wrapper, **args)
     try:
         return child.finish(_deadline())
     finally:
@@ -225,7 +242,31 @@ def second_device_target(cls: type[Store], target: Target, workdir: Path) -> Tar
     return Target(path=path, url=target.url, auth_token=target.auth_token)
 
 
+def _loopback_server(target: Target) -> tuple[str, int] | None:
+    parts = urlsplit(target.url or "")
+    return (parts.hostname, parts.port) if parts.hostname in netns.LOOPBACK_HOSTS and parts.port else None
+
+
+def _read_from_other_host(cls: type[Store], remote: Target, settings: Settings, cid: str) -> tuple[tuple, dict]:
+    """The second client's read, from another network namespace when one can be made here,
+    else from another process on loopback; returns (run_child's answer, what it ran on)."""
+    reason = netns.unavailable_reason()
+    if reason is None:
+        try:
+            with netns.OtherHost() as host:
+                answer = run_child(cls.name, host.target(remote), settings, "read", host.command(), find=cid,
+                                   server=_loopback_server(remote))
+            return answer, {"client_network": "namespace", "client_address": host.address}
+        except netns.NetnsError as exc:
+            reason = str(exc)
+    return run_child(cls.name, remote, settings, "read", find=cid), {"client_network": "loopback",
+                                                                      "why_not_namespace": reason}
+
+
 def probe_cross_device(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+    """Can a client on another host, given only the URL (and token), see what the first wrote?
+    The client runs in a network namespace of its own (bench/netns.py); where none can be made,
+    the answer is what it is: reachable by URL + token from another process, on loopback."""
     remote = second_device_target(cls, target, workdir)
     if remote is None:
         return outcome(NO, "the store is a local file and the backend exposes no URL: another device cannot reach it")
@@ -235,14 +276,24 @@ def probe_cross_device(cls: type[Store], target: Target, settings: Settings, wor
         store.create_conversation(_conversation(cid, EPOCH_MS))
     finally:
         store.close()
-    out, code, err = run_child(cls.name, remote, settings, "read", find=cid)
+    (out, code, err), where = _read_from_other_host(cls, remote, settings, cid)
+    given = f"only the URL{' and token' if remote.auth_token else ''}"
+    if where["client_network"] == "namespace":
+        client = (f"a client on another host (network namespace, address {where['client_address']}, the server "
+                  f"reached through a relay on the link; the host's loopback unreachable from it) given {given}")
+    else:
+        client = (f"a second process on this host's loopback given {given} (no network namespace here: "
+                  f"{where['why_not_namespace']}; this shows reachability by URL + token from another process, "
+                  "not from another device)")
     if code != 0:
-        return outcome(NO, f"a second client given only the URL and token failed: {err}")
+        return outcome(NO, f"{client} failed: {err}", **where)
     answer = json.loads(out[-1])
+    if answer.get("server_loopback_reachable"):
+        return outcome(NO, f"{client} could also reach the server's loopback address: not another host", **where)
     if answer["found"]:
-        return outcome(YES, f"a second process given only the URL{' and token' if remote.auth_token else ''} "
-                            f"saw the conversation the first client created ({answer['conversations']} conversations)")
-    return outcome(NO, "a second process given only the URL and token did not see the new conversation")
+        return outcome(YES, f"{client} saw the conversation the first client created "
+                            f"({answer['conversations']} conversations)", **where)
+    return outcome(NO, f"{client} did not see the new conversation", **where)
 
 
 def _wrong_key_token() -> str:

@@ -298,7 +298,9 @@ def seed_disagreements(run: Run) -> list[Block]:
             continue
         if says_yes != (measured == "yes"):
             note = " (the seed's * means: with Turso or another cloud provider)" if documented.endswith("*") else ""
-            where = " (client in another network namespace)" if measured == "yes" else ""
+            where = (" (a client in another network namespace; the server listens on loopback and a relay on the "
+                     "namespace link forwarded to it, so this shows a client needs only the URL and token once the "
+                     "server's port is reachable, not that it is exposed)") if measured == "yes" else ""
             items.append(f"{who}: the seed says {documented}{note}; measured: {link}{where}.")
     if not items:
         return [Para("The cross-device probe agrees with the seed for every row measured in this run.")]
