@@ -1,23 +1,34 @@
-"""How much the harness adds: storebench's `add_message` p50 vs a bare driver loop.
+"""How much the harness adds: storebench's p50 of every op vs a bare loop, at the stated size.
 
-The bare loop issues the same statements (BEGIN IMMEDIATE, INSERT message, UPDATE
-conversation, COMMIT) on the same driver, file settings and connection, timed with the same
-clock pair, with no Store method, no step list and no argument tuples in between. Blocks of
-the two alternate so that drift (page cache, WAL growth, CPU frequency) hits both alike.
+For each embedded driver (sqlite3, apsw, libsql) and each of the five ops, on a store of the
+quick profile's size (100 conversations × 20 messages, the workload's own generated data):
 
-    python benchmarks/harness_vs_bare.py [--samples 2000] [--blocks 6]
+- the harness side is what `storebench run` times: the Store method called through
+  `bench.runner.time_steps`;
+- the bare side issues the same statements (the same BEGIN / SQL / COMMIT, and for
+  `load_all` the same row-to-object assembly) straight on the same connection, timed with the
+  same `perf_counter_ns` pair, with no Store method, step list or argument tuple in between.
 
-Prints per embedded backend: bare p50, harness p50, their ratio; and the null-op p50.
-The target (issue 2) is a ratio within 1.15 and a null-op p50 of at most 1 µs.
+The store stays at the stated size: each timed call is paired with an untimed restore on the
+same connection, done alike on both sides (a created conversation is deleted again, an added
+message removed, a deleted conversation re-created with its messages first). Blocks of the
+two sides alternate, so drift (page cache, WAL growth, CPU frequency) hits both alike.
+
+    python benchmarks/harness_vs_bare.py [--samples 600] [--load-samples 200] [--block 50]
+
+Prints the machine's load average, the null-op p50, and per driver and op: bare p50, harness
+p50, their ratio. The target (issue 17) is every ratio within 1.15 (±15 %).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -25,70 +36,157 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import backends  # noqa: E402
 from backends.base import Conversation, Message, Settings, Target  # noqa: E402
-from backends.sql import INSERT_MESSAGE, TOUCH_CONVERSATION  # noqa: E402
+from backends.sql import (DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE,  # noqa: E402
+                          SELECT_CONVERSATIONS, SELECT_MESSAGES, TOUCH_CONVERSATION, UPDATE_TITLE, assemble)
 from bench.runner import measure_overhead, time_steps  # noqa: E402
-from bench.workload import EPOCH_MS  # noqa: E402
+from bench.workload import OPS, PROFILES, DataGenerator  # noqa: E402
 
 EMBEDDED = ("sqlite3", "apsw", "libsql")
+TARGET_RATIO = 1.15
+SEED = 1
+
+# ---------------------------------------------------------------- the bare side: SqlStore's statements, inline
 
 
-def messages(prefix: str, n: int, start: int) -> list[Message]:
-    body = "x" * 400
-    return [Message(f"{prefix}{i}", "c1", "user", body, start + i) for i in range(n)]
+def bare_load_all(conn) -> list[Conversation]:
+    conn.execute("BEGIN")
+    conversations = conn.execute(SELECT_CONVERSATIONS).fetchall()
+    messages = conn.execute(SELECT_MESSAGES).fetchall()
+    conn.execute("COMMIT")
+    return assemble(conversations, messages)
 
 
-def bare_block(conn, batch: list[Message]) -> list[int]:
-    clock = time.perf_counter_ns
-    execute = conn.execute
-    out = []
-    for m in batch:
-        t0 = clock()
-        execute("BEGIN IMMEDIATE")
-        execute(INSERT_MESSAGE, (m.id, m.conversation_id, m.role, m.content, m.created_at))
-        execute(TOUCH_CONVERSATION, (m.created_at, m.conversation_id))
-        execute("COMMIT")
-        out.append(clock() - t0)
+def bare_create_conversation(conn, c: Conversation) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(INSERT_CONVERSATION, (c.id, c.title, c.created_at, c.updated_at))
+    for m in c.messages:
+        conn.execute(INSERT_MESSAGE, (m.id, m.conversation_id, m.role, m.content, m.created_at))
+    conn.execute("COMMIT")
+
+
+def bare_add_message(conn, m: Message) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(INSERT_MESSAGE, (m.id, m.conversation_id, m.role, m.content, m.created_at))
+    conn.execute(TOUCH_CONVERSATION, (m.created_at, m.conversation_id))
+    conn.execute("COMMIT")
+
+
+def bare_update_title(conn, conversation_id: str, title: str, updated_at: int) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(UPDATE_TITLE, (title, updated_at, conversation_id))
+    conn.execute("COMMIT")
+
+
+def bare_delete_conversation(conn, conversation_id: str) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(DELETE_MESSAGES, (conversation_id,))
+    conn.execute(DELETE_CONVERSATION, (conversation_id,))
+    conn.execute("COMMIT")
+
+
+BARE: dict[str, Callable] = {"load_all": bare_load_all, "create_conversation": bare_create_conversation,
+                             "add_message": bare_add_message, "update_title": bare_update_title,
+                             "delete_conversation": bare_delete_conversation}
+
+# ---------------------------------------------------------------- the calls, each with its untimed restore
+
+Call = tuple[Callable | None, tuple, Callable | None]  # (restore before, op arguments, restore after)
+
+
+def calls(op: str, n: int, conn, gen: DataGenerator, ids: list[str], messages: int) -> list[Call]:
+    """`n` calls of `op` with fresh arguments, each with the restore that keeps the store at its size."""
+    out: list[Call] = []
+    for _ in range(n):
+        if op == "load_all":
+            out.append((None, (), None))
+        elif op == "create_conversation":  # a new chat with its first exchange; deleted again
+            c = gen.conversation(2)
+            out.append((None, (c,), lambda cid=c.id: bare_delete_conversation(conn, cid)))
+        elif op == "add_message":  # to an existing chat; removed again
+            m = gen.message(ids[gen.rng.randrange(len(ids))], "user")
+            out.append((None, (m,), lambda mid=m.id: conn.execute("DELETE FROM messages WHERE id = ?", (mid,))))
+        elif op == "update_title":
+            out.append((None, (ids[gen.rng.randrange(len(ids))], gen.title(), gen.tick()), None))
+        else:  # delete_conversation: a chat of the stated size is created first, then deleted
+            c = gen.conversation(messages)
+            out.append((lambda c=c: bare_create_conversation(conn, c), (c.id,), None))
     return out
 
 
-def harness_block(store, batch: list[Message]) -> list[int]:
-    timing = time_steps([(0, store.add_message, (m,)) for m in batch], slots=1)
-    assert timing.errors == [0], timing.error_examples
+def bare_block(conn, op: str, block: list[Call]) -> list[int]:
+    fn = BARE[op]
+    clock = time.perf_counter_ns
+    out = []
+    for before, args, after in block:
+        if before:
+            before()
+        t0 = clock()
+        fn(conn, *args)
+        t1 = clock()
+        if after:
+            after()
+        out.append(t1 - t0)
+    return out
+
+
+def _untimed(fn: Callable | None) -> list[tuple[int, Callable, tuple]]:
+    return [(1, fn, ())] if fn else []
+
+
+def harness_block(store, op: str, block: list[Call]) -> list[int]:
+    """The block through time_steps; the restores are steps of a second slot, whose samples are dropped."""
+    method = getattr(store, op)
+    steps = [s for before, args, after in block for s in (*_untimed(before), (0, method, args), *_untimed(after))]
+    timing = time_steps(steps, slots=2)
+    assert timing.errors == [0, 0], timing.error_examples
     return list(timing.samples[0])
 
 
-def compare(name: str, samples: int, blocks: int) -> tuple[float, float]:
+def compare(name: str, op: str, samples: int, block_size: int) -> tuple[float, float, int, int]:
+    """(bare p50 µs, harness p50 µs, conversations, messages at the end: the store's size)."""
+    params = PROFILES["quick"]
     cls = backends.get(name)
     with tempfile.TemporaryDirectory() as tmp:
         store = cls(Target(path=str(Path(tmp) / "bench.db")), Settings())
         store.open()
         store.setup_schema()
-        store.create_conversation(Conversation("c1", "t", EPOCH_MS, EPOCH_MS, []))
-        per_block = samples // blocks
+        gen = DataGenerator(SEED)
+        data = [gen.conversation(params.messages) for _ in range(params.conversations)]
+        store.preload(data)
+        ids = [c.id for c in data]
         bare, harness = [], []
-        clock_ms = EPOCH_MS + 1
-        for b in range(blocks):
-            first, second = (bare_block, harness_block) if b % 2 == 0 else (harness_block, bare_block)
-            for fn in (first, second):
-                batch = messages(f"{fn.__name__}-{b}-", per_block, clock_ms)
-                clock_ms += per_block
-                target = store.conn if fn is bare_block else store
-                (bare if fn is bare_block else harness).extend(fn(target, batch))
+        for b in range(max(2, samples // block_size)):
+            order = ((bare_block, store.conn, bare), (harness_block, store, harness))
+            for fn, target, into in (order if b % 2 == 0 else order[::-1]):
+                into.extend(fn(target, op, calls(op, block_size, store.conn, gen, ids, params.messages)))
+        loaded = store.load_all()
         store.close()
-    return float(np.median(bare)) / 1e3, float(np.median(harness)) / 1e3
+    return (float(np.median(bare)) / 1e3, float(np.median(harness)) / 1e3, len(loaded),
+            sum(len(c.messages) for c in loaded))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--blocks", type=int, default=6)
+    parser.add_argument("--samples", type=int, default=600, help="timed calls per side for the write ops")
+    parser.add_argument("--load-samples", type=int, default=200, help="timed calls per side for load_all")
+    parser.add_argument("--block", type=int, default=50, help="calls per alternating block")
     args = parser.parse_args()
+    params = PROFILES["quick"]
+    print(f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}; {os.cpu_count()} cores")
+    print(f"store: {params.conversations} conversations × {params.messages} messages (quick profile), seed {SEED}")
     print(f"null op p50: {measure_overhead()['p50_ns']} ns")
-    print(f"{'backend':<10} {'bare p50 µs':>12} {'harness p50 µs':>15} {'ratio':>7}")
+    print(f"{'backend':<8} {'op':<20} {'bare p50 µs':>12} {'harness p50 µs':>15} {'ratio':>7}  store after")
+    worst = 0.0
     for name in EMBEDDED:
-        bare, harness = compare(name, args.samples, args.blocks)
-        print(f"{name:<10} {bare:>12.2f} {harness:>15.2f} {harness / bare:>7.3f}")
-    return 0
+        for op in OPS:
+            n = args.load_samples if op == "load_all" else args.samples
+            bare, harness, conversations, messages = compare(name, op, n, min(args.block, n))
+            ratio = harness / bare
+            worst = max(worst, abs(ratio - 1))
+            print(f"{name:<8} {op:<20} {bare:>12.1f} {harness:>15.1f} {ratio:>7.3f}  {conversations} / {messages}",
+                  flush=True)
+    print(f"largest difference: {worst * 100:.1f} % (target: within {(TARGET_RATIO - 1) * 100:.0f} %)")
+    return 0 if worst <= TARGET_RATIO - 1 else 1
 
 
 if __name__ == "__main__":
