@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import backends
-from bench import probes, runner
+from bench import netns, probes, runner
 from bench.workload import Params
 
 EMBEDDED_FILES = ("sqlite3", "apsw", "libsql")
@@ -36,6 +36,8 @@ def test_probe_answers_follow_from_what_the_target_exposes(probed):
         assert answer["evidence"] and "probe failed" not in answer["evidence"], (name, answer)
     # cross-device needs a URL; auth is only probed where there is a token.
     assert caps["cross_device"]["result"] == ("yes" if target.url else "no")
+    if target.url and netns.unavailable_reason() is None:  # the second client ran on another host
+        assert caps["cross_device"]["figures"]["client_network"] == "namespace"
     assert caps["auth_enforced"]["result"] == ("yes" if target.auth_token else "n/a")
     # Every acknowledged write survives the SIGKILLed writer.
     crash = caps["crash_durability"]
