@@ -20,7 +20,7 @@ import matplotlib.lines  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from bench import labels  # noqa: E402
+from bench import labels, ranking  # noqa: E402
 from bench.workload import ALL_OPS, COLD_START  # noqa: E402
 from bench.sweep_plot import plot_sweep  # noqa: E402
 
@@ -101,13 +101,25 @@ def _save(fig: plt.Figure, path: Path, legend_handles: list | None = None, legen
         width_chars = fig.get_figwidth() * 10  # about ten legend characters per inch at font size 10
         ncol = max(1, min(6, len(legend_handles), int(width_chars // (longest + 6))))
         rows = -(-len(legend_handles) // ncol)
-        inches = 0.35 + 0.25 * rows
+        inches = 0.35 + 0.25 * rows + 0.2 * (legend_title or "").count("\n")
         fig.legend(handles=legend_handles, loc="lower center", ncol=ncol, title=legend_title, frameon=False, fontsize=10)
         fig.tight_layout(rect=(0, inches / fig.get_figheight(), 1, 0.96))
     else:
         fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
+
+
+def _p50_interval(ax: Axes, entry: dict, at: float, color: str, horizontal: bool) -> None:
+    """The p50's 95 % interval as a capped bar across its marker (nothing when there is none)."""
+    figure = ranking.p50_figure(entry)
+    if figure is None or figure.low is None or figure.high is None:
+        return
+    error = [[figure.value - figure.low], [figure.high - figure.value]]
+    if horizontal:
+        ax.errorbar(figure.value, at, xerr=error, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
+    else:
+        ax.errorbar(at, figure.value, yerr=error, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
 
 
 def percentiles_plot(data: dict, path: Path) -> None:
@@ -133,12 +145,16 @@ def percentiles_plot(data: dict, path: Path) -> None:
             for v, (_, label) in reversed(list(zip(values, PERCENTILE_KEYS))):
                 if v:
                     ax.plot(v, y, PERCENTILE_MARKERS[label], color=palette[n], markersize=8)
-        ax.set_yticks(range(len(rows)), [_label(n, entries) for n, _ in rows])
+            _p50_interval(ax, o, y, palette[n], horizontal=True)
+        # Three panels a row leave no room for long names: marks here, explained under the plot.
+        ax.set_yticks(range(len(rows)), [labels.marked(n, entries.get(n)) for n, _ in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)
         _log_ms_axis(ax, "x", [v for _, o in rows for key, _ in PERCENTILE_KEYS if (v := o.get(key))])
     handles = [matplotlib.lines.Line2D([], [], color="#444", marker=PERCENTILE_MARKERS[label], linestyle="", label=label,
                                        markersize=8) for _, label in PERCENTILE_KEYS]
-    _save(fig, path, handles, "percentile (colour = backend)")
+    marks = labels.mark_legend([(n, entries.get(n)) for n in names])
+    _save(fig, path, handles, "\n".join(["percentile (colour = backend; the capped bar around p50 is its 95 % interval)",
+                                          *marks]))
 
 
 def cdf_plot(data: dict, path: Path) -> None:
@@ -225,6 +241,9 @@ def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) ->
             if all(np.isnan(v) for v in y):
                 continue
             ax.plot(x, y, marker="o", color=palette[n], label=_label(n, entries))
+            for k, ops in enumerate(indexed):
+                if (n, op) in ops:
+                    _p50_interval(ax, ops[(n, op)], x[k], palette[n], horizontal=False)
             drawn.add(n)
         ax.set_xticks(x, [f"run {i}" for i in x])
         values = [v for ops in indexed for n in names if (v := (ops.get((n, op)) or {}).get("p50_ms"))]
@@ -234,7 +253,8 @@ def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) ->
             _no_data(ax, "no samples")
     handles = [matplotlib.lines.Line2D([], [], color=palette[n], marker="o", label=_label(n, entries))
                for n in names if n in drawn]
-    _save(fig, path, handles, "backend (runs: " + "; ".join(f"{i + 1} = {l}" for i, l in enumerate(labels))[:150] + ")")
+    runs = "; ".join(f"{i + 1} = {l}" for i, l in enumerate(labels))[:150]
+    _save(fig, path, handles, f"backend; bars: the p50's 95 % interval (runs: {runs})")
 
 
 def write_plots(datas: Sequence[dict], labels: Sequence[str], out: Path) -> list[tuple[str, str]]:
