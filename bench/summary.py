@@ -117,10 +117,12 @@ def print_load_summary(console: Console, data: dict) -> None:
                           fmt_ms(add.get("p50_ms")), fmt_ms(add.get("p99_ms")),
                           str(c.get("errors", "-")), str(c.get("busy_errors", "-")))
         console.print(table)
+    from bench.report import fitted_over
+
     for sweep in data.get("sweeps", []):
         for b in sweep["backends"]:
-            exps = ", ".join(f"{SHORT.get(op, op)} {v['growth_exponent']:.2f}" for op, v in b["ops"].items()
-                             if v["growth_exponent"] is not None)
+            exps = ", ".join(f"{SHORT.get(op, op)} {v['growth_exponent']:.2f} (over {fitted_over(sweep, v)})"
+                             for op, v in b["ops"].items() if v["growth_exponent"] is not None)
             limit = b["load_all_limit"]
             where = f"{limit['size']} {sweep['param']} ({limit['basis']})" if limit["size"] else limit["basis"]
             console.print(f"sweep {sweep['param']} {b['backend']}: growth exponents {exps}; "
