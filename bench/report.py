@@ -367,7 +367,8 @@ def _phase1(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
     if not durable:
         return f"{head} no backend ran ok with all five operations measured and its acknowledged writes kept."
     probed = all(_capability(t[1], "crash_durability") == "yes" for t in durable)
-    kept = "whose acknowledged writes survived a killed writer" if probed else "(crash durability probed where shown)"
+    kept = ("whose acknowledged writes survived a killed writer" if probed
+            else "whose acknowledged writes survived a killed writer where probed (not all were)")
     text = f"{head} " + _chosen(run, durable, f"the lowest cost among ok backends {kept}")
     current = round_cost(run, "api-routes")
     name, _, cost = durable[0]
@@ -389,7 +390,7 @@ def _phase2(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
                     for t in authed)
     reached = ("a client in another network namespace reached with only a URL and token" if namespace
                else "a second process reached with only a URL and token (on loopback: not shown from another device)")
-    auth = "enforced auth" if authed is not remote else "none enforced auth"
+    auth = "enforced auth" if authed is not remote else "none of them enforced auth"
     return f"{head} " + _chosen(run, authed, f"the lowest cost among backends {reached}, {auth}")
 
 
