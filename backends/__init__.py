@@ -1,10 +1,20 @@
 """The backend registry: name -> "module:Class", imported only when used, so a missing
-driver makes its own backend unavailable instead of breaking the others."""
+driver makes its own backend unavailable instead of breaking the others.
+
+Users add their own backends without touching this file, in two ways:
+- a package declares an entry point in the group `storebench.backends` (name = "module:Class");
+- a run names a file, `--backend-module path/to/file.py:ClassName`; the class registers under
+  its `name`. The CLI puts such files in STOREBENCH_BACKEND_MODULES, so every process the run
+  starts (measuring workers, cold starts, probes) finds the same backends.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+from importlib import metadata
+from pathlib import Path
 
 from backends.base import Store
 
@@ -29,8 +39,77 @@ REGISTRY: dict[str, str] = {
 }
 
 
+ENTRY_POINT_GROUP = "storebench.backends"
+MODULES_VARIABLE = "STOREBENCH_BACKEND_MODULES"  # FILE.py:Class specs, separated by ";" (":" is in each)
+SEPARATOR = ";"
+
+
 class UnknownBackend(ValueError):
     pass
+
+
+class BackendModuleError(ValueError):
+    """A user's backend could not be registered; the message says what to fix."""
+
+
+def _add(name: str, location: str, where: str) -> None:
+    if name in REGISTRY and REGISTRY[name] != location:
+        raise BackendModuleError(f"{where}: backend name {name!r} is taken by {REGISTRY[name]}; choose another name")
+    REGISTRY[name] = location
+
+
+_file_classes: dict[str, type[Store]] = {}  # location -> class: each file is executed once
+
+
+def _from_file(location: str) -> type[Store]:
+    """The class named by `path/to/file.py:ClassName`, its module loaded from the file."""
+    if location in _file_classes:
+        return _file_classes[location]
+    path, _, class_name = location.rpartition(":")
+    if not path.endswith(".py") or not class_name:
+        raise BackendModuleError(f"--backend-module {location!r}: expected path/to/file.py:ClassName")
+    file = Path(path)
+    if not file.is_file():
+        raise BackendModuleError(f"--backend-module {location!r}: no such file {path}")
+    spec = importlib.util.spec_from_file_location(f"storebench_user_backend_{file.stem}", file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Store)):
+        raise BackendModuleError(f"--backend-module {location!r}: {class_name} is not a Store subclass in {path}")
+    _file_classes[location] = cls
+    return cls
+
+
+def register_file(location: str) -> str:
+    """Register the Store class in `path/to/file.py:ClassName` under its `name`, for this
+    process and the processes it starts; returns the name."""
+    path, _, class_name = location.rpartition(":")
+    location = f"{Path(path).resolve()}:{class_name}" if path else location
+    cls = _from_file(location)
+    _add(cls.name, location, f"--backend-module {location}")
+    known = [spec for spec in os.environ.get(MODULES_VARIABLE, "").split(SEPARATOR) if spec]
+    if location not in known:
+        os.environ[MODULES_VARIABLE] = SEPARATOR.join(known + [location])
+    return cls.name
+
+
+# Why a user's backend could not be registered when this module was imported: the CLI reports
+# these as bad input (exit 2) instead of letting an import-time traceback through.
+PLUGIN_ERRORS: list[str] = []
+
+
+def _register_plugins() -> None:
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            _add(entry_point.name, entry_point.value, f"entry point {entry_point.name!r}")
+        except BackendModuleError as exc:
+            PLUGIN_ERRORS.append(str(exc))
+    for location in filter(None, os.environ.get(MODULES_VARIABLE, "").split(SEPARATOR)):
+        try:
+            _add(_from_file(location).name, location, f"{MODULES_VARIABLE} {location}")
+        except Exception as exc:  # a user's module that fails to import, too
+            PLUGIN_ERRORS.append(f"{MODULES_VARIABLE} {location}: {type(exc).__name__}: {exc}")
 
 
 def names() -> list[str]:
@@ -40,9 +119,12 @@ def names() -> list[str]:
 def get(name: str) -> type[Store]:
     """The Store class registered under `name`."""
     try:
-        module_name, class_name = REGISTRY[name].split(":")
+        location = REGISTRY[name]
     except KeyError:
         raise UnknownBackend(f"unknown backend {name!r}; valid backends: {', '.join(REGISTRY)}") from None
+    module_name, _, class_name = location.rpartition(":")
+    if module_name.endswith(".py"):
+        return _from_file(location)
     return getattr(importlib.import_module(module_name), class_name)
 
 
@@ -52,3 +134,6 @@ def unavailable_reason(name: str) -> str | None:
         return get(name).unavailable_reason()
     except ImportError as exc:
         return f"cannot import backend module: {exc}"
+
+
+_register_plugins()

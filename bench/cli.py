@@ -98,6 +98,8 @@ def build_parser() -> Parser:
 
     run = sub.add_parser("run", help="run the workload against backends and write a results file")
     run.add_argument("--backends", default="all", help="comma-separated names, or 'all' (default)")
+    run.add_argument("--backend-module", action="append", default=[], metavar="FILE.py:CLASS",
+                     help="register your own Store subclass from a file (repeatable); then name it in --backends")
     run.add_argument("--profile", default="quick", choices=list(PROFILES), help="data size and iterations (default quick)")
     run.add_argument("--conversations", type=whole_number(1, 10_000_000), help="preloaded conversations (overrides the profile)")
     run.add_argument("--messages", type=whole_number(0, 100_000), help="messages per preloaded conversation")
@@ -144,6 +146,16 @@ def build_parser() -> Parser:
                         help="results files, oldest first; the last is reported in full (default results/latest.json)")
     report.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default reports/)")
     return parser
+
+
+def register_backend_modules(locations: Sequence[str]) -> None:
+    for location in locations:
+        try:
+            backends.register_file(location)
+        except backends.BackendModuleError as exc:
+            raise UsageError(str(exc)) from None
+        except Exception as exc:  # the user's module itself failed to import
+            raise UsageError(f"--backend-module {location}: importing it failed: {type(exc).__name__}: {exc}") from None
 
 
 def parse_backends(text: str) -> list[str]:
@@ -214,6 +226,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bench import openloop, overhead_ratio, preflight, report, runner, summary
 
+    register_backend_modules(args.backend_module)
     names = parse_backends(args.backends)
     if args.sqlalchemy_url:
         check_sqlalchemy_url(args.sqlalchemy_url)
@@ -335,6 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        if backends.PLUGIN_ERRORS:
+            raise UsageError(backends.PLUGIN_ERRORS[0])
         return COMMANDS[args.command](args)
     except (UsageError, results_mod.ResultsError) as exc:
         if debug:
