@@ -169,6 +169,7 @@ def run(args: argparse.Namespace, names: Sequence[str], out: Path) -> int:
             run_backend(args, name, Path(tmp), part)
             parts.append(results_mod.load(part))
     data = combine(parts)
+    data["run"]["git_commit"] = results_mod.git_commit()  # the Locust processes ran in a temporary folder
     results_mod.write_atomic(out, data)
     print_summary(data, out)
     return 0 if all(b["status"] == "ok" for b in data["backends"]) else 1
@@ -203,8 +204,7 @@ def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path) -> N
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(WORKERS_EXIT_S)
         finally:
-            for proc in reversed(procs):  # on error and Ctrl-C too: no Locust process outlives the run
-                stop_process(proc)
+            stop_all(procs)  # on error and Ctrl-C too: no Locust process outlives the run
         if not part.is_file():
             raise RuntimeError(f"the Locust master wrote no results (exit {master.returncode}); "
                                f"last log line: {last_line(logs / 'master.log')}")
@@ -247,6 +247,16 @@ def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
         return subprocess.Popen(command, env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent)
+
+
+def stop_all(procs: Sequence[subprocess.Popen]) -> None:
+    """Ask every process to stop at once (Locust shuts down cleanly on SIGTERM), then wait
+    for each, killing any that takes longer than the grace period."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        stop_process(proc)
 
 
 def run_worker(master_host: str, port: int) -> int:

@@ -26,7 +26,7 @@ KINDS = ("latency", "service", "wait")  # service and wait only in open-loop run
 CHUNK = 50_000  # samples per message: a few hundred kB of msgpack
 
 
-def chunks(values: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:
+def chunks(values: Sequence[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(values), size):
         yield list(values[start:start + size])
 
@@ -71,7 +71,7 @@ class UserRecord:
         """(message type, data) to send to the master: sample chunks, then the summary."""
         for kind, per_slot in self.samples.items():
             for slot, values in enumerate(per_slot):
-                for part in chunks(values):
+                for part in chunks(values, CHUNK):
                     yield "storebench_samples", {"user": self.user, "kind": kind, "slot": slot, "values": part}
         yield "storebench_done", {
             "user": self.user, "worker": self.worker, "seed": self.seed, "slots": self.slots, "rounds": self.rounds,
@@ -142,14 +142,16 @@ def _concat(parts) -> array:
 
 
 def process_spread(users: Sequence[UserRecord], slot: int) -> dict:
-    """The p50 of each worker process that has samples of this op, and their coefficient of
-    variation (sample standard deviation over mean; None below two processes)."""
+    """The sample count and p50 of each worker process that has samples of this op, and the
+    p50s' coefficient of variation (sample standard deviation over mean; None below two)."""
     by_worker: dict[int, array] = {}
     for u in users:
         by_worker.setdefault(u.worker, array("q")).extend(u.samples["latency"][slot])
-    p50s = [stats.summarize(s)["p50_ms"] for _, s in sorted(by_worker.items()) if len(s)]
+    measured = [s for _, s in sorted(by_worker.items()) if len(s)]
+    p50s = [stats.summarize(s)["p50_ms"] for s in measured]
     cv = float(np.std(p50s, ddof=1) / np.mean(p50s)) if len(p50s) > 1 and np.mean(p50s) > 0 else None
-    return {"processes": len(p50s), "process_p50_ms": p50s, "between_process_cv": cv}
+    return {"processes": len(p50s), "process_n": [len(s) for s in measured], "process_p50_ms": p50s,
+            "between_process_cv": cv}
 
 
 def user_plan(params: Params, seed: int, rounds: int) -> tuple[Workload, list[Step]]:

@@ -210,6 +210,7 @@ class Master:
         self.ready: dict[str, str | None] = {}
         self.collector = swarm_records.Collector()
         self.load_start = results.load_average()
+        self.started_at = results.now_iso()
         # A custom option: Locust forwards it to the workers with every spawn message.
         environment.parsed_options.storebench = config.to_json()
         master = environment.runner
@@ -270,7 +271,8 @@ class Master:
             problems.append(f"{config.users - len(self.collector.done)} of {config.users} users sent no samples "
                             f"(stuck past the {config.grace_s:g} s grace period, or their worker died)")
         data = results.new_results("swarm", config.record(), config.seed)
-        data["run"].update(engine="locust", locust_version=locust.__version__, workers=config.workers,
+        data["run"].update(started_at=self.started_at, engine="locust", locust_version=locust.__version__,
+                           workers=config.workers,
                            users=config.users, duration_s=config.duration_s,
                            load_average={"start": self.load_start, "end": results.load_average()})
         data["overhead"] = runner.measure_overhead()
