@@ -191,6 +191,10 @@ def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path) -> N
         try:
             master = start(master_command(name, args, host, port), env, logs / "master.log")
             procs.append(master)
+            if args.master:
+                print(f"Locust master for {name} at {host}:{port}, waiting for {args.workers} workers; on each worker "
+                      f"machine: storebench swarm --worker --master-host <this host> --master-port {port}",
+                      file=sys.stderr)
             if not args.master:
                 procs += [start(worker_command("127.0.0.1", port), env, logs / f"worker-{i}.log")
                           for i in range(args.workers)]

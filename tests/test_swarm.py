@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from array import array
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ import backends
 from bench import results, stats, swarm, swarm_records
 from bench.cli import main
 from bench.runner import Timing
+from bench.safety import replay
 from bench.workload import OPS
 
 pytestmark = pytest.mark.skipif(backends.unavailable_reason("sqld") is not None, reason="no sqld here")
@@ -173,3 +175,17 @@ def test_ctrl_c_stops_master_workers_and_server(tmp_path):
             proc.kill()
     assert proc.returncode == 130, err
     assert _ours() == []
+
+
+def test_the_write_check_leaves_out_conversations_that_are_not_the_users_own():
+    params = swarm.SwarmConfig("sqld", {}, {}, 3, 1, 0, 1, 1.0, 1, 1, "-").params()
+    record = swarm_records.UserRecord("0:0", 0, seed=5, slots=len(OPS), rounds=2)
+    workload, plan = swarm_records.user_plan(params, 5, 2)
+    expected = list(replay(workload.initial_state, plan, set())[0].values())
+    foreign = swarm_records.user_plan(params, 6, 0)[0].initial_state  # e.g. a given server's earlier data
+    store = [replace(c, messages=sorted(c.messages, key=lambda m: (m.created_at, m.id)))
+             for c in sorted(expected + foreign, key=lambda c: (-c.updated_at, c.id))]
+    problem, writes = swarm_records.check_writes(params, [record], store)
+    assert problem is None and writes["acknowledged"] == sum(op != "load_all" for op, _ in plan)
+    problem, _ = swarm_records.check_writes(params, [record], [c for c in store if c.id != expected[0].id])
+    assert problem is not None
