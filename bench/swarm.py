@@ -265,12 +265,13 @@ def stop_all(procs: Sequence[subprocess.Popen]) -> None:
 
 def run_worker(master_host: str, port: int) -> int:
     """A worker for a master on another machine, in the foreground, until the master quits."""
-    proc = subprocess.Popen(worker_command(master_host, port), cwd=tempfile.gettempdir(), start_new_session=True,
-                            preexec_fn=die_with_parent)
-    try:
-        return proc.wait()
-    finally:
-        stop_process(proc)
+    with tempfile.TemporaryDirectory(prefix="storebench-swarm-worker-") as cwd:  # see start()
+        proc = subprocess.Popen(worker_command(master_host, port), cwd=cwd, start_new_session=True,
+                                preexec_fn=die_with_parent)
+        try:
+            return proc.wait()
+        finally:
+            stop_process(proc)
 
 
 def last_line(log: Path) -> str:
