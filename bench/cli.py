@@ -336,7 +336,11 @@ def cmd_swarm(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if not args.worker:
         check_writable(out)
-    return swarm.run(args, names, out)
+    try:
+        return swarm.run(args, names, out)
+    except KeyboardInterrupt:  # swarm.run has stopped every process it started by now
+        print("storebench: interrupted; no results written", file=sys.stderr)
+        return 130
 
 
 COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "backends": cmd_backends, "swarm": cmd_swarm}

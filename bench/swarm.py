@@ -122,7 +122,8 @@ def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float,
     parser.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     parser.add_argument("--url", help=f"the server under test, already running (its token, if any, in ${TOKEN_ENV})")
     parser.add_argument("--out", type=Path, help="results file (default results/swarm-<timestamp>.json)")
-    parser.add_argument("--csv", metavar="PREFIX", help="also write Locust's own CSV statistics (its --csv)")
+    parser.add_argument("--csv", metavar="PREFIX",
+                        help="also write Locust's own CSV statistics (its --csv; PREFIX_<backend> with several backends)")
     role = parser.add_mutually_exclusive_group()
     role.add_argument("--master", action="store_true", help="run only the master; workers join from other machines")
     role.add_argument("--worker", action="store_true", help="run only a worker, joining the master at --master-host")
@@ -166,7 +167,8 @@ def run(args: argparse.Namespace, names: Sequence[str], out: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="storebench-swarm-") as tmp:
         for name in names:
             part = Path(tmp) / f"{name}.json"
-            run_backend(args, name, Path(tmp), part)
+            csv = None if args.csv is None else Path(args.csv if len(names) == 1 else f"{args.csv}_{name}").resolve()
+            run_backend(args, name, Path(tmp), part, csv)
             parts.append(results_mod.load(part))
     data = combine(parts)
     data["run"]["git_commit"] = results_mod.git_commit()  # the Locust processes ran in a temporary folder
@@ -175,8 +177,9 @@ def run(args: argparse.Namespace, names: Sequence[str], out: Path) -> int:
     return 0 if all(b["status"] == "ok" for b in data["backends"]) else 1
 
 
-def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path) -> None:
-    """One Locust run (master + workers) against one backend's server; writes `part`."""
+def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path, csv: Path | None) -> None:
+    """One Locust run (master + workers) against one backend's server; writes `part` (and
+    Locust's CSV files at `csv`, a prefix)."""
     settings = Settings()
     with server_target(name, args.url, tmp / name, settings) as target:
         config = SwarmConfig(name, {"path": target.path, "url": target.url, "extra": target.extra}, asdict(settings),
@@ -189,7 +192,7 @@ def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path) -> N
         logs.mkdir()
         procs: list[subprocess.Popen] = []
         try:
-            master = start(master_command(name, args, host, port), env, logs / "master.log")
+            master = start(master_command(name, args, host, port, csv), env, logs / "master.log")
             procs.append(master)
             if args.master:
                 print(f"Locust master for {name} at {host}:{port}, waiting for {args.workers} workers; on each worker "
@@ -229,14 +232,14 @@ def locust_command() -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
 
 
-def master_command(name: str, args: argparse.Namespace, host: str, port: int) -> list[str]:
+def master_command(name: str, args: argparse.Namespace, host: str, port: int, csv: Path | None) -> list[str]:
     command = locust_command() + [
         "--master", "--headless", "--users", str(args.users), "--spawn-rate", str(args.users),
         "--expect-workers", str(args.workers), "--expect-workers-max-wait", str(READY_TIMEOUT_S),
         "--master-bind-host", host, "--master-bind-port", str(port), "--only-summary",
     ]
-    if args.csv:
-        command += ["--csv", str(Path(args.csv).resolve())]
+    if csv is not None:
+        command += ["--csv", str(csv)]
     return command + [user_class_name(name)]
 
 

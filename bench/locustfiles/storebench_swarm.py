@@ -90,6 +90,7 @@ class StoreUser(User):
         self.secrets = [target.auth_token]
         self.store = None
         self.planned = 0  # plan steps drawn so far
+        self.scheduled = 0  # timed calls so far (plan steps and extra ops): the next open-loop slot
         self.pending: tuple[int, int] | None = None  # the round being timed: (first plan index, steps)
         self.finished = False
         try:
@@ -129,13 +130,7 @@ class StoreUser(User):
     def window_over(self) -> bool:
         if self.offsets is None:
             return time.perf_counter_ns() - self.begin_ns >= self.window_ns
-        done = self.record_calls()
-        return done + len(self.names) > len(self.offsets) or self.offsets[done] >= self.window_ns
-
-    def record_calls(self) -> int:
-        """Timed calls so far (plan steps plus the backend's extra ops): the next schedule slot."""
-        timed_rounds = self.record.rounds - self.config.warmup
-        return timed_rounds * len(self.names)
+        return self.scheduled + len(self.names) > len(self.offsets) or self.offsets[self.scheduled] >= self.window_ns
 
     def run_round(self, warmup: bool):
         steps = self.workload.plan(1)
@@ -147,9 +142,10 @@ class StoreUser(User):
         elif self.offsets is None:
             timing = runner.time_steps(calls, len(self.names), secrets=self.secrets)
         else:
-            done = self.record_calls()
-            timing = openloop.time_open_loop(calls, len(self.names), self.offsets[done:done + len(calls)],
-                                             secrets=self.secrets, begin_ns=self.begin_ns)
+            slots = self.offsets[self.scheduled:self.scheduled + len(calls)]
+            timing = openloop.time_open_loop(calls, len(self.names), slots, secrets=self.secrets, begin_ns=self.begin_ns)
+        if not warmup:
+            self.scheduled += len(calls)
         self.record.rounds += 1
         self.planned += len(steps)
         self.pending = None
