@@ -152,6 +152,8 @@ def check_input(args: argparse.Namespace, names: Sequence[str]) -> None:
         cls = backends.get(name)
         if cls.self_timed:
             raise SwarmUsage(f"{name} times its calls in its own runtime and cannot run as a Locust user")
+        if cls.gevent_reason:
+            raise SwarmUsage(f"{name} cannot run in a Locust worker: {cls.gevent_reason}")
         if cls.single_process_reason:
             raise SwarmUsage(f"{name} cannot be opened by several processes: {cls.single_process_reason}")
         reason = None if args.url else backends.unavailable_reason(name)

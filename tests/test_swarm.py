@@ -83,6 +83,7 @@ def test_failed_calls_of_a_round_are_unacknowledged_plan_steps_and_extra_ops_are
     (["swarm", "--duration", "0s"], "must be more than 0"),
     (["swarm", "--workers", "4", "--users", "2"], "fewer than --workers"),
     (["swarm", "--master"], "--master needs --url"),
+    (["swarm", "--backends", "sqld-ws"], "cannot run in a Locust worker"),
 ])
 def test_bad_input_is_one_line_and_exit_2_before_anything_starts(argv, words, capsys, tmp_path):
     assert main(argv + ["--out", str(tmp_path / "r.json")]) == 2
