@@ -181,6 +181,9 @@ class StoreUser(User):
             except Exception as exc:  # the samples still count; the master's check reads the store itself
                 log.warning("closing the store: %s", scrub(str(exc), self.secrets)[:300])
         env_runner = self.environment.runner
+        # The report a worker otherwise sends every 3 s (`report_to_master`, message "stats"),
+        # sent now: messages from one worker arrive in order, so the master's Locust figures
+        # hold this user's events by the time our samples arrive.
         report: dict = {}
         self.environment.events.report_to_master.fire(client_id=env_runner.client_id, data=report)
         env_runner.send_message("stats", report)
