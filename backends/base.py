@@ -95,6 +95,9 @@ class Store(ABC):
     # Why only one process at a time can open this store (None: any number can). Multi-process
     # measurements (concurrent clients) then report the backend unavailable with this reason.
     single_process_reason: ClassVar[str | None] = None
+    # Why this store cannot run in a gevent-patched process (a Locust worker of
+    # `storebench swarm`, bench/swarm.py), or None when it can.
+    gevent_reason: ClassVar[str | None] = None
     # Backend-specific ops (methods without arguments, e.g. a replica's `sync`), timed once
     # after every round and reported like the five ops.
     extra_ops: ClassVar[tuple[str, ...]] = ()

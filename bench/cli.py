@@ -1,4 +1,4 @@
-"""The `storebench` command line: `run`, `report`, `check` and `backends`.
+"""The `storebench` command line: `run`, `report`, `check`, `backends` and `swarm`.
 
 Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one).
 """
@@ -140,6 +140,11 @@ def build_parser() -> Parser:
                        help="a second current run: a regression counts only if it shows there too (noisy runners)")
 
     sub.add_parser("backends", help="list backends and whether each can run here")
+
+    from bench import swarm  # light: Locust itself is imported only by the processes it starts
+
+    swarm.add_arguments(sub.add_parser("swarm", help="distributed load on Locust (master and workers), exact merged percentiles"),
+                        positive_int, positive_float, non_negative_int)
 
     report = sub.add_parser("report", help="render the decision matrix, latency report, plots and index.html")
     report.add_argument("results", nargs="*", type=Path, default=[Path("results/latest.json")],
@@ -340,7 +345,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FAILED if outcome.regressions else EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "backends": cmd_backends}
+def cmd_swarm(args: argparse.Namespace) -> int:
+    from bench import swarm
+
+    names = [] if args.worker else parse_backends(args.backends)
+    out = args.out or Path("results") / f"swarm-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    try:
+        swarm.check_input(args, names)
+    except swarm.SwarmUsage as exc:
+        raise UsageError(str(exc)) from None
+    if not args.worker:
+        check_writable(out)
+    try:
+        return swarm.run(args, names, out)
+    except KeyboardInterrupt:  # swarm.run has stopped every process it started by now
+        print("storebench: interrupted; no results written", file=sys.stderr)
+        return 130
+
+
+COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "backends": cmd_backends, "swarm": cmd_swarm}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,8 +61,10 @@ def _wait_until(deadline_ns: int, clock: Callable[[], int]) -> None:
         remaining = deadline_ns - clock()
         if remaining <= 0:
             return
-        if remaining > SLEEP_MARGIN_NS:
-            time.sleep((remaining - SLEEP_MARGIN_NS) / 1e9)
+        # The last stretch spins for precision; sleep(0) in it lets other greenlets run when
+        # this loop runs inside a gevent process (a Locust user: bench/swarm_locustfile.py),
+        # where a spin without yielding would hold up every other user of that process.
+        time.sleep((remaining - SLEEP_MARGIN_NS) / 1e9 if remaining > SLEEP_MARGIN_NS else 0)
 
 
 def time_open_loop(
@@ -73,10 +75,13 @@ def time_open_loop(
     round_trips: Callable[[], int] = _no_round_trips,
     progress: Callable[[int], None] | None = None,
     secrets: Sequence[str | None] = (),
+    begin_ns: int | None = None,
 ) -> OpenTiming:
     """Run the first `warmup` steps back to back (untimed), then the rest on the schedule:
-    step `warmup + k` is due `offsets_ns[k]` after the timed part begins. A late step starts
-    at once; nothing is skipped, so a stall queues the steps behind it, as real users would.
+    step `warmup + k` is due `offsets_ns[k]` after the timed part begins (`begin_ns`, a
+    `perf_counter_ns` time; default: now). A late step starts at once; nothing is skipped, so
+    a stall queues the steps behind it, as real users would. A caller running one schedule
+    in pieces passes the same `begin_ns` to each, so lateness carries over between pieces.
     """
     timed = steps[warmup:]
     if len(offsets_ns) < len(timed):
@@ -94,7 +99,7 @@ def time_open_loop(
     filled, trips = [0] * slots, [0] * slots
     failures = Failures(slots, secrets)
     clock = time.perf_counter_ns
-    begin = clock()
+    begin = clock() if begin_ns is None else begin_ns
     for i, (slot, fn, args) in enumerate(timed):
         intended = begin + offsets_ns[i]
         _wait_until(intended, clock)

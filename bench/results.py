@@ -29,6 +29,10 @@ every file; absent keys mean the stage was not run):
   are then latency from the op's scheduled start; `service_{p50,p99,max,mean}_ms` and
   `service_samples_ns` (the call itself), `wait_{...}_ms` and `wait_samples_ns` (scheduled ->
   real start); per sample, samples_ns = service + wait.
+- `run` of a `storebench swarm` run (docs/swarm.md): `engine: "locust"`, `locust_version`,
+  `workers`, `users`, `duration_s`; its ops entries: `processes`, `process_n`,
+  `process_p50_ms`, `between_process_cv` (per Locust worker process) and `locust`
+  ({requests, failures, p50_ms, p99_ms}: Locust's own statistics, its rounding).
 - `concurrency`: [{backend, clients, status, reason, conversations_per_client,
   rounds_per_client, acknowledged_writes, checks, ops_done, errors, busy_errors,
   throughput_ops_s, ops: {op: {n, errors, busy_errors, p50_ms, p99_ms}},

@@ -1,0 +1,1 @@
+"""Locust files run by `storebench swarm` (given to Locust by path, not imported by storebench)."""
