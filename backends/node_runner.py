@@ -221,6 +221,11 @@ class NodeStore(Store):
             info["overhead_vs"] = self.overhead_vs
         return info
 
+    def observations(self) -> dict:
+        """The settings read back again after the timed run: a client that reopens connections
+        (as @libsql/client 0.17 did after every transaction) would lose per-connection PRAGMAs."""
+        return {"settings_after_run": self._call("describe")["settings"]}
+
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int) -> "Timing":
         """Node times every step; the answers fill what `bench.runner.time_steps` returns."""
         from bench.runner import Failures, Timing
