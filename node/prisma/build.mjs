@@ -15,8 +15,13 @@ const env = {
   PRISMA_HIDE_UPDATE_MESSAGE: "1",
   CHECKPOINT_DISABLE: "1",
 };
-execFileSync(process.execPath, ["node_modules/prisma/build/index.js", "generate", "--schema", "prisma/schema.prisma"],
-  { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+try {
+  execFileSync(process.execPath, ["node_modules/prisma/build/index.js", "generate", "--schema", "prisma/schema.prisma"],
+    { cwd: root, env, stdio: "pipe" });
+} catch (error) {
+  process.stderr.write(`prisma generate failed:\n${error.stdout}${error.stderr}`);
+  process.exit(1);
+}
 await build({
   entryPoints: [`${root}generated/prisma/client.ts`],
   outfile: `${root}generated/prisma-client.mjs`,
