@@ -25,14 +25,22 @@ MATRIX, LATENCY, INDEX = "decision-matrix.md", "latency.md", "index.html"
 
 # The seed document's options (its decision-matrix columns) mapped to our backends.
 # Backends the seed lacks follow; any other backend in a results file gets a row of its own.
+# The seed's options are measured with its own (Node) systems; their Python equivalents follow.
 ROWS: list[tuple[str, str, str | None]] = [  # (option, backend, seed column)
-    ("Current (file + API routes)", "api-routes", "Current (File + API)"),
-    ("Turso", "turso", "Turso"),
-    ("Drizzle", "sqlalchemy-core", "Drizzle"),
-    ("Prisma", "sqlalchemy-orm", "Prisma"),
-    ("Self-hosted libSQL", "sqld", "Self-Hosted"),
-    ("better-sqlite3", "apsw", "Better-SQLite3"),
-    ("better-sqlite3", "sqlite3", "Better-SQLite3"),
+    ("Current (file + API routes): its database layer", "node-libsql", "Current (File + API)"),
+    ("Turso", "node-turso", "Turso"),
+    ("Drizzle", "drizzle", "Drizzle"),
+    ("Drizzle + Turso (the seed's phase 3)", "drizzle-turso", "Drizzle"),
+    ("Prisma", "prisma", "Prisma"),
+    ("Self-hosted libSQL", "node-sqld", "Self-Hosted"),
+    ("better-sqlite3", "better-sqlite3", "Better-SQLite3"),
+    ("Current (file + API routes), Python equivalent", "api-routes", "Current (File + API)"),
+    ("Turso, Python equivalent", "turso", "Turso"),
+    ("Drizzle, Python equivalent", "sqlalchemy-core", "Drizzle"),
+    ("Prisma, Python equivalent", "sqlalchemy-orm", "Prisma"),
+    ("Self-hosted libSQL, Python equivalent", "sqld", "Self-Hosted"),
+    ("better-sqlite3, Python equivalent", "apsw", "Better-SQLite3"),
+    ("better-sqlite3, Python equivalent", "sqlite3", "Better-SQLite3"),
     ("not in the seed: embedded libSQL", "libsql", None),
     ("not in the seed: Turso embedded replica", "turso-replica", None),
     ("not in the seed: self-hosted libSQL over WebSocket", "sqld-ws", None),

@@ -195,7 +195,7 @@ def test_a_measured_answer_that_contradicts_the_seed_is_called_out():
     for b in fake.data["backends"]:
         b["capabilities"]["cross_device"]["result"] = "no" if b["name"] == "sqld" else b["capabilities"]["cross_device"]["result"]
     [bullets] = report.seed_disagreements(Run("r", fake.data))
-    assert any(item.startswith("Self-hosted libSQL → `sqld`: the seed says ✅ Yes; measured: [no]") for item in bullets.items)
+    assert any(item.startswith("Self-hosted libSQL, Python equivalent → `sqld`: the seed says ✅ Yes; measured: [no]") for item in bullets.items)
     assert any("`sqlite3`: the seed says ❌ No; measured: [yes]" in item for item in bullets.items)
 
 
