@@ -35,7 +35,7 @@ MIN_NODE_MAJOR = 20
 PLAN_CHUNK = 250  # steps per request: bounded answers, and Ctrl-C is never far away
 FLOOR_CALLS = 20_000
 STOP_GRACE_S = 5.0
-INSTALL_HINT = "run `make install` (it runs `npm ci` in node/)"
+INSTALL_HINT = "run `make install`, which runs `npm ci` in node/"
 
 
 @functools.cache
@@ -43,7 +43,7 @@ def node_binary_reason() -> str | None:
     """Why no suitable Node is on the PATH, or None."""
     node = shutil.which("node")
     if node is None:
-        return f"Node.js >= {MIN_NODE_MAJOR} is not on the PATH (install nodejs, then {INSTALL_HINT})"
+        return f"Node.js >= {MIN_NODE_MAJOR} is not on the PATH: install nodejs, then {INSTALL_HINT}"
     try:
         version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -85,7 +85,7 @@ def test_a_node_older_than_20_is_named_with_its_version(monkeypatch, tmp_path, n
 def test_an_uninstalled_node_folder_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setattr(node_runner, "NODE_DIR", tmp_path)
     assert backends.unavailable_reason("node-libsql") == (
-        "node/node_modules is missing: run `make install` (it runs `npm ci` in node/)")
+        "node/node_modules is missing: run `make install`, which runs `npm ci` in node/")
     (tmp_path / "node_modules").mkdir()
     assert backends.unavailable_reason("node-libsql") is None
     assert "node/generated/prisma-client.mjs is missing" in backends.unavailable_reason("prisma")
