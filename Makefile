@@ -12,7 +12,16 @@ $(BIN)/storebench: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(BIN)/storebench
+# The Node tier (node/, docs/node.md) is installed with `npm ci` when Node >= 20 is on the PATH;
+# without it the Node backends are listed as unavailable, with the reason.
+NODE_OK := $(shell node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null && echo yes)
+NODE_STAMP := node/node_modules/.storebench-installed
+
+$(NODE_STAMP): node/package.json node/package-lock.json node/prisma/schema.prisma node/prisma/build.mjs
+	cd node && npm ci --loglevel=error
+	touch $@
+
+install: $(BIN)/storebench $(if $(NODE_OK),$(NODE_STAMP))
 
 bench: install
 	$(BIN)/storebench run $(ARGS)

@@ -36,6 +36,13 @@ REGISTRY: dict[str, str] = {
     "sqld-replica": "backends.sqld_replica:SqldReplicaStore",
     "turso": "backends.turso:TursoStore",
     "turso-replica": "backends.turso_replica:TursoReplicaStore",
+    "node-libsql": "backends.node:NodeLibsqlStore",
+    "node-sqld": "backends.node:NodeSqldStore",
+    "node-turso": "backends.node:NodeTursoStore",
+    "drizzle": "backends.node:DrizzleStore",
+    "drizzle-turso": "backends.node:DrizzleTursoStore",
+    "prisma": "backends.node:PrismaStore",
+    "better-sqlite3": "backends.node:BetterSqlite3Store",
 }
 
 

@@ -112,6 +112,9 @@ class Store(ABC):
     # chunks of steps through `time_plan` instead of timing each method call itself; the five
     # op methods still work one call at a time (contract tests, probes, checks).
     self_timed: ClassVar[bool] = False
+    # The module run as `python -m` in a fresh process for each cold-start sample (it reads
+    # {"backend", "target", "settings"} on stdin and prints {"ns", "conversations"}).
+    cold_start_module: ClassVar[str] = "bench.coldstart"
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target

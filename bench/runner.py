@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import backends
-from backends.base import OpTimeout, Settings, Store, Target
+from backends.base import OpTimeout, Settings, Store, StoreError, Target
 from bench import probes, safety, stats
 from bench.inject import Injection, wrap
 from bench.secrets import scrub
@@ -163,7 +163,7 @@ def cold_starts(name: str, target: Target, settings: Settings, count: int) -> tu
     samples, problems = [], []
     for _ in range(count):
         proc = subprocess.run(
-            [sys.executable, "-m", "bench.coldstart"], input=request, capture_output=True, text=True,
+            [sys.executable, "-m", backends.get(name).cold_start_module], input=request, capture_output=True, text=True,
             timeout=COLD_START_TIMEOUT_S,
         )
         if proc.returncode == 0:
@@ -236,7 +236,11 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
         with frozen_heap():
-            if load is None:
+            if cls.self_timed:  # timed in the store's own runtime (a Node process, a page)
+                if load is not None or inject is not None:
+                    raise StoreError(f"{cls.name} times its calls itself: --rate and --inject do not apply to it")
+                timing = store.time_plan([(slot, names[slot], args) for slot, _, args in calls], len(names), warmup)
+            elif load is None:
                 timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets)
             else:
                 offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)

@@ -101,7 +101,10 @@ def measure_page(name: str, params: Params, seed: int, settings: Settings, round
                     return {"status": "unsupported", "reason": str(exc), "samples_ns": []}
                 if [c.id for c in page] != [c.id for c in expected]:
                     return {"status": "failed", "reason": "load_page differs from load_all's first page", "samples_ns": []}
-                timing = runner.time_steps([(0, store.load_page, (PAGE_SIZE,))] * (warmup + rounds), 1, warmup)
+                if store.self_timed:  # timed in its own runtime, like its run's ops
+                    timing = store.time_plan([(0, "load_page", (PAGE_SIZE,))] * (warmup + rounds), 1, warmup)
+                else:
+                    timing = runner.time_steps([(0, store.load_page, (PAGE_SIZE,))] * (warmup + rounds), 1, warmup)
             finally:
                 store.close()
     problems = timing.error_examples[0]

@@ -28,14 +28,20 @@ def run(request: dict, stdin, stdout) -> dict:
     steps = workload.plan(params.warmup + params.iterations)
     warmup = params.warmup * len(OPS)
     store.open()
+
+    def timing(part: list, untimed: int):
+        # The same timing loop as a single-client run; a self-timed store times in its runtime.
+        if store.self_timed:
+            return store.time_plan([(slot, OPS[slot], args) for slot, _, args in part], len(OPS), untimed)
+        return time_steps(part, len(OPS), untimed, secrets=[target.auth_token])
+
     try:
         calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
-        # The same timing loop as a single-client run; the warm-up goes through it untimed.
-        warm = time_steps(calls[:warmup], len(OPS), warmup=warmup)
+        warm = timing(calls[:warmup], warmup)  # the warm-up goes through it untimed
         print(json.dumps({"ready": True}), file=stdout, flush=True)
         stdin.readline()  # the go signal: every worker starts its timed rounds together
         started = time.monotonic_ns()
-        timed = time_steps(calls[warmup:], len(OPS), secrets=[target.auth_token])
+        timed = timing(calls[warmup:], 0)
         finished = time.monotonic_ns()
     finally:
         store.close()

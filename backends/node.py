@@ -1,0 +1,168 @@
+"""The design document's Node systems, measured for real (see `backends/node_runner.py` and
+`node/`): one small class per backend, each naming its system module and its target.
+
+- `node-libsql`: `@libsql/client` on a local file, the design's current database layer;
+- `node-sqld`: the same client over HTTP to the harness-started sqld (the self-hosted option);
+- `node-turso`: the same client with a `libsql://` URL and a token: real Turso with the
+  TURSO_* variables, else the emulated one (sqld + JWT + delaying proxy), labelled as such;
+- `drizzle` / `drizzle-turso`: drizzle-orm over `@libsql/client`, on a file / the turso target;
+- `prisma`: Prisma ORM 7 with the libSQL driver adapter, on a file;
+- `better-sqlite3`: better-sqlite3 on a file (synchronous API, prepared statements).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from backends import sqld_server
+from backends.base import Settings, Target
+from backends.node_runner import NodeStore
+from backends.turso import EMULATION, URL_VARIABLE, turso_target, turso_unavailable_reason, wire_counter
+from backends.wan_proxy import Counters
+
+REMOTE_TIMEOUT = ("enforced in Node: every HTTP request of @libsql/client carries AbortSignal.timeout(op_timeout_s); "
+                  "a request that times out fails the op")
+
+
+class NodeLibsqlStore(NodeStore):
+    name = "node-libsql"
+    kind = "embedded"
+    driver = "@libsql/client (npm)"
+    description = "Node: @libsql/client on a local file (file: URL), the design document's current database layer"
+    system = "libsql"
+
+
+class BetterSqlite3Store(NodeStore):
+    name = "better-sqlite3"
+    kind = "embedded"
+    driver = "better-sqlite3 (npm)"
+    description = "Node: better-sqlite3 on a local file, synchronous API, prepared statements"
+    system = "better-sqlite3"
+
+
+class DrizzleStore(NodeStore):
+    name = "drizzle"
+    kind = "orm"
+    driver = "drizzle-orm (npm)"
+    description = "Node: drizzle-orm over @libsql/client on a local file, one db.batch per op"
+    system = "drizzle"
+    overhead_vs = "node-libsql"
+
+
+class PrismaStore(NodeStore):
+    name = "prisma"
+    kind = "orm"
+    driver = "prisma (npm)"
+    description = "Node: Prisma ORM 7 (prisma-client generator, @prisma/adapter-libsql) on a local file"
+    system = "prisma"
+    needs = ("generated/prisma-client.mjs",)
+    overhead_vs = "node-libsql"
+
+
+class NodeSqldStore(NodeStore):
+    name = "node-sqld"
+    kind = "server"
+    driver = "@libsql/client (npm)"
+    description = "Node: @libsql/client over HTTP to the real sqld on loopback, the self-hosted option"
+    system = "libsql"
+    op_timeout = REMOTE_TIMEOUT
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return super().unavailable_reason() or sqld_server.unavailable_reason()
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with sqld_server.sqld_for_run(workdir) as server:
+            yield Target(url=server.url, extra={
+                "admin_url": server.admin_url, "server_version": sqld_server.server_version(server.url),
+            })
+
+    def counter_spec(self) -> dict | None:
+        admin_url = self.target.extra.get("admin_url")
+        return {"metrics_url": f"{admin_url}/metrics", "metric": sqld_server.HTTP_RESPONSES_METRIC} if admin_url else None
+
+    def round_trips(self) -> int | None:
+        """HTTP requests sqld answered (its own metrics; each is one round trip)."""
+        admin_url = self.target.extra.get("admin_url")
+        if not admin_url:
+            return None
+        try:
+            return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+        except OSError:  # the server is gone: the op itself reports the error
+            return None
+
+    def describe(self) -> dict:
+        return {**super().describe(), "server_version": self.target.extra.get("server_version")}
+
+
+class NodeTursoStore(NodeStore):
+    name = "node-turso"
+    kind = "remote"
+    driver = "@libsql/client (npm)"
+    description = "Node: @libsql/client with a libsql:// URL and a token (real Turso or emulated)"
+    system = "libsql"
+    op_timeout = REMOTE_TIMEOUT
+    # As for `turso`: every op pays the (emulated) WAN round trip, so its spread is small next
+    # to it and a quarter of the profile's rounds pins the percentiles.
+    rounds_fraction = 0.25
+    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
+
+    def __init__(self, target: Target, settings: Settings) -> None:
+        super().__init__(target, settings)
+        self.emulated = target.extra.get("emulated", False)
+        self.wire: Counters | None = None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return super().unavailable_reason() or turso_unavailable_reason()
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with turso_target(workdir, settings) as target:
+            yield target
+
+    def node_target(self) -> dict:
+        # The emulated database is plain HTTP through the proxy: in libsql:// form that is
+        # `?tls=0` (libsql:// alone means HTTPS, as for real Turso, whose URL goes as it is).
+        target = super().node_target()
+        url = urlsplit(self.target.url)
+        if url.scheme == "http":
+            target["url"] = f"libsql://{url.netloc}?tls=0"
+        return target
+
+    def counter_spec(self) -> dict | None:
+        path = self.target.extra.get("round_trip_counter")
+        return {"file": path} if path else None
+
+    def open(self) -> None:
+        self.wire = wire_counter(self.target)
+        super().open()
+
+    def close(self) -> None:
+        super().close()
+        if self.wire is not None:
+            self.wire.close()
+            self.wire = None
+
+    def round_trips(self) -> int | None:
+        """On the wire (the proxy's count) when emulated; not counted for real Turso."""
+        return self.wire.read()[0] if self.wire is not None else None
+
+    def describe(self) -> dict:
+        return {**super().describe(), "server_version": self.target.extra.get("server_version")}
+
+
+class DrizzleTursoStore(NodeTursoStore):
+    name = "drizzle-turso"
+    kind = "orm"
+    driver = "drizzle-orm (npm)"
+    description = "Node: drizzle-orm over @libsql/client on the turso target (the document's phase 3: Drizzle + Turso)"
+    system = "drizzle"
+    overhead_vs = "node-turso"
