@@ -26,7 +26,17 @@ REGISTRY: dict[str, str] = {
     "sqld-replica": "backends.sqld_replica:SqldReplicaStore",
     "turso": "backends.turso:TursoStore",
     "turso-replica": "backends.turso_replica:TursoReplicaStore",
+    "nextjs-routes": "backends.nextjs_routes:NextjsRoutesStore",
+    "browser-turso": "backends.browser_turso:BrowserTursoStore",
 }
+
+
+def in_all(name: str) -> bool:
+    """Whether `--backends all` runs it (a backend that cannot be imported is listed, as unavailable)."""
+    try:
+        return get(name).not_in_all is None
+    except ImportError:
+        return True
 
 
 class UnknownBackend(ValueError):

@@ -236,7 +236,9 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
         with frozen_heap():
-            if load is None:
+            if cls.self_timed:  # timed in the store's own runtime (Node, a browser page)
+                timing = store.time_plan([(slot, names[slot], args) for slot, _, args in calls], len(names), warmup)
+            elif load is None:
                 timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets)
             else:
                 offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
