@@ -390,14 +390,18 @@ class BrowserStore(Store):
         return self.requests
 
     def observations(self) -> dict:
-        from bench.stats import summarize
-
-        network = {op: {k: summarize([round(v * 1e6) for v in values])[k] for k in ("p50_ms", "p95_ms")}
-                   for op, values in self.network_ms.items()}
         return {"page_timing": self.page_timing,
                 "resource_timing": {"note": "the network panel's view: Resource Timing duration of the op's "
                                             "fetches (request start to response end), without JSON parsing",
-                                    "ops": network}}
+                                    "ops": {op: ms_summary(values) for op, values in self.network_ms.items()}}}
+
+
+def ms_summary(values_ms: Sequence[float]) -> dict:
+    """n, p50, p95 and max (nearest rank, bench.stats) of samples in milliseconds."""
+    from bench.stats import summarize
+
+    summary = summarize([round(v * 1e6) for v in values_ms])
+    return {"n": len(values_ms), **{k: summary[k] for k in ("p50_ms", "p95_ms", "max_ms")}}
 
 
 def read_package_version(package: str) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from backends.base import Conversation, Message, Settings, StoreError, Target
 from backends.browser import (
-    BrowserStore, encode_args, first_answer, http_get, open_page, read_package_version, running_next, spawn_next,
+    BrowserStore, encode_args, first_answer, http_get, ms_summary, open_page, read_package_version, running_next, spawn_next,
     stop_next,
 )
 from backends.sqlite3_file import Sqlite3Store
@@ -100,6 +100,24 @@ def dev_steps(repeats: int) -> list[tuple[str, tuple]]:
     return steps
 
 
+def dev_server_run(db: Path, settings: Settings, browser: Any, steps: list[tuple[str, tuple]],
+                   ready_ms: list[float]) -> list:
+    """One fresh `next dev`: the page's results for `steps`; appends its time to listen."""
+    with tempfile.TemporaryDirectory(prefix="storebench-next-dev-") as tmp:
+        with running_next("dev", db, settings, Path(tmp), ready_path=None) as server:
+            ready_ms.append((time.perf_counter_ns() - server.spawned_ns) / 1e6)
+            try:
+                page = open_page(browser, server.url)  # the page's own compilation is untimed
+            except Exception as exc:
+                raise StoreError(f"{exc}; next dev's log ends: {server.log_tail()}") from None
+            try:
+                page.evaluate("ms => window.storebench.useRoutes(ms)", settings.op_timeout_s * 1000)
+                return page.evaluate("steps => window.storebench.run(steps)",
+                                     [[op, encode_args(op, args)] for op, args in steps])
+            finally:
+                page.close()
+
+
 def next_dev_figures(db: Path, settings: Settings, browser: Any, servers: int = DEV_SERVERS,
                      repeats: int = DEV_REPEATS) -> dict:
     """Under `next dev`, in fresh servers: each op's first request (compiling its route) and the
@@ -108,23 +126,21 @@ def next_dev_figures(db: Path, settings: Settings, browser: Any, servers: int = 
     cached: dict[str, list[float]] = {op: [] for op in OPS}
     ready_ms, errors = [], []
     steps = dev_steps(repeats)
-    for _ in range(servers):
-        with tempfile.TemporaryDirectory(prefix="storebench-next-dev-") as tmp:
-            with running_next("dev", db, settings, Path(tmp), ready_path=None) as server:
-                ready_ms.append((time.perf_counter_ns() - server.spawned_ns) / 1e6)
-                page = open_page(browser, server.url)  # the page's own compilation is untimed
-                try:
-                    page.evaluate("ms => window.storebench.useRoutes(ms)", settings.op_timeout_s * 1000)
-                    results = page.evaluate("steps => window.storebench.run(steps)",
-                                            [[op, encode_args(op, args)] for op, args in steps])
-                finally:
-                    page.close()
+    for k in range(servers):
+        try:
+            results = dev_server_run(db, settings, browser, steps, ready_ms)
+        except Exception as exc:  # the other servers' figures stand; say what failed
+            errors.append(f"dev server {k + 1}: {type(exc).__name__}: {exc}"[:600])
+            continue
         for i, ((op, _), (ms, detail, _)) in enumerate(zip(steps, results)):
             if ms is None:
                 errors.append(f"{op}: {detail}"[:300])
             else:
                 (first if i < len(OPS) else cached)[op].append(ms)
-    return {"servers": servers, "repeats": repeats, "listening_ms": ready_ms, "first_ms": first, "cached_ms": cached,
+    return {"servers": servers, "repeats": repeats, "listening_ms": [round(ms, 1) for ms in ready_ms],
+            "first": {op: ms_summary(values) for op, values in first.items()},
+            "cached": {op: ms_summary(values) for op, values in cached.items()},
             "errors": errors, "next_version": read_package_version("next"),
-            "note": "fresh `next dev` per server; first_ms: each op's first request, which compiles its route; "
-                    "cached_ms: the requests after it; timed in the page (fetch + response.json())"}
+            "note": "fresh `next dev` per server; first: each op's first request, which compiles its route; "
+                    "cached: the requests after it; timed in the page (fetch + response.json())"}
+
