@@ -241,13 +241,35 @@ def running_next(mode: str, db: Path, settings: Settings, workdir: Path, ready_p
 
 # --- the page in Chromium -------------------------------------------------------------------
 
+class _Playwright:
+    """The process's one Playwright (its sync API cannot run two at once in a thread), started
+    with its first user and stopped with its last."""
+
+    instance: Any = None
+    users = 0
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls) -> Iterator[Any]:
+        if cls.instance is None:
+            from playwright.sync_api import sync_playwright
+
+            cls.instance = sync_playwright().start()
+        cls.users += 1
+        try:
+            yield cls.instance
+        finally:
+            cls.users -= 1
+            if cls.users == 0:
+                instance, cls.instance = cls.instance, None
+                instance.stop()
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator[Any]:
     """A fresh headless Chromium with a new, empty profile (a Playwright browser context),
-    closed on exit. One per thread: Playwright's sync API cannot nest."""
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory(prefix="storebench-chromium-") as profile, sync_playwright() as pw:
+    closed on exit."""
+    with tempfile.TemporaryDirectory(prefix="storebench-chromium-") as profile, _Playwright.running() as pw:
         context = pw.chromium.launch_persistent_context(
             profile, executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))
         try:

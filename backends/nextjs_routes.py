@@ -83,7 +83,8 @@ class NextjsRoutesStore(BrowserStore):
         return answered - server.spawned_ns, len(json.loads(body)["conversations"])
 
     def observations(self) -> dict:
-        return {**super().observations(), "next_dev": next_dev_figures(Path(self.target.path), self.settings, self.context)}
+        return {**super().observations(), "next_dev": next_dev_figures(Path(self.target.path), self.settings, self.context,
+                                                                  DEV_SERVERS, DEV_REPEATS)}
 
 
 def dev_steps(repeats: int) -> list[tuple[str, tuple]]:
@@ -118,8 +119,7 @@ def dev_server_run(db: Path, settings: Settings, browser: Any, steps: list[tuple
                 page.close()
 
 
-def next_dev_figures(db: Path, settings: Settings, browser: Any, servers: int = DEV_SERVERS,
-                     repeats: int = DEV_REPEATS) -> dict:
+def next_dev_figures(db: Path, settings: Settings, browser: Any, servers: int, repeats: int) -> dict:
     """Under `next dev`, in fresh servers: each op's first request (compiling its route) and the
     `repeats` after it, timed in a new tab of `browser` like the run's ops (ms)."""
     first: dict[str, list[float]] = {op: [] for op in OPS}
