@@ -108,8 +108,9 @@ def browser_unavailable_reason() -> str | None:
 
 def server_env(db: Path, settings: Settings) -> dict[str, str]:
     """The server's environment: telemetry off, the database file and the fair settings."""
+    inherited = {k: v for k, v in os.environ.items() if k != "NODE_ENV"}  # next sets it per mode itself
     return {
-        **os.environ, "NEXT_TELEMETRY_DISABLED": "1", "NODE_ENV": "",
+        **inherited, "NEXT_TELEMETRY_DISABLED": "1",
         "STOREBENCH_DB": str(db), "STOREBENCH_JOURNAL_MODE": settings.journal_mode,
         "STOREBENCH_SYNCHRONOUS": settings.synchronous, "STOREBENCH_FOREIGN_KEYS": "1" if settings.foreign_keys else "0",
         "STOREBENCH_BUSY_TIMEOUT_MS": str(int(settings.busy_timeout_ms)),
@@ -140,12 +141,9 @@ def spawn_next(mode: str, db: Path, settings: Settings, log: Path) -> NextServer
     """`next start` or `next dev` on a free 127.0.0.1 port, in its own process group."""
     port = free_port()
     command = [node_binary() or "node", str(NEXT_BIN), mode, "--hostname", "127.0.0.1", "--port", str(port)]
-    env = server_env(db, settings)
-    if mode == "dev":
-        env.pop("NODE_ENV")  # next dev sets development itself
     with open(log, "wb") as log_file:
         started = time.perf_counter_ns()
-        proc = subprocess.Popen(command, cwd=WEB_DIR, env={k: v for k, v in env.items() if v},
+        proc = subprocess.Popen(command, cwd=WEB_DIR, env=server_env(db, settings),
                                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                                 start_new_session=True, preexec_fn=die_with_parent)
     return NextServer(proc, f"http://127.0.0.1:{port}", log, started)
