@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator, Sequence
 
 from backends.api_routes import decode_conversation, encode_conversation, encode_message
-from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError
+from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 from backends.processes import die_with_parent, free_port
 from bench.secrets import scrub
 
@@ -317,6 +317,11 @@ class BrowserStore(Store):
     @classmethod
     def unavailable_reason(cls) -> str | None:
         return app_unavailable_reason() or browser_unavailable_reason()
+
+    @classmethod
+    def second_device_target(cls, target: Target, workdir: Path) -> Target:
+        """What another device gets (bench/probes.py): the app's page, the URL and the token."""
+        return Target(url=target.url, auth_token=target.auth_token, extra={"page_url": target.extra["page_url"]})
 
     def page_url(self) -> str:
         return self.target.extra["page_url"]
