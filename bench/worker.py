@@ -29,13 +29,21 @@ def run(request: dict, stdin, stdout) -> dict:
     warmup = params.warmup * len(OPS)
     store.open()
     try:
-        calls = [(OPS.index(op), getattr(store, op), args) for op, args in steps]
-        # The same timing loop as a single-client run; the warm-up goes through it untimed.
-        warm = time_steps(calls[:warmup], len(OPS), warmup=warmup)
+        named = [(OPS.index(op), op, args) for op, args in steps]
+
+        def timing(part: slice, warm: int):
+            """The same timing as a single-client run: the harness's loop, or the store's own
+            for a self-timed store (runner.run_backend)."""
+            if store.self_timed:
+                return store.time_plan(named[part], len(OPS), warm)
+            calls = [(slot, getattr(store, op), args) for slot, op, args in named[part]]
+            return time_steps(calls, len(OPS), warmup=warm, secrets=[target.auth_token])
+
+        warm = timing(slice(0, warmup), warmup)  # the warm-up goes through it untimed
         print(json.dumps({"ready": True}), file=stdout, flush=True)
         stdin.readline()  # the go signal: every worker starts its timed rounds together
         started = time.monotonic_ns()
-        timed = time_steps(calls[warmup:], len(OPS), secrets=[target.auth_token])
+        timed = timing(slice(warmup, None), 0)
         finished = time.monotonic_ns()
     finally:
         store.close()
