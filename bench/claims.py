@@ -98,7 +98,7 @@ def _sentence(claim: Claim, measured: dict[str, float | None], size: str) -> str
     nearest = min(known, key=lambda name: abs(known[name] - middle))
     inside = [name for name, v in known.items() if claim.low_ms * 0.8 <= v <= claim.high_ms * 1.25]
     verdict = (f"within about 20 % of it: {', '.join(inside)}" if inside
-               else f"none of ours comes within 20 % of it; nearest: {nearest} (p50 {_fmt(known[nearest])} ms)")
+               else f"none of ours comes within 20 % of it; nearest: {nearest}, p50 {_fmt(known[nearest])} ms")
     return f"{why}; {verdict}."
 
 
