@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import backends
-from backends.base import OpTimeout, Settings, Store, Target
+from backends.base import OpTimeout, Settings, Store, StoreError, Target
 from bench import probes, safety, stats
 from bench.inject import Injection, wrap
 from bench.secrets import scrub
@@ -236,6 +236,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
         with frozen_heap():
+            if cls.self_timed and load is not None:
+                raise StoreError(f"{cls.name} times its ops in its own runtime; open-loop timing (--rate) is not available for it")
             if cls.self_timed:  # timed in the store's own runtime (Node, a browser page)
                 timing = store.time_plan([(slot, names[slot], args) for slot, _, args in calls], len(names), warmup)
             elif load is None:

@@ -15,6 +15,15 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend_name", backends.names())
 
 
+def skip_if_opt_in(name: str) -> None:
+    """The generic per-backend tests that start a client process per writer (probes, concurrent
+    clients) skip the backends left out of the default run: each such client starts its own
+    browser, seconds apiece. tests/test_browser.py covers those paths for them."""
+    reason = backends.get(name).not_in_all
+    if reason:
+        pytest.skip(f"{name} is opt-in ({reason}); see tests/test_browser.py")
+
+
 @pytest.fixture
 def settings() -> Settings:
     # A short emulated RTT: the suite checks behaviour, and the proxy's delay still applies.

@@ -18,7 +18,7 @@ import pytest
 import backends
 from backends import browser, nextjs_routes
 from backends.base import Conversation, Settings
-from bench import claims, report, runner
+from bench import claims, concurrency, probes, report, runner
 from bench.cli import parse_backends
 from bench.workload import ALL_OPS, COLD_START, OPS, Params, Workload
 from tests.fake_results import FakeResults
@@ -134,6 +134,25 @@ def test_a_run_measures_six_ops_without_errors_and_verifies_the_store(name, monk
     else:
         assert entry["emulated"]
     assert wait_gone(descendants(os.getpid()) - before) == set()
+
+
+@needs_browser
+def test_two_concurrent_page_clients_leave_exactly_the_acknowledged_writes():
+    params = Params(conversations=4, messages=2, iterations=4, warmup=1, cold_starts=0)
+    entry = concurrency.run_clients(ROUTES, params, 1, SETTINGS, 2)
+    assert entry["status"] == "ok", entry["reason"]
+    assert entry["checks"] == {"after_run": "ok"} and entry["errors"] == 0
+    assert all(entry["ops"][op]["n"] == 4 for op in OPS)  # 2 rounds per client, timed in each page
+
+
+@needs_browser
+def test_a_second_device_opens_the_same_page_with_the_url_and_token(tmp_path):
+    cls = backends.get(TURSO)
+    with cls.provision(tmp_path, SETTINGS) as target:
+        with cls(target, SETTINGS) as store:
+            store.setup_schema()
+        answer = probes.probe_cross_device(cls, target, SETTINGS, tmp_path)
+    assert answer["result"] == "yes", answer["evidence"]
 
 
 @needs_browser
