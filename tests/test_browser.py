@@ -25,6 +25,7 @@ from tests.fake_results import FakeResults
 
 ROUTES, TURSO = "nextjs-routes", "browser-turso"
 SETTINGS = Settings(rtt_ms=2.0)  # as conftest's: the session's shared stores were made with it
+REPO = Path(__file__).resolve().parent.parent
 GONE_WITHIN_S = 30  # a bound for processes to exit after their parent, not a speed expectation
 
 needs_browser = pytest.mark.skipif(
@@ -56,6 +57,13 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
 
 
 def wait_gone(pids: set[int]) -> set[int]:
@@ -156,16 +164,23 @@ def test_a_second_device_opens_the_same_page_with_the_url_and_token(tmp_path):
 
 
 @needs_browser
-def test_ctrl_c_stops_the_server_and_the_browser(tmp_path):
-    before = descendants(os.getpid())
-    started: set[int] = set()
-    cls = backends.get(ROUTES)
-    with pytest.raises(KeyboardInterrupt):
-        with cls.provision(tmp_path, SETTINGS) as target, cls(target, SETTINGS) as store:
-            store.load_all()
-            started = descendants(os.getpid()) - before
-            raise KeyboardInterrupt
-    assert target.extra["server_pid"] in started and len(started) > 2  # next, Playwright's driver, Chromium
+def test_ctrl_c_stops_the_run_the_server_and_the_browser(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the run's folders, and so its database, are in tmp_path
+    command = [sys.executable, "-m", "bench", "run", "--backends", ROUTES, "--profile", "smoke", "--no-progress",
+               "--out", str(tmp_path / "results.json"), "--reports", str(tmp_path / "reports")]
+    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + GONE_WITHIN_S * 4
+        while not any("chromium" in command_line(p) for p in descendants(run.pid)) and run.poll() is None:
+            assert time.monotonic() < deadline, "the run did not start Chromium"
+            time.sleep(0.1)
+        started = descendants(run.pid)
+        assert run.poll() is None and len(started) > 2  # next, Playwright's driver, Chromium
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=GONE_WITHIN_S * 2)
+    finally:
+        run.kill()
+    assert run.returncode == 130, stderr
     assert wait_gone(started) == set()
 
 
@@ -187,7 +202,7 @@ with cls.provision(Path(sys.argv[2]), Settings(rtt_ms=2.0)) as target, cls(targe
 @pytest.mark.parametrize("name", [ROUTES, TURSO])
 def test_a_killed_harness_leaves_no_server_or_browser(name, tmp_path):
     harness = subprocess.Popen([sys.executable, "-c", KILLED_HARNESS, name, str(tmp_path)], stdout=subprocess.PIPE,
-                               text=True, cwd=Path(__file__).resolve().parent.parent)
+                               text=True, cwd=REPO)
     try:
         assert harness.stdout.readline().strip() == "ready"
         started = descendants(harness.pid)
