@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: bench test install
+.PHONY: bench test install web
 
 $(BIN)/storebench: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,8 +23,27 @@ $(NODE_STAMP): node/package.json node/package-lock.json node/prisma/schema.prism
 
 install: $(BIN)/storebench $(if $(NODE_OK),$(NODE_STAMP))
 
-bench: install
+# The Next.js app of the browser backends (nextjs-routes, browser-turso): npm ci and next build
+# in web/, when Node 20 or newer is on the PATH; without it those backends are listed as
+# unavailable with the reason. Rebuilt only when its lock file or sources change.
+NODE_OK := $(shell node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' 2>/dev/null && echo yes)
+WEB_SOURCES := $(shell find web/app web/lib -type f 2>/dev/null) web/next.config.mjs web/tsconfig.json
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+web/.next/BUILD_ID: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && NEXT_TELEMETRY_DISABLED=1 ./node_modules/.bin/next build > build.log 2>&1 || { cat build.log; exit 1; }
+
+ifeq ($(NODE_OK),yes)
+web: web/.next/BUILD_ID
+else
+web:
+	@echo "no Node.js 20+ on the PATH: the browser backends (nextjs-routes, browser-turso) will be unavailable"
+endif
+
+bench: install web
 	$(BIN)/storebench run $(ARGS)
 
-test: install
+test: install web
 	$(BIN)/python -m pytest $(ARGS)

@@ -43,12 +43,22 @@ REGISTRY: dict[str, str] = {
     "drizzle-turso": "backends.node:DrizzleTursoStore",
     "prisma": "backends.node:PrismaStore",
     "better-sqlite3": "backends.node:BetterSqlite3Store",
+    "nextjs-routes": "backends.nextjs_routes:NextjsRoutesStore",
+    "browser-turso": "backends.browser_turso:BrowserTursoStore",
 }
 
 
 ENTRY_POINT_GROUP = "storebench.backends"
 MODULES_VARIABLE = "STOREBENCH_BACKEND_MODULES"  # FILE.py:Class specs, separated by ";" (":" is in each)
 SEPARATOR = ";"
+
+
+def in_all(name: str) -> bool:
+    """Whether `--backends all` runs it (a backend that cannot be imported is listed, as unavailable)."""
+    try:
+        return get(name).not_in_all is None
+    except ImportError:
+        return True
 
 
 class UnknownBackend(ValueError):

@@ -8,6 +8,7 @@ interface. A backend module defines one `Store` subclass and is listed in the re
 from __future__ import annotations
 
 import contextlib
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,9 +113,9 @@ class Store(ABC):
     # chunks of steps through `time_plan` instead of timing each method call itself; the five
     # op methods still work one call at a time (contract tests, probes, checks).
     self_timed: ClassVar[bool] = False
-    # The module run as `python -m` in a fresh process for each cold-start sample (it reads
-    # {"backend", "target", "settings"} on stdin and prints {"ns", "conversations"}).
-    cold_start_module: ClassVar[str] = "bench.coldstart"
+    # Why `--backends all` (the default run) leaves this backend out; None: it is in. Such a
+    # backend runs when named, e.g. `--backends all,nextjs-routes`.
+    not_in_all: ClassVar[str | None] = None
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target
@@ -138,6 +139,20 @@ class Store(ABC):
         store = cls(target, settings)
         store.open()
         return store
+
+    @classmethod
+    def cold_start(cls, target: Target, settings: Settings, started_ns: int) -> tuple[int, int]:
+        """One cold start, run in a fresh process (bench/coldstart.py) whose clock started at
+        `started_ns` (perf_counter_ns) before this backend's module was imported: (ns, number of
+        conversations loaded). By default: open the store and do the first `load_all`, so
+        importing the driver counts. A store whose cold start is another program's (a server's,
+        a browser's) overrides it and times that instead."""
+        store = cls(target, settings)
+        store.open()
+        conversations = store.load_all()
+        ns = time.perf_counter_ns() - started_ns
+        store.close()
+        return ns, len(conversations)
 
     @abstractmethod
     def open(self) -> None: ...

@@ -18,12 +18,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from array import array
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Sequence
 
-from backends.base import Conversation, Message, OpTimeout, Store, StoreError
+from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 from backends.processes import die_with_parent, stop_process
 
 if TYPE_CHECKING:
@@ -150,13 +151,37 @@ class NodeStore(Store):
     needs: ClassVar[tuple[str, ...]] = ()
     # The raw backend on the same engine, for the overhead ratio (bench/overhead_ratio.py).
     overhead_vs: ClassVar[str | None] = None
-    cold_start_module = "backends.node_coldstart"
 
     process: NodeProcess | None = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
         return node_unavailable_reason(cls.needs)
+
+    @classmethod
+    def cold_start(cls, target: Target, settings: Settings, started_ns: int) -> tuple[int, int]:
+        """Spawn `node node/runner.mjs`, which imports the system, opens the store and does the
+        first `load_all`; timed from the spawn to the answer line (Node's start-up is part of
+        what a user pays, Python's is not). The answer carries only the number of
+        conversations, so encoding the data for the harness is not timed."""
+        store = cls(target, settings)
+        lines = [store.open_request(), {"op": "call", "name": "load_all", "args": [], "reply": "count"}, {"op": "close"}]
+        payload = "".join(json.dumps(line) + "\n" for line in lines).encode()
+        t0 = time.perf_counter_ns()
+        proc = subprocess.Popen(["node", str(RUNNER)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                preexec_fn=die_with_parent)
+        proc.stdin.write(payload)  # read by the runner as soon as it has started
+        proc.stdin.close()
+        opened = proc.stdout.readline()
+        loaded = proc.stdout.readline()
+        t1 = time.perf_counter_ns()
+        proc.stdout.read()
+        proc.wait()
+        for line in (opened, loaded):
+            answer = json.loads(line or b'{"ok": false, "error": "the Node runner exited without answering"}')
+            if not answer["ok"]:
+                raise StoreError(answer["error"])
+        return t1 - t0, json.loads(loaded)["value"]
 
     def node_target(self) -> dict:
         """What the system module connects to (the target as @libsql/client spells it)."""

@@ -164,9 +164,10 @@ def register_backend_modules(locations: Sequence[str]) -> None:
 
 
 def parse_backends(text: str) -> list[str]:
-    if text.strip() == "all":
-        return backends.names()
-    chosen = [n.strip() for n in text.split(",") if n.strip()]
+    """Names, where `all` stands for every backend but those left out of the default run."""
+    chosen = []
+    for name in (n.strip() for n in text.split(",")):
+        chosen += [n for n in backends.names() if backends.in_all(n)] if name == "all" else [name] if name else []
     unknown = [n for n in chosen if n not in backends.REGISTRY]
     if unknown or not chosen:
         raise UsageError(f"unknown backend {', '.join(unknown) or repr(text)}; valid backends: {', '.join(backends.names())}, all")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from bench import claims
 from bench import document as doc
 from bench.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
 from bench import labels
@@ -680,6 +681,7 @@ def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]
                     "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
                     "case, `load_all` its cached one; the `api-routes` row, when present, is the like-for-like one."),
                seed_comparison(run),
+               *claims.claims_blocks(run),
                Heading(2, "Round-trip model", "rtt-model"), *rtt_model(run),
                Heading(2, "Errors", "errors"), *error_blocks(run),
                Heading(2, "Backend observations", "observations"), *observation_blocks(run),

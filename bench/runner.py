@@ -163,7 +163,7 @@ def cold_starts(name: str, target: Target, settings: Settings, count: int) -> tu
     samples, problems = [], []
     for _ in range(count):
         proc = subprocess.run(
-            [sys.executable, "-m", backends.get(name).cold_start_module], input=request, capture_output=True, text=True,
+            [sys.executable, "-m", "bench.coldstart"], input=request, capture_output=True, text=True,
             timeout=COLD_START_TIMEOUT_S,
         )
         if proc.returncode == 0:

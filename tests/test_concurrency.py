@@ -10,11 +10,13 @@ from backends.base import Settings
 from bench import concurrency
 from bench.runner import is_busy
 from bench.workload import OPS, Params, Workload
+from tests.conftest import skip_if_opt_in
 
 PARAMS = Params(conversations=8, messages=3, iterations=25, warmup=2, cold_starts=0)
 
 
 def test_four_concurrent_writers_leave_exactly_the_acknowledged_writes(backend_name):
+    skip_if_opt_in(backend_name)
     entry = concurrency.run_clients(backend_name, PARAMS, 1, Settings(), 4)
     single_process = backends.get(backend_name).single_process_reason
     if single_process:  # such a backend says why, instead of failing or vanishing

@@ -192,7 +192,7 @@ def test_a_cold_start_is_a_fresh_node_process_up_to_the_first_load_all(open_stor
     store = open_store("node-libsql")
     store.preload([conv("c1"), conv("c2")])
     request = json.dumps({"backend": "node-libsql", "target": asdict(store.target), "settings": asdict(store.settings)})
-    proc = subprocess.run([sys.executable, "-m", backends.get("node-libsql").cold_start_module], input=request,
+    proc = subprocess.run([sys.executable, "-m", "bench.coldstart"], input=request,
                           capture_output=True, text=True, timeout=WAIT_S)
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)

@@ -8,6 +8,7 @@ import pytest
 import backends
 from bench import netns, probes, runner
 from bench.workload import Params
+from tests.conftest import skip_if_opt_in
 
 EMBEDDED_FILES = ("sqlite3", "apsw", "libsql")
 ANSWERS = {"yes", "no", "n/a"}
@@ -16,6 +17,7 @@ ANSWERS = {"yes", "no", "n/a"}
 @pytest.fixture
 def probed(backend_name, settings, tmp_path):
     """(target, capabilities) for a freshly provisioned store with its schema."""
+    skip_if_opt_in(backend_name)
     cls = backends.get(backend_name)
     with cls.provision(tmp_path, settings) as target:
         store = cls(target, settings)

@@ -1,0 +1,436 @@
+"""Shared by the browser backends (`nextjs-routes`, `browser-turso`): the Next.js app in `web/`,
+its server (`next start`, or `next dev`), and its page in headless Chromium driven by Playwright.
+
+The page (`web/lib/bench.ts`, as `window.storebench`) issues the ops the way each architecture
+does and times them itself with `performance.now()`; Python hands it chunks of steps with
+`page.evaluate` and reads back one result per step, so neither Python nor the DevTools protocol
+is inside a sample (`self_timed`). The five op methods also work one call at a time.
+
+Everything started here is stopped on exit, error and Ctrl-C: the Next.js server in its own
+process group (`next dev` forks a worker), killed as a group, and told by the kernel to stop if
+the harness dies (Linux); Chromium through Playwright, whose driver closes it when its pipe to
+us closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Iterator, Sequence
+
+from backends.api_routes import decode_conversation, encode_conversation, encode_message
+from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
+from backends.processes import die_with_parent, free_port
+from bench.secrets import scrub
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+NEXT_BIN = WEB_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
+CHROMIUM_ENV = "STOREBENCH_CHROMIUM"
+SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+# As /work/.library/env/machines/python.md starts it: no sandbox (root in a container), no
+# GPU, and none of Chromium's own network traffic (sync, updates, field trials), which this
+# machine's closed network refuses and which would otherwise run beside our requests.
+CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update")
+MIN_NODE = 20
+READY_TIMEOUT_S = 120  # `next dev` compiles the page on first visit: seconds on a loaded machine
+START_ATTEMPTS = 3
+POLL_S = 0.002  # the cold-start poll: its granularity is in the figure, so keep it fine
+STOP_TIMEOUT_S = 5
+CHUNK_STEPS = 50  # steps per page.evaluate: the DevTools round trip is outside the samples anyway
+LOG_TAIL_CHARS = 300
+BUILD_HINT = "run `make web` (npm ci and next build in web/)"
+
+
+# --- what must be on the machine ------------------------------------------------------------
+
+def node_binary() -> str | None:
+    return shutil.which("node")
+
+
+def node_major() -> int | None:
+    node = node_binary()
+    if node is None:
+        return None
+    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
+    try:
+        return int(out.strip().lstrip("v").split(".")[0])
+    except ValueError:
+        return None
+
+
+def chromium_path() -> str | None:
+    """`STOREBENCH_CHROMIUM`, else a system Chromium on the PATH (Debian's `chromium`)."""
+    if os.environ.get(CHROMIUM_ENV):
+        return os.environ[CHROMIUM_ENV]
+    return next((p for p in map(shutil.which, SYSTEM_CHROMIUM) if p), None)
+
+
+def app_unavailable_reason() -> str | None:
+    """Why the Next.js app cannot be served here, or None."""
+    major = node_major()
+    if major is None:
+        return f"no Node.js on the PATH (Node {MIN_NODE} or newer serves the Next.js app in web/)"
+    if major < MIN_NODE:
+        return f"Node {major} is too old for Next.js 16: install Node {MIN_NODE} or newer"
+    if not NEXT_BIN.is_file():
+        return f"web/ has no node_modules: {BUILD_HINT}"
+    if not (WEB_DIR / ".next" / "BUILD_ID").is_file():
+        return f"web/ is not built: {BUILD_HINT}"
+    return None
+
+
+def browser_unavailable_reason() -> str | None:
+    """Why no page can be driven here, or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"Playwright for Python is missing ({exc}); pip install playwright"
+    path = chromium_path()
+    if path is None:
+        return f"no Chromium: apt-get install chromium, or set {CHROMIUM_ENV} to a Chromium or Chrome binary"
+    if not (Path(path).is_file() and os.access(path, os.X_OK)):
+        return f"{CHROMIUM_ENV}={path} is not an executable file"
+    return None
+
+
+# --- the Next.js server ---------------------------------------------------------------------
+
+def server_env(db: Path, settings: Settings) -> dict[str, str]:
+    """The server's environment: telemetry off, the database file and the fair settings."""
+    inherited = {k: v for k, v in os.environ.items() if k != "NODE_ENV"}  # next sets it per mode itself
+    return {
+        **inherited, "NEXT_TELEMETRY_DISABLED": "1",
+        "STOREBENCH_DB": str(db), "STOREBENCH_JOURNAL_MODE": settings.journal_mode,
+        "STOREBENCH_SYNCHRONOUS": settings.synchronous, "STOREBENCH_FOREIGN_KEYS": "1" if settings.foreign_keys else "0",
+        "STOREBENCH_BUSY_TIMEOUT_MS": str(int(settings.busy_timeout_ms)),
+    }
+
+
+@dataclass
+class NextServer:
+    proc: subprocess.Popen
+    url: str
+    log: Path
+    spawned_ns: int  # perf_counter_ns just before the process was started
+
+    def log_tail(self) -> str:
+        try:
+            lines = self.log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return (lines[-1] if lines else "no output")[-LOG_TAIL_CHARS:]
+
+    def exited(self) -> StoreError | None:
+        if self.proc.poll() is None:
+            return None
+        return StoreError(f"next exited with status {self.proc.returncode}: {self.log_tail()}")
+
+
+def spawn_next(mode: str, db: Path, settings: Settings, log: Path) -> NextServer:
+    """`next start` or `next dev` on a free 127.0.0.1 port, in its own process group."""
+    port = free_port()
+    command = [node_binary() or "node", str(NEXT_BIN), mode, "--hostname", "127.0.0.1", "--port", str(port)]
+    with open(log, "wb") as log_file:
+        started = time.perf_counter_ns()
+        proc = subprocess.Popen(command, cwd=WEB_DIR, env=server_env(db, settings),
+                                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                start_new_session=True, preexec_fn=die_with_parent)
+    return NextServer(proc, f"http://127.0.0.1:{port}", log, started)
+
+
+def stop_next(server: NextServer) -> None:
+    """SIGTERM to the whole group, then SIGKILL if it has not exited in time; reaps it."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.proc.pid, sig)
+        try:
+            server.proc.wait(STOP_TIMEOUT_S)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.proc.pid, signal.SIGKILL)  # any worker left in the group
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def http_get(url: str, path: str, timeout: float) -> tuple[int, bytes]:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def first_answer(server: NextServer, path: str, timeout_s: float = READY_TIMEOUT_S) -> tuple[int, bytes]:
+    """Poll GET `path` until it answers 200: (perf_counter_ns at the answer, its body)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        problem = server.exited()
+        if problem:
+            raise problem
+        try:
+            status, body = http_get(server.url, path, timeout_s)
+        except (OSError, http.client.HTTPException):
+            time.sleep(POLL_S)  # not listening yet
+            continue
+        answered = time.perf_counter_ns()
+        if status != 200:
+            raise StoreError(f"GET {path} answered HTTP {status}: {body[:LOG_TAIL_CHARS].decode(errors='replace')}")
+        return answered, body
+    raise StoreError(f"next did not answer GET {path} at {server.url} within {timeout_s:.0f} s: {server.log_tail()}")
+
+
+def listening(server: NextServer, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Wait until the server accepts connections, without sending a request (which would make
+    `next dev` compile something)."""
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        problem = server.exited()
+        if problem:
+            raise problem
+        with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=1):
+            return
+        time.sleep(POLL_S)
+    raise StoreError(f"next did not listen at {server.url} within {timeout_s:.0f} s: {server.log_tail()}")
+
+
+@contextlib.contextmanager
+def running_next(mode: str, db: Path, settings: Settings, workdir: Path, ready_path: str | None = "/api/info"
+                 ) -> Iterator[NextServer]:
+    """A Next.js server over `db`, answering `ready_path` (or only listening when None), stopped
+    on exit. A start that fails at once (a port taken between picking and binding) is retried."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        server = spawn_next(mode, db, settings, workdir / f"next-{mode}-{attempt}.log")
+        try:
+            if ready_path is None:
+                listening(server)
+            else:
+                first_answer(server, ready_path)
+        except StoreError:
+            stop_next(server)
+            if attempt == START_ATTEMPTS or "EADDRINUSE" not in server.log.read_text(errors="replace"):
+                raise
+            continue
+        except BaseException:
+            stop_next(server)
+            raise
+        break
+    try:
+        yield server
+    finally:
+        stop_next(server)
+
+
+# --- the page in Chromium -------------------------------------------------------------------
+
+class _Playwright:
+    """The process's one Playwright (its sync API cannot run two at once in a thread), started
+    with its first user and stopped with its last."""
+
+    instance: Any = None
+    users = 0
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls) -> Iterator[Any]:
+        if cls.instance is None:
+            from playwright.sync_api import sync_playwright
+
+            cls.instance = sync_playwright().start()
+        cls.users += 1
+        try:
+            yield cls.instance
+        finally:
+            cls.users -= 1
+            if cls.users == 0:
+                instance, cls.instance = cls.instance, None
+                instance.stop()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """A fresh headless Chromium with a new, empty profile (a Playwright browser context),
+    closed on exit."""
+    with tempfile.TemporaryDirectory(prefix="storebench-chromium-") as profile, _Playwright.running() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def open_page(context: Any, url: str, timeout_s: float = READY_TIMEOUT_S) -> Any:
+    """A new tab showing the app's page at `url`, once `window.storebench` is installed."""
+    page = context.new_page()
+    page.set_default_timeout(timeout_s * 1000)
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.storebench === 'ready'")
+    return page
+
+
+def encode_args(op: str, args: tuple) -> list:
+    """An op's arguments as the page takes them (the JSON of the api-routes backend)."""
+    if op == "create_conversation":
+        return [encode_conversation(args[0])]
+    if op == "add_message":
+        return [encode_message(args[0])]
+    return list(args)
+
+
+# --- the store ------------------------------------------------------------------------------
+
+class BrowserStore(Store):
+    """A store whose five ops run in the app's page. Subclasses say how the page reaches the
+    database (`_configure_page`) and provide schema, preload and describe."""
+
+    driver = "@libsql/client"  # npm; its version is read from web/node_modules
+    self_timed = True
+    op_timeout = "enforced in the page: AbortSignal.timeout on every fetch the op makes"
+    chunk_steps: ClassVar[int] = CHUNK_STEPS
+
+    def __init__(self, target, settings: Settings) -> None:
+        super().__init__(target, settings)
+        self.page: Any = None
+        self.context: Any = None  # the browser, for the pages a store opens besides its own
+        self._stack: contextlib.ExitStack | None = None
+        self.requests = 0
+        self.network_ms: dict[str, list[float]] = {}  # Resource Timing durations of the timed steps
+        self.page_timing: dict = {}
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return app_unavailable_reason() or browser_unavailable_reason()
+
+    @classmethod
+    def second_device_target(cls, target: Target, workdir: Path) -> Target:
+        """What another device gets (bench/probes.py): the app's page, the URL and the token."""
+        return Target(url=target.url, auth_token=target.auth_token, extra={"page_url": target.extra["page_url"]})
+
+    def page_url(self) -> str:
+        return self.target.extra["page_url"]
+
+    def open(self) -> None:
+        self._stack = contextlib.ExitStack()
+        try:
+            self.context = self._stack.enter_context(chromium())
+            self.page = open_page(self.context, self.page_url())
+            self.page_timing = self._evaluate("() => window.storebench.resolution()")
+            self._configure_page()
+        except BaseException:
+            self.close()
+            raise
+
+    def _configure_page(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._stack is not None:
+            stack, self._stack, self.page, self.context = self._stack, None, None, None
+            stack.close()
+
+    def _evaluate(self, script: str, arg: Any = None) -> Any:
+        from playwright.sync_api import Error
+
+        try:
+            return self.page.evaluate(script, arg)
+        except Error as exc:
+            raise StoreError(scrub(exc.message.splitlines()[0] if exc.message else str(exc),
+                                   [self.target.auth_token])[:LOG_TAIL_CHARS]) from None
+
+    def _call(self, op: str, *args) -> Any:
+        """One op in the page, untimed (contract tests, checks, probes)."""
+        self.requests += 1
+        return self._evaluate("([op, args]) => window.storebench.call(op, args)", [op, encode_args(op, args)])
+
+    def load_all(self) -> list[Conversation]:
+        return [decode_conversation(c) for c in self._call("load_all")]
+
+    def create_conversation(self, conversation: Conversation) -> None:
+        self._call("create_conversation", conversation)
+
+    def add_message(self, message: Message) -> None:
+        self._call("add_message", message)
+
+    def update_title(self, conversation_id: str, title: str, updated_at: int) -> None:
+        self._call("update_title", conversation_id, title, updated_at)
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self._call("delete_conversation", conversation_id)
+
+    def _wire_round_trips(self) -> int | None:
+        """Round trips counted on the wire, where a proxy counts them (else None)."""
+        return None
+
+    def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int):
+        from bench.runner import Failures, Timing
+
+        samples: list[list[int]] = [[] for _ in range(slots)]
+        trips = [0] * slots
+        failures = Failures(slots, [self.target.auth_token])
+        failed: list[int] = []
+        self.network_ms = {}
+        for start in range(0, len(steps), self.chunk_steps):
+            chunk = steps[start:start + self.chunk_steps]
+            wire_before = self._wire_round_trips()
+            results = self._evaluate("steps => window.storebench.run(steps)",
+                                     [[op, encode_args(op, args)] for _, op, args in chunk])
+            wire_after = self._wire_round_trips()
+            for i, ((slot, op, _), result) in enumerate(zip(chunk, results), start):
+                ms, detail, extra = result
+                if ms is None:
+                    failed.append(i)
+                    if i >= warmup:
+                        failures.record(slot, (OpTimeout if extra else StoreError)(detail))
+                    continue
+                self.requests += detail
+                if i < warmup:
+                    continue
+                samples[slot].append(round(ms * 1e6))
+                # One step per chunk when the wire is counted, so its count is this op's own.
+                trips[slot] += detail if wire_before is None else wire_after - wire_before
+                if extra is not None:
+                    self.network_ms.setdefault(op, []).append(extra)
+        return Timing([array("q", s) for s in samples], failures.errors, failures.examples, trips, failed,
+                      failures.timeouts, failures.busy)
+
+    def round_trips(self) -> int:
+        """HTTP requests the page's ops made (preflights are invisible to the page)."""
+        return self.requests
+
+    def observations(self) -> dict:
+        return {"page_timing": self.page_timing,
+                "resource_timing": {"note": "the network panel's view: Resource Timing duration of the op's "
+                                            "fetches (request start to response end), without JSON parsing",
+                                    "ops": {op: ms_summary(values) for op, values in self.network_ms.items()}}}
+
+
+def ms_summary(values_ms: Sequence[float]) -> dict:
+    """n, p50, p95 and max (nearest rank, bench.stats) of samples in milliseconds."""
+    from bench.stats import summarize
+
+    summary = summarize([round(v * 1e6) for v in values_ms])
+    return {"n": len(values_ms), **{k: summary[k] for k in ("p50_ms", "p95_ms", "max_ms")}}
+
+
+def read_package_version(package: str) -> str | None:
+    try:
+        return json.loads((WEB_DIR / "node_modules" / package / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
