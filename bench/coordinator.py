@@ -138,8 +138,11 @@ class Group:
         self.spec = spec
         self.cls = cls
         self.names = OPS + tuple(cls.extra_ops)
-        self.cap, self.warmup = _rounds(cls, params)
+        self.cap, warmup = _rounds(cls, params)
         self.processes = max(1, min(processes, self.cap))  # each process gets at least one round
+        # The profile's warm-up shared by the processes (each warms its own caches, at least
+        # one round): the same warm-up work as one process did.
+        self.warmup = max(1, -(-warmup // self.processes)) if warmup else 0
         self.workers: list[Worker] = []
         self.samples = {op: [[] for _ in range(self.processes)] for op in self.names}
         self.in_order: dict[str, list[int]] = {op: [] for op in self.names}
@@ -245,7 +248,11 @@ def _start(spec: WorkerSpec, params: Params, seed: int, settings: Settings, proc
     request = {"protocol": 1, "backend": spec.backend, "params": asdict(params), "seed": seed,
                "settings": asdict(settings), "inject": spec.inject, "pin_cpu": pin_cpu,
                "warmup_rounds": group.warmup}
-    group.workers = [Worker(spec, i, request) for i in range(group.processes)]
+    try:
+        for i in range(group.processes):
+            group.workers.append(Worker(spec, i, request))
+    except (OSError, WorkerFailed) as exc:  # e.g. no such interpreter
+        group.fail(f"cannot start a worker with {spec.python}: {exc}")
     return group
 
 
