@@ -109,6 +109,10 @@ class Store(ABC):
     # chunks of steps through `time_plan` instead of timing each method call itself; the five
     # op methods still work one call at a time (contract tests, probes, checks).
     self_timed: ClassVar[bool] = False
+    # Seconds after which an idle connection of this store stops working (None: never). A
+    # multi-process measurement interleaves backends, so a worker can wait between its chunks;
+    # the coordinator runs an untimed round on any worker idle for half this long.
+    idle_timeout_s: ClassVar[float | None] = None
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target

@@ -9,8 +9,12 @@ process list, and the store's token never leaves this process):
     coordinator -> worker  {"cmd": "rounds", "count": k, "skip": [op, ...]}
     worker -> coordinator  {"rounds", "ops": {op: {samples_ns, errors, timeouts,
                             error_examples, round_trips}}, "store": {store_* fields}}
-    coordinator -> worker  {"cmd": "finish", "cold_starts": n, "probes": bool}
-    worker -> coordinator  {"entry", "cold_start": {"samples_ns", "problems"}}
+    coordinator -> worker  {"cmd": "idle", "count": k}   (k rounds untimed: keeps connections alive)
+    worker -> coordinator  {"rounds": 0}
+    coordinator -> worker  {"cmd": "finish", "observe": bool}   (check the writes, close the store)
+    worker -> coordinator  {"entry"}
+    coordinator -> worker  {"cmd": "extras", "cold_starts": n, "probes": bool}   (optional)
+    worker -> coordinator  {"cold_start": {"samples_ns", "problems"}, "capabilities"}
 
 The worker provisions its own store (a file, or a server it starts), builds the workload from
 the seed, and runs "the next k rounds" when asked, so the pipe carries little. It stops
@@ -79,24 +83,32 @@ def _measure(cls, target, settings, session, request: dict, workdir: Path, read:
     from bench.runner import cold_starts
 
     pinned = pin(request.get("pin_cpu"))
+    lines = iter(read)
     finish: dict = {}
     try:
         ready = session.start(request["warmup_rounds"])
         send({"ready": ready, "entry": session.entry, "pinned_cpu": pinned, "round_s": session.round_s})
-        for line in read if ready else ():
+        for line in lines if ready else ():
             message = json.loads(line)
             if message["cmd"] == "finish":
                 finish = message
                 break
-            send(session.run(message["count"], tuple(message.get("skip", ()))))
+            if message["cmd"] == "idle":
+                session.idle(message["count"])
+                send({"rounds": 0})
+            else:
+                send(session.run(message["count"], tuple(message.get("skip", ()))))
     finally:
-        entry = session.finish()
+        entry = session.finish(observe=finish.get("observe", False))
     if not finish:  # stdin closed: the coordinator is gone or gave up on this worker
         return
-    cold, problems = cold_starts(cls.name, target, settings, finish.get("cold_starts", 0))
-    if finish.get("probes") and entry["status"] == "ok":
-        entry["capabilities"] = probes.run_all(cls, target, settings, workdir)
-    send({"entry": entry, "cold_start": {"samples_ns": cold, "problems": problems}})
+    send({"entry": entry})
+    extras = json.loads(next(lines, "null"))
+    if not extras:
+        return
+    cold, problems = cold_starts(cls.name, target, settings, extras.get("cold_starts", 0))
+    capabilities = probes.run_all(cls, target, settings, workdir) if extras.get("probes") else None
+    send({"cold_start": {"samples_ns": cold, "problems": problems}, "capabilities": capabilities})
 
 
 def main() -> int:

@@ -11,8 +11,10 @@ coordinator hands out "run the next k rounds" in cycles: every group's next work
 so whatever the machine does at any moment hits every group alike. Only one worker runs at a
 time. A group stops when every op's p50 95 % confidence interval is within `StoppingRule.ci`
 (or at its cap of rounds); load_all, the slow read, drops out of the rounds as soon as its own
-interval is tight. Then each group's first worker runs the cold starts and the probes, one
-group after the other, and every worker stops.
+interval is tight. A worker whose store's connections expire when idle (`Store.idle_timeout_s`,
+e.g. sqld's Hrana streams) runs an untimed round whenever it has waited half that long. When
+all timing is done, every worker checks its writes and closes its store; then each group's
+first worker runs the cold starts and the probes, one group after the other.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class Worker:
                                      stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         self.pinned: int | str | None = None
         self.round_s: float | None = None
+        self.finished = False  # its store is checked and closed
+        self.last_seen = time.monotonic()  # when it last answered: how long it has been idle
         self.send(request)
 
     def send(self, message: dict) -> None:
@@ -88,6 +92,7 @@ class Worker:
         if not line:
             self.proc.wait(STOP_GRACE_S)
             raise WorkerFailed(f"worker {self.index} exited {self.proc.returncode}: {self.last_error()}")
+        self.last_seen = time.monotonic()
         reply = json.loads(line)
         if "error" in reply:
             raise WorkerFailed(reply["error"])
@@ -104,6 +109,8 @@ class Worker:
 
     def stop(self) -> None:
         """Close its stdin (it stops what it started and exits), then terminate, then kill."""
+        if self.proc.stdout.closed:
+            return
         try:
             self.proc.stdin.close()
         except OSError:
@@ -155,7 +162,7 @@ class Group:
         self.worker_rounds = [0] * self.processes
         self.chunk_rounds = 1
         self.entry: dict | None = None  # set when the group is finished (or failed)
-        self.ready: list[dict] = []
+        self.finals: list[dict] = []  # each worker's entry after its write check
         self.done = False
         self.wall_s = 0.0
 
@@ -166,6 +173,8 @@ class Group:
     def fail(self, reason: str) -> None:
         self.entry = backend_entry(self.cls, "failed", reason)
         self.done = True
+        for worker in self.workers:
+            worker.stop()
 
     def next_worker(self) -> Worker:
         """The worker that has run the fewest rounds (the first of them): the group's samples
@@ -223,9 +232,11 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
         for group in groups:
             _await_ready(group, rule)
         _interleave(groups, rule, progress)
+        for group in groups:  # right after the timing: no store waits long enough to expire
+            _check(group, groups)
         results = []
         for group in groups:
-            measured = _finish(group, params)
+            measured = _extras(group, params)
             results.append(measured)
             if done:
                 done(measured)
@@ -266,7 +277,6 @@ def _await_ready(group: Group, rule: StoppingRule) -> None:
                 group.done = True
                 return
             worker.pinned, worker.round_s = reply["pinned_cpu"], reply["round_s"]
-            group.ready.append(reply["entry"])
     except WorkerFailed as exc:
         group.fail(str(exc))
         return
@@ -287,6 +297,9 @@ def _interleave(groups: list[Group], rule: StoppingRule, progress: Callable[[str
         if not active:
             return
         for group in active if cycle % 2 == 0 else reversed(active):
+            _keep_alive(groups)
+            if group.done:  # failed while kept alive
+                continue
             worker = group.next_worker()
             count = min(group.chunk_rounds, group.cap - group.rounds)
             started = time.monotonic()
@@ -309,26 +322,62 @@ def _chunk_timeout(rounds: int) -> float:
     return 120.0 + 60.0 * rounds * len(OPS)
 
 
-def _finish(group: Group, params: Params) -> Measured:
-    """Stop the group's workers (the first runs cold starts and probes) and build its entries."""
-    if group.entry is not None:  # unavailable, failed, or not ready
-        group.entry.setdefault("side", group.spec.side or None)
+def _keep_alive(groups: list[Group]) -> None:
+    """An untimed round on every live worker whose store's connections expire when idle
+    (`Store.idle_timeout_s`) and that has waited half that long. Nothing else runs meanwhile."""
+    for group in groups:
+        limit = group.cls.idle_timeout_s
+        if limit is None or group.entry is not None:
+            continue
         for worker in group.workers:
+            if not worker.finished and time.monotonic() - worker.last_seen > limit / 2:
+                try:
+                    worker.ask({"cmd": "idle", "count": 1}, _chunk_timeout(1))
+                except WorkerFailed as exc:
+                    group.fail(str(exc))
+                    break
+
+
+def _check(group: Group, groups: list[Group]) -> None:
+    """Every worker of the group checks its writes and closes its store (the first also
+    records the backend's observations); all but the first then exit."""
+    if group.entry is not None:  # unavailable, failed, or not ready
+        return
+    started = time.monotonic()
+    for worker in group.workers:
+        _keep_alive(groups)
+        if group.entry is not None:
+            return
+        try:
+            group.finals.append(worker.ask({"cmd": "finish", "observe": worker.index == 0}, FINISH_TIMEOUT_S)["entry"])
+        except WorkerFailed as exc:
+            group.fail(f"while checking the writes: {exc}")
+            return
+        worker.finished = True
+        if worker.index:
             worker.stop()
+    group.wall_s += time.monotonic() - started
+
+
+def _extras(group: Group, params: Params) -> Measured:
+    """The group's first worker runs the cold starts and the probes (nothing else runs
+    meanwhile); then the group's entries are built."""
+    if group.entry is not None:
+        group.entry.setdefault("side", group.spec.side or None)
         return Measured(group.spec, group.entry)
     started = time.monotonic()
-    finals, cold = [], {"samples_ns": [], "problems": []}
-    try:
-        for worker in group.workers:
-            first = worker.index == 0
-            reply = worker.ask({"cmd": "finish", "cold_starts": params.cold_starts if first else 0,
-                                "probes": params.probes and first}, FINISH_TIMEOUT_S)
-            finals.append(reply["entry"])
-            if first:
-                cold = reply["cold_start"]
-    except WorkerFailed as exc:
-        group.fail(f"while finishing: {exc}")
-        return Measured(group.spec, group.entry)
+    cold: dict = {"samples_ns": [], "problems": []}
+    capabilities = None
+    if params.cold_starts or params.probes:
+        try:
+            reply = group.workers[0].ask({"cmd": "extras", "cold_starts": params.cold_starts,
+                                          "probes": params.probes and group.finals[0]["status"] == "ok"},
+                                         FINISH_TIMEOUT_S)
+        except WorkerFailed as exc:
+            group.fail(f"while running cold starts and probes: {exc}")
+            return Measured(group.spec, group.entry)
+        cold, capabilities = reply["cold_start"], reply["capabilities"]
+    group.workers[0].stop()
     group.wall_s += time.monotonic() - started
     ops = [_op_entry(group, op) for op in group.names]
     ops[OPS.index("load_all")].update(group.sizes.fields())
@@ -337,7 +386,9 @@ def _finish(group: Group, params: Params) -> Measured:
         ops[OPS.index(injected_op)]["injected"] = group.spec.inject
     ops.append(op_entry(group.cls.name, COLD_START, cold["samples_ns"], len(cold["problems"]),
                         cold["problems"][:ERROR_EXAMPLES]))
-    entry = _merged_entry(group, finals)
+    entry = _merged_entry(group, group.finals)
+    if capabilities is not None:
+        entry["capabilities"] = capabilities
     mark_failures(entry, entry["checks"].get("after_run"), ops)
     return Measured(group.spec, entry, ops, {op: group.samples[op] for op in group.names})
 

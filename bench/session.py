@@ -72,6 +72,10 @@ class Session:
                          "round_trips": timing.round_trips[slot] if self.counted else None}
         return {"rounds": rounds, "ops": ops, "store": sizes.fields()}
 
+    def idle(self, rounds: int) -> None:
+        """Run the next `rounds` rounds untimed (keeps a connection that expires when idle alive)."""
+        self._time(rounds, (), timed=False)
+
     def _time(self, rounds: int, skip: tuple[str, ...], timed: bool) -> tuple[Timing, StoreSizes]:
         steps = self.workload.plan(rounds)
         calls = _calls(self.store, self.names, steps, self.inject)
@@ -92,14 +96,15 @@ class Session:
         self.failed += [base + kept[i] for i in timing.failed]
         return timing, sizes
 
-    def finish(self) -> dict:
-        """Check the writes (the store against the plan run so far), record observations and
-        close the store; the backend entry."""
+    def finish(self, observe: bool = True) -> dict:
+        """Check the writes (the store against the plan run so far), record observations
+        (unless `observe` is false) and close the store; the backend entry."""
         try:
             if self.opened and self.entry["status"] == "ok":
                 problem, self.entry["writes"] = check_writes(self.workload, self.plan, self.calls, self.failed,
                                                              self.store, self.secrets)
                 self.entry["checks"]["after_run"] = problem or "ok"
+            if self.opened and self.entry["status"] == "ok" and observe:
                 try:
                     observed = self.store.observations()
                 except Exception as exc:  # the timings stand; say what could not be observed
