@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from backends.base import Settings, Store, Target
+from backends.base import Settings, Store, StoreError, Target
 from bench.inject import Injection
 from bench.runner import (
     StoreSizes, Timing, _calls, _round_trip_counter, backend_entry, check_writes, frozen_heap, prepare,
@@ -29,6 +29,8 @@ SKIPPABLE = ("load_all",)  # reads: leaving one out of a round does not change t
 class Session:
     def __init__(self, cls: type[Store], target: Target, params: Params, seed: int, settings: Settings,
                  inject: Injection | None = None) -> None:
+        if inject is not None and cls.self_timed:
+            raise StoreError(f"--inject cannot reach {cls.name}: it times its calls in its own runtime")
         self.cls = cls
         self.names = OPS + tuple(cls.extra_ops)
         self.workload = Workload(params, seed)
