@@ -147,3 +147,41 @@ def test_pinning_to_a_cpu_that_does_not_exist_is_bad_input(tmp_path, capsys):
                      "--reports", str(tmp_path / "reports")])
     assert code == cli.EXIT_USAGE
     assert "--pin-cpu 4096" in capsys.readouterr().err
+
+
+def test_a_self_timed_store_is_timed_through_its_time_plan(tmp_path):
+    """A fake self-timed store (sqlite3 underneath; tests the session's dispatch only)."""
+    from backends.sqlite3_file import Sqlite3Store
+    from bench import runner
+    from bench.session import Session
+
+    handed: list[tuple[int, int]] = []
+
+    class FakeSelfTimed(Sqlite3Store):
+        self_timed = True
+
+        def time_plan(self, steps, slots, warmup):
+            handed.append((len(steps), warmup))
+            return runner.time_steps([(slot, getattr(self, op), args) for slot, op, args in steps], slots, warmup)
+
+    with FakeSelfTimed.provision(tmp_path, Settings()) as target:
+        session = Session(FakeSelfTimed, target, SMALL, 1, Settings())
+        assert session.start(warmup_rounds=2)
+        chunk = session.run(3, skip=("load_all",))
+        entry = session.finish()
+    assert handed == [(2 * len(OPS), 2 * len(OPS)), (3 * (len(OPS) - 1), 0)]
+    assert chunk["ops"]["load_all"]["samples_ns"] == [] and len(chunk["ops"]["add_message"]["samples_ns"]) == 3
+    assert entry["checks"]["after_run"] == "ok"
+
+
+def test_inject_cannot_be_applied_to_a_self_timed_store(tmp_path):
+    from backends.base import StoreError
+    from backends.sqlite3_file import Sqlite3Store
+    from bench.inject import parse
+    from bench.session import Session
+
+    class FakeSelfTimed(Sqlite3Store):
+        self_timed = True
+
+    with pytest.raises(StoreError, match="--inject"):
+        Session(FakeSelfTimed, None, SMALL, 1, Settings(), parse("sqlite3.add_message=+1ms", ["sqlite3"]))
