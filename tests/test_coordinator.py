@@ -135,6 +135,15 @@ def test_sampling_goes_on_while_an_interval_is_wide_and_drops_a_precise_load_all
     assert group.stop_reason("add_message") == "cap" and group.stop_reason("load_all") == "ci"
 
 
+def test_load_all_stops_at_its_share_of_the_rounds_and_the_writes_decide():
+    tight = [1.0 + 0.001 * (i % 7) for i in range(60)]
+    wide = [1.0 + (i % 10) for i in range(60)]
+    group = group_with({**{op: tight for op in OPS}, "load_all": wide}, cap=100)  # share: 50 samples
+    assert group.skip() == ["load_all"]
+    assert group.done
+    assert group.stop_reason("load_all") == "cap" and group.stop_reason("add_message") == "ci"
+
+
 def test_too_few_samples_or_a_silent_process_is_not_precise():
     few = [1.0] * (StoppingRule().min_samples - 1)
     assert not group_with({op: few for op in OPS}).precise("load_all")
