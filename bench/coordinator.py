@@ -32,6 +32,8 @@ from typing import Callable, Sequence
 import backends
 from backends.base import Settings, Store
 from bench import stats
+from bench.inject import Injection
+from bench.inject import parse as parse_inject
 from bench.runner import ERROR_EXAMPLES, StoreSizes, _rounds, backend_entry, mark_failures, op_entry
 from bench.workload import COLD_START, OPS, Params
 
@@ -145,8 +147,10 @@ class Measured:
 class Group:
     """The workers of one (backend, side) and everything they measured so far."""
 
-    def __init__(self, spec: WorkerSpec, cls: type[Store], params: Params, processes: int) -> None:
+    def __init__(self, spec: WorkerSpec, cls: type[Store], params: Params, processes: int,
+                 rule: StoppingRule = RULE) -> None:
         self.spec = spec
+        self.rule = rule
         self.cls = cls
         self.names = OPS + tuple(cls.extra_ops)
         self.cap, warmup = _rounds(cls, params)
@@ -199,28 +203,28 @@ class Group:
         if self.rounds >= self.cap or all(self.precise(op) for op in self.names if op not in self.skip()):
             self.done = True
 
-    def precise(self, op: str, rule: StoppingRule = RULE) -> bool:
+    def precise(self, op: str) -> bool:
         """Whether `op`'s p50 is known well enough: enough samples, from every process, and a
         95 % interval within ±rule.ci."""
-        samples = self.in_order[op]
+        rule, samples = self.rule, self.in_order[op]
         if len(samples) < rule.min_samples or not all(per for per in self.samples[op]):
             return False
         p50 = stats.summarize(samples)["p50_ms"]
         return stats.ci_half_width(p50, *stats.median_ci(samples)) <= rule.ci
 
-    def skip(self, rule: StoppingRule = RULE) -> list[str]:
+    def skip(self) -> list[str]:
         """Reads to leave out of the next rounds: load_all once its p50 is precise or it has
         had its share of the rounds."""
-        enough = len(self.in_order["load_all"]) >= math.ceil(self.cap * rule.load_all_share)
-        return ["load_all"] if enough or self.precise("load_all", rule) else []
+        enough = len(self.in_order["load_all"]) >= math.ceil(self.cap * self.rule.load_all_share)
+        return ["load_all"] if enough or self.precise("load_all") else []
 
     def stop_reason(self, op: str) -> str:
-        """"ci": the interval reached ±RULE.ci; "cap": the samples ran out first (the group's
+        """"ci": the interval reached ±rule.ci; "cap": the samples ran out first (the group's
         rounds, or for load_all its share of them)."""
         return "ci" if self.precise(op) else "cap"
 
 
-def backend_specs(names: Sequence[str], injection=None) -> list[WorkerSpec]:
+def backend_specs(names: Sequence[str], injection: Injection | None = None) -> list[WorkerSpec]:
     """One spec per backend, in this interpreter; `injection` (bench.inject) goes to its backend."""
     return [WorkerSpec(name, inject=injection.record()["spec"] if injection and injection.backend == name else None)
             for name in names]
@@ -235,10 +239,10 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
     groups: list[Group] = []
     try:
         for spec in specs:
-            groups.append(_start(spec, params, seed, settings, processes, pin_cpu))
+            groups.append(_start(spec, params, seed, settings, processes, pin_cpu, rule))
         for group in groups:
-            _await_ready(group, rule)
-        _interleave(groups, rule, progress)
+            _await_ready(group)
+        _interleave(groups, progress)
         for group in groups:  # right after the timing: no store waits long enough to expire
             _check(group, groups)
         results = []
@@ -255,9 +259,9 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
 
 
 def _start(spec: WorkerSpec, params: Params, seed: int, settings: Settings, processes: int,
-           pin_cpu: int | None) -> Group:
+           pin_cpu: int | None, rule: StoppingRule) -> Group:
     cls = backends.get(spec.backend)
-    group = Group(spec, cls, params, processes)
+    group = Group(spec, cls, params, processes, rule)
     reason = backends.unavailable_reason(spec.backend)
     if reason:
         group.entry = backend_entry(cls, "unavailable", reason)
@@ -274,7 +278,7 @@ def _start(spec: WorkerSpec, params: Params, seed: int, settings: Settings, proc
     return group
 
 
-def _await_ready(group: Group, rule: StoppingRule) -> None:
+def _await_ready(group: Group) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     try:
         for worker in group.workers:
@@ -288,7 +292,7 @@ def _await_ready(group: Group, rule: StoppingRule) -> None:
         group.fail(str(exc))
         return
     slowest = max((w.round_s for w in group.workers if w.round_s), default=None)
-    group.chunk_rounds = _chunk_rounds(slowest, rule)
+    group.chunk_rounds = _chunk_rounds(slowest, group.rule)
 
 
 def _chunk_rounds(round_s: float | None, rule: StoppingRule) -> int:
@@ -297,7 +301,7 @@ def _chunk_rounds(round_s: float | None, rule: StoppingRule) -> int:
     return max(1, min(rule.max_chunk_rounds, round(rule.chunk_s / round_s)))
 
 
-def _interleave(groups: list[Group], rule: StoppingRule, progress: Callable[[str, int, int], None] | None) -> None:
+def _interleave(groups: list[Group], progress: Callable[[str, int, int], None] | None) -> None:
     cycle = 0
     while True:
         active = [g for g in groups if not g.done]
@@ -319,7 +323,7 @@ def _interleave(groups: list[Group], rule: StoppingRule, progress: Callable[[str
             group.wall_s += elapsed
             group.add(worker, reply)
             # Aim the next chunks at rule.chunk_s as rounds get cheaper (load_all left out).
-            group.chunk_rounds = _chunk_rounds(elapsed / count, rule)
+            group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule)
             if progress:
                 progress(group.label, group.rounds, group.cap)
         cycle += 1
@@ -389,8 +393,7 @@ def _extras(group: Group, params: Params) -> Measured:
     ops = [_op_entry(group, op) for op in group.names]
     ops[OPS.index("load_all")].update(group.sizes.fields())
     if group.spec.inject:  # marked on the op itself too, so no report can mistake it for real
-        injected_op = group.spec.inject.split("=")[0].split(".", 1)[1]
-        ops[OPS.index(injected_op)]["injected"] = group.spec.inject
+        ops[OPS.index(parse_inject(group.spec.inject, [group.spec.backend]).op)]["injected"] = group.spec.inject
     ops.append(op_entry(group.cls.name, COLD_START, cold["samples_ns"], len(cold["problems"]),
                         cold["problems"][:ERROR_EXAMPLES]))
     entry = _merged_entry(group, group.finals)
