@@ -135,13 +135,20 @@ def test_sampling_goes_on_while_an_interval_is_wide_and_drops_a_precise_load_all
     assert group.stop_reason("add_message") == "cap" and group.stop_reason("load_all") == "ci"
 
 
-def test_load_all_stops_at_its_share_of_the_rounds_and_the_writes_decide():
+def test_a_costly_load_all_stops_at_its_share_of_the_rounds_and_the_writes_decide():
     tight = [1.0 + 0.001 * (i % 7) for i in range(60)]
-    wide = [1.0 + (i % 10) for i in range(60)]
-    group = group_with({**{op: tight for op in OPS}, "load_all": wide}, cap=100)  # share: 50 samples
+    wide_and_slow = [10.0 + (i % 10) for i in range(60)]
+    group = group_with({**{op: tight for op in OPS}, "load_all": wide_and_slow}, cap=100)  # share: 50
     assert group.skip() == ["load_all"]
     assert group.done
     assert group.stop_reason("load_all") == "cap" and group.stop_reason("add_message") == "ci"
+
+
+def test_a_load_all_cheaper_than_the_writes_keeps_its_rounds():
+    slow_writes = [100.0 + 0.1 * (i % 7) for i in range(60)]
+    wide = [1.0 + (i % 10) for i in range(60)]
+    group = group_with({**{op: slow_writes for op in OPS}, "load_all": wide}, cap=100)
+    assert group.skip() == [] and not group.done
 
 
 def test_too_few_samples_or_a_silent_process_is_not_precise():
