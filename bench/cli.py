@@ -268,11 +268,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if load is None:  # closed loop: worker processes, interleaved (docs/measurement.md)
             coordinator.measure(coordinator.backend_specs(names, injection), params, args.seed, settings, args.processes,
                                 args.pin_cpu, progress=progress, done=lambda m: save(m.entry, m.ops))
-        for name in names if load is not None else ():  # open loop: one schedule, in this process
-            started = time.monotonic()
-            entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection)
-            entry["wall_s"] = round(time.monotonic() - started, 2)  # everything: server, run, probes
-            save(entry, ops)
+        else:  # open loop: one arrival schedule per backend, in this process
+            for name in names:
+                started = time.monotonic()
+                entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection)
+                entry["wall_s"] = round(time.monotonic() - started, 2)  # everything: server, run, probes
+                save(entry, ops)
     run_load_stages(args, names, params, settings, data, out, console)
     overhead_ratio.add_overhead_ratios(data)
     data["complete"] = True
