@@ -44,7 +44,7 @@ WORD_CHARS = np.array([len(w) + 1 for w in WORDS])
 class Params:
     conversations: int
     messages: int  # per preloaded conversation
-    iterations: int  # timed rounds; each round runs every op once
+    iterations: int  # timed rounds (each runs every op once); closed-loop runs stop earlier once every p50 is precise
     warmup: int  # untimed rounds before the timed ones
     cold_starts: int  # fresh processes for the cold_start op
     probes: bool = True  # run the capability probes (bench/probes.py) after the timing
