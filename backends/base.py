@@ -116,6 +116,10 @@ class Store(ABC):
     # Why `--backends all` (the default run) leaves this backend out; None: it is in. Such a
     # backend runs when named, e.g. `--backends all,nextjs-routes`.
     not_in_all: ClassVar[str | None] = None
+    # Seconds after which an idle connection of this store stops working (None: never). A
+    # multi-process measurement interleaves backends, so a worker can wait between its chunks;
+    # the coordinator runs an untimed round on any worker idle for half this long.
+    idle_timeout_s: ClassVar[float | None] = None
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target

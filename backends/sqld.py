@@ -37,6 +37,9 @@ class SqldStore(LibsqlStore):
     # Two HTTP requests per statement make a round of ops ~30 ms: half the profile's rounds
     # (100 in quick) keep the default run within its time budget.
     rounds_fraction = 0.5
+    # sqld expires a Hrana HTTP stream after 10 s idle, and libsql 0.1.11's connection then
+    # fails every later call with STREAM_EXPIRED (FIELD-NOTES; measured: it never recovers).
+    idle_timeout_s = 10.0
     op_timeout = ("not supported by driver libsql 0.1.11: its Hrana HTTP calls take no network timeout "
                   "(connect's `timeout` is SQLite's busy timeout) and hold the GIL while blocked, "
                   "so no Python watchdog can interrupt them")

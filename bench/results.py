@@ -37,6 +37,20 @@ every file; absent keys mean the stage was not run):
   rounds_per_client, acknowledged_writes, checks, ops_done, errors, busy_errors,
   throughput_ops_s, ops: {op: {n, errors, busy_errors, p50_ms, p99_ms}},
   workers: [{worker, ops_done, errors, busy_errors, throughput_ops_s, ops, error_examples}]}]
+- ops entries of a closed-loop run (bench/coordinator.py; docs/measurement.md):
+  `p50_ci_low_ms`, `p50_ci_high_ms` (95 % distribution-free confidence interval of the p50,
+  from the pooled samples), `stop_reason` ("ci": the interval reached ±3 % of the p50; "cap":
+  the backend's rounds ran out first), `processes` (how many worker processes contributed
+  samples), `process_p50_ms` (one p50 per process), `between_process_cv` (coefficient of
+  variation of those, null with fewer than two); `n` is the sample count; load_all entries
+  also `store_conversations_min`, `store_conversations_max`, `store_messages_min`,
+  `store_messages_max` (what the timed load_all calls returned, counted after the clock read).
+  With `--inject`, the injected op carries `injected` (the spec).
+- backends entries of a closed-loop run: `processes`, `pinned_cpu` (per process: the CPU, an
+  explanation, or null), `side` (null unless two code versions are compared), `rounds`
+  ({timed, warmup (per process), fraction, cap, per_process}); `wall_s` is the backend's own
+  share of the run (its chunks and its cold starts and probes), as backends are interleaved.
+- `run.params`: `processes` (per backend) and `pin_cpu`.
 - `sweeps`: [{param, values, fixed, load_all_limit_ms, page_size,
   backends: [{backend, points: [{size, status, reason, load_page, load_page_reason}],
               ops: {op: {p50_ms: [per size], p99_ms: [...], growth_exponent}},

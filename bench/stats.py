@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -60,3 +61,18 @@ def p50_ci_ms(samples_ns: Sequence[int], confidence: float = 0.95) -> tuple[floa
         return None
     ordered = np.sort(np.asarray(samples_ns, dtype=np.int64))
     return float(ordered[ranks[0]]) / 1e6, float(ordered[ranks[1]]) / 1e6
+
+
+def ci_half_width(p50_ms: float | None, low_ms: float | None, high_ms: float | None) -> float:
+    """The interval's larger distance from the p50, relative to it (inf when unknown)."""
+    if not p50_ms or low_ms is None or high_ms is None:
+        return math.inf
+    return max(p50_ms - low_ms, high_ms - p50_ms) / p50_ms
+
+
+def cv(values: Sequence[float]) -> float | None:
+    """Coefficient of variation (sample stdev / mean); None for fewer than two values."""
+    if len(values) < 2:
+        return None
+    a = np.asarray(values, dtype=float)
+    return float(a.std(ddof=1) / a.mean()) if a.mean() > 0 else None

@@ -1,8 +1,8 @@
 """How long the benchmark itself takes: `smoke` and the default `quick` over all backends.
 
 Each profile runs as a user would run it (`storebench run --profile P --backends all`, a real
-process), timed by the wall clock from start to exit. Budgets (issue 8, on 2 cores): smoke
-within 20 s, quick within 90 s. Also prints the null-op harness overhead each run recorded
+process), timed by the wall clock from start to exit. Budgets (issues 8 and 17, on 2 cores):
+smoke within 20 s, quick (the default run, `make bench`) within 120 s. Also prints the null-op harness overhead each run recorded
 (target: p50 at most 1 µs) and which backends ran, so a budget is never met by skipping one.
 
     python benchmarks/suite_time.py [--profiles smoke,quick] [--backends all]
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BUDGETS_S = {"smoke": 20.0, "quick": 90.0}
+BUDGETS_S = {"smoke": 20.0, "quick": 120.0}
 OVERHEAD_LIMIT_NS = 1000
 RUN_TIMEOUT_S = 1800
 
@@ -39,6 +39,12 @@ def time_profile(profile: str, backends: str) -> tuple[float, dict | None, str]:
     return wall, data, problem
 
 
+def load_range(data: dict | None) -> str:
+    """The run's 1-minute load average at start and end: how idle the machine was."""
+    load = ((data or {}).get("run") or {}).get("load_average") or {}
+    return f"{load.get('start')} -> {load.get('end')}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", default="smoke,quick")
@@ -52,7 +58,8 @@ def main() -> int:
         ok &= within and not problem
         statuses = ", ".join(f"{b['name']}={b['status']}" for b in (data or {}).get("backends", []))
         overhead = (data or {}).get("overhead") or {}
-        print(f"{profile:<6} {wall:6.1f} s (budget {budget if budget else '-'} s: {'ok' if within else 'OVER'}); "
+        print(f"{profile:<6} {wall:6.1f} s (budget {budget if budget else '-'} s: {'ok' if within else 'OVER'}; "
+              f"load average {load_range(data)}); "
               f"null-op p50 {overhead.get('p50_ns', '?')} ns (limit {OVERHEAD_LIMIT_NS}); {statuses} {problem}".rstrip(),
               flush=True)
         if overhead.get("p50_ns", 0) > OVERHEAD_LIMIT_NS:

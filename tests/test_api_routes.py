@@ -71,7 +71,7 @@ def test_an_interrupted_storebench_run_leaves_no_server_behind(tmp_path):
         wait_for(lambda: list(tmp_path.glob("storebench-api-routes-*/api-routes.db-wal")) or run.poll() is not None,
                  "the run to write through the server")
         assert run.poll() is None, f"the run ended before it could be interrupted: {run.stderr.read()}"
-        assert len(server_pids(str(tmp_path))) == 1
+        assert len(server_pids(str(tmp_path))) >= 1  # one per worker process
         run.send_signal(signal.SIGINT)
         _, stderr = run.communicate(timeout=WAIT_S)
     finally:

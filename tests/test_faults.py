@@ -21,29 +21,36 @@ from backends.wan_proxy import Counters
 from bench import cli, runner, safety, summary
 from bench.workload import Params, Workload
 
-KILL_AFTER_STEPS = 50  # past the smoke profile's 25 warm-up steps: the kill lands in the timed rounds
+KILL_AFTER_ROUNDS = 3  # progress counts timed rounds: the kill lands in the timed rounds
 
 
-def children_named(word: str) -> list[int]:
-    """Pids of this process's children whose command line mentions `word` (from /proc)."""
-    found = []
+def descendants_named(word: str) -> list[int]:
+    """Pids of this process's descendants (the workers' servers too) whose command line
+    mentions `word` (from /proc)."""
+    parents, commands = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and word in cmdline:
-            found.append(int(entry.name))
-    return found
+
+    def descends(pid: int) -> bool:
+        while pid in parents and pid > 1:
+            pid = parents[pid]
+            if pid == os.getpid():
+                return True
+        return False
+
+    return sorted(pid for pid, command in commands.items() if word in command and descends(pid))
 
 
 @pytest.fixture
 def kill_sqld_mid_run(monkeypatch):
-    """Wraps the run's progress callback: once `backend` has done KILL_AFTER_STEPS steps, SIGKILL
-    the sqld process the harness started for it. Yields the list of killed pids."""
+    """Wraps the run's progress callback: once sqld has done KILL_AFTER_ROUNDS timed rounds,
+    SIGKILL the sqld servers its worker processes started. Yields the killed pids."""
     killed: list[int] = []
     real_progress_bar = summary.progress_bar
 
@@ -51,11 +58,12 @@ def kill_sqld_mid_run(monkeypatch):
     def progress_bar(console, names, disabled=False):
         with real_progress_bar(console, names, disabled) as update:
             def killing_update(name: str, done: int, total: int) -> None:
-                if name == "sqld" and done >= KILL_AFTER_STEPS and done < total and not killed:
-                    pids = children_named("--db-path")
-                    assert len(pids) == 1, f"expected one sqld child, found {pids}"
-                    os.kill(pids[0], signal.SIGKILL)
-                    killed.append(pids[0])
+                if name == "sqld" and done >= KILL_AFTER_ROUNDS and done < total and not killed:
+                    pids = descendants_named("--db-path")
+                    assert pids, "no sqld server found"
+                    for pid in pids:  # every worker's server: the backend's store is gone
+                        os.kill(pid, signal.SIGKILL)
+                    killed.extend(pids)
                 update(name, done, total)
             yield killing_update
 
@@ -78,7 +86,7 @@ def test_sqld_killed_mid_run_records_errors_and_the_run_goes_on(kill_sqld_mid_ru
     assert sqld["checks"]["after_run"].startswith("not checked: the store could not be read")
     ops = {o["op"]: o for o in data["ops"] if o["backend"] == "sqld"}
     assert all(ops[op]["n"] > 0 for op in ("load_all", "add_message")), "ops ran before the kill"
-    assert all(o["errors"] > 0 and o["error_examples"] for o in ops.values())
+    assert all(o["errors"] > 0 and o["error_examples"] for o in ops.values()), {o["op"]: o["errors"] for o in ops.values()}
     assert all(example.strip() for o in ops.values() for example in o["error_examples"])
     assert sqlite3["status"] == "ok" and sqlite3["checks"]["after_run"] == "ok"
     assert sqlite3["writes"]["unacknowledged"] == 0

@@ -32,6 +32,39 @@ def test_time_steps_measures_the_call():
     assert all(s >= 2_000_000 for s in timing.samples[0])
 
 
+def test_observe_sees_each_timed_result_after_its_sample_is_taken():
+    """The store-size count happens outside the timed call: a slow observer adds nothing."""
+    seen = []
+
+    def observe(slot, result):
+        seen.append((slot, result))
+        time.sleep(0.003)
+
+    timing = runner.time_steps([(0, lambda: "w", ()), (1, lambda: None, ())] * 3, slots=2, warmup=2,
+                               observe=observe)
+    assert seen == [(0, "w"), (1, None), (0, "w"), (1, None)]
+    assert all(s < 3_000_000 for slot in timing.samples for s in slot)
+
+
+def test_store_sizes_count_what_load_all_returned():
+    from backends.base import Conversation, Message
+
+    def conversation(cid: str, n: int) -> Conversation:
+        return Conversation(cid, "t", 1, 1, [Message(f"{cid}{i}", cid, "user", "x", i) for i in range(n)])
+
+    sizes = runner.StoreSizes(slot=0)
+    sizes(0, [conversation("a", 3), conversation("b", 1)])
+    sizes(1, [conversation("ignored", 99)])
+    sizes(0, [conversation("a", 5)])
+    assert sizes.fields() == {"store_conversations_min": 1, "store_conversations_max": 2,
+                              "store_messages_min": 4, "store_messages_max": 5}
+    sizes.merge({"store_conversations_min": 3, "store_conversations_max": 3,
+                 "store_messages_min": 2, "store_messages_max": 9})
+    assert sizes.fields() == {"store_conversations_min": 1, "store_conversations_max": 3,
+                              "store_messages_min": 2, "store_messages_max": 9}
+    assert runner.StoreSizes(0).fields()["store_messages_min"] is None
+
+
 def test_error_messages_never_carry_secrets():
     def leak():
         raise RuntimeError("bad token sekrit-123")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+import numpy as np
+
 from bench.stats import overhead_summary, summarize
 
 
@@ -32,3 +34,36 @@ def test_percentiles_are_ordered_and_measured(samples):
 
 def test_overhead_summary():
     assert overhead_summary([5, 1, 9, 3]) == {"n": 4, "p50_ns": 3, "p99_ns": 9, "mean_ns": 4.5, "min_ns": 1}
+
+
+def test_median_interval_brackets_the_p50_and_narrows_with_more_samples():
+    from bench.stats import ci_half_width, p50_ci_ms
+
+    rng = np.random.default_rng(5)
+    widths = []
+    for n in (30, 300, 3000):
+        samples = (rng.lognormal(0, 0.5, n) * 1e6).astype(np.int64)
+        low, high = p50_ci_ms(samples)
+        p50 = summarize(samples)["p50_ms"]
+        assert low <= p50 <= high
+        assert low * 1e6 in samples and high * 1e6 in samples  # order statistics: measured values
+        widths.append(ci_half_width(p50, low, high))
+    assert widths[0] > widths[1] > widths[2]
+    assert p50_ci_ms([]) is None
+
+
+def test_median_interval_covers_the_true_median_about_95_percent_of_the_time():
+    from bench.stats import p50_ci_ms
+
+    rng = np.random.default_rng(11)
+    hits = sum(low <= 1.0 <= high for low, high in
+               (p50_ci_ms((rng.lognormal(0, 1, 60) * 1e6).astype(np.int64)) for _ in range(400)))
+    assert 0.92 <= hits / 400 <= 0.995
+
+
+def test_coefficient_of_variation():
+    from bench.stats import cv
+
+    assert cv([1.0]) is None
+    assert cv([2.0, 2.0, 2.0]) == 0.0
+    assert abs(cv([1.0, 3.0]) - (2 ** 0.5) / 2) < 1e-12

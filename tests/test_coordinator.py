@@ -1,0 +1,203 @@
+"""The coordinator: backends measured by fresh worker processes, chunks of rounds interleaved,
+sampling until each op's p50 is known (bench/coordinator.py, docs/measurement.md). Real
+workers on real embedded stores; the stopping rule also on synthetic samples."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import backends
+from backends.base import Settings
+from bench import cli, coordinator
+from bench.coordinator import Group, StoppingRule, WorkerSpec
+from bench.workload import OPS, Params
+
+SMALL = Params(conversations=20, messages=4, iterations=12, warmup=2, cold_starts=1, probes=False)
+
+
+def workers_alive() -> list[int]:
+    """Pids of this process's children that are measuring workers."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and "bench.backend_worker" in command:
+            alive.append(int(entry.name))
+    return alive
+
+
+@pytest.fixture(scope="module")
+def measured():
+    chunks: list[str] = []
+    specs = [WorkerSpec("sqlite3", side="a"), WorkerSpec("apsw"), WorkerSpec("sqlite3", side="b")]
+    results = coordinator.measure(specs, SMALL, seed=3, settings=Settings(), processes=2,
+                                  progress=lambda label, done, total: chunks.append(label))
+    return results, chunks
+
+
+def test_every_group_is_measured_by_its_processes_and_checked(measured):
+    results, _ = measured
+    assert [m.spec.backend for m in results] == ["sqlite3", "apsw", "sqlite3"]
+    for m in results:
+        assert m.entry["status"] == "ok", m.entry["reason"]
+        assert m.entry["checks"] == {"after_preload": "ok", "after_run": "ok"}
+        assert m.entry["processes"] == 2 and len(m.entry["pinned_cpu"]) == 2
+        rounds = m.entry["rounds"]
+        assert sum(rounds["per_process"]) == rounds["timed"] <= rounds["cap"] == SMALL.iterations
+        assert min(rounds["per_process"]) >= 1
+        assert m.entry["writes"]["unacknowledged"] == 0 and m.entry["writes"]["acknowledged"] > 0
+        timed = [o for o in m.ops if o["op"] in OPS]
+        assert [o["op"] for o in timed] == list(OPS)
+        for o in timed:
+            assert o["n"] == len(o["samples_ns"]) > 0
+            assert o["processes"] == 2 and len(o["process_p50_ms"]) == 2
+            assert o["p50_ci_low_ms"] <= o["p50_ms"] <= o["p50_ci_high_ms"]
+            assert o["stop_reason"] in ("ci", "cap")
+            assert [len(s) for s in m.per_process[o["op"]]] and sum(map(len, m.per_process[o["op"]])) == o["n"]
+        assert [o["op"] for o in m.ops][-1] == "cold_start" and m.ops[-1]["n"] == 1
+
+
+def test_sides_are_kept_apart(measured):
+    results, _ = measured
+    assert [m.entry["side"] for m in results] == ["a", None, "b"]
+    assert all(o["side"] == "a" for o in results[0].ops if o["op"] in OPS)
+
+
+def test_load_all_records_the_store_size_it_returned(measured):
+    results, _ = measured
+    for m in results:
+        load_all = next(o for o in m.ops if o["op"] == "load_all")
+        assert 19 <= load_all["store_conversations_min"] <= load_all["store_conversations_max"] <= 21
+        assert 76 <= load_all["store_messages_min"] <= load_all["store_messages_max"] <= 84
+
+
+def test_groups_take_turns_in_alternating_order(measured):
+    _, chunks = measured
+    a, b, c = "sqlite3@a", "apsw", "sqlite3@b"
+    assert chunks[:6] == [a, b, c, c, b, a]
+
+
+def test_no_worker_outlives_the_measurement(measured):
+    assert workers_alive() == []
+
+
+def test_a_worker_that_fails_fails_its_group_only():
+    specs = [WorkerSpec("sqlite3", inject="sqlite3.add_message=+bad"), WorkerSpec("apsw")]
+    bad, good = coordinator.measure(specs, SMALL, seed=1, settings=Settings(), processes=1)
+    assert bad.entry["status"] == "failed" and "--inject" in bad.entry["reason"] and bad.ops == []
+    assert good.entry["status"] == "ok"
+    assert workers_alive() == []
+
+
+def test_an_injected_delay_is_applied_inside_the_worker_and_marked():
+    [m] = coordinator.measure([WorkerSpec("sqlite3", inject="sqlite3.update_title=+2ms")], SMALL, seed=1,
+                              settings=Settings(), processes=1)
+    title = next(o for o in m.ops if o["op"] == "update_title")
+    assert title["injected"] == "sqlite3.update_title=+2ms"
+    assert min(title["samples_ns"]) >= 2_000_000
+
+
+def group_with(samples_ms: dict[str, list[float]], processes: int = 2, cap: int = 1000) -> Group:
+    """A group fed synthetic chunks (no workers): each op's samples split between processes."""
+    group = Group(WorkerSpec("sqlite3"), backends.get("sqlite3"), Params(20, 4, cap, 0, 0), processes)
+
+    class FakeWorker:
+        def __init__(self, index: int) -> None:
+            self.index = index
+
+    for p in range(processes):
+        ops = {op: {"samples_ns": [int(v * 1e6) for v in samples_ms[op][p::processes]], "errors": 0,
+                    "timeouts": 0, "error_examples": [], "round_trips": None} for op in OPS}
+        group.add(FakeWorker(p), {"rounds": 1, "ops": ops, "store": {}})
+    return group
+
+
+def test_sampling_stops_when_every_p50_is_known_to_3_percent():
+    tight = [1.0 + 0.001 * (i % 7) for i in range(60)]
+    group = group_with({op: tight for op in OPS})
+    assert group.done and all(group.stop_reason(op) == "ci" for op in OPS)
+
+
+def test_sampling_goes_on_while_an_interval_is_wide_and_drops_a_precise_load_all():
+    tight = [1.0 + 0.001 * (i % 7) for i in range(60)]
+    wide = [1.0 + (i % 10) for i in range(60)]
+    group = group_with({**{op: tight for op in OPS}, "add_message": wide})
+    assert not group.done
+    assert group.skip() == ["load_all"]
+    assert group.stop_reason("add_message") == "cap" and group.stop_reason("load_all") == "ci"
+
+
+def test_a_costly_load_all_stops_at_its_share_of_the_rounds_and_the_writes_decide():
+    tight = [1.0 + 0.001 * (i % 7) for i in range(60)]
+    wide_and_slow = [10.0 + (i % 10) for i in range(60)]
+    group = group_with({**{op: tight for op in OPS}, "load_all": wide_and_slow}, cap=100)  # share: 50
+    assert group.skip() == ["load_all"]
+    assert group.done
+    assert group.stop_reason("load_all") == "cap" and group.stop_reason("add_message") == "ci"
+
+
+def test_a_load_all_cheaper_than_the_writes_keeps_its_rounds():
+    slow_writes = [100.0 + 0.1 * (i % 7) for i in range(60)]
+    wide = [1.0 + (i % 10) for i in range(60)]
+    group = group_with({**{op: slow_writes for op in OPS}, "load_all": wide}, cap=100)
+    assert group.skip() == [] and not group.done
+
+
+def test_too_few_samples_or_a_silent_process_is_not_precise():
+    few = [1.0] * (StoppingRule().min_samples - 1)
+    assert not group_with({op: few for op in OPS}).precise("load_all")
+    one_process = group_with({op: [1.0] * 60 for op in OPS}, processes=1)
+    assert one_process.precise("load_all")
+
+
+def test_pinning_to_a_cpu_that_does_not_exist_is_bad_input(tmp_path, capsys):
+    code = cli.main(["run", "--backends", "sqlite3", "--pin-cpu", "4096", "--out", str(tmp_path / "r.json"),
+                     "--reports", str(tmp_path / "reports")])
+    assert code == cli.EXIT_USAGE
+    assert "--pin-cpu 4096" in capsys.readouterr().err
+
+
+def test_a_self_timed_store_is_timed_through_its_time_plan(tmp_path):
+    """A fake self-timed store (sqlite3 underneath; tests the session's dispatch only)."""
+    from backends.sqlite3_file import Sqlite3Store
+    from bench import runner
+    from bench.session import Session
+
+    handed: list[tuple[int, int]] = []
+
+    class FakeSelfTimed(Sqlite3Store):
+        self_timed = True
+
+        def time_plan(self, steps, slots, warmup):
+            handed.append((len(steps), warmup))
+            return runner.time_steps([(slot, getattr(self, op), args) for slot, op, args in steps], slots, warmup)
+
+    with FakeSelfTimed.provision(tmp_path, Settings()) as target:
+        session = Session(FakeSelfTimed, target, SMALL, 1, Settings())
+        assert session.start(warmup_rounds=2)
+        chunk = session.run(3, skip=("load_all",))
+        entry = session.finish()
+    assert handed == [(2 * len(OPS), 2 * len(OPS)), (3 * (len(OPS) - 1), 0)]
+    assert chunk["ops"]["load_all"]["samples_ns"] == [] and len(chunk["ops"]["add_message"]["samples_ns"]) == 3
+    assert entry["checks"]["after_run"] == "ok"
+
+
+def test_inject_cannot_be_applied_to_a_self_timed_store(tmp_path):
+    from backends.base import StoreError
+    from backends.sqlite3_file import Sqlite3Store
+    from bench.inject import parse
+    from bench.session import Session
+
+    class FakeSelfTimed(Sqlite3Store):
+        self_timed = True
+
+    with pytest.raises(StoreError, match="--inject"):
+        Session(FakeSelfTimed, None, SMALL, 1, Settings(), parse("sqlite3.add_message=+1ms", ["sqlite3"]))
