@@ -132,6 +132,8 @@ def build_parser() -> Parser:
     check.add_argument("--min-effect", default="7%", help="smallest slowdown that counts as a regression (default 7%%)")
     check.add_argument("--alpha", default="0.01", help="family-wise false-alarm level, Holm-corrected (default 0.01)")
     check.add_argument("--summary", type=Path, help="also write a markdown summary (for a pull-request comment)")
+    check.add_argument("--allow-mismatch", action="store_true",
+                       help="compare files of different profiles or data sizes (refused by default)")
     check.add_argument("--relative-to", metavar="BACKEND.OP",
                        help="judge every op relative to this op's p50 in the same file (baselines from another machine)")
     check.add_argument("--confirm", type=Path, metavar="CURRENT2.json",
@@ -305,6 +307,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             metrics=check.parse_metrics(args.metric), min_effect=check.parse_percent(args.min_effect),
             alpha=check.parse_alpha(args.alpha),
             relative_to=check.parse_reference(args.relative_to) if args.relative_to else None,
+            allow_mismatch=args.allow_mismatch,
             confirmed=args.confirm is not None)
         confirm = check.load_any(args.confirm) if args.confirm else None
         outcome = check.compare(check.load_any(args.baseline), check.load_any(args.current), options, confirm)
