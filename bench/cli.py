@@ -6,6 +6,7 @@ Bad input is one line on stderr and exit status 2, never a traceback (`--debug` 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -122,6 +123,10 @@ def build_parser() -> Parser:
                      help="also sweep a data size: conversations=10,100,1000 or messages=1,10,100 (repeatable)")
 
     run.add_argument("--reports", type=Path, default=Path("reports"), help="folder for the reports written after the run (default reports/)")
+    run.add_argument("--processes", type=whole_number(1, 64), default=3,
+                     help="fresh worker processes per backend, their rounds interleaved with every other backend's (default 3)")
+    run.add_argument("--pin-cpu", type=non_negative_int, metavar="CPU",
+                     help="pin every measuring worker to this CPU (after it started its servers); recorded")
     run.add_argument("--inject", metavar="BACKEND.OP=+Xms|+Y%",
                      help="add a known delay to one op, to test a regression gate (recorded in the results)")
 
@@ -204,15 +209,26 @@ def parse_inject(text: str | None, names: list[str]) -> inject_mod.Injection | N
         raise UsageError(str(exc)) from None
 
 
+def check_cpu(cpu: int | None) -> None:
+    """A --pin-cpu this process may run on, else a UsageError."""
+    if cpu is None:
+        return
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if cpu not in allowed:
+        raise UsageError(f"--pin-cpu {cpu}: not a CPU this process may use here; choose one of "
+                         f"{', '.join(map(str, allowed)) or '(none: this OS cannot pin processes)'}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import openloop, overhead_ratio, preflight, report, runner, summary
+    from bench import coordinator, openloop, overhead_ratio, preflight, report, runner, summary
 
     names = parse_backends(args.backends)
     if args.sqlalchemy_url:
         check_sqlalchemy_url(args.sqlalchemy_url)
     injection = parse_inject(args.inject, names)
+    check_cpu(args.pin_cpu)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts,
                         probes=args.probes)
@@ -237,20 +253,28 @@ def cmd_run(args: argparse.Namespace) -> int:
                          f"(limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
     extra = {"rate": args.rate, "arrivals": args.arrivals if load else None, "concurrency": args.concurrency,
              "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep],
-             "inject": injection.record() if injection else None}
+             "inject": injection.record() if injection else None,
+             "processes": args.processes if load is None else 1, "pin_cpu": args.pin_cpu}
     data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded, **extra}, args.seed)
     # How busy the machine was (1-minute load average, start and end): lets `check` warn that a
     # change may be a noisy neighbour rather than the code.
     data["run"]["load_average"] = {"start": results_mod.load_average(), "end": None}
     data["overhead"] = runner.measure_overhead()
+
+    def save(entry: dict, ops: list[dict]) -> None:  # after each backend: an interruption keeps it
+        data["backends"].append(entry)
+        data["ops"].extend(ops)
+        results_mod.write_atomic(out, data)
+
     with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
-        for name in names:
+        if load is None:  # closed loop: worker processes, interleaved (docs/measurement.md)
+            coordinator.measure(coordinator.backend_specs(names, injection), params, args.seed, settings, args.processes,
+                                args.pin_cpu, progress=progress, done=lambda m: save(m.entry, m.ops))
+        for name in names if load is not None else ():  # open loop: one schedule, in this process
             started = time.monotonic()
             entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection)
             entry["wall_s"] = round(time.monotonic() - started, 2)  # everything: server, run, probes
-            data["backends"].append(entry)
-            data["ops"].extend(ops)
-            results_mod.write_atomic(out, data)  # after each backend: an interruption keeps it
+            save(entry, ops)
     run_load_stages(args, names, params, settings, data, out, console)
     overhead_ratio.add_overhead_ratios(data)
     data["complete"] = True

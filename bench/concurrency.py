@@ -35,8 +35,8 @@ def worker_seed(seed: int, worker: int) -> int:
 
 def worker_params(params: Params, clients: int) -> Params:
     """Each worker's share: the preloaded conversations and the timed rounds are split between
-    the clients, so the total work and the way the data evolves (each round deletes one
-    conversation and creates an empty one) are the same for every client count."""
+    the clients, so the total work is the same for every client count; each worker's plan
+    keeps its share of the store stationary (bench/workload.py), so the whole store is too."""
     return Params(max(1, params.conversations // clients), params.messages, max(1, params.iterations // clients),
                   params.warmup, 0)
 

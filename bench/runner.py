@@ -83,10 +83,14 @@ def time_steps(
     round_trips: Callable[[], int] = _no_round_trips,
     progress: Callable[[int], None] | None = None,
     secrets: Sequence[str | None] = (),
+    observe: Callable[[int, object], None] | None = None,
 ) -> Timing:
     """Call each step's function; time the calls after the first `warmup` steps.
 
     A failing call is counted as an error of its slot (with its message), not as a sample.
+    `observe(slot, returned value)` is called for each timed call that returned, after the
+    second clock read. A sample is the call until it returns: its result is freed after the
+    clock read too (outside the sample, also when nothing observes it).
     """
     counts = [0] * slots
     for slot, _, _ in steps[warmup:]:
@@ -101,7 +105,7 @@ def time_steps(
         rt0 = round_trips()
         t0 = clock()
         try:
-            fn(*args)
+            result = fn(*args)
             t1 = clock()
         except Exception as exc:
             failed.append(i)
@@ -112,10 +116,46 @@ def time_steps(
             samples[slot][filled[slot]] = t1 - t0
             filled[slot] += 1
             trips[slot] += round_trips() - rt0
+            if observe is not None:
+                observe(slot, result)
+        result = None
         if progress is not None and i % PROGRESS_EVERY == 0:
             progress(i)
     return Timing([s[:n] for s, n in zip(samples, filled)], failures.errors, failures.examples, trips, failed,
                   failures.timeouts, failures.busy)
+
+
+class StoreSizes:
+    """The store size each timed `load_all` returned (conversations and messages, min and
+    max), counted by `time_steps`'s `observe` hook after the clock read: recorded, not assumed."""
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.conversations: list[int] = []  # [min, max] once anything was seen
+        self.messages: list[int] = []
+
+    def __call__(self, slot: int, result: object) -> None:
+        if slot != self.slot:
+            return
+        conversations = len(result)
+        messages = sum(len(c.messages) for c in result)
+        self.merge({"store_conversations_min": conversations, "store_conversations_max": conversations,
+                    "store_messages_min": messages, "store_messages_max": messages})
+
+    def merge(self, fields: dict) -> None:
+        """Fold in another count's fields (another chunk's, another process's)."""
+        if fields.get("store_conversations_min") is None:
+            return
+        for name, span in (("conversations", self.conversations), ("messages", self.messages)):
+            low, high = fields[f"store_{name}_min"], fields[f"store_{name}_max"]
+            span[:] = [min(span[0], low), max(span[1], high)] if span else [low, high]
+
+    def fields(self) -> dict:
+        """The load_all entry's store_* fields (None where no load_all returned)."""
+        out = {}
+        for name, span in (("conversations", self.conversations), ("messages", self.messages)):
+            out[f"store_{name}_min"], out[f"store_{name}_max"] = (span[0], span[1]) if span else (None, None)
+        return out
 
 
 @contextlib.contextmanager
@@ -219,13 +259,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     entry["emulated"] = getattr(store, "emulated", False)  # known once provisioned (real or emulated)
     store.open()
     try:
-        entry.update(store.describe())
-        store.setup_schema()
-        store.preload(workload.initial_state)
-        problem = difference(workload.initial_state, store.load_all())
-        entry["checks"]["after_preload"] = problem or "ok"
-        if problem:
-            entry.update(status="failed", reason=f"content after preload differs: {problem}")
+        if not prepare(store, workload, entry):
             return entry, []
         names = OPS + tuple(cls.extra_ops)
         iterations, warmup_rounds = _rounds(cls, params)
@@ -235,9 +269,10 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         warmup = warmup_rounds * len(names)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
+        sizes = StoreSizes(OPS.index("load_all"))
         with frozen_heap():
             if load is None:
-                timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets)
+                timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets, sizes)
             else:
                 offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
                 timing = openloop.time_open_loop(calls, len(names), offsets, warmup, _round_trip_counter(store),
@@ -258,6 +293,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
                  timing.timeouts[i])
         for i, op in enumerate(names)
     ]
+    ops[OPS.index("load_all")].update(sizes.fields())
     if load is not None:
         for i, entry_op in enumerate(ops):
             entry_op.update(openloop.open_loop_fields(timing, i, load))
@@ -265,16 +301,34 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         ops[OPS.index(inject.op)]["injected"] = inject.record()["spec"]
     cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)
     ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
-    failures = []
+    mark_failures(entry, problem, ops)
+    if progress:
+        progress(cls.name, len(calls), len(calls))
+    return entry, ops
+
+
+def prepare(store: Store, workload: Workload, entry: dict) -> bool:
+    """Record the store's versions and settings, create the schema, preload the initial state
+    and check it reads back exactly; False (the entry marked failed) when it does not."""
+    entry.update(store.describe())
+    store.setup_schema()
+    store.preload(workload.initial_state)
+    problem = difference(workload.initial_state, store.load_all())
+    entry["checks"]["after_preload"] = problem or "ok"
     if problem:
+        entry.update(status="failed", reason=f"content after preload differs: {problem}")
+    return not problem
+
+
+def mark_failures(entry: dict, problem: str | None, ops: Sequence[dict]) -> None:
+    """Mark the backend failed when its content check found `problem` or any op had errors."""
+    failures = []
+    if problem and problem != "ok":
         failures.append(problem if problem.startswith("not checked") else f"content after run differs: {problem}")
     if any(o["errors"] for o in ops):
         failures.append("errors in " + ", ".join(f"{o['op']} ({o['errors']})" for o in ops if o["errors"]))
     if failures:
-        entry.update(status="failed", reason="; ".join(failures))
-    if progress:
-        progress(cls.name, len(calls), len(calls))
-    return entry, ops
+        entry.update(status="failed", reason="; ".join(filter(None, [entry.get("reason"), *failures])))
 
 
 def check_writes(workload: Workload, plan: Sequence[tuple[str, tuple]], calls: Sequence[tuple[int, Callable, tuple]],

@@ -160,6 +160,9 @@ class Model:
             self._ids[i] = last
             self._index[last] = i
 
+    def id_at(self, i: int) -> str:
+        return self._ids[i]
+
     def pick(self, rng: random.Random) -> Conversation:
         return self.conversations[self._ids[rng.randrange(len(self._ids))]]
 
@@ -173,53 +176,170 @@ class Model:
 
 
 Step = tuple[str, tuple]
+STEADY_TOLERANCE = 0.05  # the store stays within ±5 % of its stated size at every op
+MIN_SLACK = 2  # messages: the least slack the planner needs to balance a round (tiny stores)
+
+
+class SizeIndex:
+    """Conversation ids by message count, kept as the plan is generated: lets the planner
+    draw a conversation uniformly among those of a range of sizes without scanning them all."""
+
+    def __init__(self) -> None:
+        self.size: dict[str, int] = {}
+        self.buckets: dict[int, list[str]] = {}
+        self._pos: dict[str, int] = {}
+        self.messages = 0  # total over all conversations
+
+    def add(self, cid: str, size: int) -> None:
+        bucket = self.buckets.setdefault(size, [])
+        self._pos[cid] = len(bucket)
+        bucket.append(cid)
+        self.size[cid] = size
+        self.messages += size
+
+    def remove(self, cid: str) -> None:
+        size = self.size.pop(cid)
+        bucket, i = self.buckets[size], self._pos.pop(cid)
+        last = bucket.pop()
+        if last != cid:
+            bucket[i], self._pos[last] = last, i
+        if not bucket:
+            del self.buckets[size]
+        self.messages -= size
+
+    def grow(self, cid: str) -> None:
+        size = self.size[cid]
+        self.remove(cid)
+        self.add(cid, size + 1)
+
+    def count(self, low: int, high: int, bumped: str | None = None) -> int:
+        """Conversations with `low` <= size <= `high`, counting `bumped` one message larger."""
+        return sum(self._count(size, bumped) for size in self._sizes(low, high, bumped))
+
+    def nth(self, k: int, low: int, high: int, bumped: str | None = None) -> str:
+        """The k-th of the `count(low, high, bumped)` conversations, in a fixed order."""
+        for size in self._sizes(low, high, bumped):
+            n = self._count(size, bumped)
+            if k < n:
+                return self._member(size, k, bumped)
+            k -= n
+        raise IndexError(f"no conversation {k} in sizes {low}..{high}")
+
+    def draw(self, rng: random.Random, low: int, high: int, bumped: str | None = None) -> str:
+        """Uniformly among the conversations of sizes [low, high] (`bumped` one larger); when
+        there are none, among those of the size nearest the range."""
+        n = self.count(low, high, bumped)
+        if n == 0:
+            sizes = self._sizes(0, 1 << 62, bumped)
+            nearest = min(sizes, key=lambda size: (low - size if size < low else size - high, size))
+            low = high = nearest
+            n = self.count(low, high, bumped)
+        return self.nth(rng.randrange(n), low, high, bumped)
+
+    def _sizes(self, low: int, high: int, bumped: str | None) -> list[int]:
+        sizes = set(self.buckets)
+        if bumped is not None:
+            sizes.add(self.size[bumped] + 1)
+        return sorted(size for size in sizes if low <= size <= high and self._count(size, bumped))
+
+    def _count(self, size: int, bumped: str | None) -> int:
+        count = len(self.buckets.get(size, ()))
+        if bumped is not None:
+            count += (self.size[bumped] + 1 == size) - (self.size[bumped] == size)
+        return count
+
+    def _member(self, size: int, k: int, bumped: str | None) -> str:
+        """The k-th of `_count(size, bumped)` (a bumped conversation counts last)."""
+        bucket = self.buckets.get(size, [])
+        if bumped is not None and self.size[bumped] == size:
+            return bucket[k + (k >= self._pos[bumped])]
+        return bucket[k] if k < len(bucket) else bumped
 
 
 class Workload:
-    """Initial data plus a plan of steps; `model` is the state after all planned steps."""
+    """Initial data plus a plan of steps; `model` is the state after all planned steps.
+
+    The plan keeps the store stationary (docs/workload.md): no op sees more than
+    `slack` messages more or fewer than the stated N x M (5 %), nor a conversation count other
+    than N or N + 1 (within 5 % from N = 20 on), and most rounds end on exactly N x M. A round
+    is: load_all; create a conversation that starts with a first exchange sized to balance the
+    round; add a message (to a conversation drawn uniformly, the new one included, among those
+    below `ceiling` messages); retitle one; delete one drawn uniformly among the older ones.
+    Every prefix of the plan is as stationary as the whole, so a backend that runs a share of
+    the rounds sees the same store size as the others.
+    """
 
     def __init__(self, params: Params, seed: int) -> None:
         self.params = params
         self.seed = seed
         self.gen = DataGenerator(seed)
         self.model = Model()
+        self.sizes = SizeIndex()
         for _ in range(params.conversations):
-            self.model.add(self.gen.conversation(params.messages))
+            c = self.gen.conversation(params.messages)
+            self.model.add(c)
+            self.sizes.add(c.id, len(c.messages))
         # A deep copy: what to preload and check against, untouched by later planning.
         self.initial_state = self.model.snapshot()
+        self.target_messages = params.conversations * params.messages
+        self.slack = max(MIN_SLACK, int(self.target_messages * STEADY_TOLERANCE))
+        # No conversation grows beyond this: one round can delete any conversation up to
+        # 2 x slack messages and still stay within the slack at every op (see _round).
+        self.ceiling = 2 * self.slack
 
     def plan(self, rounds: int) -> list[Step]:
-        """`rounds` rounds of every op, arguments drawn from (and applied to) the model."""
+        """The next `rounds` rounds of every op, arguments drawn from (and applied to) the model."""
         steps: list[Step] = []
         for _ in range(rounds):
-            for op in OPS:
-                steps.append((op, self._next_args(op)))
+            steps += self._round()
         return steps
 
-    def _next_args(self, op: str) -> tuple:
-        g, m = self.gen, self.model
-        if op == "load_all":
-            return ()
-        if op == "create_conversation":
-            created = g.tick()
-            c = Conversation(g.new_id("conv"), g.title(), created, created, [])
-            m.add(c)
-            return (Conversation(c.id, c.title, c.created_at, c.updated_at, []),)
-        target = m.pick(g.rng)
-        if op == "add_message":
-            role = "user" if len(target.messages) % 2 == 0 else "assistant"
-            msg = g.message(target.id, role)
-            target.messages.append(msg)
-            target.updated_at = msg.created_at
-            return (replace(msg),)
-        if op == "update_title":
-            title, now = g.title(), g.tick()
-            target.title, target.updated_at = title, now
-            return (target.id, title, now)
-        if op == "delete_conversation":
-            m.remove(target.id)
-            return (target.id,)
-        raise ValueError(f"unknown op {op!r}")
+    def _round(self) -> list[Step]:
+        g, m, sizes = self.gen, self.model, self.sizes
+        start = sizes.messages
+        # Decided first, in sizes only: who gets the message (maybe the new conversation) and
+        # who is deleted (an older one), so that the new one's first exchange can balance.
+        growable = sizes.count(0, self.ceiling - 1)
+        pick = g.rng.randrange(growable + 1)
+        bumped = None if pick == growable else sizes.nth(pick, 0, self.ceiling - 1)
+        top = self.target_messages + self.slack
+        # A victim this small could leave the next round's add no room below the top.
+        least = max(0, start - top + 2)
+        victim = sizes.draw(g.rng, least, self.ceiling, bumped)
+        deleted = sizes.size[victim] + (victim == bumped)
+        first_exchange = self._first_exchange(start, deleted, to_new=bumped is None)
+
+        new = g.conversation(first_exchange)
+        m.add(new)
+        sizes.add(new.id, first_exchange)
+        created = (replace(new, messages=[replace(msg) for msg in new.messages]),)
+
+        target = new if bumped is None else m.conversations[bumped]
+        role = "user" if len(target.messages) % 2 == 0 else "assistant"
+        msg = g.message(target.id, role)
+        target.messages.append(msg)
+        target.updated_at = msg.created_at
+        sizes.grow(target.id)
+
+        retitled = m.pick(g.rng)
+        title, now = g.title(), g.tick()
+        retitled.title, retitled.updated_at = title, now
+
+        m.remove(victim)
+        sizes.remove(victim)
+        return [("load_all", ()), ("create_conversation", created), ("add_message", (replace(msg),)),
+                ("update_title", (retitled.id, title, now)), ("delete_conversation", (victim,))]
+
+    def _first_exchange(self, start: int, deleted: int, to_new: bool) -> int:
+        """Messages the new conversation starts with: as many as bring the round's end back to
+        the target (the deleted conversation's, less the added message), held within bounds:
+        the peak (after create and add) at most target + slack, the end at least target -
+        slack and at most target + slack - 1 (room for the next add), never over `ceiling`."""
+        target, slack = self.target_messages, self.slack
+        wanted = target - start - 1 + deleted
+        low = max(0, target - slack - start - 1 + deleted)
+        high = min(target + slack - start - 1, target + slack - 2 - start + deleted, self.ceiling - to_new)
+        return min(max(wanted, low), high) if low <= high else max(0, min(wanted, high))
 
 
 def canonical(conversations: Iterable[Conversation]) -> list:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
+import pytest
+
 from bench.workload import (
-    EPOCH_MS, MAX_CONTENT, MIN_CONTENT, OPS, Params, Workload, checksum, difference,
+    EPOCH_MS, MAX_CONTENT, MIN_CONTENT, OPS, PROFILES, Params, Workload, checksum, difference,
 )
 
 PARAMS = Params(conversations=30, messages=6, iterations=10, warmup=2, cold_starts=0)
@@ -43,6 +46,89 @@ def test_plan_keeps_the_conversation_count_stable():
     w = Workload(PARAMS, seed=1)
     w.plan(50)
     assert len(w.model.conversations) == PARAMS.conversations
+
+
+def store_sizes(w: Workload, steps) -> list[tuple[int, int]]:
+    """(conversations, messages) in the store as each step starts, and after the last one,
+    replayed from the initial state by the steps' own arguments."""
+    size = {c.id: len(c.messages) for c in w.initial_state}
+    messages = sum(size.values())
+    seen = []
+    for op, args in steps:
+        seen.append((len(size), messages))
+        if op == "create_conversation":
+            size[args[0].id] = len(args[0].messages)
+            messages += len(args[0].messages)
+        elif op == "add_message":
+            size[args[0].conversation_id] += 1
+            messages += 1
+        elif op == "delete_conversation":
+            messages -= size.pop(args[0])
+    return seen + [(len(size), messages)]
+
+
+def assert_stationary(params: Params, seed: int, rounds: int) -> list[tuple[int, int]]:
+    w = Workload(params, seed)
+    seen = store_sizes(w, w.plan(rounds))
+    n, total = params.conversations, params.conversations * params.messages
+    for conversations, messages in seen:
+        assert abs(conversations - n) <= 0.05 * n, (seed, rounds, conversations)
+        assert abs(messages - total) <= 0.05 * total, (seed, rounds, messages)
+    return seen
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_op_of_every_profile_sees_the_stated_store_size_within_5_percent(profile):
+    params = PROFILES[profile]
+    rounds = params.warmup + params.iterations if profile != "standard" else 300
+    for seed in range(1, 6 if profile != "standard" else 2):
+        assert_stationary(params, seed, rounds)
+
+
+def test_stationary_for_many_seeds_sizes_and_round_counts():
+    # From 20 conversations and 40 messages on, 5 % leaves room for a create ahead of its delete.
+    rng = random.Random(17)
+    for _ in range(60):
+        params = Params(conversations=rng.randint(20, 150), messages=rng.randint(2, 30), iterations=1, warmup=0,
+                        cold_starts=0)
+        assert_stationary(params, seed=rng.randrange(10**6), rounds=rng.randint(1, 400))
+
+
+def test_long_runs_on_the_smallest_profile_stay_stationary():
+    # smoke (20 x 5) leaves 5 messages of slack: the tightest case, over many rounds.
+    assert_stationary(PROFILES["smoke"], seed=3, rounds=3000)
+
+
+def test_a_share_of_the_rounds_is_a_prefix_of_the_same_plan():
+    """What a backend with `rounds_fraction` runs: the first rounds of everyone's plan, so its
+    store is the same size at every op as every other backend's."""
+    whole = Workload(PROFILES["smoke"], seed=9).plan(45)
+    for rounds in (1, 2, 11, 44):
+        assert Workload(PROFILES["smoke"], seed=9).plan(rounds) == whole[:rounds * len(OPS)]
+
+
+def test_load_all_mostly_sees_exactly_the_stated_size():
+    seen = assert_stationary(PROFILES["quick"], seed=1, rounds=220)
+    at_load_all = seen[:-1:len(OPS)]
+    assert all(s == (100, 2000) for s in at_load_all)
+
+
+def test_new_conversations_start_with_a_first_exchange_and_deletes_take_old_ones():
+    w = Workload(PROFILES["quick"], seed=4)
+    steps = w.plan(100)
+    created = [args[0] for op, args in steps if op == "create_conversation"]
+    sizes = [len(c.messages) for c in created]
+    assert 15 <= sum(sizes) / len(sizes) <= 25  # about M = 20, like the conversations they replace
+    for c in created:
+        assert [m.role for m in c.messages] == ["user", "assistant"] * (len(c.messages) // 2) + ["user"] * (len(c.messages) % 2)
+        assert all(m.conversation_id == c.id for m in c.messages)
+        assert c.updated_at == (c.messages[-1].created_at if c.messages else c.created_at)
+    deleted = [args[0] for op, args in steps if op == "delete_conversation"]
+    new_ids = [c.id for c in created]
+    assert all(d != new_ids[i] for i, d in enumerate(deleted))  # never the chat created that round
+    assert len(set(deleted)) == len(deleted)
+    assert any(d in {c.id for c in w.initial_state} for d in deleted)
+    assert any(d in set(new_ids) for d in deleted)  # chats created earlier get deleted too
 
 
 def test_plan_targets_only_conversations_that_exist_at_that_point():

@@ -1,0 +1,115 @@
+"""One backend's store in one process, measured a chunk of rounds at a time.
+
+A session owns an open, preloaded store and the backend's workload (built from the seed, so
+every process of every backend plans the same steps). `start` checks the preload and runs the
+warm-up rounds untimed; each `run(k)` plans the next k rounds and times them through
+`bench.runner.time_steps` (or the store's own `time_plan` for `self_timed` stores); `finish`
+checks that no acknowledged write was lost and closes the store. A worker process
+(bench/backend_worker.py) drives one session for the coordinator (bench/coordinator.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from backends.base import Settings, Store, Target
+from bench.inject import Injection
+from bench.runner import (
+    StoreSizes, Timing, _calls, _round_trip_counter, backend_entry, check_writes, frozen_heap, prepare,
+    time_steps,
+)
+from bench.secrets import scrub
+from bench.workload import OPS, Params, Step, Workload
+
+LOAD_ALL = OPS.index("load_all")
+SKIPPABLE = ("load_all",)  # reads: leaving one out of a round does not change the store
+
+
+class Session:
+    def __init__(self, cls: type[Store], target: Target, params: Params, seed: int, settings: Settings,
+                 inject: Injection | None = None) -> None:
+        self.cls = cls
+        self.names = OPS + tuple(cls.extra_ops)
+        self.workload = Workload(params, seed)
+        self.store = cls(target, settings)
+        self.secrets = [target.auth_token]
+        self.inject = inject
+        self.entry = backend_entry(cls, "ok")
+        self.entry["target"] = target.public()
+        self.plan: list[Step] = []
+        self.calls: list[tuple[int, Callable, tuple]] = []
+        self.failed: list[int] = []  # indices into self.calls of the calls that raised
+        self.warmup_rounds = 0
+        self.timed_rounds = 0
+        self.counted = False
+        self.opened = False
+        self.round_s: float | None = None  # one warm-up round's wall time
+
+    def start(self, warmup_rounds: int) -> bool:
+        """Open, prepare and warm up; False (the entry says why) when the preload is wrong."""
+        self.entry["emulated"] = getattr(self.store, "emulated", False)  # known once provisioned
+        self.store.open()
+        self.opened = True
+        if not prepare(self.store, self.workload, self.entry):
+            return False
+        self.counted = self.store.round_trips() is not None  # asked now: a dead server cannot answer later
+        self.warmup_rounds = warmup_rounds
+        t0 = time.perf_counter()
+        self._time(warmup_rounds, (), timed=False)
+        self.round_s = (time.perf_counter() - t0) / warmup_rounds if warmup_rounds else None
+        return True
+
+    def run(self, rounds: int, skip: tuple[str, ...] = ()) -> dict:
+        """Time the next `rounds` rounds (leaving out the reads named in `skip`): per op its
+        samples, errors and round trips, and the store size load_all returned."""
+        self.timed_rounds += rounds
+        timing, sizes = self._time(rounds, tuple(op for op in skip if op in SKIPPABLE), timed=True)
+        ops = {}
+        for slot, name in enumerate(self.names):
+            ops[name] = {"samples_ns": list(timing.samples[slot]), "errors": timing.errors[slot],
+                         "timeouts": timing.timeouts[slot], "error_examples": timing.error_examples[slot],
+                         "round_trips": timing.round_trips[slot] if self.counted else None}
+        return {"rounds": rounds, "ops": ops, "store": sizes.fields()}
+
+    def _time(self, rounds: int, skip: tuple[str, ...], timed: bool) -> tuple[Timing, StoreSizes]:
+        steps = self.workload.plan(rounds)
+        calls = _calls(self.store, self.names, steps, self.inject)
+        base = len(self.calls)
+        self.plan += steps
+        self.calls += calls
+        kept = [i for i, (slot, _, _) in enumerate(calls) if self.names[slot] not in skip]
+        todo = [calls[i] for i in kept]
+        untimed = 0 if timed else len(todo)
+        sizes = StoreSizes(LOAD_ALL)
+        with frozen_heap():
+            if self.cls.self_timed:
+                timing = self.store.time_plan([(slot, self.names[slot], args) for slot, _, args in todo],
+                                              len(self.names), untimed)
+            else:
+                timing = time_steps(todo, len(self.names), untimed, _round_trip_counter(self.store),
+                                    secrets=self.secrets, observe=sizes)
+        self.failed += [base + kept[i] for i in timing.failed]
+        return timing, sizes
+
+    def finish(self) -> dict:
+        """Check the writes (the store against the plan run so far), record observations and
+        close the store; the backend entry."""
+        try:
+            if self.opened and self.entry["status"] == "ok":
+                problem, self.entry["writes"] = check_writes(self.workload, self.plan, self.calls, self.failed,
+                                                             self.store, self.secrets)
+                self.entry["checks"]["after_run"] = problem or "ok"
+                try:
+                    observed = self.store.observations()
+                except Exception as exc:  # the timings stand; say what could not be observed
+                    observed = {"error": scrub(f"{type(exc).__name__}: {exc}", self.secrets)[:300]}
+                if observed:
+                    self.entry["observations"] = observed
+        finally:
+            if self.opened:
+                self.store.close()
+                self.opened = False
+        self.entry["rounds"] = {"timed": self.timed_rounds, "warmup": self.warmup_rounds,
+                                "fraction": self.cls.rounds_fraction}
+        return self.entry
