@@ -144,6 +144,27 @@ def build_parser() -> Parser:
     check.add_argument("--confirm", type=Path, metavar="CURRENT2.json",
                        help="a second current run: a regression counts only if it shows there too (noisy runners)")
 
+    ab = sub.add_parser("ab", help="measure base and head side by side, interleaved; exit 1 on a regression, 3 inconclusive")
+    ab.add_argument("--base-python", required=True, help="python of the environment holding the base side's code")
+    ab.add_argument("--head-python", required=True, help="python of the environment holding the head side's code")
+    ab.add_argument("--backends", default="sqlite3,apsw,libsql", help="comma-separated names (default sqlite3,apsw,libsql)")
+    ab.add_argument("--profile", default="smoke", choices=list(PROFILES), help="data size (default smoke)")
+    ab.add_argument("--metric", default="p50,p99", help="percentiles to judge, comma-separated (default p50,p99)")
+    ab.add_argument("--pairs", type=whole_number(3, 64), default=6, help="process pairs to start with (default 6)")
+    ab.add_argument("--max-pairs", type=whole_number(3, 256), default=12,
+                    help="add pairs up to this many while anything is inconclusive (default 12)")
+    ab.add_argument("--rounds", type=whole_number(1, 1_000_000), default=500,
+                    help="timed rounds per pair and side (default 500: enough samples to judge p99)")
+    ab.add_argument("--alpha", default="0.05", help="chance that any interval of the job misses (default 0.05)")
+    ab.add_argument("--base-inject", metavar="BACKEND.OP=+Xms|+Y%", help="--inject on the base side only")
+    ab.add_argument("--head-inject", metavar="BACKEND.OP=+Xms|+Y%", help="--inject on the head side only (validates the gate)")
+    ab.add_argument("--pin-cpu", default="auto",
+                    help="CPU every worker of both sides is pinned to: a number, auto (the last one) or none")
+    ab.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
+    ab.add_argument("--summary", type=Path, help="also write a markdown summary (for a pull-request comment)")
+    ab.add_argument("--out", type=Path, default=Path("results/ab.json"), help="results file (default results/ab.json)")
+    ab.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     sub.add_parser("backends", help="list backends and whether each can run here")
 
     report = sub.add_parser("report", help="render the decision matrix, latency report, plots and index.html")
@@ -347,7 +368,62 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FAILED if outcome.regressions else EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "backends": cmd_backends}
+def parse_pin(text: str) -> int | None:
+    from bench import ab
+
+    if text == "none":
+        return None
+    if text == "auto":
+        return ab.default_cpu()
+    try:
+        cpu = int(text)
+    except ValueError:
+        raise UsageError(f"--pin-cpu {text!r}: expected a CPU number, auto or none") from None
+    check_cpu(cpu)
+    return cpu
+
+
+def cmd_ab(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bench import ab, ab_verdict, check, summary
+
+    names = parse_backends(args.backends)
+    if args.max_pairs < args.pairs:
+        raise UsageError(f"--max-pairs {args.max_pairs} is below --pairs {args.pairs}")
+    try:
+        metrics = check.parse_metrics(args.metric)
+        alpha = check.parse_alpha(args.alpha)
+        python = {side: ab.check_python(side, getattr(args, f"{side}_python")) for side in ab.SIDES}
+    except (check.CheckError, ab.AbError) as exc:
+        raise UsageError(str(exc)) from None
+    inject = {side: getattr(args, f"{side}_inject") for side in ab.SIDES}
+    for spec in inject.values():
+        parse_inject(spec, names)
+    for path, what, option in ((args.out, "results", "--out"), (args.summary, "summary", "--summary")):
+        if path is not None:
+            check_writable(path, what, option)
+    plan = ab.Plan(tuple(names), python, params_for(args.profile, probes=False, cold_starts=0), args.seed, Settings(),
+                   metrics, args.rounds, args.pairs, args.max_pairs, inject, parse_pin(args.pin_cpu), alpha)
+    data = results_mod.new_results(args.profile, {**plan.params.__dict__, "iterations": args.rounds}, args.seed)
+    data["run"]["kind"] = "ab"
+    console = Console(stderr=True)
+    with summary.progress_bar(console, [f"{n}@{side}" for n in names for side in ab.SIDES],
+                              disabled=args.no_progress) as progress:
+        outcome = ab.run(plan, progress)
+    data["backends"], data["ops"] = ab.entries(outcome)
+    data["ab"] = ab.results_section(plan, outcome)
+    data["complete"] = True
+    results_mod.write_atomic(args.out, data)
+    text = ab_verdict.summary_markdown(outcome.verdicts, outcome.pairs, "\n".join(ab.failures(outcome)))
+    if args.summary:
+        args.summary.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"results: {args.out}")
+    return outcome.exit_code
+
+
+COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "ab": cmd_ab, "backends": cmd_backends}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
