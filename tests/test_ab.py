@@ -33,7 +33,8 @@ def test_a_slowed_head_op_is_a_regression_named_in_the_summary(tmp_path, capsys)
     # Every pair's samples are in the file: process i of each side is pair i.
     for side in ("base", "head"):
         entry = sides[(side, "update_title")]
-        assert entry["process_n"] == [40, 40, 40] and len(entry["samples_ns"]) == 120
+        assert len(entry["process_n"]) == 3 and min(entry["process_n"]) > 0
+        assert sum(entry["process_n"]) == len(entry["samples_ns"]) == 120
 
 
 @pytest.mark.parametrize("args, message", [
