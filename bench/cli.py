@@ -335,11 +335,15 @@ def run_load_stages(args: argparse.Namespace, names: list[str], params, settings
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bench import report
+    from bench import ab_report, report
 
     runs = report.load_runs(args.results, args.out)  # every file is valid before anything is written
     check_writable(args.out / "index.html", "reports")
-    for path in report.render(runs, args.out):
+    if ab_report.is_ab(runs[-1].data):  # a side-by-side job has its own page
+        written = ab_report.render(runs[-1].data, args.out)
+    else:
+        written = report.render(runs, args.out)
+    for path in written:
         print(path)
     return EXIT_OK
 

@@ -58,3 +58,14 @@ def test_an_environment_without_storebench_workers_is_refused(tmp_path, capsys):
     fake.chmod(0o755)
     assert main(["ab", "--base-python", str(fake), "--head-python", PY, "--out", str(tmp_path / "ab.json")]) == 2
     assert "has no storebench with measuring workers" in capsys.readouterr().err
+
+
+def test_report_of_an_ab_file_is_the_ab_page(tmp_path, capsys):
+    assert ab(tmp_path, "--head-inject", "sqlite3.add_message=+400%") == 1
+    assert main(["report", str(tmp_path / "ab.json"), "--out", str(tmp_path / "reports")]) == 0
+    page = (tmp_path / "reports" / "ab.md").read_text()
+    assert page.startswith("# <a id=\"ab\"></a>A/B: regression")
+    assert "**Injected delay** (a gate test, not a measurement): head `sqlite3.add_message=+400%`." in page
+    first_row = next(line for line in page.splitlines() if line.startswith("| `"))
+    assert first_row.startswith("| `sqlite3.add_message` | p50 | +") and first_row.endswith("| regression |")
+    assert (tmp_path / "reports" / "ab.html").exists()
