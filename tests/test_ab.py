@@ -18,10 +18,18 @@ def ab(tmp_path, *extra: str) -> int:
                  "--out", str(tmp_path / "ab.json"), "--summary", str(tmp_path / "ab.md"), *extra])
 
 
-def test_a_slowed_head_op_is_a_regression_named_in_the_summary(tmp_path, capsys):
-    # Five times the call's own duration, busy-waited (a sleep would hand the pinned CPU to
-    # other processes and slow the next ops too): far beyond what a loaded machine does to a pair.
-    assert ab(tmp_path, "--head-inject", "sqlite3.add_message=+400%") == 1
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory):
+    """One real job whose head side has add_message slowed to five times its own duration,
+    busy-waited (a sleep would hand the pinned CPU to other processes and slow the next ops
+    too): far beyond what a loaded machine does to a pair. (folder, exit status)"""
+    folder = tmp_path_factory.mktemp("ab")
+    return folder, ab(folder, "--head-inject", "sqlite3.add_message=+400%")
+
+
+def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
+    tmp_path, status = injected
+    assert status == 1
     data = json.loads((tmp_path / "ab.json").read_text())
     regressions = [v for v in data["ab"]["verdicts"] if v["verdict"] == "regression"]
     assert [(v["backend"], v["op"]) for v in regressions] == [("sqlite3", "add_message")]
@@ -60,8 +68,8 @@ def test_an_environment_without_storebench_workers_is_refused(tmp_path, capsys):
     assert "has no storebench with measuring workers" in capsys.readouterr().err
 
 
-def test_report_of_an_ab_file_is_the_ab_page(tmp_path, capsys):
-    assert ab(tmp_path, "--head-inject", "sqlite3.add_message=+400%") == 1
+def test_report_of_an_ab_file_is_the_ab_page(injected):
+    tmp_path, _ = injected
     assert main(["report", str(tmp_path / "ab.json"), "--out", str(tmp_path / "reports")]) == 0
     page = (tmp_path / "reports" / "ab.md").read_text()
     assert page.startswith("# <a id=\"ab\"></a>A/B: regression")
