@@ -68,6 +68,7 @@ class Options:
     alpha: float = DEFAULT_ALPHA
     relative_to: tuple[str, str] | None = None  # (backend, op)
     confirmed: bool = False  # a confirmation run was given
+    allow_mismatch: bool = False  # compare files of different profiles or workload parameters
 
 
 @dataclass
@@ -243,6 +244,8 @@ def _scale(ops: dict, reference: tuple[str, str] | None, where: str) -> float:
 def compare(baseline: dict, current: dict, options: Options, confirm: dict | None = None) -> Outcome:
     """Judge `current` against `baseline`. With `confirm` (a second current run), a regression
     stands only if the confirmation run shows it again (see `_confirm`)."""
+    if not options.allow_mismatch:
+        refuse_mismatch(baseline, current)
     base_ops, cur_ops = usable_ops(baseline), usable_ops(current)
     missing = _only_in(base_ops, cur_ops, "the baseline") + _only_in(cur_ops, base_ops, "the current results")
     missing += _not_ok(baseline, "baseline") + _not_ok(current, "current results")
@@ -383,8 +386,24 @@ def _run_warnings(data: dict, where: str) -> list[str]:
     return out
 
 
+WORKLOAD_KEYS = ("conversations", "messages")
+
+
+def refuse_mismatch(baseline: dict, current: dict) -> None:
+    """Files of different profiles or data sizes measure different work: no verdict on them."""
+    b, c = baseline["run"], current["run"]
+    if b.get("profile") != c.get("profile"):
+        raise CheckError(f"the files come from different profiles ({b.get('profile')} vs {c.get('profile')}); "
+                         "measure both with the same --profile, or pass --allow-mismatch")
+    bp, cp = b.get("params") or {}, c.get("params") or {}
+    differ = [f"{k} {bp.get(k)} vs {cp.get(k)}" for k in WORKLOAD_KEYS if bp.get(k) != cp.get(k)]
+    if differ:
+        raise CheckError(f"the files measure different workloads ({', '.join(differ)}); "
+                         "use the same sizes, or pass --allow-mismatch")
+
+
 def _pair_warnings(baseline: dict, current: dict, options: Options) -> list[str]:
-    """What makes two files hard to compare: other CPUs, other profiles."""
+    """What makes two files hard to compare: other CPUs, other profiles, other times."""
     out = []
     b_host, c_host = baseline["run"].get("host") or {}, current["run"].get("host") or {}
     if options.relative_to is None and b_host and c_host and b_host.get("cpu_model") != c_host.get("cpu_model"):
@@ -392,6 +411,11 @@ def _pair_warnings(baseline: dict, current: dict, options: Options) -> list[str]
                    "consider --relative-to BACKEND.OP")
     if baseline["run"].get("profile") != current["run"].get("profile"):
         out.append(f"different profiles ({baseline['run'].get('profile')} vs {current['run'].get('profile')})")
+    # Two runs made at different times differ as a whole (machine state, neighbours, clock
+    # frequency), which no test on the samples within each run can see (issue 11's A/A pairs).
+    elsewhere = b_host.get("hostname") and c_host.get("hostname") and b_host["hostname"] != c_host["hostname"]
+    out.append("the two files were measured at different times" + (" on different machines" if elsewhere else "") +
+               ": this verdict is about the files, not the code; `storebench ab` measures base and head side by side")
     return out
 
 

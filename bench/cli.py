@@ -139,10 +139,33 @@ def build_parser() -> Parser:
     check.add_argument("--min-effect", default="7%", help="smallest slowdown that counts as a regression (default 7%%)")
     check.add_argument("--alpha", default="0.01", help="family-wise false-alarm level, Holm-corrected (default 0.01)")
     check.add_argument("--summary", type=Path, help="also write a markdown summary (for a pull-request comment)")
+    check.add_argument("--allow-mismatch", action="store_true",
+                       help="compare files of different profiles or data sizes (refused by default)")
     check.add_argument("--relative-to", metavar="BACKEND.OP",
                        help="judge every op relative to this op's p50 in the same file (baselines from another machine)")
     check.add_argument("--confirm", type=Path, metavar="CURRENT2.json",
                        help="a second current run: a regression counts only if it shows there too (noisy runners)")
+
+    ab = sub.add_parser("ab", help="measure base and head side by side, interleaved; exit 1 on a regression, 3 inconclusive")
+    ab.add_argument("--base-python", required=True, help="python of the environment holding the base side's code")
+    ab.add_argument("--head-python", required=True, help="python of the environment holding the head side's code")
+    ab.add_argument("--backends", default="sqlite3,apsw,libsql", help="comma-separated names (default sqlite3,apsw,libsql)")
+    ab.add_argument("--profile", default="smoke", choices=list(PROFILES), help="data size (default smoke)")
+    ab.add_argument("--metric", default="p50,p99", help="percentiles to judge, comma-separated (default p50,p99)")
+    ab.add_argument("--pairs", type=whole_number(3, 64), default=6, help="process pairs to start with (default 6)")
+    ab.add_argument("--max-pairs", type=whole_number(3, 256), default=12,
+                    help="add pairs up to this many while anything is inconclusive (default 12)")
+    ab.add_argument("--rounds", type=whole_number(1, 1_000_000), default=500,
+                    help="timed rounds per pair and side (default 500: enough samples to judge p99)")
+    ab.add_argument("--alpha", default="0.05", help="chance that any interval of the job misses (default 0.05)")
+    ab.add_argument("--base-inject", metavar="BACKEND.OP=+Xms|+Y%", help="--inject on the base side only")
+    ab.add_argument("--head-inject", metavar="BACKEND.OP=+Xms|+Y%", help="--inject on the head side only (validates the gate)")
+    ab.add_argument("--pin-cpu", default="auto",
+                    help="CPU every worker of both sides is pinned to: a number, auto (the last one) or none")
+    ab.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
+    ab.add_argument("--summary", type=Path, help="also write a markdown summary (for a pull-request comment)")
+    ab.add_argument("--out", type=Path, default=Path("results/ab.json"), help="results file (default results/ab.json)")
+    ab.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sub.add_parser("backends", help="list backends and whether each can run here")
 
@@ -339,11 +362,15 @@ def run_load_stages(args: argparse.Namespace, names: list[str], params, settings
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bench import report
+    from bench import ab_report, report
 
     runs = report.load_runs(args.results, args.out)  # every file is valid before anything is written
     check_writable(args.out / "index.html", "reports")
-    for path in report.render(runs, args.out):
+    if ab_report.is_ab(runs[-1].data):  # a side-by-side job has its own page
+        written = ab_report.render(runs[-1].data, args.out)
+    else:
+        written = report.render(runs, args.out)
+    for path in written:
         print(path)
     return EXIT_OK
 
@@ -356,6 +383,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             metrics=check.parse_metrics(args.metric), min_effect=check.parse_percent(args.min_effect),
             alpha=check.parse_alpha(args.alpha),
             relative_to=check.parse_reference(args.relative_to) if args.relative_to else None,
+            allow_mismatch=args.allow_mismatch,
             confirmed=args.confirm is not None)
         confirm = check.load_any(args.confirm) if args.confirm else None
         outcome = check.compare(check.load_any(args.baseline), check.load_any(args.current), options, confirm)
@@ -389,7 +417,64 @@ def cmd_swarm(args: argparse.Namespace) -> int:
         return 130
 
 
-COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "backends": cmd_backends, "swarm": cmd_swarm}
+
+def parse_pin(text: str) -> int | None:
+    from bench import ab
+
+    if text == "none":
+        return None
+    if text == "auto":
+        return ab.default_cpu()
+    try:
+        cpu = int(text)
+    except ValueError:
+        raise UsageError(f"--pin-cpu {text!r}: expected a CPU number, auto or none") from None
+    check_cpu(cpu)
+    return cpu
+
+
+def cmd_ab(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bench import ab, ab_verdict, check, summary
+
+    names = parse_backends(args.backends)
+    if args.max_pairs < args.pairs:
+        raise UsageError(f"--max-pairs {args.max_pairs} is below --pairs {args.pairs}")
+    try:
+        metrics = check.parse_metrics(args.metric)
+        alpha = check.parse_alpha(args.alpha)
+        python = {side: ab.check_python(side, getattr(args, f"{side}_python")) for side in ab.SIDES}
+    except (check.CheckError, ab.AbError) as exc:
+        raise UsageError(str(exc)) from None
+    inject = {side: getattr(args, f"{side}_inject") for side in ab.SIDES}
+    for spec in inject.values():
+        parse_inject(spec, names)
+    for path, what, option in ((args.out, "results", "--out"), (args.summary, "summary", "--summary")):
+        if path is not None:
+            check_writable(path, what, option)
+    plan = ab.Plan(tuple(names), python, params_for(args.profile, probes=False, cold_starts=0), args.seed, Settings(),
+                   metrics, args.rounds, args.pairs, args.max_pairs, inject, parse_pin(args.pin_cpu), alpha)
+    data = results_mod.new_results(args.profile, {**plan.params.__dict__, "iterations": args.rounds}, args.seed)
+    data["run"]["kind"] = "ab"
+    console = Console(stderr=True)
+    with summary.progress_bar(console, [f"{n}@{side}" for n in names for side in ab.SIDES],
+                              disabled=args.no_progress) as progress:
+        outcome = ab.run(plan, progress)
+    data["backends"], data["ops"] = ab.entries(outcome)
+    data["ab"] = ab.results_section(plan, outcome)
+    data["complete"] = True
+    results_mod.write_atomic(args.out, data)
+    text = ab_verdict.summary_markdown(outcome.verdicts, outcome.pairs, "\n".join(ab.failures(outcome)))
+    if args.summary:
+        args.summary.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"results: {args.out}")
+    return outcome.exit_code
+
+
+COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "ab": cmd_ab, "swarm": cmd_swarm,
+            "backends": cmd_backends}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -99,6 +99,7 @@ def cpu_model() -> str:
 
 def host_info() -> dict:
     return {
+        "hostname": platform.node(),
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
         "cpu_model": cpu_model(),

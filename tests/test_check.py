@@ -192,3 +192,26 @@ def test_no_common_backend_exits_2(tmp_path, capsys):
 def test_percentiles_are_nearest_rank_measured_values():
     samples = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
     assert check.percentile(samples, 50) == 3.0 and check.percentile(samples, 99) == 5.0
+
+
+def test_files_of_different_profiles_are_refused_unless_allowed(tmp_path, capsys):
+    quick = FakeResults(profile="quick")
+    for op in OPS5:
+        quick.op("sqlite3", op, fake_latencies(40, seed=3))
+    assert run_check(tmp_path, fake_run(1), quick) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "the files come from different profiles (smoke vs quick); measure both with the same --profile, "
+        "or pass --allow-mismatch")
+    assert run_check(tmp_path, fake_run(1), quick, "--allow-mismatch") in (0, 1)
+
+
+def test_files_of_different_sizes_are_refused(tmp_path, capsys):
+    bigger = fake_run(2)
+    bigger.data["run"]["params"]["conversations"] += 1
+    assert run_check(tmp_path, fake_run(1), bigger) == 2
+    assert "different workloads (conversations" in capsys.readouterr().err
+
+
+def test_the_verdict_says_it_is_about_files_not_code(tmp_path, capsys):
+    run_check(tmp_path, fake_run(1), fake_run(2))
+    assert "this verdict is about the files, not the code" in capsys.readouterr().out

@@ -1,0 +1,160 @@
+"""The A/B gate's decision: three verdicts from base and head samples measured side by side.
+
+`storebench ab` measures base and head in pairs of fresh worker processes whose rounds the
+coordinator interleaves, so whatever the machine does hits both sides of a pair alike. What
+still varies is the pair: a process's memory layout, its core, the state of the machine while
+it ran. So the unit of evidence is the pair, not the sample:
+
+- per pair and per backend x op x metric, the log ratio of head's metric to base's
+  (a nearest-rank percentile of that pair's raw samples on each side);
+- across the K pairs, the mean log ratio with a Student-t confidence interval on K - 1
+  degrees of freedom. The interval's level is Bonferroni-corrected for the whole family of
+  judged comparisons (1 - alpha/m, two-sided), so `alpha` bounds the chance that any
+  interval in the job misses its true ratio;
+- with a minimum effect d (what counts as a slowdown worth failing for):
+  regression     the interval lies above 1 and the estimate is at least 1 + d;
+  no regression  the interval's upper end is below 1 + d (any slowdown is smaller than d);
+  inconclusive   otherwise: the pairs cannot tell, and more pairs narrow the interval.
+
+A tail percentile is judged only when every pair has at least MIN_TAIL samples beyond it on
+both sides (p99: 500 samples per pair and side); below that a p99 is one unlucky stall.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy.stats import t as student_t
+
+METRICS = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
+# A tail moves more between processes than the median, so it needs a larger minimum effect
+# before the pairs can ever call it "no regression".
+DEFAULT_MIN_EFFECT = {"p50": 0.05, "p90": 0.08, "p95": 0.08, "p99": 0.10}
+DEFAULT_ALPHA = 0.05
+MIN_PAIRS = 3
+MIN_TAIL = 5
+
+REGRESSION, NO_REGRESSION, INCONCLUSIVE, NOT_JUDGED = "regression", "no regression", "inconclusive", "not judged"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One pair's raw samples (ns) of one backend x op: base side and head side."""
+
+    base: Sequence[int]
+    head: Sequence[int]
+
+
+@dataclass
+class Verdict:
+    backend: str
+    op: str
+    metric: str
+    pairs: int
+    min_effect: float
+    ratios: list[float]  # head / base per pair
+    estimate: float | None = None  # geometric mean of the ratios
+    low: float | None = None  # simultaneous confidence interval of the ratio
+    high: float | None = None
+    verdict: str = NOT_JUDGED
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.backend}.{self.op} {self.metric}"
+
+
+def nearest_rank(samples: Sequence[int], q: float) -> float:
+    return float(np.percentile(np.asarray(samples, dtype=np.int64), q, method="inverted_cdf"))
+
+
+def samples_needed(q: float) -> int:
+    """Fewest samples with MIN_TAIL of them beyond the q-th percentile."""
+    return math.ceil(MIN_TAIL / (1 - q / 100) - 1e-9)
+
+
+def _pair_ratios(pairs: Sequence[Pair], q: float) -> list[float] | str:
+    need = samples_needed(q)
+    short = min(min(len(p.base), len(p.head)) for p in pairs)
+    if short < need:
+        return f"needs {need} samples per pair and side, has {short}"
+    return [nearest_rank(p.head, q) / max(nearest_rank(p.base, q), 1e-9) for p in pairs]
+
+
+def decide(cells: Mapping[tuple[str, str], Sequence[Pair]], metrics: Sequence[str] = ("p50", "p99"),
+           alpha: float = DEFAULT_ALPHA, min_effect: Mapping[str, float] | None = None) -> list[Verdict]:
+    """A verdict for every backend x op x metric; `cells` maps (backend, op) to its pairs."""
+    effects = {**DEFAULT_MIN_EFFECT, **(min_effect or {})}
+    verdicts = []
+    for (backend, op), pairs in cells.items():
+        for metric in metrics:
+            v = Verdict(backend, op, metric, len(pairs), effects[metric], [])
+            if len(pairs) < MIN_PAIRS:
+                v.note = f"needs at least {MIN_PAIRS} pairs"
+            else:
+                ratios = _pair_ratios(pairs, METRICS[metric])
+                if isinstance(ratios, str):
+                    v.note = ratios
+                else:
+                    v.ratios = ratios
+            verdicts.append(v)
+    judged = [v for v in verdicts if v.ratios]
+    for v in judged:
+        _interval(v, len(judged), alpha)
+    return verdicts
+
+
+def _interval(v: Verdict, family: int, alpha: float) -> None:
+    logs = np.log(np.asarray(v.ratios))
+    k = len(logs)
+    mean = float(logs.mean())
+    se = float(logs.std(ddof=1)) / math.sqrt(k)
+    half = float(student_t.ppf(1 - alpha / (2 * family), k - 1)) * se
+    v.estimate, v.low, v.high = math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+    limit = 1 + v.min_effect
+    if v.low > 1 and v.estimate >= limit:
+        v.verdict = REGRESSION
+    elif v.high < limit:
+        v.verdict = NO_REGRESSION
+    else:
+        v.verdict = INCONCLUSIVE
+        v.note = (f"interval {_pct(v.low)} to {_pct(v.high)} straddles the "
+                  f"{v.min_effect:.0%} minimum effect")
+
+
+def _pct(ratio: float) -> str:
+    return f"{(ratio - 1) * 100:+.1f} %"
+
+
+def overall(verdicts: Sequence[Verdict]) -> str:
+    """The job's verdict: any regression wins; else any inconclusive; else no regression."""
+    found = {v.verdict for v in verdicts}
+    for verdict in (REGRESSION, INCONCLUSIVE):
+        if verdict in found:
+            return verdict
+    return NO_REGRESSION
+
+
+def summary_markdown(verdicts: Sequence[Verdict], pairs: int, context: str = "") -> str:
+    """A pull-request comment: the verdict, then every comparison that was not a clear pass."""
+    verdict = overall(verdicts)
+    heading = {REGRESSION: "❌ regression", INCONCLUSIVE: "⚠️ inconclusive",
+               NO_REGRESSION: "✅ no regression"}[verdict]
+    lines = [f"### storebench ab: {heading}", ""]
+    if context:
+        lines += [context, ""]
+    judged = [v for v in verdicts if v.verdict != NOT_JUDGED]
+    lines.append(f"{len(judged)} comparisons judged over {pairs} process pairs, base and head interleaved.")
+    notable = [v for v in verdicts if v.verdict in (REGRESSION, INCONCLUSIVE)]
+    if notable:
+        lines += ["", "| backend.op | metric | head vs base | interval | verdict |", "|---|---|---|---|---|"]
+        for v in sorted(notable, key=lambda v: (v.verdict != REGRESSION, -(v.estimate or 1))):
+            lines.append(f"| `{v.backend}.{v.op}` | {v.metric} | {_pct(v.estimate or 1)} | "
+                         f"{_pct(v.low or 1)} to {_pct(v.high or 1)} | {v.verdict} |")
+    skipped = [v for v in verdicts if v.verdict == NOT_JUDGED]
+    if skipped:
+        lines += ["", f"Not judged: {len(skipped)} ({skipped[0].key}: {skipped[0].note})."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,136 @@
+"""Measure the error rates of `storebench ab` on this machine, with real runs.
+
+    python benchmarks/ab_validation.py [--trials 20] [--scenarios aa,p50,p99] [--load idle,hog]
+                                       [--backends sqlite3,apsw,libsql] [--out PATH]
+
+Every trial is one real `storebench ab` invocation with this interpreter on both sides (the
+same code: any difference between the sides is the machine's, or the injected delay):
+
+- aa:  no delay. A false flag is any regression; an inconclusive trial is counted apart.
+- p50: --head-inject TARGET=+10 %, judged on p50: detected when TARGET's p50 is a
+       regression; a regression of any other op counts as a false flag.
+- p99: --head-inject TARGET=+25 %, judged on p99 alone (500 rounds per pair: 5 samples
+       beyond the p99 in every pair and side).
+
+`--load hog` runs the same trials while one busy process (started and stopped by this script,
+bounded by the script's own run) occupies a core. Prints, and with --out writes, a markdown
+table with the machine, the date, the pairs used and the wall time per trial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.results import cpu_model  # noqa: E402
+
+TARGET = "sqlite3.add_message"
+SCENARIOS = {
+    "aa": {"inject": None, "metric": "p50,p99"},
+    "p50": {"inject": f"{TARGET}=+10%", "metric": "p50"},
+    "p99": {"inject": f"{TARGET}=+25%", "metric": "p99"},
+}
+TRIAL_TIMEOUT_S = 900
+
+
+@dataclass
+class Tally:
+    scenario: str
+    load: str
+    trials: int = 0
+    detected: int = 0
+    false_flags: int = 0
+    inconclusive: int = 0
+    pairs: list[int] = field(default_factory=list)
+    wall_s: list[float] = field(default_factory=list)
+
+    def add(self, ab: dict, wall_s: float) -> None:
+        regressions = {f"{v['backend']}.{v['op']}" for v in ab["verdicts"] if v["verdict"] == "regression"}
+        injected = SCENARIOS[self.scenario]["inject"] is not None
+        self.trials += 1
+        self.detected += injected and TARGET in regressions
+        self.false_flags += bool(regressions - {TARGET}) if injected else bool(regressions)
+        self.inconclusive += ab["overall"] == "inconclusive"
+        self.pairs.append(ab["pairs"])
+        self.wall_s.append(wall_s)
+
+    def row(self) -> str:
+        detected = f"{self.detected}/{self.trials}" if SCENARIOS[self.scenario]["inject"] else "—"
+        return (f"| {self.scenario} | {self.load} | {self.trials} | {detected} | {self.false_flags}/{self.trials} | "
+                f"{self.inconclusive}/{self.trials} | {min(self.pairs)}–{max(self.pairs)} | "
+                f"{sorted(self.wall_s)[len(self.wall_s) // 2]:.0f} s |")
+
+
+@contextmanager
+def background_load(kind: str) -> Iterator[None]:
+    """`hog`: one busy Python process for as long as the block runs, then stopped."""
+    if kind == "idle":
+        yield
+        return
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+def trial(scenario: str, backends: str, workdir: Path) -> tuple[dict, float]:
+    spec = SCENARIOS[scenario]
+    out = workdir / f"{scenario}.json"
+    command = [sys.executable, "-m", "bench", "ab", "--base-python", sys.executable, "--head-python", sys.executable,
+               "--backends", backends, "--metric", spec["metric"], "--no-progress", "--out", str(out)]
+    if spec["inject"]:
+        command += ["--head-inject", spec["inject"]]
+    started = time.monotonic()
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=TRIAL_TIMEOUT_S, cwd=workdir)
+    if proc.returncode not in (0, 1, 3):
+        raise SystemExit(f"storebench ab exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+    return json.loads(out.read_text())["ab"], time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--scenarios", default="aa,p50,p99")
+    parser.add_argument("--load", default="idle,hog")
+    parser.add_argument("--backends", default="sqlite3,apsw,libsql")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    tallies = []
+    with tempfile.TemporaryDirectory(prefix="storebench-ab-validation-") as tmp:
+        for load in args.load.split(","):
+            with background_load(load):
+                for scenario in args.scenarios.split(","):
+                    tally = Tally(scenario, load)
+                    for i in range(args.trials):
+                        ab, wall = trial(scenario, args.backends, Path(tmp))
+                        tally.add(ab, wall)
+                        print(f"{scenario} {load} trial {i + 1}: {ab['overall']}, {ab['pairs']} pairs, {wall:.0f} s",
+                              flush=True)
+                    tallies.append(tally)
+    lines = [f"Machine: {cpu_model()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "
+             f"target {TARGET}.", "",
+             "| scenario | load | trials | detected | false flags | inconclusive | pairs | median wall |",
+             "|---|---|---:|---:|---:|---:|---|---:|"] + [t.row() for t in tallies]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

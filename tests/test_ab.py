@@ -1,0 +1,79 @@
+"""`storebench ab`: base and head measured side by side by real worker processes."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from bench.cli import main
+
+PY = sys.executable
+
+
+def ab(tmp_path, *extra: str) -> int:
+    return main(["ab", "--base-python", PY, "--head-python", PY, "--backends", "sqlite3", "--pairs", "3",
+                 "--max-pairs", "3", "--rounds", "40", "--metric", "p50", "--no-progress",
+                 "--out", str(tmp_path / "ab.json"), "--summary", str(tmp_path / "ab.md"), *extra])
+
+
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory):
+    """One real job whose head side has add_message slowed to five times its own duration,
+    busy-waited (a sleep would hand the pinned CPU to other processes and slow the next ops
+    too): far beyond what a loaded machine does to a pair. (folder, exit status)"""
+    folder = tmp_path_factory.mktemp("ab")
+    return folder, ab(folder, "--head-inject", "sqlite3.add_message=+400%")
+
+
+def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
+    tmp_path, status = injected
+    assert status == 1
+    data = json.loads((tmp_path / "ab.json").read_text())
+    regressions = [v for v in data["ab"]["verdicts"] if v["verdict"] == "regression"]
+    assert [(v["backend"], v["op"]) for v in regressions] == [("sqlite3", "add_message")]
+    assert "`sqlite3.add_message` | p50 | +" in (tmp_path / "ab.md").read_text()
+    assert data["ab"]["inject"] == {"base": None, "head": "sqlite3.add_message=+400%"}
+    sides = {(o["side"], o["op"]): o for o in data["ops"]}
+    assert sides[("head", "add_message")]["injected"] == "sqlite3.add_message=+400%"
+    assert "injected" not in sides[("base", "add_message")]
+    # Every pair's samples are in the file: process i of each side is pair i.
+    for side in ("base", "head"):
+        entry = sides[(side, "update_title")]
+        assert len(entry["process_n"]) == 3 and min(entry["process_n"]) > 0
+        assert sum(entry["process_n"]) == len(entry["samples_ns"]) == 120
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--base-python", "/nonexistent/python"], "--base-python /nonexistent/python: no such file"),
+    (["--max-pairs", "3", "--pairs", "4"], "--max-pairs 3 is below --pairs 4"),
+    (["--head-inject", "sqlite3.nope=+1ms"], "nope"),
+    (["--pin-cpu", "9999"], "--pin-cpu 9999: not a CPU this process may use here"),
+    (["--backends", "nosuch"], "unknown backend nosuch"),
+])
+def test_bad_input_is_one_line_and_exit_2_before_anything_runs(tmp_path, capsys, args, message):
+    base = ["ab", "--base-python", PY, "--head-python", PY, "--out", str(tmp_path / "ab.json")]
+    assert main(base + args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "ab.json").exists()
+
+
+def test_an_environment_without_storebench_workers_is_refused(tmp_path, capsys):
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    assert main(["ab", "--base-python", str(fake), "--head-python", PY, "--out", str(tmp_path / "ab.json")]) == 2
+    assert "has no storebench with measuring workers" in capsys.readouterr().err
+
+
+def test_report_of_an_ab_file_is_the_ab_page(injected):
+    tmp_path, _ = injected
+    assert main(["report", str(tmp_path / "ab.json"), "--out", str(tmp_path / "reports")]) == 0
+    page = (tmp_path / "reports" / "ab.md").read_text()
+    assert page.startswith("# <a id=\"ab\"></a>A/B: regression")
+    assert "**Injected delay** (a gate test, not a measurement): head `sqlite3.add_message=+400%`." in page
+    first_row = next(line for line in page.splitlines() if line.startswith("| `"))
+    assert first_row.startswith("| `sqlite3.add_message` | p50 | +") and first_row.endswith("| regression |")
+    assert (tmp_path / "reports" / "ab.html").exists()
