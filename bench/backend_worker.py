@@ -6,7 +6,7 @@ process list, and the store's token never leaves this process):
     coordinator -> worker  {"protocol": 1, "backend", "params", "seed", "settings",
                             "inject": spec or null, "pin_cpu": n or null, "warmup_rounds"}
     worker -> coordinator  {"ready": bool, "entry", "pinned_cpu", "round_s"} | {"error"}
-    coordinator -> worker  {"cmd": "rounds", "count": k, "skip": [op, ...]}
+    coordinator -> worker  {"cmd": "rounds", "count": k}
     worker -> coordinator  {"rounds", "ops": {op: {samples_ns, errors, timeouts,
                             error_examples, round_trips}}, "store": {store_* fields}}
     coordinator -> worker  {"cmd": "idle", "count": k}   (k rounds untimed: keeps connections alive)
@@ -97,7 +97,7 @@ def _measure(cls, target, settings, session, request: dict, workdir: Path, read:
                 session.idle(message["count"])
                 send({"rounds": 0})
             else:
-                send(session.run(message["count"], tuple(message.get("skip", ()))))
+                send(session.run(message["count"]))
     finally:
         entry = session.finish(observe=finish.get("observe", False))
     if not finish:  # stdin closed: the coordinator is gone or gave up on this worker

@@ -23,7 +23,6 @@ from bench.secrets import scrub
 from bench.workload import OPS, Params, Step, Workload
 
 LOAD_ALL = OPS.index("load_all")
-SKIPPABLE = ("load_all",)  # reads: leaving one out of a round does not change the store
 
 
 class Session:
@@ -58,15 +57,15 @@ class Session:
         self.counted = self.store.round_trips() is not None  # asked now: a dead server cannot answer later
         self.warmup_rounds = warmup_rounds
         t0 = time.perf_counter()
-        self._time(warmup_rounds, (), timed=False)
+        self._time(warmup_rounds, timed=False)
         self.round_s = (time.perf_counter() - t0) / warmup_rounds if warmup_rounds else None
         return True
 
-    def run(self, rounds: int, skip: tuple[str, ...] = ()) -> dict:
-        """Time the next `rounds` rounds (leaving out the reads named in `skip`): per op its
-        samples, errors and round trips, and the store size load_all returned."""
+    def run(self, rounds: int) -> dict:
+        """Time the next `rounds` rounds: per op its samples, errors and round trips, and the
+        store size load_all returned."""
         self.timed_rounds += rounds
-        timing, sizes = self._time(rounds, tuple(op for op in skip if op in SKIPPABLE), timed=True)
+        timing, sizes = self._time(rounds, timed=True)
         ops = {}
         for slot, name in enumerate(self.names):
             ops[name] = {"samples_ns": list(timing.samples[slot]), "errors": timing.errors[slot],
@@ -76,26 +75,24 @@ class Session:
 
     def idle(self, rounds: int) -> None:
         """Run the next `rounds` rounds untimed (keeps a connection that expires when idle alive)."""
-        self._time(rounds, (), timed=False)
+        self._time(rounds, timed=False)
 
-    def _time(self, rounds: int, skip: tuple[str, ...], timed: bool) -> tuple[Timing, StoreSizes]:
+    def _time(self, rounds: int, timed: bool) -> tuple[Timing, StoreSizes]:
         steps = self.workload.plan(rounds)
         calls = _calls(self.store, self.names, steps, self.inject)
         base = len(self.calls)
         self.plan += steps
         self.calls += calls
-        kept = [i for i, (slot, _, _) in enumerate(calls) if self.names[slot] not in skip]
-        todo = [calls[i] for i in kept]
-        untimed = 0 if timed else len(todo)
+        untimed = 0 if timed else len(calls)
         sizes = StoreSizes(LOAD_ALL)
         with frozen_heap():
             if self.cls.self_timed:
-                timing = self.store.time_plan([(slot, self.names[slot], args) for slot, _, args in todo],
+                timing = self.store.time_plan([(slot, self.names[slot], args) for slot, _, args in calls],
                                               len(self.names), untimed)
             else:
-                timing = time_steps(todo, len(self.names), untimed, _round_trip_counter(self.store),
+                timing = time_steps(calls, len(self.names), untimed, _round_trip_counter(self.store),
                                     secrets=self.secrets, observe=sizes)
-        self.failed += [base + kept[i] for i in timing.failed]
+        self.failed += [base + i for i in timing.failed]
         return timing, sizes
 
     def finish(self, observe: bool = True) -> dict:
