@@ -185,6 +185,12 @@ class Group:
         spread evenly over its processes whatever the chunk sizes."""
         return min(self.workers, key=lambda w: (self.worker_rounds[w.index], w.index))
 
+    def share(self, worker: Worker) -> int:
+        """Rounds this worker may still run: the cap split evenly over the processes (the first
+        ones take the remainder), so process i of two groups ran the same calls (`ab` pairs)."""
+        quota = self.cap // self.processes + (worker.index < self.cap % self.processes)
+        return quota - self.worker_rounds[worker.index]
+
     def add(self, worker: Worker, reply: dict) -> None:
         self.rounds += reply["rounds"]
         self.worker_rounds[worker.index] += reply["rounds"]
@@ -304,7 +310,7 @@ def _interleave(groups: list[Group], progress: Callable[[str, int, int], None] |
             if group.done:  # failed while kept alive
                 continue
             worker = group.next_worker()
-            count = min(group.chunk_rounds, group.cap - group.rounds)
+            count = min(group.chunk_rounds, group.share(worker))
             started = time.monotonic()
             try:
                 reply = worker.ask({"cmd": "rounds", "count": count}, _chunk_timeout(count))
