@@ -116,7 +116,7 @@ def _lab(color: str) -> np.ndarray:
 
 
 def test_every_backend_has_its_own_clearly_distinct_colour():
-    names = [*backends.names(), *NODE_BACKENDS]
+    names = list(dict.fromkeys([*backends.names(), *NODE_BACKENDS]))
     assert all(name in labels.PALETTE for name in names)
     colours = [labels.color(n) for n in names]
     assert len(set(colours)) == len(names)

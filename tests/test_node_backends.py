@@ -240,16 +240,26 @@ def test_a_wrong_token_is_refused_without_showing_it(open_store):
 
 
 def node_children(pid: int) -> list[int]:
-    """Pids of the Node runners whose parent is `pid`."""
-    found = []
+    """Pids of the Node runners descending from `pid` (a run's measuring workers start them)."""
+    parents, runners = {}, []
     for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
         try:
             stat = (proc / "stat").read_text()
             cmdline = (proc / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"runner.mjs" in cmdline:
-            found.append(int(proc.name))
+        parents[int(proc.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        if b"runner.mjs" in cmdline:
+            runners.append(int(proc.name))
+    found = []
+    for runner in runners:
+        ancestor = parents.get(runner)
+        while ancestor and ancestor != pid:
+            ancestor = parents.get(ancestor)
+        if ancestor == pid:
+            found.append(runner)
     return found
 
 

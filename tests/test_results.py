@@ -17,7 +17,7 @@ def minimal() -> dict:
 def test_new_results_carries_run_metadata():
     run = new_results("quick", {"a": 1}, 9)["run"]
     assert run["profile"] == "quick" and run["seed"] == 9 and run["params"] == {"a": 1}
-    assert set(run["host"]) == {"os", "machine", "cpu_model", "cores", "python"}
+    assert set(run["host"]) == {"hostname", "os", "machine", "cpu_model", "cores", "python"}
     assert run["packages"]["numpy"]
 
 
