@@ -6,6 +6,9 @@ import math
 from typing import Sequence
 
 import numpy as np
+# Imported with the module, not on first use: a Ctrl-C that lands inside an extension
+# module's import surfaces as ImportError instead of an interruption.
+from scipy.stats import binom
 
 PERCENTILES = (50, 90, 95, 99)
 
@@ -40,8 +43,6 @@ def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int] | None:
     `confidence`, distribution-free: the number of samples below the true median is
     Binomial(n, 1/2), so [x(lo), x(hi)] covers it with probability P(lo < B <= hi).
     The ranks are symmetric; None when n is too small for any interval to reach it (n < 6 at 95 %)."""
-    from scipy.stats import binom
-
     if n < 1:
         return None
     # the largest k with P(B < k) <= (1 - confidence) / 2, i.e. P(k <= B < n - k) >= confidence
