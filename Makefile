@@ -6,11 +6,14 @@ BIN := $(VENV)/bin
 
 .PHONY: bench test install
 
+# Quiet: pip's own progress is noise here; errors still print. (setuptools still notes that an
+# editable install of packages in the project root is one; that goes with the package layout.)
 $(BIN)/storebench: pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $@
+	@echo "installing storebench and its dependencies into $(VENV) (a minute or two, once)"
+	@$(PY) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
 
 install: $(BIN)/storebench
 

@@ -54,9 +54,16 @@ def in_tmp_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+# Backend kinds whose provisioning starts a server process (sqld, the API server, the proxy).
+SERVER_KINDS = {"server", "api", "remote", "replica"}
+
+
 def pytest_generate_tests(metafunc):
     if "backend_name" in metafunc.fixturenames:
-        metafunc.parametrize("backend_name", backends.names())
+        metafunc.parametrize("backend_name", [
+            pytest.param(name, marks=pytest.mark.server) if backends.get(name).kind in SERVER_KINDS else name
+            for name in backends.names()
+        ])
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from backends.base import Conversation, Message, Settings, StoreError
 from bench.overhead_ratio import add_overhead_ratios
 from bench.workload import EPOCH_MS
 
+pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
+
 WAIT_S = 30.0  # upper bound for a process to appear or go away; never a timing assertion
 
 

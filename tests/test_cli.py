@@ -91,6 +91,7 @@ def test_backends_lists_every_backend_with_its_availability():
     assert all(("available" in line) for line in lines)
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_a_complete_results_file(tmp_path):
     proc = storebench("run", "--profile", "smoke", "--backends", "sqlite3,apsw,libsql", "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

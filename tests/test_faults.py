@@ -21,6 +21,8 @@ from backends.wan_proxy import Counters
 from bench import cli, runner, safety, summary
 from bench.workload import Params, Workload
 
+pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
+
 KILL_AFTER_STEPS = 50  # past the smoke profile's 25 warm-up steps: the kill lands in the timed rounds
 
 

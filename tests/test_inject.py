@@ -77,6 +77,7 @@ def test_a_failing_call_still_raises_after_its_delay():
     assert time.perf_counter_ns() - t0 >= 2_000_000
 
 
+@pytest.mark.slow
 def test_run_adds_the_delay_to_that_op_only_and_records_it(tmp_path):
     out = tmp_path / "r.json"
     code = main(["run", "--backends", "sqlite3,apsw", "--profile", "smoke", "--iterations", "5", "--warmup", "1",

@@ -69,6 +69,7 @@ def assert_the_stall_is_charged_to_the_ops_queued_behind_it(timing, analytic, st
     assert all(lat == w + s for lat, w, s in zip(measured, timing.wait[0], timing.service[0]))
 
 
+@pytest.mark.slow
 def test_uniform_arrivals_stall_p99_is_at_least_the_analytic_value():
     """500 ops 10 ms apart; op 100 stalls 1 s. The op stalling waits 1000 ms; the 99 ops due in
     the next second queue behind it and finish at the same moment, so they see 990, 980, ... 10
@@ -80,6 +81,7 @@ def test_uniform_arrivals_stall_p99_is_at_least_the_analytic_value():
     assert nearest_rank(timing.samples[0], 99) >= 950e6 and nearest_rank(timing.samples[0], 90) >= 500e6
 
 
+@pytest.mark.slow
 def test_poisson_arrivals_stall_p99_is_at_least_the_analytic_value_of_the_seeded_schedule():
     timing, analytic = run_stall(300, "poisson", stall_at=50)
     expected = nearest_rank(analytic, 99)

@@ -24,6 +24,8 @@ from backends.turso_replica import TursoReplicaStore
 from backends.wan_proxy import WanProxy
 from bench.workload import Params, Workload
 
+pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
+
 RTT_MS = 50
 PROCESS_WAIT_S = 60
 

@@ -15,6 +15,8 @@ from backends.sqld_server import Sqld
 from bench.workload import EPOCH_MS
 from tests.test_servers import processes_mentioning
 
+pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
+
 SETTINGS = Settings()
 
 
