@@ -1,6 +1,6 @@
 """The versioned results file: the single source every report and check is rendered from.
 
-Schema `storebench.results/1` (documented in README.md, "Results file"):
+Schema `storebench.results/1` (documented in docs/results-schema.md):
 
     {"schema": "storebench.results/1", "complete": bool,
      "run": {id, started_at, finished_at, profile, params, seed, host, packages, git_commit,

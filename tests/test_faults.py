@@ -161,7 +161,7 @@ def test_a_network_fault_fails_only_the_ops_it_hits_and_loses_no_acknowledged_wr
 
 
 def test_the_replica_fails_a_reset_op_at_once_and_loses_no_acknowledged_write(tmp_path):
-    """turso-replica's driver has no op timeout (a stall would block it: see README), but a
+    """turso-replica's driver has no op timeout (a stall would block it: see docs/backends.md), but a
     reset fails the forwarded write at once, and the replica recovers after it."""
     settings = Settings(rtt_ms=2.0)
     workload = Workload(Params(conversations=4, messages=2, iterations=6, warmup=0, cold_starts=0), seed=5)
