@@ -19,6 +19,7 @@ from backends.api_routes import ApiRoutesStore
 from backends.base import Conversation, Message, Settings, StoreError
 from bench.overhead_ratio import add_overhead_ratios
 from bench.workload import EPOCH_MS
+from tests.test_servers import default_sigint
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 
@@ -66,7 +67,8 @@ def test_an_interrupted_storebench_run_leaves_no_server_behind(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the server's database path names tmp_path
     command = [sys.executable, "-m", "bench", "run", "--backends", "api-routes", "--profile", "smoke",
                "--no-progress", "--out", str(tmp_path / "results.json")]
-    run = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=default_sigint)
     try:
         # The WAL file appears with the first write through the routes: the run is under way.
         wait_for(lambda: list(tmp_path.glob("storebench-api-routes-*/api-routes.db-wal")) or run.poll() is not None,
