@@ -6,11 +6,14 @@ BIN := $(VENV)/bin
 
 .PHONY: bench test install web
 
+# Quiet: pip's own progress is noise here; errors still print. (setuptools still notes that an
+# editable install of packages in the project root is one; that goes with the package layout.)
 $(BIN)/storebench: pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $@
+	@echo "installing storebench and its dependencies into $(VENV) (a minute or two, once)"
+	@$(PY) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
 
 # The Node tier (node/, docs/node.md) is installed with `npm ci` when Node >= 20 is on the PATH;
 # without it the Node backends are listed as unavailable, with the reason.

@@ -8,11 +8,13 @@ package, as for `sqld`, so the two rows differ only in topology: writes go to th
 Replication is asynchronous, so a read from the replica can miss a write the primary has
 already acknowledged. `load_all` therefore reads at the primary's position, as an app on this
 topology must to show its user their own writes: it asks the primary for its replication index
-(the frame number every Hrana result also carries; `libsql` 0.1.11 does not expose it, so we
-read the same counter from sqld's admin API), waits until the replica has applied that frame
-(bounded by `CATCH_UP_TIMEOUT_S`), then reads. The wait is part of `load_all`'s latency. So
-`load_all` sees every write acknowledged before it started, from any client, and the harness's
-content checks (which read through `load_all`) check the replica, caught up.
+(the frame number every Hrana result carries: one `SELECT 1` request; `libsql` 0.1.11 does not
+expose it), waits until the replica has applied that frame (its admin API's stats, bounded by
+`CATCH_UP_TIMEOUT_S`), then reads. The wait is part of `load_all`'s latency. So `load_all` sees
+every write acknowledged before it started, from any client, and the harness's content checks
+(which read through `load_all`) check the replica, caught up. (The primary's admin stats carry
+the same counter, but sqld updates them from a background task: under load they lagged a
+commit already acknowledged, and a read that waited for them missed that write.)
 
 `load_all`'s two queries run outside a transaction: the replica forwards any transaction, even
 `BEGIN READONLY`, to the primary (measured: its `write_requests_delegated` counts every
@@ -102,13 +104,13 @@ class SqldReplicaStore(SqldStore):
                    "primary, load_all from the replica once it has caught up")
 
     replica = None
-    primary_admin: JsonHttp | None = None
+    primary_hrana: JsonHttp | None = None
     replica_admin: JsonHttp | None = None
 
     def __init__(self, target: Target, settings: Settings) -> None:
         super().__init__(target, settings)
-        self.index_reads = 0  # admin requests for replication indexes: round trips too
-        self.reads = self.reads_that_waited = self.reads_repeated = 0
+        self.index_reads = 0  # admin requests for the replica's index: round trips too
+        self.reads = self.reads_that_waited = self.reads_repeated = self.forwarded_at_open = 0
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -134,14 +136,15 @@ class SqldReplicaStore(SqldStore):
 
         super().open()
         self.replica = libsql.connect(self.target.extra["replica_url"], isolation_level=None)
-        self.primary_admin = JsonHttp(self.target.extra["admin_url"])
+        self.primary_hrana = JsonHttp(self.target.url)
         self.replica_admin = JsonHttp(self.target.extra["replica_admin_url"])
+        self.forwarded_at_open = self.forwarded()
 
     def close(self) -> None:
-        for client in (self.primary_admin, self.replica_admin):
+        for client in (self.primary_hrana, self.replica_admin):
             if client is not None:
                 client.close()
-        self.primary_admin = self.replica_admin = None
+        self.primary_hrana = self.replica_admin = None
         if self.replica is not None:
             self.replica.close()
             self.replica = None
@@ -159,7 +162,7 @@ class SqldReplicaStore(SqldStore):
         """Both queries on the replica, at or after the primary's position when the read began,
         with no replicated commit applied between them."""
         self.reads += 1
-        wanted = self._index(self.primary_admin)
+        wanted = self._primary_index()
         for _ in range(SNAPSHOT_ATTEMPTS):
             before, polls = self.wait_for_replica(wanted)
             self.reads_that_waited += polls > 1
@@ -188,6 +191,11 @@ class SqldReplicaStore(SqldStore):
         self.index_reads += 1
         return int(admin.request("GET", STATS_PATH)["replication_index"])
 
+    def _primary_index(self) -> int:
+        """The primary's replication index as of now (0 before its first commit). The request
+        goes to the primary's user port, so its metrics count it as a round trip."""
+        return int(hrana_execute(self.primary_hrana, "SELECT 1")["replication_index"] or 0)
+
     # Reporting ----------------------------------------------------------------------------
 
     def describe(self) -> dict:
@@ -198,23 +206,31 @@ class SqldReplicaStore(SqldStore):
 
     def round_trips(self) -> int | None:
         """HTTP requests both servers answered on their user ports (their own metrics), plus
-        the admin requests this client made for replication indexes."""
+        the admin requests this client made for the replica's index."""
         extra = self.target.extra
         primary = sqld_server.Sqld(self.target.url, extra["admin_url"]).http_requests()
         replica = sqld_server.Sqld(extra["replica_url"], extra["replica_admin_url"]).http_requests()
         return primary + replica + self.index_reads
 
     def observations(self) -> dict:
+        reads = {  # before the lag probes, whose polls the replica may forward too
+            "reads": self.reads, "waited_for_replica": self.reads_that_waited,
+            "repeated_for_a_consistent_read": self.reads_repeated,
+            "statements_forwarded_to_primary": self.forwarded() - self.forwarded_at_open,
+            "note": "each read first waits (bounded) until the replica has applied the primary's "
+                    "frame as of the read's start; that wait is part of the read's latency. sqld "
+                    "itself forwards some autocommit reads to the primary (its own counter, "
+                    "write_requests_delegated): those statements were answered by the primary",
+        }
         return {
             "replication_lag": self.measure_lag(LAG_PROBES),
-            "reads_from_replica": {
-                "reads": self.reads, "waited_for_replica": self.reads_that_waited,
-                "repeated_for_a_consistent_read": self.reads_repeated,
-                "note": "each read first waits (bounded) until the replica has applied the primary's "
-                        "frame as of the read's start; that wait is part of the read's latency",
-            },
+            "reads_from_replica": reads,
             "sqld_replication_latency": self._sqld_reported_latency(),
         }
+
+    def forwarded(self) -> int:
+        """Statements the replica has forwarded to the primary over its life (its own stats)."""
+        return int(self.replica_admin.request("GET", STATS_PATH)["write_requests_delegated"])
 
     def measure_lag(self, probes: int) -> dict:
         """Write acknowledged by the primary -> visible on the replica, `probes` times.
@@ -226,7 +242,8 @@ class SqldReplicaStore(SqldStore):
         visibility instant lies after the previous poll and before this one, so the figure is
         an upper bound with one poll's round trip as its resolution (reported); the sending of
         the last poll that missed the row gives a lower bound (reported too). The next probe
-        starts once the row is visible, so the replica is caught up at each start. Probes
+        starts once the row is visible, so the replica is caught up at each start (the first
+        waits for the replica to reach the primary, or it could lack the table). Probes
         speak Hrana directly: libsql would send two requests per statement (describe, then
         execute), doubling the poll period.
         """
@@ -237,6 +254,7 @@ class SqldReplicaStore(SqldStore):
         poller = JsonHttp(self.target.extra["replica_url"])
         lags, lower_bounds, polls, periods = [], [], [], []
         try:
+            self.wait_for_replica(self._primary_index())
             for i in range(probes):
                 probe = Conversation(f"lag-probe-{i}", "probe", PROBE_EPOCH_MS + i, PROBE_EPOCH_MS + i)
                 hrana_execute(writer, INSERT_CONVERSATION, conversation_row(probe))

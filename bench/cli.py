@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -28,6 +27,10 @@ MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is a
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; the message says what the results file holds, or that none was written."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -219,6 +222,9 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def check_writable(path: Path, what: str = "results", option: str = "--out") -> None:
+    """`path` can be written as a file (its folder is made if missing), else a UsageError."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name, e.g. {path / 'results.json'}")
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -265,13 +271,32 @@ def check_cpu(cpu: int | None) -> None:
                          f"{', '.join(map(str, allowed)) or '(none: this OS cannot pin processes)'}")
 
 
+def results_paths(out: Path | None) -> tuple[Path, Path | None]:
+    """(the results file, the copy named latest.json or None): --out, or a new timestamped
+    file in results/ with results/latest.json beside it."""
+    if out is not None:
+        return out, None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{stamp}.json", Path("results") / "latest.json"
+
+
+def interrupted(out: Path, data: dict) -> Interrupted:
+    """What Ctrl-C leaves: the backends already saved (each is written as it finishes), or nothing."""
+    saved = [b["name"] for b in data["backends"]]
+    if saved and out.exists():
+        return Interrupted(f"the results of {', '.join(saved)} are in {out} (incomplete)")
+    return Interrupted("no backend had finished; no results file was written")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from bench import coordinator, openloop, overhead_ratio, preflight, report, runner, summary
-
+    # Every path and option is checked first, before the heavier imports and any backend.
     register_backend_modules(args.backend_module)
     names = parse_backends(args.backends)
+    out, latest = results_paths(args.out)
+    for path in (out, latest):
+        if path is not None:
+            check_writable(path)
+    check_writable(args.reports / "index.html", "reports", "--reports")
     if args.sqlalchemy_url:
         check_sqlalchemy_url(args.sqlalchemy_url)
     injection = parse_inject(args.inject, names)
@@ -279,12 +304,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts,
                         probes=args.probes)
+    if args.rate and params.iterations * len(OPS) / args.rate > MAX_SCHEDULE_S:
+        raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / args.rate:.0f} s per backend "
+                         f"(limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
     settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
                         rtt_ms=args.rtt_ms, sqlalchemy_url=args.sqlalchemy_url, op_timeout_s=args.op_timeout_s)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or Path("results") / f"{stamp}.json"
-    check_writable(out)
-    check_writable(args.reports / "index.html", "reports", "--reports")
+
+    from rich.console import Console
+
+    from bench import coordinator, openloop, overhead_ratio, preflight, report, runner, summary
+
     try:
         preflight.check(names, settings)
     except preflight.PreflightError as exc:
@@ -295,9 +324,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.width = 120
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
     load = openloop.OpenLoop(args.rate, args.arrivals) if args.rate else None
-    if load and params.iterations * len(OPS) / load.rate > MAX_SCHEDULE_S:
-        raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / load.rate:.0f} s per backend "
-                         f"(limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
     extra = {"rate": args.rate, "arrivals": args.arrivals if load else None, "concurrency": args.concurrency,
              "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep],
              "inject": injection.record() if injection else None,
@@ -313,28 +339,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         data["ops"].extend(ops)
         results_mod.write_atomic(out, data)
 
-    with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
-        if load is None:  # closed loop: worker processes, interleaved (docs/measurement.md)
-            coordinator.measure(coordinator.backend_specs(names, injection), params, args.seed, settings, args.processes,
-                                args.pin_cpu, progress=progress, done=lambda m: save(m.entry, m.ops))
-        else:  # open loop: one arrival schedule per backend, in this process
-            for name in names:
-                started = time.monotonic()
-                entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection)
-                entry["wall_s"] = round(time.monotonic() - started, 2)  # everything: server, run, probes
-                save(entry, ops)
-    run_load_stages(args, names, params, settings, data, out, console)
+    note = None if args.no_progress else console.print
+    try:
+        with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
+            if load is None:  # closed loop: worker processes, interleaved (docs/measurement.md)
+                coordinator.measure(coordinator.backend_specs(names, injection), params, args.seed, settings,
+                                    args.processes, args.pin_cpu, progress=progress, done=lambda m: save(m.entry, m.ops))
+            else:  # open loop: one arrival schedule per backend, in this process
+                for name in names:
+                    started = time.monotonic()
+                    entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection, note)
+                    entry["wall_s"] = round(time.monotonic() - started, 2)  # everything: server, run, probes
+                    save(entry, ops)
+        run_load_stages(args, names, params, settings, data, out, console)
+    except KeyboardInterrupt:
+        raise interrupted(out, data) from None
     overhead_ratio.add_overhead_ratios(data)
     data["complete"] = True
     data["run"]["load_average"]["end"] = results_mod.load_average()
     data["run"]["finished_at"] = results_mod.now_iso()
     results_mod.write_atomic(out, data)
-    if args.out is None:
-        shutil.copyfile(out, out.parent / "latest.json")
+    if latest is not None:
+        results_mod.write_atomic(latest, data)
     summary.print_summary(console, data)
     summary.print_load_summary(console, data)
     console.print(f"results: {out}")
-    written = report.write_reports([out], args.reports)
+    with console.status("writing the reports (decision matrix, latency report, plots, index.html)"):
+        written = report.write_reports([out], args.reports)
     console.print(f"reports: {written[0].parent}/ ({', '.join(p.name for p in written)})")
     failures = summary.failure_paragraph(data, out)
     if failures:  # last, so it is what the user sees; plain print keeps it one paragraph
@@ -378,6 +409,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bench import check
 
+    if args.summary:
+        check_writable(args.summary, "the summary", "--summary")
     try:
         options = check.Options(
             metrics=check.parse_metrics(args.metric), min_effect=check.parse_percent(args.min_effect),
@@ -393,7 +426,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         reasons = sorted({c.note for c in outcome.comparisons if c.note})
         raise UsageError(f"no comparison could be judged ({'; '.join(reasons)})")
     if args.summary:
-        check_writable(args.summary)
         args.summary.write_text(check.markdown(outcome), encoding="utf-8")
     check.print_table(outcome)
     return EXIT_FAILED if outcome.regressions else EXIT_OK
@@ -490,8 +522,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"storebench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Interrupted as exc:
+        print(f"storebench: interrupted; {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("storebench: interrupted; finished backends are in the results file", file=sys.stderr)
+        print("storebench: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
         if debug:

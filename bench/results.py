@@ -1,6 +1,6 @@
 """The versioned results file: the single source every report and check is rendered from.
 
-Schema `storebench.results/1` (documented in README.md, "Results file"):
+Schema `storebench.results/1` (documented in docs/results-schema.md):
 
     {"schema": "storebench.results/1", "complete": bool,
      "run": {id, started_at, finished_at, profile, params, seed, host, packages, git_commit,
@@ -155,11 +155,21 @@ def new_results(profile: str, params: dict, seed: int) -> dict:
     }
 
 
+FILE_MODE = 0o666  # as open() creates files: less the user's umask
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, results: dict) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE & ~current_umask())  # mkstemp's 0600 would differ from other files
         with os.fdopen(fd, "w") as f:
             json.dump(results, f, indent=1, ensure_ascii=False)
             f.write("\n")

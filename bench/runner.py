@@ -225,11 +225,12 @@ def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> d
 
 def run_backend(name: str, params: Params, seed: int, settings: Settings,
                 progress: Progress | None = None, load: openloop.OpenLoop | None = None,
-                inject: Injection | None = None) -> tuple[dict, list[dict]]:
+                inject: Injection | None = None, note: Callable[[str], None] | None = None) -> tuple[dict, list[dict]]:
     """Everything measured for one backend: its results entry and its op entries.
 
     `load` given: the timed rounds run open-loop at its rate (bench/openloop.py).
     `inject` adds a known delay to one op of one backend (see bench/inject.py).
+    `note` is told what runs after the timed rounds (the probes take seconds).
     """
     cls = backends.get(name)
     reason = backends.unavailable_reason(name)
@@ -241,6 +242,8 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
                 injected = inject if inject is not None and inject.backend == name else None
                 entry, ops = _measure(cls, target, params, seed, settings, progress, load, injected)
                 if params.probes:
+                    if note:
+                        note(f"{name}: capability probes (crash, two writers, backup, auth, second device)")
                     entry["capabilities"] = probes.run_all(cls, target, settings, Path(tmp))
                 return entry, ops
         except Exception as exc:  # the backend failed; the run goes on with the others

@@ -1,18 +1,70 @@
-"""Shared fixtures: every registered backend, provisioned for real in a temporary folder."""
+"""Shared fixtures: every registered backend, provisioned for real in a temporary folder; and
+the suite's promise to leave the checkout as it found it."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 import backends
 from backends.base import Settings
 
+CHECKOUT = Path(__file__).resolve().parent.parent
+# Tool state that may change while the suite runs: the virtual environment, bytecode, pytest's
+# cache, the editable install's metadata. Everything else in the checkout must stay as it was.
+TOOL_STATE = {".git", ".venv", "__pycache__", ".pytest_cache", "storebench.egg-info"}
+
+# Hypothesis would keep its example database in .hypothesis/ under the folder pytest started in.
+hypothesis_settings.register_profile("storebench", database=None)
+hypothesis_settings.load_profile("storebench")
+
+
+def checkout_files() -> dict[str, tuple[int, int]]:
+    """Every file of the checkout outside TOOL_STATE: relative path -> (mtime, size)."""
+    files = {}
+    for folder, subfolders, names in os.walk(CHECKOUT):
+        subfolders[:] = [d for d in subfolders if d not in TOOL_STATE]
+        for name in names:
+            if name not in TOOL_STATE:
+                stat = os.lstat(os.path.join(folder, name))
+                files[os.path.relpath(os.path.join(folder, name), CHECKOUT)] = (stat.st_mtime_ns, stat.st_size)
+    return files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_unchanged(tmp_path_factory):
+    """Fails the suite (an error at the last test's teardown) when any test created, changed or
+    removed a file in the checkout: reports/, results/ and the user's files are theirs."""
+    before = checkout_files()
+    set_hypothesis_home_dir(str(tmp_path_factory.mktemp("hypothesis")))  # its caches (unicode tables)
+    yield
+    after = checkout_files()
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    assert not changed, f"the tests changed the checkout (use tmp_path): {', '.join(changed[:10])}"
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """Every test runs in its own temporary folder, so a default output path (results/,
+    reports/) lands there and never in the checkout or wherever pytest was started."""
+    monkeypatch.chdir(tmp_path)
+
+
+# Backend kinds whose provisioning starts a server process (sqld, the API server, the proxy).
+SERVER_KINDS = {"server", "api", "remote", "replica"}
+
 
 def pytest_generate_tests(metafunc):
     if "backend_name" in metafunc.fixturenames:
-        metafunc.parametrize("backend_name", backends.names())
+        metafunc.parametrize("backend_name", [
+            pytest.param(name, marks=pytest.mark.server) if backends.get(name).kind in SERVER_KINDS else name
+            for name in backends.names()
+        ])
 
 
 def skip_if_opt_in(name: str) -> None:

@@ -19,8 +19,10 @@ from backends.api_routes import ApiRoutesStore
 from backends.base import Conversation, Message, Settings, StoreError
 from bench.overhead_ratio import add_overhead_ratios
 from bench.workload import EPOCH_MS
+from tests.test_servers import default_sigint
 
-REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
+
 WAIT_S = 30.0  # upper bound for a process to appear or go away; never a timing assertion
 
 
@@ -65,7 +67,8 @@ def test_an_interrupted_storebench_run_leaves_no_server_behind(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the server's database path names tmp_path
     command = [sys.executable, "-m", "bench", "run", "--backends", "api-routes", "--profile", "smoke",
                "--no-progress", "--out", str(tmp_path / "results.json")]
-    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=default_sigint)
     try:
         # The WAL file appears with the first write through the routes: the run is under way.
         wait_for(lambda: list(tmp_path.glob("storebench-api-routes-*/api-routes.db-wal")) or run.poll() is not None,
@@ -85,7 +88,7 @@ def test_the_server_exits_when_the_harness_is_killed_outright(tmp_path):
               "from backends.base import Settings\n"
               "with ApiRoutesStore.provision(Path(sys.argv[1]), Settings()):\n"
               "    print('ready', flush=True); time.sleep(600)")
-    harness = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    harness = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
     try:
         assert harness.stdout.readline().strip() == "ready"
         assert len(server_pids(str(tmp_path))) == 1

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 import backends
+from bench import runner
+from bench.cli import EXIT_USAGE, main
 from bench.workload import ALL_OPS
 
 
@@ -38,11 +41,46 @@ def test_bad_input_is_one_line_and_exit_2(args, expected):
     assert "Traceback" not in proc.stderr
 
 
-def test_unwritable_output_folder_is_a_usage_error(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    proc = storebench("run", "--profile", "smoke", "--out", str(blocker / "sub" / "r.json"))
-    assert proc.returncode == 2 and "cannot write results to" in proc.stderr and proc.stderr.count("\n") == 1
+def no_backend_may_run(*args, **kwargs):
+    raise AssertionError("a backend ran before the bad input was refused")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--out", "{tmp}"], "--out {tmp} is a folder; give a file name, e.g. {tmp}/results.json"),
+    (["--out", "{tmp}/file/sub/r.json"], "cannot write results to {tmp}/file/sub"),
+    (["--reports", "{tmp}/file/reports"], "cannot write reports to {tmp}/file/reports"),
+])
+def test_bad_paths_are_refused_before_any_backend_runs(tmp_path, monkeypatch, capsys, args, expected):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(runner, "run_backend", no_backend_may_run)
+    code = main(["run", "--backends", "sqlite3", "--profile", "smoke", "--no-progress",
+                 *[a.format(tmp=tmp_path) for a in args]])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE and err.count("\n") == 1 and expected.format(tmp=tmp_path) in err, err
+
+
+def fake_backend(finished: list[str]):
+    """A stand-in for runner.run_backend (tests the CLI's bookkeeping, not a backend): the
+    backends in `finished` return an empty entry, the next one is interrupted by Ctrl-C."""
+
+    def run_backend(name, *args, **kwargs):
+        if name not in finished:
+            raise KeyboardInterrupt
+        return {"name": name, "status": "ok"}, []
+
+    return run_backend
+
+
+@pytest.mark.parametrize("finished, expected", [
+    ([], "storebench: interrupted; no backend had finished; no results file was written"),
+    (["sqlite3"], "storebench: interrupted; the results of sqlite3 are in {out} (incomplete)"),
+])
+def test_ctrl_c_names_the_results_file_or_says_none_was_written(tmp_path, monkeypatch, capsys, finished, expected):
+    out = tmp_path / "r.json"
+    monkeypatch.setattr(runner, "run_backend", fake_backend(finished))
+    code = main(["run", "--backends", "sqlite3,apsw", "--profile", "smoke", "--no-progress", "--out", str(out)])
+    assert code == 130 and capsys.readouterr().err == expected.format(out=out) + "\n"
+    assert out.exists() == bool(finished)
 
 
 def test_backends_lists_every_backend_with_its_availability():
@@ -53,6 +91,7 @@ def test_backends_lists_every_backend_with_its_availability():
     assert all(("available" in line) for line in lines)
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_a_complete_results_file(tmp_path):
     proc = storebench("run", "--profile", "smoke", "--backends", "sqlite3,apsw,libsql", "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -69,3 +108,6 @@ def test_smoke_run_writes_a_complete_results_file(tmp_path):
     assert data["overhead"]["p50_ns"] > 0
     timestamped = [p for p in (tmp_path / "results").iterdir() if p.name != "latest.json"]
     assert len(timestamped) == 1 and json.loads(timestamped[0].read_text()) == data
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / "results").iterdir()} == {0o666 & ~umask}

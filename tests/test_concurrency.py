@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 import backends
 from backends.base import Settings
 from bench import concurrency
@@ -15,6 +17,7 @@ from tests.conftest import skip_if_opt_in
 PARAMS = Params(conversations=8, messages=3, iterations=25, warmup=2, cold_starts=0)
 
 
+@pytest.mark.slow
 def test_four_concurrent_writers_leave_exactly_the_acknowledged_writes(backend_name):
     skip_if_opt_in(backend_name)
     entry = concurrency.run_clients(backend_name, PARAMS, 1, Settings(), 4)

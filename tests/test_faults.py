@@ -21,6 +21,8 @@ from backends.wan_proxy import Counters
 from bench import cli, runner, safety, summary
 from bench.workload import Params, Workload
 
+pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
+
 KILL_AFTER_ROUNDS = 3  # progress counts timed rounds: the kill lands in the timed rounds
 
 
@@ -167,7 +169,7 @@ def test_a_network_fault_fails_only_the_ops_it_hits_and_loses_no_acknowledged_wr
 
 
 def test_the_replica_fails_a_reset_op_at_once_and_loses_no_acknowledged_write(tmp_path):
-    """turso-replica's driver has no op timeout (a stall would block it: see README), but a
+    """turso-replica's driver has no op timeout (a stall would block it: see docs/backends.md), but a
     reset fails the forwarded write at once, and the replica recovers after it."""
     settings = Settings(rtt_ms=2.0)
     workload = Workload(Params(conversations=4, messages=2, iterations=6, warmup=0, cold_starts=0), seed=5)

@@ -77,10 +77,12 @@ def test_a_failing_call_still_raises_after_its_delay():
     assert time.perf_counter_ns() - t0 >= 2_000_000
 
 
+@pytest.mark.slow
 def test_run_adds_the_delay_to_that_op_only_and_records_it(tmp_path):
     out = tmp_path / "r.json"
     code = main(["run", "--backends", "sqlite3,apsw", "--profile", "smoke", "--iterations", "5", "--warmup", "1",
-                 "--cold-starts", "0", "--no-progress", "--inject", "sqlite3.update_title=+2ms", "--out", str(out)])
+                 "--cold-starts", "0", "--no-progress", "--inject", "sqlite3.update_title=+2ms", "--out", str(out),
+                 "--reports", str(tmp_path / "reports")])
     assert code == 0
     data = json.loads(out.read_text())
     assert data["run"]["params"]["inject"]["spec"] == "sqlite3.update_title=+2ms"

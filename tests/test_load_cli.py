@@ -26,6 +26,7 @@ def test_bad_load_options_are_one_line_and_exit_2(args, expected):
     assert proc.stderr.count("\n") == 1 and expected in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_run_with_rate_concurrency_and_sweep_records_all_three(tmp_path):
     out = tmp_path / "r.json"
     proc = storebench("run", "--profile", "smoke", "--backends", "sqlite3", "--no-progress", "--rate", "2000",

@@ -53,28 +53,41 @@ def run_stall(n: int, arrivals: str, stall_at: int) -> tuple[openloop.OpenTiming
     return timing, analytic_latencies_ns(offsets, service)
 
 
-def test_uniform_arrivals_stall_p99_matches_the_analytic_value():
+def assert_the_stall_is_charged_to_the_ops_queued_behind_it(timing, analytic, stall_at: int) -> None:
+    """What open-loop timing must show, whatever the machine's speed: no op starts before it is
+    due and the stall lasts at least STALL_S, so every latency is at least its analytic value
+    (a lower bound, exact); the ops due after the queue drained are not charged the stall (their
+    median is far below it: a clock started anywhere but at the op's intended start would charge
+    them whole seconds); only the stalled call itself looks slow in closed-loop (service) terms;
+    and each sample is exactly wait + service."""
+    measured = timing.samples[0]
+    assert len(measured) == len(analytic) and timing.errors == [0]
+    assert all(m >= a for m, a in zip(measured, analytic))
+    drained = [m for i, (m, a) in enumerate(zip(measured, analytic)) if i > stall_at and a == 0]
+    assert drained and np.median(drained) < STALL_S * 1e9 / 10
+    assert [i for i, s in enumerate(timing.service[0]) if s >= STALL_S * 1e9] == [stall_at]
+    assert all(lat == w + s for lat, w, s in zip(measured, timing.wait[0], timing.service[0]))
+
+
+@pytest.mark.slow
+def test_uniform_arrivals_stall_p99_is_at_least_the_analytic_value():
     """500 ops 10 ms apart; op 100 stalls 1 s. The op stalling waits 1000 ms; the 99 ops due in
     the next second queue behind it and finish at the same moment, so they see 990, 980, ... 10
     ms; every other op is on time (~0). Nearest-rank p99 of 500 samples is sample 495 ascending,
     the 6th largest: 1000 - 5 * 10 = 950 ms; p90 is the 51st largest: 500 ms."""
     timing, analytic = run_stall(500, "uniform", stall_at=100)
     assert nearest_rank(analytic, 99) == 950e6 and nearest_rank(analytic, 90) == 500e6
-    measured = timing.samples[0]
-    assert len(measured) == 500 and timing.errors == [0]
-    assert nearest_rank(measured, 99) == pytest.approx(950e6, rel=0.05)
-    assert nearest_rank(measured, 90) == pytest.approx(500e6, rel=0.05)
-    # Closed-loop (service) timing hides the stall: only one of 500 calls was slow.
-    assert nearest_rank(timing.service[0], 99) < 0.05 * 950e6
-    # Each sample is exactly wait + service.
-    assert all(lat == w + s for lat, w, s in zip(measured, timing.wait[0], timing.service[0]))
+    assert_the_stall_is_charged_to_the_ops_queued_behind_it(timing, analytic, stall_at=100)
+    assert nearest_rank(timing.samples[0], 99) >= 950e6 and nearest_rank(timing.samples[0], 90) >= 500e6
 
 
-def test_poisson_arrivals_stall_p99_matches_the_analytic_value_of_the_seeded_schedule():
+@pytest.mark.slow
+def test_poisson_arrivals_stall_p99_is_at_least_the_analytic_value_of_the_seeded_schedule():
     timing, analytic = run_stall(300, "poisson", stall_at=50)
     expected = nearest_rank(analytic, 99)
     assert expected > 0.5e9  # the stall dominates the tail of this seeded schedule
-    assert nearest_rank(timing.samples[0], 99) == pytest.approx(expected, rel=0.05)
+    assert_the_stall_is_charged_to_the_ops_queued_behind_it(timing, analytic, stall_at=50)
+    assert nearest_rank(timing.samples[0], 99) >= expected
 
 
 def test_schedules_are_deterministic_and_have_the_requested_rate():

@@ -15,9 +15,12 @@ ANSWERS = {"yes", "no", "n/a"}
 
 
 @pytest.fixture
-def probed(backend_name, settings, tmp_path):
-    """(target, capabilities) for a freshly provisioned store with its schema."""
+def probed(backend_name, settings, tmp_path, monkeypatch):
+    """(target, capabilities) for a freshly provisioned store with its schema. The crash probe
+    kills its writer after CRASH_ACKS acknowledgements or CRASH_SECONDS after the first; here
+    the time bound is the child deadline, so the kill follows the count, not the clock."""
     skip_if_opt_in(backend_name)
+    monkeypatch.setattr(probes, "CRASH_SECONDS", probes.CHILD_TIMEOUT_S)
     cls = backends.get(backend_name)
     with cls.provision(tmp_path, settings) as target:
         store = cls(target, settings)

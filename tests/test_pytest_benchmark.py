@@ -15,6 +15,8 @@ from bench import check
 from bench.cli import main
 from bench.pytest_benchmark_json import convert, is_pytest_benchmark
 
+pytestmark = pytest.mark.slow  # runs pytest-benchmark in a child process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

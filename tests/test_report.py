@@ -14,6 +14,8 @@ from bench import labels, report
 from bench.cli import main
 from bench.report import Run
 
+pytestmark = pytest.mark.slow  # most tests render every plot
+
 ALL_FILES = {"decision-matrix.md", "latency.md", "index.html", "latency-percentiles.png", "latency-cdf.png",
              "cold-start.png"}
 

@@ -14,7 +14,11 @@ import sys
 import zlib
 from pathlib import Path
 
+import pytest
+
 from backends.turso import mint_token, new_key_pair
+
+pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 
 # Any JWT: base64url header and claims (both JSON objects, so "eyJ"), then a signature.
 JWT = re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{20,}")
