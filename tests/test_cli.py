@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import backends
-from bench import runner
+from bench import coordinator, runner
 from bench.cli import EXIT_USAGE, main
 from bench.workload import ALL_OPS
 
@@ -53,22 +53,24 @@ def no_backend_may_run(*args, **kwargs):
 def test_bad_paths_are_refused_before_any_backend_runs(tmp_path, monkeypatch, capsys, args, expected):
     (tmp_path / "file").write_text("")
     monkeypatch.setattr(runner, "run_backend", no_backend_may_run)
+    monkeypatch.setattr(coordinator, "measure", no_backend_may_run)
     code = main(["run", "--backends", "sqlite3", "--profile", "smoke", "--no-progress",
                  *[a.format(tmp=tmp_path) for a in args]])
     err = capsys.readouterr().err
     assert code == EXIT_USAGE and err.count("\n") == 1 and expected.format(tmp=tmp_path) in err, err
 
 
-def fake_backend(finished: list[str]):
-    """A stand-in for runner.run_backend (tests the CLI's bookkeeping, not a backend): the
-    backends in `finished` return an empty entry, the next one is interrupted by Ctrl-C."""
+def fake_measure(finished: list[str]):
+    """A stand-in for coordinator.measure (tests the CLI's bookkeeping, not a backend): the
+    backends in `finished` are handed back with an empty entry, then Ctrl-C interrupts."""
 
-    def run_backend(name, *args, **kwargs):
-        if name not in finished:
-            raise KeyboardInterrupt
-        return {"name": name, "status": "ok"}, []
+    def measure(specs, *args, done, **kwargs):
+        for spec in specs:
+            if spec.backend not in finished:
+                raise KeyboardInterrupt
+            done(coordinator.Measured(spec, {"name": spec.backend, "status": "ok"}))
 
-    return run_backend
+    return measure
 
 
 @pytest.mark.parametrize("finished, expected", [
@@ -77,8 +79,9 @@ def fake_backend(finished: list[str]):
 ])
 def test_ctrl_c_names_the_results_file_or_says_none_was_written(tmp_path, monkeypatch, capsys, finished, expected):
     out = tmp_path / "r.json"
-    monkeypatch.setattr(runner, "run_backend", fake_backend(finished))
-    code = main(["run", "--backends", "sqlite3,apsw", "--profile", "smoke", "--no-progress", "--out", str(out)])
+    monkeypatch.setattr(coordinator, "measure", fake_measure(finished))
+    code = main(["run", "--backends", "sqlite3,apsw", "--profile", "smoke", "--no-progress", "--out", str(out),
+                 "--reports", str(tmp_path / "reports")])
     assert code == 130 and capsys.readouterr().err == expected.format(out=out) + "\n"
     assert out.exists() == bool(finished)
 
