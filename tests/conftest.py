@@ -16,8 +16,9 @@ from backends.base import Settings
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # Tool state that may change while the suite runs: the virtual environment, bytecode, pytest's
-# cache, the editable install's metadata. Everything else in the checkout must stay as it was.
-TOOL_STATE = {".git", ".venv", "__pycache__", ".pytest_cache", "storebench.egg-info"}
+# cache, the editable install's metadata, the Node packages and Next.js's build folder (`next
+# dev` compiles into web/.next/dev). Everything else in the checkout must stay as it was.
+TOOL_STATE = {".git", ".venv", "__pycache__", ".pytest_cache", "storebench.egg-info", "node_modules", ".next"}
 
 # Hypothesis would keep its example database in .hypothesis/ under the folder pytest started in.
 hypothesis_settings.register_profile("storebench", database=None)

@@ -26,9 +26,10 @@ pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, th
 KILL_AFTER_ROUNDS = 3  # progress counts timed rounds: the kill lands in the timed rounds
 
 
-def descendants_named(word: str) -> list[int]:
-    """Pids of this process's descendants (the workers' servers too) whose command line
-    mentions `word` (from /proc)."""
+def descendants_named(word: str, under: str = "backend_worker") -> list[int]:
+    """Pids of this process's descendants whose command line mentions `word` and that were
+    started by a process whose command line mentions `under` (a run's measuring workers, not
+    the servers other tests keep for the session), from /proc."""
     parents, commands = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -40,10 +41,12 @@ def descendants_named(word: str) -> list[int]:
             continue
 
     def descends(pid: int) -> bool:
+        via = False
         while pid in parents and pid > 1:
             pid = parents[pid]
+            via = via or under in commands.get(pid, "")
             if pid == os.getpid():
-                return True
+                return via
         return False
 
     return sorted(pid for pid, command in commands.items() if word in command and descends(pid))
