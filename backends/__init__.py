@@ -16,7 +16,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from backends.base import Store
+from storebench.backends.base import Store
 
 # The libSQL drivers (libsql_experimental, also under sqlalchemy-libsql) read RUST_LOG once, at
 # their first import, and otherwise log every replica reconnection and retry to stdout. Their
@@ -24,27 +24,27 @@ from backends.base import Store
 os.environ.setdefault("RUST_LOG", "off")
 
 REGISTRY: dict[str, str] = {
-    "sqlite3": "backends.sqlite3_file:Sqlite3Store",
-    "apsw": "backends.apsw_file:ApswStore",
-    "libsql": "backends.libsql_file:LibsqlStore",
-    "sqlalchemy-core": "backends.sqlalchemy_core:SqlalchemyCoreStore",
-    "sqlalchemy-orm": "backends.sqlalchemy_orm:SqlalchemyOrmStore",
-    "pyturso": "backends.pyturso_file:PytursoStore",
-    "api-routes": "backends.api_routes:ApiRoutesStore",
-    "sqld": "backends.sqld:SqldStore",
-    "sqld-ws": "backends.sqld_ws:SqldWsStore",
-    "sqld-replica": "backends.sqld_replica:SqldReplicaStore",
-    "turso": "backends.turso:TursoStore",
-    "turso-replica": "backends.turso_replica:TursoReplicaStore",
-    "node-libsql": "backends.node:NodeLibsqlStore",
-    "node-sqld": "backends.node:NodeSqldStore",
-    "node-turso": "backends.node:NodeTursoStore",
-    "drizzle": "backends.node:DrizzleStore",
-    "drizzle-turso": "backends.node:DrizzleTursoStore",
-    "prisma": "backends.node:PrismaStore",
-    "better-sqlite3": "backends.node:BetterSqlite3Store",
-    "nextjs-routes": "backends.nextjs_routes:NextjsRoutesStore",
-    "browser-turso": "backends.browser_turso:BrowserTursoStore",
+    "sqlite3": "storebench.backends.sqlite3_file:Sqlite3Store",
+    "apsw": "storebench.backends.apsw_file:ApswStore",
+    "libsql": "storebench.backends.libsql_file:LibsqlStore",
+    "sqlalchemy-core": "storebench.backends.sqlalchemy_core:SqlalchemyCoreStore",
+    "sqlalchemy-orm": "storebench.backends.sqlalchemy_orm:SqlalchemyOrmStore",
+    "pyturso": "storebench.backends.pyturso_file:PytursoStore",
+    "api-routes": "storebench.backends.api_routes:ApiRoutesStore",
+    "sqld": "storebench.backends.sqld:SqldStore",
+    "sqld-ws": "storebench.backends.sqld_ws:SqldWsStore",
+    "sqld-replica": "storebench.backends.sqld_replica:SqldReplicaStore",
+    "turso": "storebench.backends.turso:TursoStore",
+    "turso-replica": "storebench.backends.turso_replica:TursoReplicaStore",
+    "node-libsql": "storebench.backends.node:NodeLibsqlStore",
+    "node-sqld": "storebench.backends.node:NodeSqldStore",
+    "node-turso": "storebench.backends.node:NodeTursoStore",
+    "drizzle": "storebench.backends.node:DrizzleStore",
+    "drizzle-turso": "storebench.backends.node:DrizzleTursoStore",
+    "prisma": "storebench.backends.node:PrismaStore",
+    "better-sqlite3": "storebench.backends.node:BetterSqlite3Store",
+    "nextjs-routes": "storebench.backends.nextjs_routes:NextjsRoutesStore",
+    "browser-turso": "storebench.backends.browser_turso:BrowserTursoStore",
 }
 
 

@@ -1,7 +1,7 @@
 """`api-routes`: the seed's "Current" design — an HTTP server with five API routes over a local
 libSQL file — reached through a keep-alive HTTP client.
 
-`provision` starts the server (`backends/api_routes_server.py`: Starlette served by uvicorn,
+`provision` starts the server (`bench/servers/api_routes_server.py`: Starlette served by uvicorn,
 over the same embedded `LibsqlStore` the `libsql` row uses) as a separate process on a free
 loopback port, waits until it answers, and stops it on exit, also on error and Ctrl-C. The
 store here is only the client: one `http.client` connection kept alive, one HTTP request per
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
+from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 
 ROUTES = "/api/conversations"  # the seed's app/api/conversations/{load,create,message,delete,title}
 READY_TIMEOUT_S = 30.0  # first start imports uvicorn, starlette and libsql: seconds on a slow disk
@@ -86,7 +86,7 @@ def _start_server(db: Path, settings: Settings, log: Path) -> tuple[subprocess.P
     handed over as a file descriptor, so no other process can take the port in between."""
     with socket.create_server(("127.0.0.1", 0)) as listener, open(log, "wb") as log_file:
         port = listener.getsockname()[1]
-        command = [sys.executable, "-m", "backends.api_routes_server", "--fd", str(listener.fileno()),
+        command = [sys.executable, "-m", "storebench.servers.api_routes_server", "--fd", str(listener.fileno()),
                    "--db", str(db), "--settings", _server_settings(settings)]
         proc = subprocess.Popen(command, pass_fds=(listener.fileno(),), stdin=subprocess.DEVNULL,
                                 stdout=log_file, stderr=subprocess.STDOUT)

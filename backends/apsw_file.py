@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from backends.sql import SqlStore
+from storebench.backends.sql import SqlStore
 
 
 class ApswStore(SqlStore):

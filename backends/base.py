@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Iterator, Literal, Sequence
 
 if TYPE_CHECKING:
-    from bench.runner import Timing
+    from storebench.core.runner import Timing
 
 Role = Literal["user", "assistant"]
 Kind = Literal["embedded", "server", "remote", "replica", "api", "orm"]
@@ -67,7 +67,7 @@ class Target:
     extra: dict = field(default_factory=dict)
 
     def public(self) -> dict:
-        from bench.secrets import redact_url
+        from storebench.model.secrets import redact_url
 
         return {"path": self.path, "url": redact_url(self.url), "extra": self.extra}
 
@@ -97,7 +97,7 @@ class Store(ABC):
     # measurements (concurrent clients) then report the backend unavailable with this reason.
     single_process_reason: ClassVar[str | None] = None
     # Why this store cannot run in a gevent-patched process (a Locust worker of
-    # `storebench swarm`, bench/swarm.py), or None when it can.
+    # `storebench swarm`, bench/core/swarm.py), or None when it can.
     gevent_reason: ClassVar[str | None] = None
     # Backend-specific ops (methods without arguments, e.g. a replica's `sync`), timed once
     # after every round and reported like the five ops.
@@ -146,7 +146,7 @@ class Store(ABC):
 
     @classmethod
     def cold_start(cls, target: Target, settings: Settings, started_ns: int) -> tuple[int, int]:
-        """One cold start, run in a fresh process (bench/coldstart.py) whose clock started at
+        """One cold start, run in a fresh process (bench/core/coldstart.py) whose clock started at
         `started_ns` (perf_counter_ns) before this backend's module was imported: (ns, number of
         conversations loaded). By default: open the store and do the first `load_all`, so
         importing the driver counts. A store whose cold start is another program's (a server's,

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Sequence
 
-from backends.api_routes import decode_conversation, encode_conversation, encode_message
-from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
-from backends.processes import die_with_parent, free_port
-from bench.secrets import scrub
+from storebench.backends.api_routes import decode_conversation, encode_conversation, encode_message
+from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
+from storebench.servers.processes import die_with_parent, free_port
+from storebench.model.secrets import scrub
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 NEXT_BIN = WEB_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
@@ -320,7 +320,7 @@ class BrowserStore(Store):
 
     @classmethod
     def second_device_target(cls, target: Target, workdir: Path) -> Target:
-        """What another device gets (bench/probes.py): the app's page, the URL and the token."""
+        """What another device gets (bench/capabilities/probes.py): the app's page, the URL and the token."""
         return Target(url=target.url, auth_token=target.auth_token, extra={"page_url": target.extra["page_url"]})
 
     def page_url(self) -> str:
@@ -379,7 +379,7 @@ class BrowserStore(Store):
         return None
 
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int):
-        from bench.runner import Failures, Timing
+        from storebench.core.runner import Failures, Timing
 
         samples: list[list[int]] = [[] for _ in range(slots)]
         trips = [0] * slots
@@ -423,7 +423,7 @@ class BrowserStore(Store):
 
 def ms_summary(values_ms: Sequence[float]) -> dict:
     """n, p50, p95 and max (nearest rank, bench.stats) of samples in milliseconds."""
-    from bench.stats import summarize
+    from storebench.model.stats import summarize
 
     summary = summarize([round(v * 1e6) for v in values_ms])
     return {"n": len(values_ms), **{k: summary[k] for k in ("p50_ms", "p95_ms", "max_ms")}}

@@ -21,13 +21,13 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from backends.api_routes import encode_conversation
-from backends.base import Conversation, Settings, Target
-from backends.browser import BrowserStore, chromium, open_page, read_package_version, running_next
-from backends.hrana_batch import SERVER_SETTINGS_NOTE
-from backends.turso import EMULATION, URL_VARIABLE, turso_target, turso_unavailable_reason, wire_counter
-from backends.wan_proxy import Counters
-from bench.secrets import redact_url
+from storebench.backends.api_routes import encode_conversation
+from storebench.backends.base import Conversation, Settings, Target
+from storebench.backends.browser import BrowserStore, chromium, open_page, read_package_version, running_next
+from storebench.backends.hrana_batch import SERVER_SETTINGS_NOTE
+from storebench.backends.turso import EMULATION, URL_VARIABLE, turso_target, turso_unavailable_reason, wire_counter
+from storebench.servers.wan_proxy import Counters
+from storebench.model.secrets import redact_url
 
 
 class BrowserTursoStore(BrowserStore):

@@ -17,13 +17,13 @@ import threading
 from importlib import metadata
 from typing import Any, Sequence
 
-from backends.base import Conversation, Message, OpTimeout, Store, StoreError
-from backends.sql import (
+from storebench.backends.base import Conversation, Message, OpTimeout, Store, StoreError
+from storebench.backends.sql import (
     DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE, SCHEMA, SELECT_CONVERSATIONS,
     SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, SYNCHRONOUS_NAMES, TOUCH_CONVERSATION, UPDATE_TITLE,
     assemble, conversation_row, message_row,
 )
-from bench.secrets import redact_url, scrub
+from storebench.model.secrets import redact_url, scrub
 
 CLOSE_TIMEOUT_S = 5  # closing a client whose link stalled must not stall the run
 PRELOAD_ROWS = 500  # preload batch size: well under sqld's request limits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from backends.sql import SqlStore
+from storebench.backends.sql import SqlStore
 
 
 class LibsqlStore(SqlStore):

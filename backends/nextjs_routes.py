@@ -19,13 +19,13 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from backends.base import Conversation, Message, Settings, StoreError, Target
-from backends.browser import (
+from storebench.backends.base import Conversation, Message, Settings, StoreError, Target
+from storebench.backends.browser import (
     BrowserStore, encode_args, first_answer, http_get, ms_summary, open_page, read_package_version, running_next, spawn_next,
     stop_next,
 )
-from backends.sqlite3_file import Sqlite3Store
-from bench.workload import OPS
+from storebench.backends.sqlite3_file import Sqlite3Store
+from storebench.core.workload import OPS
 
 DEV_SERVERS = 2  # fresh `next dev` processes after the run
 DEV_REPEATS = 5  # calls of each op after its first, on each dev server

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from backends import sqld_server
-from backends.base import Settings, Target
-from backends.node_runner import NodeStore
-from backends.turso import EMULATION, URL_VARIABLE, turso_target, turso_unavailable_reason, wire_counter
-from backends.wan_proxy import Counters
+from storebench.servers import sqld_server
+from storebench.backends.base import Settings, Target
+from storebench.backends.node_runner import NodeStore
+from storebench.backends.turso import EMULATION, URL_VARIABLE, turso_target, turso_unavailable_reason, wire_counter
+from storebench.servers.wan_proxy import Counters
 
 REMOTE_TIMEOUT = ("enforced in Node: every HTTP request of @libsql/client carries AbortSignal.timeout(op_timeout_s); "
                   "a request that times out fails the op")

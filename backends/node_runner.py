@@ -24,11 +24,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Sequence
 
-from backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
-from backends.processes import die_with_parent, stop_process
+from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
+from storebench.servers.processes import die_with_parent, stop_process
 
 if TYPE_CHECKING:
-    from bench.runner import Timing
+    from storebench.core.runner import Timing
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 RUNNER = NODE_DIR / "runner.mjs"
@@ -113,7 +113,7 @@ class NodeProcess:
         return answer
 
     def scrub(self, text: str) -> str:
-        from bench.secrets import scrub
+        from storebench.model.secrets import scrub
 
         return scrub(text, self.secrets)
 
@@ -149,7 +149,7 @@ class NodeStore(Store):
     self_timed = True
     # Files under node/ the system needs besides node_modules (e.g. the compiled Prisma client).
     needs: ClassVar[tuple[str, ...]] = ()
-    # The raw backend on the same engine, for the overhead ratio (bench/overhead_ratio.py).
+    # The raw backend on the same engine, for the overhead ratio (bench/model/overhead_ratio.py).
     overhead_vs: ClassVar[str | None] = None
 
     process: NodeProcess | None = None
@@ -236,7 +236,7 @@ class NodeStore(Store):
         self._call("delete_conversation", conversation_id)
 
     def describe(self) -> dict:
-        from bench import stats
+        from storebench.model import stats
 
         info = self._call("describe")
         floor = self.process.request({"op": "floor", "n": FLOOR_CALLS})["ns"]
@@ -253,7 +253,7 @@ class NodeStore(Store):
 
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int) -> "Timing":
         """Node times every step; the answers fill what `bench.runner.time_steps` returns."""
-        from bench.runner import Failures, Timing
+        from storebench.core.runner import Failures, Timing
 
         failures = Failures(slots, [self.target.auth_token])
         samples: list[array] = [array("q") for _ in range(slots)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from backends.sql import SqlStore
+from storebench.backends.sql import SqlStore
 
 
 class PytursoStore(SqlStore):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any, Sequence
 
-from backends.base import Conversation, Message, Store
+from storebench.backends.base import Conversation, Message, Store
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS conversations (

@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, Table, Text, delete, insert,
                         select, update)
 
-from backends import sqlalchemy_support as support
-from backends.base import Conversation, Message
-from backends.sql import assemble
+from storebench.backends import sqlalchemy_support as support
+from storebench.backends.base import Conversation, Message
+from storebench.backends.sql import assemble
 
 metadata = MetaData()
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload, sessionmaker
 
-from backends import sqlalchemy_support as support
-from backends.base import Conversation, Message, StoreError
+from storebench.backends import sqlalchemy_support as support
+from storebench.backends.base import Conversation, Message, StoreError
 
 
 class Base(DeclarativeBase):

@@ -20,8 +20,8 @@ from typing import ClassVar, Iterator
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
 from sqlalchemy.engine import URL
 
-from backends.base import Settings, Store, StoreError, Target
-from backends.sql import SYNCHRONOUS_NAMES
+from storebench.backends.base import Settings, Store, StoreError, Target
+from storebench.backends.sql import SYNCHRONOUS_NAMES
 
 # Execution option naming the BEGIN statement; the write engine sets it, reads use plain BEGIN.
 BEGIN_OPTION = "storebench_begin"

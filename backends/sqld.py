@@ -1,5 +1,5 @@
 """`sqld`: the real self-hosted libSQL server, through the maintained `libsql` package over
-Hrana HTTP. The harness starts sqld itself (see `backends/sqld_server.py`), or uses `SQLD_URL`.
+Hrana HTTP. The harness starts sqld itself (see `bench/servers/sqld_server.py`), or uses `SQLD_URL`.
 
 Measured on the wire: `libsql` 0.1.11 sends two HTTP requests per statement (a `describe`,
 then the statement), and each op is its statements inside BEGIN IMMEDIATE … COMMIT, as for
@@ -13,11 +13,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterator
 
-from backends import sqld_server
-from backends.base import Conversation, Settings, Target
-from backends.hrana_batch import SERVER_SETTINGS_NOTE
-from backends.libsql_file import LibsqlStore
-from backends.sql import INSERT_CONVERSATION, INSERT_MESSAGE, conversation_row, message_row
+from storebench.servers import sqld_server
+from storebench.backends.base import Conversation, Settings, Target
+from storebench.backends.hrana_batch import SERVER_SETTINGS_NOTE
+from storebench.backends.libsql_file import LibsqlStore
+from storebench.backends.sql import INSERT_CONVERSATION, INSERT_MESSAGE, conversation_row, message_row
 
 
 def sql_literal(value: str | int) -> str:

@@ -36,15 +36,15 @@ from pathlib import Path
 from typing import Iterator, Sequence
 from urllib.parse import urlsplit
 
-from backends import sqld_server
-from backends.base import Conversation, Settings, StoreError, Target
-from backends.libsql_file import LibsqlStore
-from backends.processes import free_port
-from backends.sql import (
+from storebench.servers import sqld_server
+from storebench.backends.base import Conversation, Settings, StoreError, Target
+from storebench.backends.libsql_file import LibsqlStore
+from storebench.servers.processes import free_port
+from storebench.backends.sql import (
     INSERT_CONVERSATION, SELECT_CONVERSATIONS, SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, assemble,
     conversation_row,
 )
-from backends.sqld import SqldStore
+from storebench.backends.sqld import SqldStore
 
 CATCH_UP_TIMEOUT_S = 10.0  # longest a read waits for the replica to reach the primary's frame
 SNAPSHOT_ATTEMPTS = 5  # reads repeated at most this often when a commit lands mid-read
@@ -248,7 +248,7 @@ class SqldReplicaStore(SqldStore):
         execute), doubling the poll period.
         """
         # Imported here: it brings numpy, which would otherwise count in every cold start.
-        from bench.stats import summarize
+        from storebench.model.stats import summarize
 
         writer = JsonHttp(self.target.url)
         poller = JsonHttp(self.target.extra["replica_url"])

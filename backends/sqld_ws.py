@@ -8,9 +8,9 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
-from backends import sqld_server
-from backends.base import Settings, Target
-from backends.hrana_batch import HranaBatchStore
+from storebench.servers import sqld_server
+from storebench.backends.base import Settings, Target
+from storebench.backends.hrana_batch import HranaBatchStore
 
 
 class SqldWsStore(HranaBatchStore):

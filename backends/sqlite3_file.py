@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from backends.sql import SqlStore
+from storebench.backends.sql import SqlStore
 
 
 class Sqlite3Store(SqlStore):

@@ -4,7 +4,7 @@ Real: when `TURSO_DATABASE_URL` and `TURSO_AUTH_TOKEN` are both set, the run use
 database (it must be empty; the run leaves its rows there). Otherwise the run emulates one,
 and the results say so: the real sqld with JWT auth (an Ed25519 key pair made for the run, a
 token with `a: rw` and an expiry, the scheme Turso uses) behind a loopback proxy that adds
-`--rtt-ms` of round-trip time and counts round trips on the wire (`backends/wan_proxy.py`).
+`--rtt-ms` of round-trip time and counts round trips on the wire (`bench/servers/wan_proxy.py`).
 
 The client is `libsql-client` (Turso's Python SDK for `libsql://` URLs, Hrana over WebSocket)
 with one batch per op, like `sqld-ws`: the same server and client, plus the link.
@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from backends import sqld_server
-from backends.base import Settings, StoreError, Target
-from backends.hrana_batch import HranaBatchStore
-from backends.wan_proxy import Counters, WanProxy
+from storebench.servers import sqld_server
+from storebench.backends.base import Settings, StoreError, Target
+from storebench.backends.hrana_batch import HranaBatchStore
+from storebench.servers.wan_proxy import Counters, WanProxy
 
 URL_VARIABLE = "TURSO_DATABASE_URL"
 TOKEN_VARIABLE = "TURSO_AUTH_TOKEN"

@@ -19,10 +19,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterator
 
-from backends.base import Conversation, Settings, StoreError, Target
-from backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble
-from backends.turso import EMULATION, URL_VARIABLE, TursoStore, turso_target, turso_unavailable_reason, wire_counter
-from bench.secrets import scrub
+from storebench.backends.base import Conversation, Settings, StoreError, Target
+from storebench.backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble
+from storebench.backends.turso import EMULATION, URL_VARIABLE, TursoStore, turso_target, turso_unavailable_reason, wire_counter
+from storebench.model.secrets import scrub
 
 PROBES = 3  # read-your-writes probes after the run (each is about half a second at 20 ms)
 FORWARDED_NOTE = "PRAGMAs are forwarded to the primary by the replica: these are the primary's settings"

@@ -1,3 +1,3 @@
-from bench.cli import main
+from storebench.cli import main
 
 raise SystemExit(main())

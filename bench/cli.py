@@ -14,12 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-import backends
-from backends.base import SYNCHRONOUS_LEVELS, Settings
-from bench import inject as inject_mod
-from bench import results as results_mod
-from bench.secrets import redact_url
-from bench.workload import OPS, PROFILES, params_for
+from storebench import backends
+from storebench.backends.base import SYNCHRONOUS_LEVELS, Settings
+from storebench.core import inject as inject_mod
+from storebench.model import results as results_mod
+from storebench.model.secrets import redact_url
+from storebench.core.workload import OPS, PROFILES, params_for
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is almost surely a typo
@@ -87,7 +87,7 @@ def client_counts(text: str) -> list[int]:
 
 
 def sweep_spec(text: str):
-    from bench.sweep import parse_sweep
+    from storebench.core.sweep import parse_sweep
 
     try:
         return parse_sweep(text)
@@ -172,7 +172,7 @@ def build_parser() -> Parser:
 
     sub.add_parser("backends", help="list backends and whether each can run here")
 
-    from bench import swarm  # light: Locust itself is imported only by the processes it starts
+    from storebench.core import swarm  # light: Locust itself is imported only by the processes it starts
 
     swarm.add_arguments(sub.add_parser("swarm", help="distributed load on Locust (master and workers), exact merged percentiles"),
                         positive_int, positive_float, non_negative_int)
@@ -206,7 +206,7 @@ def parse_backends(text: str) -> list[str]:
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
-    from bench import labels
+    from storebench.reports import labels
 
     listed = []
     for name in backends.names():
@@ -239,8 +239,8 @@ def check_sqlalchemy_url(text: str) -> None:
     """A --sqlalchemy-url the SQLAlchemy backends can use, else a UsageError (credentials redacted)."""
     from sqlalchemy.exc import ArgumentError
 
-    from backends.base import StoreError, Target
-    from backends.sqlalchemy_support import database_url
+    from storebench.backends.base import StoreError, Target
+    from storebench.backends.sqlalchemy_support import database_url
 
     try:
         database_url(Target(), Settings(sqlalchemy_url=text))
@@ -312,7 +312,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from bench import coordinator, openloop, overhead_ratio, preflight, report, runner, summary
+    from storebench.core import coordinator, openloop, runner
+
+    from storebench.model import overhead_ratio
+
+    from storebench.capabilities import preflight
+
+    from storebench.reports import report, summary
 
     try:
         preflight.check(names, settings)
@@ -376,7 +382,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, data: dict,
                     out: Path, console) -> None:
     """The optional sweep and concurrency stages, each saved as soon as it is measured."""
-    from bench import concurrency, sweep
+    from storebench.core import concurrency, sweep
 
     for spec in args.sweep:
         rounds = args.iterations or sweep.SWEEP_ROUNDS
@@ -393,7 +399,7 @@ def run_load_stages(args: argparse.Namespace, names: list[str], params, settings
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bench import ab_report, report
+    from storebench.reports import ab_report, report
 
     runs = report.load_runs(args.results, args.out)  # every file is valid before anything is written
     check_writable(args.out / "index.html", "reports")
@@ -407,7 +413,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bench import check
+    from storebench.gate import check
 
     if args.summary:
         check_writable(args.summary, "the summary", "--summary")
@@ -432,7 +438,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_swarm(args: argparse.Namespace) -> int:
-    from bench import swarm
+    from storebench.core import swarm
 
     names = [] if args.worker else parse_backends(args.backends)
     out = args.out or Path("results") / f"swarm-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -451,7 +457,7 @@ def cmd_swarm(args: argparse.Namespace) -> int:
 
 
 def parse_pin(text: str) -> int | None:
-    from bench import ab
+    from storebench.gate import ab
 
     if text == "none":
         return None
@@ -468,7 +474,9 @@ def parse_pin(text: str) -> int | None:
 def cmd_ab(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench import ab, ab_verdict, check, summary
+    from storebench.gate import ab, ab_verdict, check
+
+    from storebench.reports import summary
 
     names = parse_backends(args.backends)
     if args.max_pairs < args.pairs:

@@ -34,7 +34,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.results import cpu_model  # noqa: E402
+from storebench.model.results import cpu_model  # noqa: E402
 
 # The round's last op: a wait also slows the op right after it (see tests/test_ab.py), and
 # load_all, which follows, is long enough not to notice.
@@ -92,7 +92,7 @@ def background_load(kind: str) -> Iterator[None]:
 def trial(scenario: str, backends: str, workdir: Path) -> tuple[dict, float]:
     spec = SCENARIOS[scenario]
     out = workdir / f"{scenario}.json"
-    command = [sys.executable, "-m", "bench", "ab", "--base-python", sys.executable, "--head-python", sys.executable,
+    command = [sys.executable, "-m", "storebench", "ab", "--base-python", sys.executable, "--head-python", sys.executable,
                "--backends", backends, "--metric", spec["metric"], "--no-progress", "--out", str(out)]
     if spec["inject"]:
         command += ["--head-inject", spec["inject"]]

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import pytest
 
-import backends
-from backends.base import Settings
-from bench.workload import OPS, PROFILES, Workload, difference
+from storebench import backends
+from storebench.backends.base import Settings
+from storebench.core.workload import OPS, PROFILES, Workload, difference
 
 
 def pytest_addoption(parser):

@@ -15,7 +15,7 @@ import argparse
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from backends.browser import CHROMIUM_FLAGS, chromium, chromium_path
+from storebench.backends.browser import CHROMIUM_FLAGS, chromium, chromium_path
 
 ANSWERS = {  # path: the preflight's headers beyond allow-origin and allow-methods
     "/wildcard": {"access-control-allow-headers": "*"},

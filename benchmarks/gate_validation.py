@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import check  # noqa: E402
-from bench.results import cpu_model, load  # noqa: E402
+from storebench.gate import check  # noqa: E402
+from storebench.model.results import cpu_model, load  # noqa: E402
 
 RUN_TIMEOUT_S = 600
 CORES = os.cpu_count() or 1
@@ -68,7 +68,7 @@ class Experiment:
 
 def run(out: Path, backends: str, extra: list[str]) -> dict:
     """One real `storebench run`, as a user would start it."""
-    cmd = [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--backends", backends,
+    cmd = [sys.executable, "-m", "storebench", "run", "--profile", "smoke", "--backends", backends,
            "--no-progress", "--out", str(out), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     if proc.returncode != 0:

@@ -34,12 +34,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import backends  # noqa: E402
-from backends.base import Conversation, Message, Settings, Target  # noqa: E402
-from backends.sql import (DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE,  # noqa: E402
+from storebench import backends  # noqa: E402
+from storebench.backends.base import Conversation, Message, Settings, Target  # noqa: E402
+from storebench.backends.sql import (DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE,  # noqa: E402
                           SELECT_CONVERSATIONS, SELECT_MESSAGES, TOUCH_CONVERSATION, UPDATE_TITLE, assemble)
-from bench.runner import measure_overhead, time_steps  # noqa: E402
-from bench.workload import OPS, PROFILES, DataGenerator  # noqa: E402
+from storebench.core.runner import measure_overhead, time_steps  # noqa: E402
+from storebench.core.workload import OPS, PROFILES, DataGenerator  # noqa: E402
 
 EMBEDDED = ("sqlite3", "apsw", "libsql")
 TARGET_RATIO = 1.15

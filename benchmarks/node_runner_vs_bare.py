@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import backends  # noqa: E402
-from backends.base import Conversation, Message, Settings, Target  # noqa: E402
-from backends.node_runner import NODE_DIR  # noqa: E402
-from bench.workload import EPOCH_MS  # noqa: E402
+from storebench import backends  # noqa: E402
+from storebench.backends.base import Conversation, Message, Settings, Target  # noqa: E402
+from storebench.backends.node_runner import NODE_DIR  # noqa: E402
+from storebench.core.workload import EPOCH_MS  # noqa: E402
 
 DRIVERS = {"better-sqlite3": "better-sqlite3", "node-libsql": "libsql"}  # backend -> bare loop driver
 WARMUP = 200

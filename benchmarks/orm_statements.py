@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import backends  # noqa: E402
-from backends.base import Settings  # noqa: E402
-from backends.sqlalchemy_support import StatementCounter  # noqa: E402
-from bench.workload import OPS, Params, Workload  # noqa: E402
+from storebench import backends  # noqa: E402
+from storebench.backends.base import Settings  # noqa: E402
+from storebench.backends.sqlalchemy_support import StatementCounter  # noqa: E402
+from storebench.core.workload import OPS, Params, Workload  # noqa: E402
 
 SQLALCHEMY_BACKENDS = ("sqlalchemy-core", "sqlalchemy-orm")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import backends  # noqa: E402
-from backends.base import Settings  # noqa: E402
-from bench.preload import BATCH, bulk_preload  # noqa: E402
+from storebench import backends  # noqa: E402
+from storebench.backends.base import Settings  # noqa: E402
+from storebench.core.preload import BATCH, bulk_preload  # noqa: E402
 
 BUDGET_S = 60.0
 

@@ -30,7 +30,7 @@ def time_profile(profile: str, backends: str) -> tuple[float, dict | None, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.json"
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "bench", "run", "--profile", profile, "--backends", backends,
+        proc = subprocess.run([sys.executable, "-m", "storebench", "run", "--profile", profile, "--backends", backends,
                                "--no-progress", "--out", str(out)],
                               cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
         wall = time.perf_counter() - t0

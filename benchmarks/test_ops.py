@@ -7,7 +7,7 @@ def test_op(benchmark, backend_op, planned):
     backend, op = backend_op
     driver, params, profile = planned
     benchmark.group = backend
-    # Read back by bench/pytest_benchmark_json.py, so `storebench check` can compare these runs.
+    # Read back by bench/model/pytest_benchmark_json.py, so `storebench check` can compare these runs.
     # seed and plan: two such runs made the same calls, so check can compare them call by call.
     benchmark.extra_info.update(backend=backend, op=op, profile=profile, seed=driver.workload.seed,
                                 plan=driver.workload.params.__dict__)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-import backends
-from backends.base import Settings
+from storebench import backends
+from storebench.backends.base import Settings
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # Tool state that may change while the suite runs: the virtual environment, bytecode, pytest's

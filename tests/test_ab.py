@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench.cli import main
+from storebench.cli import main
 
 PY = sys.executable
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bench.ab_verdict import (
+from storebench.gate.ab_verdict import (
     INCONCLUSIVE, NO_REGRESSION, NOT_JUDGED, REGRESSION, Pair, decide, overall, samples_needed,
     summary_markdown,
 )

@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backends.api_routes import ApiRoutesStore
-from backends.base import Conversation, Message, Settings, StoreError
-from bench.overhead_ratio import add_overhead_ratios
-from bench.workload import EPOCH_MS
+from storebench.backends.api_routes import ApiRoutesStore
+from storebench.backends.base import Conversation, Message, Settings, StoreError
+from storebench.model.overhead_ratio import add_overhead_ratios
+from storebench.core.workload import EPOCH_MS
 from tests.test_servers import default_sigint
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
@@ -35,7 +35,7 @@ def server_pids(marker: str) -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue  # exited while we looked
-            if "backends.api_routes_server" in cmdline and marker in cmdline:
+            if "storebench.servers.api_routes_server" in cmdline and marker in cmdline:
                 pids.append(int(entry.name))
     return pids
 
@@ -65,7 +65,7 @@ def test_server_is_stopped_when_the_run_fails_or_is_interrupted(tmp_path, exc_ty
 
 def test_an_interrupted_storebench_run_leaves_no_server_behind(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the server's database path names tmp_path
-    command = [sys.executable, "-m", "bench", "run", "--backends", "api-routes", "--profile", "smoke",
+    command = [sys.executable, "-m", "storebench", "run", "--backends", "api-routes", "--profile", "smoke",
                "--no-progress", "--out", str(tmp_path / "results.json")]
     run = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                            preexec_fn=default_sigint)
@@ -84,8 +84,8 @@ def test_an_interrupted_storebench_run_leaves_no_server_behind(tmp_path):
 
 
 def test_the_server_exits_when_the_harness_is_killed_outright(tmp_path):
-    script = ("import sys, time; from pathlib import Path; from backends.api_routes import ApiRoutesStore; "
-              "from backends.base import Settings\n"
+    script = ("import sys, time; from pathlib import Path; from storebench.backends.api_routes import ApiRoutesStore; "
+              "from storebench.backends.base import Settings\n"
               "with ApiRoutesStore.provision(Path(sys.argv[1]), Settings()):\n"
               "    print('ready', flush=True); time.sleep(600)")
     harness = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from bench.cli import EXIT_USAGE, main
+from storebench.cli import EXIT_USAGE, main
 from fake_results import FakeResults
 
 SMOKE = ["run", "--backends", "sqlite3", "--profile", "smoke", "--no-progress"]
@@ -108,7 +108,7 @@ def test_report_on_a_future_schema_among_good_files(capsys, tmp_path, results_fi
 
 
 def test_debug_shows_the_traceback_and_still_exits_2():
-    proc = subprocess.run([sys.executable, "-m", "bench", "--debug", "run", "--op-timeout-s", "0"],
+    proc = subprocess.run([sys.executable, "-m", "storebench", "--debug", "run", "--op-timeout-s", "0"],
                           capture_output=True, text=True, timeout=60, env={**os.environ})
     assert proc.returncode == 2
     assert "Traceback" in proc.stderr and proc.stderr.rstrip().endswith("--op-timeout-s: 0 must be more than 0")

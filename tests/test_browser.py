@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-import backends
-from backends import browser, nextjs_routes
-from backends.base import Conversation, Settings
-from bench import claims, concurrency, probes, report, runner
-from bench.cli import parse_backends
-from bench.workload import ALL_OPS, COLD_START, OPS, Params, Workload
+from storebench import backends
+from storebench.backends import browser, nextjs_routes
+from storebench.backends.base import Conversation, Settings
+from storebench.reports import claims, report
+from storebench.core import concurrency, runner
+from storebench.capabilities import probes
+from storebench.cli import parse_backends
+from storebench.core.workload import ALL_OPS, COLD_START, OPS, Params, Workload
 from tests.fake_results import FakeResults
 
 ROUTES, TURSO = "nextjs-routes", "browser-turso"
@@ -166,7 +168,7 @@ def test_a_second_device_opens_the_same_page_with_the_url_and_token(tmp_path):
 @needs_browser
 def test_ctrl_c_stops_the_run_the_server_and_the_browser(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the run's folders, and so its database, are in tmp_path
-    command = [sys.executable, "-m", "bench", "run", "--backends", ROUTES, "--profile", "smoke", "--no-progress",
+    command = [sys.executable, "-m", "storebench", "run", "--backends", ROUTES, "--profile", "smoke", "--no-progress",
                "--out", str(tmp_path / "results.json"), "--reports", str(tmp_path / "reports")]
     run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -187,8 +189,8 @@ def test_ctrl_c_stops_the_run_the_server_and_the_browser(tmp_path):
 KILLED_HARNESS = """
 import json, sys, time
 from pathlib import Path
-import backends
-from backends.base import Settings
+from storebench import backends
+from storebench.backends.base import Settings
 cls = backends.get(sys.argv[1])
 with cls.provision(Path(sys.argv[2]), Settings(rtt_ms=2.0)) as target, cls(target, Settings(rtt_ms=2.0)) as store:
     store.setup_schema()

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from bench import check
-from bench.cli import main
+from storebench.gate import check
+from storebench.cli import main
 from fake_results import FakeResults, fake_latencies, jitter
 
 OPS5 = ("load_all", "create_conversation", "add_message", "update_title", "delete_conversation")

@@ -9,14 +9,14 @@ import sys
 
 import pytest
 
-import backends
-from bench import coordinator, runner
-from bench.cli import EXIT_USAGE, main
-from bench.workload import ALL_OPS
+from storebench import backends
+from storebench.core import coordinator, runner
+from storebench.cli import EXIT_USAGE, main
+from storebench.core.workload import ALL_OPS
 
 
 def storebench(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([sys.executable, "-m", "storebench", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 @pytest.mark.parametrize(

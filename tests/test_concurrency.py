@@ -7,11 +7,11 @@ import sqlite3
 
 import pytest
 
-import backends
-from backends.base import Settings
-from bench import concurrency
-from bench.runner import is_busy
-from bench.workload import OPS, Params, Workload
+from storebench import backends
+from storebench.backends.base import Settings
+from storebench.core import concurrency
+from storebench.core.runner import is_busy
+from storebench.core.workload import OPS, Params, Workload
 from tests.conftest import skip_if_opt_in
 
 PARAMS = Params(conversations=8, messages=3, iterations=25, warmup=2, cold_starts=0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backends.base import Conversation, Message
-from bench.workload import EPOCH_MS, Params, Workload, difference
+from storebench.backends.base import Conversation, Message
+from storebench.core.workload import EPOCH_MS, Params, Workload, difference
 
 BIG_MS = EPOCH_MS + 123  # above 2**31: must come back as the same int, not a float
 

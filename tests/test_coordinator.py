@@ -1,5 +1,5 @@
 """The coordinator: backends measured by fresh worker processes, chunks of rounds interleaved,
-sampling until each op's p50 is known (bench/coordinator.py, docs/measurement.md). Real
+sampling until each op's p50 is known (bench/core/coordinator.py, docs/measurement.md). Real
 workers on real embedded stores; the stopping rule also on synthetic samples."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import backends
-from backends.base import Settings
-from bench import cli, coordinator
-from bench.coordinator import Group, StoppingRule, WorkerSpec
-from bench.workload import OPS, Params
+from storebench import backends
+from storebench.backends.base import Settings
+from storebench import cli
+from storebench.core import coordinator
+from storebench.core.coordinator import Group, StoppingRule, WorkerSpec
+from storebench.core.workload import OPS, Params
 
 SMALL = Params(conversations=20, messages=4, iterations=12, warmup=2, cold_starts=1, probes=False)
 
@@ -29,7 +30,7 @@ def workers_alive() -> list[int]:
             command = (entry / "cmdline").read_bytes().decode(errors="replace")
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and "bench.backend_worker" in command:
+        if ppid == os.getpid() and "storebench.core.backend_worker" in command:
             alive.append(int(entry.name))
     return alive
 
@@ -150,9 +151,9 @@ def test_pinning_to_a_cpu_that_does_not_exist_is_bad_input(tmp_path, capsys):
 
 def test_a_self_timed_store_is_timed_through_its_time_plan(tmp_path):
     """A fake self-timed store (sqlite3 underneath; tests the session's dispatch only)."""
-    from backends.sqlite3_file import Sqlite3Store
-    from bench import runner
-    from bench.session import Session
+    from storebench.backends.sqlite3_file import Sqlite3Store
+    from storebench.core import runner
+    from storebench.core.session import Session
 
     handed: list[tuple[int, int]] = []
 
@@ -174,10 +175,10 @@ def test_a_self_timed_store_is_timed_through_its_time_plan(tmp_path):
 
 
 def test_inject_cannot_be_applied_to_a_self_timed_store(tmp_path):
-    from backends.base import StoreError
-    from backends.sqlite3_file import Sqlite3Store
-    from bench.inject import parse
-    from bench.session import Session
+    from storebench.backends.base import StoreError
+    from storebench.backends.sqlite3_file import Sqlite3Store
+    from storebench.core.inject import parse
+    from storebench.core.session import Session
 
     class FakeSelfTimed(Sqlite3Store):
         self_timed = True

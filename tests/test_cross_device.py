@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-import backends
-from bench import netns, probes
+from storebench import backends
+from storebench.capabilities import netns, probes
 
 needs_netns = pytest.mark.skipif(netns.unavailable_reason() is not None,
                                  reason=f"no network namespace here: {netns.unavailable_reason()}")
@@ -107,7 +107,7 @@ def test_without_a_namespace_the_probe_names_what_it_showed(sqld, settings, tmp_
 def test_the_report_claims_cross_device_only_on_evidence_from_another_host():
     from fake_results import FakeResults
 
-    from bench import report
+    from storebench.reports import report
 
     fake = FakeResults().backend("sqld", 1.0, kind="server")
     run = report.Run("r", fake.data)

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from backends.api_routes import ApiRoutesStore
-from backends.base import Settings, Target
-from backends.turso import TursoStore, emulated_turso
-from backends.turso_replica import TursoReplicaStore
-from backends.wan_proxy import Counters
-from bench import cli, runner, safety, summary
-from bench.workload import Params, Workload
+from storebench.backends.api_routes import ApiRoutesStore
+from storebench.backends.base import Settings, Target
+from storebench.backends.turso import TursoStore, emulated_turso
+from storebench.backends.turso_replica import TursoReplicaStore
+from storebench.servers.wan_proxy import Counters
+from storebench import cli
+from storebench.core import runner, safety
+from storebench.reports import summary
+from storebench.core.workload import Params, Workload
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 

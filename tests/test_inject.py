@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from bench.cli import main
-from bench.inject import InjectError, Injection, parse, wrap
+from storebench.cli import main
+from storebench.core.inject import InjectError, Injection, parse, wrap
 
 NAMES = ["sqlite3", "apsw"]
 

@@ -15,10 +15,11 @@ from matplotlib.colors import to_rgb
 from rich.console import Console
 from scipy.stats import binom
 
-import backends
-from bench import labels, plots, ranking, report, stats, summary
-from bench.cli import main
-from bench.report import Run
+from storebench import backends
+from storebench.reports import labels, plots, ranking, report, summary
+from storebench.model import stats
+from storebench.cli import main
+from storebench.reports.report import Run
 
 NODE_BACKENDS = ("node-libsql", "node-sqld", "node-turso", "drizzle", "drizzle-turso", "prisma", "better-sqlite3",
                  "nextjs-routes", "browser-turso")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bench.workload import OPS
+from storebench.core.workload import OPS
 from test_cli import storebench
 
 

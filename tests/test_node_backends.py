@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-import backends
-from backends import node_runner, sql
-from backends.base import Conversation, Message, Settings, StoreError, Target
-from backends.node import NodeSqldStore, NodeTursoStore
-from bench.runner import cold_starts
-from bench.workload import EPOCH_MS, OPS, Params, Workload
+from storebench import backends
+from storebench.backends import node_runner, sql
+from storebench.backends.base import Conversation, Message, Settings, StoreError, Target
+from storebench.backends.node import NodeSqldStore, NodeTursoStore
+from storebench.core.runner import cold_starts
+from storebench.core.workload import EPOCH_MS, OPS, Params, Workload
 
 NODE_BACKENDS = ["node-libsql", "node-sqld", "node-turso", "drizzle", "drizzle-turso", "prisma", "better-sqlite3"]
 FILE_BACKENDS = ["node-libsql", "drizzle", "prisma", "better-sqlite3"]
@@ -192,7 +192,7 @@ def test_a_cold_start_is_a_fresh_node_process_up_to_the_first_load_all(open_stor
     store = open_store("node-libsql")
     store.preload([conv("c1"), conv("c2")])
     request = json.dumps({"backend": "node-libsql", "target": asdict(store.target), "settings": asdict(store.settings)})
-    proc = subprocess.run([sys.executable, "-m", "bench.coldstart"], input=request,
+    proc = subprocess.run([sys.executable, "-m", "storebench.core.coldstart"], input=request,
                           capture_output=True, text=True, timeout=WAIT_S)
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
@@ -272,7 +272,7 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_in_the_middle_of_a_run_stops_the_node_process(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "--backends", "node-libsql", "--profile", "smoke",
+    proc = subprocess.Popen([sys.executable, "-m", "storebench", "run", "--backends", "node-libsql", "--profile", "smoke",
                              "--iterations", "2000", "--no-progress", "--out", "out.json"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from backends.base import Settings, Target
-from backends.sqlite3_file import Sqlite3Store
-from bench import openloop, runner
-from bench.workload import OPS, Params
+from storebench.backends.base import Settings, Target
+from storebench.backends.sqlite3_file import Sqlite3Store
+from storebench.core import openloop, runner
+from storebench.core.workload import OPS, Params
 
 RATE = 100.0  # ops/s
 STALL_S = 1.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.overhead_ratio import add_overhead_ratios
+from storebench.model.overhead_ratio import add_overhead_ratios
 
 
 def backend(name: str, kind: str, status: str = "ok", reason: str | None = None, **extra) -> dict:

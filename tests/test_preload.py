@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from bench import workload
-from bench.preload import bulk_preload
-from bench.workload import WORDS, Params, WordStream, Workload, difference
+from storebench.core import workload
+from storebench.core.preload import bulk_preload
+from storebench.core.workload import WORDS, Params, WordStream, Workload, difference
 
 
 def test_bulk_preload_inserts_exactly_the_workloads_initial_state(store):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-import backends
-from bench import netns, probes, runner
-from bench.workload import Params
+from storebench import backends
+from storebench.capabilities import netns, probes
+from storebench.core import runner
+from storebench.core.workload import Params
 from tests.conftest import skip_if_opt_in
 
 EMBEDDED_FILES = ("sqlite3", "apsw", "libsql")

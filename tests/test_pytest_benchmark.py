@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import check
-from bench.cli import main
-from bench.pytest_benchmark_json import convert, is_pytest_benchmark
+from storebench.gate import check
+from storebench.cli import main
+from storebench.model.pytest_benchmark_json import convert, is_pytest_benchmark
 
 pytestmark = pytest.mark.slow  # runs pytest-benchmark in a child process
 

@@ -3,10 +3,10 @@ can once it is closed (how cold_start runs after the parent closed its store).""
 
 from __future__ import annotations
 
-import backends
-from backends.base import Conversation, Settings, Target
-from bench.runner import cold_starts
-from bench.workload import EPOCH_MS
+from storebench import backends
+from storebench.backends.base import Conversation, Settings, Target
+from storebench.core.runner import cold_starts
+from storebench.core.workload import EPOCH_MS
 
 
 def test_a_fresh_process_opens_the_file_only_after_the_store_is_closed(tmp_path):

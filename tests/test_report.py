@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fake_results import FakeResults
 
-from bench import labels, report
-from bench.cli import main
-from bench.report import Run
+from storebench.reports import labels, report
+from storebench.cli import main
+from storebench.reports.report import Run
 
 pytestmark = pytest.mark.slow  # most tests render every plot
 
@@ -219,7 +219,7 @@ def test_cli_report_into_an_unwritable_folder_exits_2(tmp_path, capsys):
 
 
 def test_html_links_only_within_the_report():
-    from bench.document import inline_html
+    from storebench.reports.document import inline_html
 
     assert inline_html("see [row](latency.md#lat-x)") == 'see <a href="#lat-x">row</a>'
     assert "<a" not in inline_html("[click](javascript:alert(1)) <b>")
@@ -227,7 +227,7 @@ def test_html_links_only_within_the_report():
 
 
 def test_an_op_beyond_the_workload_gets_its_own_section_and_panel(tmp_path):
-    from bench.runner import op_entry
+    from storebench.core.runner import op_entry
 
     fake = FakeResults().backend("turso-replica", 0.05, kind="replica")
     fake.data["ops"].append(op_entry("turso-replica", "sync", [2_000_000, 2_500_000, 3_000_000]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.results import SCHEMA, ResultsError, load, new_results, validate, write_atomic
+from storebench.model.results import SCHEMA, ResultsError, load, new_results, validate, write_atomic
 
 
 def minimal() -> dict:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.results import SCHEMA, ResultsError, load
+from storebench.model.results import SCHEMA, ResultsError, load
 
 pytestmark = pytest.mark.slow  # hundreds of generated files
 

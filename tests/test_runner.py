@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from backends.base import Settings, Target
-from backends.sqlite3_file import Sqlite3Store
-from bench import runner
-from bench.workload import OPS, Params
+from storebench.backends.base import Settings, Target
+from storebench.backends.sqlite3_file import Sqlite3Store
+from storebench.core import runner
+from storebench.core.workload import OPS, Params
 
 PARAMS = Params(conversations=5, messages=3, iterations=6, warmup=2, cold_starts=0)
 
@@ -47,7 +47,7 @@ def test_observe_sees_each_timed_result_after_its_sample_is_taken():
 
 
 def test_store_sizes_count_what_load_all_returned():
-    from backends.base import Conversation, Message
+    from storebench.backends.base import Conversation, Message
 
     def conversation(cid: str, n: int) -> Conversation:
         return Conversation(cid, "t", 1, 1, [Message(f"{cid}{i}", cid, "user", "x", i) for i in range(n)])

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-import backends
-from backends.sqlite3_file import Sqlite3Store
-from bench import emulation_check, runner
-from bench.results import ResultsError
-from bench.workload import OPS, Params
+from storebench import backends
+from storebench.backends.sqlite3_file import Sqlite3Store
+from storebench.capabilities import emulation_check
+from storebench.core import runner
+from storebench.model.results import ResultsError
+from storebench.core.workload import OPS, Params
 
 
 class FakeSyncStore(Sqlite3Store):

@@ -1,9 +1,9 @@
-"""No acknowledged write lost: the check after a run with errors (bench/safety.py)."""
+"""No acknowledged write lost: the check after a run with errors (bench/core/safety.py)."""
 
 from dataclasses import replace
 
-from bench import safety
-from bench.workload import Params, Workload
+from storebench.core import safety
+from storebench.core.workload import Params, Workload
 
 PARAMS = Params(conversations=5, messages=2, iterations=4, warmup=0, cold_starts=0)
 

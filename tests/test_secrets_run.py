@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.turso import mint_token, new_key_pair
+from storebench.backends.turso import mint_token, new_key_pair
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 
@@ -72,7 +72,7 @@ def test_an_authenticated_run_leaves_no_token_or_key_anywhere(tmp_path):
     harness_tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TURSO_")}  # the emulated Turso
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--backends", "turso,turso-replica", "--profile", "smoke",
+        [sys.executable, "-m", "storebench", "run", "--backends", "turso,turso-replica", "--profile", "smoke",
          "--conversations", "5", "--messages", "2", "--iterations", "5", "--warmup", "1", "--cold-starts", "1",
          "--rtt-ms", "2", "--op-timeout-s", "30", "--no-progress", "--out", "out.json", "--reports", "reports"],
         cwd=tmp_path, env={**env, "TMPDIR": str(harness_tmp)}, capture_output=True, timeout=300,

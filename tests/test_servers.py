@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import Settings, StoreError, Target
-from backends.sqld import SqldStore
-from backends.sqld_server import find_sqld, running_sqld
-from backends.sqld_ws import SqldWsStore
-from backends.turso import TursoStore, emulated_turso, real_turso
-from backends.turso_replica import TursoReplicaStore
-from backends.wan_proxy import WanProxy
-from bench.workload import Params, Workload
+from storebench.backends.base import Settings, StoreError, Target
+from storebench.backends.sqld import SqldStore
+from storebench.servers.sqld_server import find_sqld, running_sqld
+from storebench.backends.sqld_ws import SqldWsStore
+from storebench.backends.turso import TursoStore, emulated_turso, real_turso
+from storebench.backends.turso_replica import TursoReplicaStore
+from storebench.servers.wan_proxy import WanProxy
+from storebench.core.workload import Params, Workload
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 
@@ -212,7 +212,7 @@ def storebench(args: list[str], tmp_path: Path, env: dict | None = None, **kwarg
     harness_tmp = tmp_path / "harness-tmp"
     harness_tmp.mkdir(exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "bench", *args], env={**os.environ, "TMPDIR": str(harness_tmp), **(env or {})},
+        [sys.executable, "-m", "storebench", *args], env={**os.environ, "TMPDIR": str(harness_tmp), **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, preexec_fn=default_sigint, **kwargs,
     )
 

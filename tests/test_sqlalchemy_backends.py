@@ -11,11 +11,11 @@ from importlib import metadata
 import pytest
 from sqlalchemy import event
 
-import backends
-from backends.base import Conversation, Message, Settings, StoreError, Target
-from backends.sql import SCHEMA
-from backends.sqlalchemy_support import StatementCounter
-from bench.workload import EPOCH_MS
+from storebench import backends
+from storebench.backends.base import Conversation, Message, Settings, StoreError, Target
+from storebench.backends.sql import SCHEMA
+from storebench.backends.sqlalchemy_support import StatementCounter
+from storebench.core.workload import EPOCH_MS
 
 SQLALCHEMY_BACKENDS = ("sqlalchemy-core", "sqlalchemy-orm")
 T = EPOCH_MS
@@ -229,7 +229,7 @@ def test_load_all_is_n_plus_one_free(sqla, n):
     ("not a url", "is not a database URL"),
 ])
 def test_cli_refuses_an_unusable_sqlalchemy_url_in_one_line(url, says, tmp_path, capsys):
-    from bench.cli import EXIT_USAGE, main
+    from storebench.cli import EXIT_USAGE, main
 
     assert main(["run", "--sqlalchemy-url", url, "--out", str(tmp_path / "r.json")]) == EXIT_USAGE
     err = capsys.readouterr().err

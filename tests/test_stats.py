@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import numpy as np
 
-from bench.stats import overhead_summary, summarize
+from storebench.model.stats import overhead_summary, summarize
 
 
 def test_percentiles_are_nearest_rank_samples():
@@ -37,7 +37,7 @@ def test_overhead_summary():
 
 
 def test_median_interval_brackets_the_p50_and_narrows_with_more_samples():
-    from bench.stats import ci_half_width, p50_ci_ms
+    from storebench.model.stats import ci_half_width, p50_ci_ms
 
     rng = np.random.default_rng(5)
     widths = []
@@ -53,7 +53,7 @@ def test_median_interval_brackets_the_p50_and_narrows_with_more_samples():
 
 
 def test_median_interval_covers_the_true_median_about_95_percent_of_the_time():
-    from bench.stats import p50_ci_ms
+    from storebench.model.stats import p50_ci_ms
 
     rng = np.random.default_rng(11)
     hits = sum(low <= 1.0 <= high for low, high in
@@ -62,7 +62,7 @@ def test_median_interval_covers_the_true_median_about_95_percent_of_the_time():
 
 
 def test_coefficient_of_variation():
-    from bench.stats import cv
+    from storebench.model.stats import cv
 
     assert cv([1.0]) is None
     assert cv([2.0, 2.0, 2.0]) == 0.0

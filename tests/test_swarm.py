@@ -18,15 +18,16 @@ from pathlib import Path
 
 import pytest
 
-import backends
-from bench import results, stats, swarm, swarm_records
-from bench.cli import main
-from bench.runner import Timing
-from bench.safety import replay
-from bench.workload import OPS
+from storebench import backends
+from storebench.model import results, stats
+from storebench.core import swarm, swarm_records
+from storebench.cli import main
+from storebench.core.runner import Timing
+from storebench.core.safety import replay
+from storebench.core.workload import OPS
 
 pytestmark = pytest.mark.skipif(backends.unavailable_reason("sqld") is not None, reason="no sqld here")
-STOREBENCH = [sys.executable, "-m", "bench"]
+STOREBENCH = [sys.executable, "-m", "storebench"]
 LOAD = ["--backends", "sqld", "--workers", "2", "--users", "4", "--conversations", "5", "--messages", "2",
         "--warmup", "1"]
 

@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from backends.base import Settings
-from bench import sweep
-from bench.preload import bulk_preload
-from bench.sweep_plot import plot_sweep
-from bench.workload import OPS, Params
+from storebench.backends.base import Settings
+from storebench.core import sweep
+from storebench.core.preload import bulk_preload
+from storebench.reports.sweep_plot import plot_sweep
+from storebench.core.workload import OPS, Params
 
 
 def test_parse_sweep_accepts_a_param_and_two_or_more_sizes():

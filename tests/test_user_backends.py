@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from backends.sqlite3_file import Sqlite3Store
+from storebench.backends.sqlite3_file import Sqlite3Store
 
 HERE = Path(__file__).resolve()
 TESTS = HERE.parent
@@ -32,7 +32,7 @@ class NoCacheStore(Sqlite3Store):
 
 
 def storebench(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=600,
+    return subprocess.run([sys.executable, "-m", "storebench", *args], capture_output=True, text=True, timeout=600,
                           env={**os.environ, **(env or {})}, cwd=cwd)
 
 

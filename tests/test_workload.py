@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bench.workload import (
+from storebench.core.workload import (
     EPOCH_MS, MAX_CONTENT, MIN_CONTENT, OPS, PROFILES, Params, Workload, checksum, difference,
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from backends.sqlite3_file import Sqlite3Store
+from storebench.backends.sqlite3_file import Sqlite3Store
 
 
 class NoCacheStore(Sqlite3Store):

@@ -1,0 +1,521 @@
+"""Capability probes: what a backend can do, shown by doing it, not taken from documentation.
+
+Run by `storebench run` after a backend's timing, on the same provisioned store. Each probe
+answers yes / no / n/a with the evidence (a count or a message) and goes into the backend's
+results entry as `capabilities: {probe: {result, evidence, figures}}`.
+
+The probes only use the `Store` interface and the `Target`, and the second clients are child
+processes of this module (`python -m storebench.capabilities.probes`, request as one JSON line on stdin, never
+in argv, so a token stays out of the process list). So a new backend gets every probe
+without code of its own. A backend may refine two of them with optional class hooks:
+
+- `second_device_target(target, workdir) -> Target`: what another device would be given
+  (default: the URL and token only, plus a fresh private folder for any local file);
+- `backup(target, dest: Path) -> None`: write a SQLite copy of the live store to `dest`
+  (default: SQLite's online backup API on `target.path`, when there is one; else a libSQL
+  server's `/dump` endpoint at the URL, when it serves one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from storebench.backends.base import Conversation, Message, Settings, Store, Target
+from storebench.capabilities import netns
+from storebench.model.secrets import redact_url, scrub
+from storebench.core.workload import EPOCH_MS, checksum
+
+PROBES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
+YES, NO, NA = "yes", "no", "n/a"
+CHILD_TIMEOUT_S = 30
+CRASH_ACKS = 25  # acknowledged writes to wait for before the SIGKILL...
+CRASH_SECONDS = 1.0  # ...or, after the first one, this long (a WAN backend acknowledges slowly)
+CRASH_MAX_WRITES = 100_000  # the writer's bound if it is never killed
+CONCURRENT_WRITES = 100  # per writer at most; each is one create + one add_message
+CONCURRENT_SECONDS = 1.0  # ...and for at most this long, so a slow (WAN) backend stays bounded
+
+
+def outcome(result: str, evidence: str, **figures) -> dict:
+    return {"result": result, "evidence": evidence, "figures": figures}
+
+
+# ---------------------------------------------------------------- child side
+
+
+def _child_store(request: dict) -> Store:
+    from storebench import backends
+
+    return backends.get(request["backend"]).opened(Target(**request["target"]), Settings(**request["settings"]))
+
+
+def _conversation(cid: str, at: int) -> Conversation:
+    return Conversation(cid, f"probe {cid}", at, at, [])
+
+
+def _connects(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def child_read(request: dict) -> None:
+    """Print whether conversation `find` is in the store (and, with `server`, whether the
+    server's own loopback address can be reached from here: from another host it cannot)."""
+    store = _child_store(request)
+    try:
+        ids = {c.id for c in store.load_all()}
+    finally:
+        store.close()
+    answer = {"found": request["find"] in ids, "conversations": len(ids)}
+    if request.get("server"):
+        answer["server_loopback_reachable"] = _connects(*request["server"])
+    print(json.dumps(answer), flush=True)
+
+
+def child_write(request: dict) -> None:
+    """Write conversations one transaction each and print `ok ID` after each one returns
+    (the acknowledgement), or `err MESSAGE`. With `wait_go`, print `ready` after opening and
+    start only when the parent sends a line, so two writers start together."""
+    store = _child_store(request)
+    if request.get("wait_go"):
+        print("ready", flush=True)
+        sys.stdin.readline()
+    prefix, count = request["prefix"], request["count"]
+    start = time.time()
+    stop = time.monotonic() + request.get("seconds", float("inf"))
+    for i in range(count):
+        if time.monotonic() > stop:
+            break
+        cid = f"{prefix}{i:06d}"
+        at = EPOCH_MS + i * 2
+        try:
+            store.create_conversation(_conversation(cid, at))
+            if request.get("with_message"):
+                store.add_message(Message(f"{cid}-m", cid, "user", "probe", at + 1))
+            print(f"ok {cid}", flush=True)
+        except Exception as exc:
+            message = scrub(f"{type(exc).__name__}: {exc}", [request["target"].get("auth_token")])
+            print("err " + message.replace("\n", " ")[:200], flush=True)
+    print(f"done {start} {time.time()}", flush=True)
+    store.close()
+
+
+CHILD_ACTIONS: dict[str, Callable[[dict], None]] = {"read": child_read, "write": child_write}
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.readline())
+    secrets = [request["target"].get("auth_token")]
+    try:
+        CHILD_ACTIONS[request["action"]](request)
+    except Exception as exc:
+        print(scrub(f"{type(exc).__name__}: {exc}", secrets).replace("\n", " ")[:300], file=sys.stderr)
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------- parent side
+
+
+class Child:
+    """A probe client process; its stdout lines arrive on a queue so every wait has a deadline."""
+
+    def __init__(self, name: str, target: Target, settings: Settings, action: str, wrapper: Sequence[str] = (),
+                 **args) -> None:
+        """`wrapper` runs the client elsewhere (`ip netns exec NAME`: on another host)."""
+        request = {"backend": name, "target": asdict(target), "settings": asdict(settings), "action": action, **args}
+        self.secrets = [target.auth_token]
+        # stderr goes to a file, not a pipe: a chatty driver can then never block the child.
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [*wrapper, sys.executable, "-m", "storebench.capabilities.probes"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.stderr, text=True, bufsize=1,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.ended = False
+        threading.Thread(target=self._pump, daemon=True).start()
+        try:
+            self.send(json.dumps(request))
+        except BaseException:
+            self.close()
+            raise
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def next_line(self, deadline: float) -> str | None:
+        """The next stdout line, or None at (and after) end of output; TimeoutError past the deadline."""
+        if self.ended:
+            return None
+        try:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise TimeoutError("probe client did not answer in time") from None
+        self.ended = line is None
+        return line
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self, deadline: float) -> tuple[list[str], int, str]:
+        """All remaining stdout lines, the exit status and the last stderr line."""
+        out = []
+        while (line := self.next_line(deadline)) is not None:
+            out.append(line)
+        code = self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        self.stderr.seek(0)
+        err = self.stderr.read().strip().splitlines()
+        return out, code, scrub(err[-1] if err else "", self.secrets)[:300]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        self.kill()
+        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _deadline() -> float:
+    return time.monotonic() + CHILD_TIMEOUT_S
+
+
+def run_child(name: str, target: Target, settings: Settings, action: str, wrapper: Sequence[str] = (),
+              **args) -> tuple[list[str], int, str]:
+    child = Child(name, target, settings, action, wrapper, **args)
+    try:
+        return child.finish(_deadline())
+    finally:
+        child.close()
+
+
+def _present(cls: type[Store], target: Target, settings: Settings, ids: list[str]) -> int:
+    store = cls.opened(target, settings)
+    try:
+        stored = {c.id for c in store.load_all()}
+    finally:
+        store.close()
+    return sum(1 for i in ids if i in stored)
+
+
+def _tag() -> str:
+    return f"probe-{uuid.uuid4().hex[:8]}-"
+
+
+def second_device_target(cls: type[Store], target: Target, workdir: Path) -> Target | None:
+    """What a second device gets: the URL and token only, no shared path (None: no URL)."""
+    hook = getattr(cls, "second_device_target", None)
+    if hook is not None:
+        return hook(target, workdir)
+    if not target.url:
+        return None
+    private = Path(tempfile.mkdtemp(prefix="device2-", dir=workdir))
+    # A backend that keeps a local file (an embedded replica) gets its own, never the first one's.
+    path = str(private / Path(target.path).name) if target.path else None
+    return Target(path=path, url=target.url, auth_token=target.auth_token)
+
+
+def _loopback_server(target: Target) -> tuple[str, int] | None:
+    parts = urlsplit(target.url or "")
+    return (parts.hostname, parts.port) if parts.hostname in netns.LOOPBACK_HOSTS and parts.port else None
+
+
+def _read_from_other_host(cls: type[Store], remote: Target, settings: Settings, cid: str) -> tuple[tuple, dict]:
+    """The second client's read, from another network namespace when one can be made here,
+    else from another process on loopback; returns (run_child's answer, what it ran on)."""
+    reason = netns.unavailable_reason()
+    if reason is None:
+        try:
+            with netns.OtherHost() as host:
+                answer = run_child(cls.name, host.target(remote), settings, "read", host.command(), find=cid,
+                                   server=_loopback_server(remote))
+            return answer, {"client_network": "namespace", "client_address": host.address}
+        except netns.NetnsError as exc:
+            reason = str(exc)
+    return run_child(cls.name, remote, settings, "read", find=cid), {"client_network": "loopback",
+                                                                      "why_not_namespace": reason}
+
+
+def probe_cross_device(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+    """Can a client on another host, given only the URL (and token), see what the first wrote?
+    The client runs in a network namespace of its own (bench/capabilities/netns.py); where none can be made,
+    the answer is what it is: reachable by URL + token from another process, on loopback."""
+    remote = second_device_target(cls, target, workdir)
+    if remote is None:
+        return outcome(NO, "the store is a local file and the backend exposes no URL: another device cannot reach it")
+    cid = _tag() + "xdev"
+    store = cls.opened(target, settings)
+    try:
+        store.create_conversation(_conversation(cid, EPOCH_MS))
+    finally:
+        store.close()
+    (out, code, err), where = _read_from_other_host(cls, remote, settings, cid)
+    given = f"only the URL{' and token' if remote.auth_token else ''}"
+    if where["client_network"] == "namespace":
+        client = (f"a client on another host (network namespace, address {where['client_address']}, the server "
+                  f"reached through a relay on the link; the host's loopback unreachable from it) given {given}")
+    else:
+        client = (f"a second process on this host's loopback given {given} (no network namespace here: "
+                  f"{where['why_not_namespace']}; this shows reachability by URL + token from another process, "
+                  "not from another device)")
+    if code != 0:
+        return outcome(NO, f"{client} failed: {err}", **where)
+    answer = json.loads(out[-1])
+    if answer.get("server_loopback_reachable"):
+        return outcome(NO, f"{client} could also reach the server's loopback address: not another host", **where)
+    if answer["found"]:
+        return outcome(YES, f"{client} saw the conversation the first client created "
+                            f"({answer['conversations']} conversations)", **where)
+    return outcome(NO, f"{client} did not see the new conversation", **where)
+
+
+def _wrong_key_token() -> str:
+    """A well-formed EdDSA JWT with full rights, signed by a key the server does not trust."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return jwt.encode({"a": "rw", "exp": int(time.time()) + 600}, Ed25519PrivateKey.generate(), algorithm="EdDSA")
+
+
+def probe_auth_enforced(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+    if not target.auth_token:
+        where = "URL" if target.url else "file"
+        return outcome(NA, f"the backend uses no auth token: anyone who can reach the {where} can read and write")
+    cid = _tag() + "auth"
+    refusals, accepted = [], []
+    for label, token in (("no token", None), ("a token signed by another key", _wrong_key_token())):
+        attempt = Target(path=target.path, url=target.url, auth_token=token, extra=target.extra)
+        out, code, err = run_child(cls.name, attempt, settings, "read", find=cid)
+        if code == 0:
+            accepted.append(label)
+        else:
+            refusals.append(f"{label}: {scrub(err, [target.auth_token])}")
+    if accepted:
+        return outcome(NO, f"a request with {' and '.join(accepted)} was served", refused=len(refusals))
+    return outcome(YES, "refused: " + "; ".join(refusals), refused=len(refusals))
+
+
+def probe_crash_durability(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+    prefix = _tag() + "crash-"
+    child = Child(cls.name, target, settings, "write", prefix=prefix, count=CRASH_MAX_WRITES)
+    acked: list[str] = []
+    try:
+        deadline = _deadline()
+        while len(acked) < CRASH_ACKS:
+            try:
+                line = child.next_line(deadline)
+            except TimeoutError:
+                if acked:  # the time bound after the first acknowledgement
+                    break
+                raise
+            if line is None:
+                break
+            if line.startswith("ok "):
+                if not acked:
+                    deadline = min(deadline, time.monotonic() + CRASH_SECONDS)
+                acked.append(line[3:])
+        child.kill()
+        rest, _, err = child.finish(_deadline())
+        # Acknowledgements printed before the kill but not yet read count too.
+        acked += [line[3:] for line in rest if line.startswith("ok ")]
+    finally:
+        child.close()
+    if not acked:
+        return outcome(NO, f"the writer acknowledged no write before it was killed: {err or 'no output'}")
+    present = _present(cls, target, settings, acked)
+    level = f"synchronous={settings.synchronous}"
+    figures = {"acknowledged": len(acked), "present": present}
+    note = "(process kill, not power loss)"
+    if present == len(acked):
+        return outcome(YES, f"{present}/{len(acked)} acknowledged writes present after SIGKILL of the writer, {level} {note}", **figures)
+    return outcome(NO, f"only {present}/{len(acked)} acknowledged writes present after SIGKILL, {level} {note}", **figures)
+
+
+def probe_concurrent_writers(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+    tags = [_tag() + "w1-", _tag() + "w2-"]
+    # Each writer is what a separate client would be: for a networked store, a second device
+    # (URL and token, and its own local file if it keeps one, as an embedded replica does);
+    # for a file-only store, a second process on the same file.
+    targets = [target, second_device_target(cls, target, workdir) or target]
+    writers = [Child(cls.name, t, settings, "write", prefix=tag, count=CONCURRENT_WRITES,
+                     seconds=CONCURRENT_SECONDS, with_message=True, wait_go=True) for t, tag in zip(targets, tags)]
+    try:
+        deadline = _deadline()
+        for w in writers:
+            ready = w.next_line(deadline)
+            if ready != "ready":
+                _, _, err = w.finish(deadline)
+                return outcome(NO, f"a second writer process could not open the store: {err or ready}")
+        for w in writers:
+            w.send("go")
+        outputs = [w.finish(_deadline()) for w in writers]
+    finally:
+        for w in writers:
+            w.close()
+    ok = [[line[3:] for line in out if line.startswith("ok ")] for out, _, _ in outputs]
+    errors = [[line[4:] for line in out if line.startswith("err ")] for out, _, _ in outputs]
+    spans = [[float(x) for x in line.split()[1:]] for out, _, _ in outputs for line in out if line.startswith("done ")]
+    overlapped = len(spans) == 2 and spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]
+    present = _present(cls, target, settings, ok[0] + ok[1])
+    n_err = sum(len(e) for e in errors)
+    attempted = [len(ok[i]) + len(errors[i]) for i in range(2)]
+    figures = {"writes": sum(attempted), "succeeded": len(ok[0]) + len(ok[1]), "errors": n_err,
+               "present": present, "overlapped": overlapped}
+    summary = (f"two writer processes, {attempted[0]} + {attempted[1]} write pairs (create + message; "
+               f"at most {CONCURRENT_WRITES} each or {CONCURRENT_SECONDS:g} s), "
+               f"{'running at the same time' if overlapped else 'not overlapping in time'}: "
+               f"{len(ok[0])} + {len(ok[1])} succeeded, {n_err} errors, {present} present afterwards")
+    if n_err or present != len(ok[0]) + len(ok[1]) or len(spans) != 2:
+        first = next((e[0] for e in errors if e), outputs[0][2] or outputs[1][2])
+        return outcome(NO, f"{summary}; first error: {first}", **figures)
+    return outcome(YES, summary, **figures)
+
+
+def _sqlite_backup(source: str, dest: Path, timeout_s: float) -> None:
+    src = sqlite3.connect(source, timeout=timeout_s)
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _restored_checksum(cls: type[Store], copy: Path, settings: Settings) -> tuple[str, str]:
+    """The copy's checksum read as a plain SQLite file (sqlite3), else through the backend."""
+    from storebench import backends
+
+    problems = []
+    for reader in (backends.get("sqlite3"), cls):
+        try:
+            store = reader.opened(Target(path=str(copy)), settings)
+            try:
+                return checksum(store.load_all()), reader.name
+            finally:
+                store.close()
+        except Exception as exc:
+            problems.append(f"{reader.name}: {type(exc).__name__}: {exc}")
+    raise RuntimeError("the copy could not be read: " + "; ".join(problems))
+
+
+def dump_url(url: str) -> str:
+    """The libSQL server's `/dump` endpoint (SQL text of the whole database) for a client URL."""
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    scheme = {"ws": "http", "wss": "https", "libsql": "http" if local else "https"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/dump", "", ""))
+
+
+def fetch_dump(target: Target) -> str | None:
+    """The server's SQL dump, or None when the URL serves none (not a libSQL server)."""
+    headers = {"Authorization": f"Bearer {target.auth_token}"} if target.auth_token else {}
+    request = urllib.request.Request(dump_url(target.url), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=CHILD_TIMEOUT_S) as response:
+            text = response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        if exc.code in (404, 405):
+            return None
+        raise
+    return text if "CREATE TABLE" in text else None
+
+
+def _restore_dump(sql: str, dest: Path) -> None:
+    conn = sqlite3.connect(dest)
+    try:
+        conn.executescript(sql)
+    finally:
+        conn.close()
+
+
+def _backup_method(cls: type[Store], target: Target, settings: Settings) -> tuple[str, Callable[[Path], None]] | str:
+    """How a copy of this store can be taken, or why it cannot."""
+    hook = getattr(cls, "backup", None)
+    if hook is not None:
+        return "the backend's backup hook", lambda dest: hook(target, dest)
+    if target.path and os.path.exists(target.path):
+        timeout_s = settings.busy_timeout_ms / 1000
+        return "SQLite's online backup API", lambda dest: _sqlite_backup(target.path, dest, timeout_s)
+    if target.url and urlsplit(target.url).scheme in ("http", "https", "ws", "wss", "libsql"):
+        dump = fetch_dump(target)
+        if dump is not None:
+            return "the server's /dump endpoint (restored with executescript)", lambda dest: _restore_dump(fetch_dump(target), dest)
+        return f"no database file, no backup hook, and {redact_url(dump_url(target.url))} serves no SQL dump"
+    return "no database file and no backup hook: the backend's client exposes no backup"
+
+
+def probe_online_backup(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+    method = _backup_method(cls, target, settings)
+    if isinstance(method, str):
+        return outcome(NA, method)
+    how, take_copy = method
+    copy = Path(tempfile.mkdtemp(prefix="backup-", dir=workdir)) / "copy.db"
+    store = cls.opened(target, settings)  # the store keeps serving (open) while the copy is taken
+    try:
+        before = checksum(store.load_all())
+        take_copy(copy)
+        after = checksum(store.load_all())
+    finally:
+        store.close()
+    restored, reader = _restored_checksum(cls, copy, settings)
+    figures = {"checksum": before[:16], "restored_checksum": restored[:16]}
+    if before != after:
+        return outcome(NO, "the store changed while the copy was taken; no consistent point to compare", **figures)
+    if restored == before:
+        return outcome(YES, f"copy taken with {how} while the store was open; restored (read with {reader}) "
+                            f"to the same checksum {before[:16]}", **figures)
+    return outcome(NO, f"the copy taken with {how} restores to checksum {restored[:16]}, the store has {before[:16]}", **figures)
+
+
+PROBE_FUNCTIONS = {
+    "cross_device": probe_cross_device,
+    "auth_enforced": probe_auth_enforced,
+    "crash_durability": probe_crash_durability,
+    "concurrent_writers": probe_concurrent_writers,
+    "online_backup": probe_online_backup,
+}
+
+
+def run_all(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
+    """Every probe on the provisioned store; a probe that breaks answers no, with the error."""
+    results = {}
+    for name in PROBES:
+        try:
+            results[name] = PROBE_FUNCTIONS[name](cls, target, settings, workdir)
+        except Exception as exc:
+            message = scrub(f"{type(exc).__name__}: {exc}", [target.auth_token]).replace("\n", " ")[:300]
+            results[name] = outcome(NO, f"probe failed: {message}")
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

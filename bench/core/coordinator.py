@@ -1,0 +1,438 @@
+"""The coordinator: each backend measured by several fresh worker processes, their rounds
+interleaved, sampling until each op's p50 is known to ±3 % (docs/measurement.md).
+
+A worker is described by a `WorkerSpec`: the backend, the Python interpreter that starts it
+(so two installations of storebench can be measured side by side), a side label and an
+optional `--inject` spec applied inside the worker. Specs with the same (backend, side) form
+a group; each group gets `processes` workers (bench/core/backend_worker.py), each with its own
+store built from the same seed. All workers start, provision and warm up together; then the
+coordinator hands out "run the next k rounds" in cycles: every group's next worker in turn
+(its processes round-robin), the group order reversed every other cycle (A B C, C B A, ...),
+so whatever the machine does at any moment hits every group alike. Only one worker runs at a
+time. A group stops when every op's p50 95 % confidence interval is within `StoppingRule.ci`
+(or at its cap of rounds); load_all, the slow read, drops out of the rounds as soon as its own
+interval is tight. A worker whose store's connections expire when idle (`Store.idle_timeout_s`,
+e.g. sqld's Hrana streams) runs an untimed round whenever it has waited half that long. When
+all timing is done, every worker checks its writes and closes its store; then each group's
+first worker runs the cold starts and the probes, one group after the other.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+from storebench import backends
+from storebench.backends.base import Settings, Store
+from storebench.model import stats
+from storebench.core.inject import Injection
+from storebench.core.inject import parse as parse_inject
+from storebench.core.runner import ERROR_EXAMPLES, StoreSizes, _rounds, backend_entry, mark_failures, op_entry
+from storebench.core.workload import COLD_START, OPS, Params
+
+PROCESSES = 3
+READY_TIMEOUT_S = 600  # provisioning, preloading and warming up, all workers at once
+FINISH_TIMEOUT_S = 1800  # cold starts and probes
+STOP_GRACE_S = 10
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    backend: str
+    side: str = ""  # a label for one of two code versions (issue 11's base and head); "" for one
+    python: str = sys.executable
+    inject: str | None = None  # an --inject spec for this backend, applied inside the worker
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    ci: float = 0.03  # stop an op once its p50's 95 % interval is within ±3 % of it ...
+    min_samples: int = 30  # ... and it has at least this many samples
+    chunk_s: float = 0.05  # the wall time a chunk of rounds aims at: fine interleaving
+    max_chunk_rounds: int = 20
+
+
+RULE = StoppingRule()
+
+
+class WorkerFailed(Exception):
+    """A worker crashed, reported an error or did not answer in time (message: why)."""
+
+
+class Worker:
+    """One worker process and its pipe."""
+
+    def __init__(self, spec: WorkerSpec, index: int, request: dict) -> None:
+        self.index = index
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([spec.python, "-m", "storebench.core.backend_worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        self.pinned: int | str | None = None
+        self.round_s: float | None = None
+        self.finished = False  # its store is checked and closed
+        self.last_seen = time.monotonic()  # when it last answered: how long it has been idle
+        self.send(request)
+
+    def send(self, message: dict) -> None:
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise WorkerFailed(f"worker {self.index} is gone: {self.last_error()}") from None
+
+    def receive(self, timeout_s: float) -> dict:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+        if not ready:
+            raise WorkerFailed(f"worker {self.index} did not answer within {timeout_s:.0f} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(STOP_GRACE_S)
+            raise WorkerFailed(f"worker {self.index} exited {self.proc.returncode}: {self.last_error()}")
+        self.last_seen = time.monotonic()
+        reply = json.loads(line)
+        if "error" in reply:
+            raise WorkerFailed(reply["error"])
+        return reply
+
+    def ask(self, message: dict, timeout_s: float) -> dict:
+        self.send(message)
+        return self.receive(timeout_s)
+
+    def last_error(self) -> str:
+        self.stderr.seek(0)
+        lines = [line for line in self.stderr.read().splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "no output"
+
+    def stop(self) -> None:
+        """Close its stdin (it stops what it started and exits), then terminate, then kill."""
+        if self.proc.stdout.closed:
+            return
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        for signal_it in (None, self.proc.terminate, self.proc.kill):
+            if signal_it is not None:
+                signal_it()
+            try:
+                self.proc.wait(STOP_GRACE_S)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self.proc.stdout.close()
+        self.stderr.close()
+
+
+@dataclass
+class Measured:
+    """One group's results: its backend entry, its op entries, and each op's samples per
+    process (for callers that compare processes, e.g. A/B pairs)."""
+
+    spec: WorkerSpec
+    entry: dict
+    ops: list[dict] = field(default_factory=list)
+    per_process: dict[str, list[list[int]]] = field(default_factory=dict)
+
+
+class Group:
+    """The workers of one (backend, side) and everything they measured so far."""
+
+    def __init__(self, spec: WorkerSpec, cls: type[Store], params: Params, processes: int,
+                 rule: StoppingRule = RULE) -> None:
+        self.spec = spec
+        self.rule = rule
+        self.cls = cls
+        self.names = OPS + tuple(cls.extra_ops)
+        self.cap, warmup = _rounds(cls, params)
+        self.processes = max(1, min(processes, self.cap))  # each process gets at least one round
+        # The profile's warm-up shared by the processes (each warms its own caches, at least
+        # one round): the same warm-up work as one process did.
+        self.warmup = max(1, -(-warmup // self.processes)) if warmup else 0
+        self.workers: list[Worker] = []
+        self.samples = {op: [[] for _ in range(self.processes)] for op in self.names}
+        self.in_order: dict[str, list[int]] = {op: [] for op in self.names}
+        self.errors = {op: 0 for op in self.names}
+        self.timeouts = {op: 0 for op in self.names}
+        self.examples: dict[str, list[str]] = {op: [] for op in self.names}
+        self.trips: dict[str, int | None] = {op: 0 for op in self.names}
+        self.sizes = StoreSizes(OPS.index("load_all"))
+        self.rounds = 0
+        self.worker_rounds = [0] * self.processes
+        self.chunk_rounds = 1
+        self.entry: dict | None = None  # set when the group is finished (or failed)
+        self.finals: list[dict] = []  # each worker's entry after its write check
+        self.done = False
+        self.wall_s = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec.backend}@{self.spec.side}" if self.spec.side else self.spec.backend
+
+    def fail(self, reason: str) -> None:
+        self.entry = backend_entry(self.cls, "failed", reason)
+        self.done = True
+        for worker in self.workers:
+            worker.stop()
+
+    def next_worker(self) -> Worker:
+        """The worker that has run the fewest rounds (the first of them): the group's samples
+        spread evenly over its processes whatever the chunk sizes."""
+        return min(self.workers, key=lambda w: (self.worker_rounds[w.index], w.index))
+
+    def share(self, worker: Worker) -> int:
+        """Rounds this worker may still run: the cap split evenly over the processes (the first
+        ones take the remainder), so process i of two groups ran the same calls (`ab` pairs)."""
+        quota = self.cap // self.processes + (worker.index < self.cap % self.processes)
+        return quota - self.worker_rounds[worker.index]
+
+    def add(self, worker: Worker, reply: dict) -> None:
+        self.rounds += reply["rounds"]
+        self.worker_rounds[worker.index] += reply["rounds"]
+        for op, got in reply["ops"].items():
+            self.samples[op][worker.index] += got["samples_ns"]
+            self.in_order[op] += got["samples_ns"]
+            self.errors[op] += got["errors"]
+            self.timeouts[op] += got["timeouts"]
+            self.examples[op] = (self.examples[op] + got["error_examples"])[:ERROR_EXAMPLES]
+            self.trips[op] = None if got["round_trips"] is None else (self.trips[op] or 0) + got["round_trips"]
+        self.sizes.merge(reply["store"])
+        if self.rounds >= self.cap or all(self.precise(op) for op in self.names):
+            self.done = True
+
+    def precise(self, op: str) -> bool:
+        """Whether `op`'s p50 is known well enough: enough samples, from every process, and a
+        95 % interval within ±rule.ci."""
+        rule, samples = self.rule, self.in_order[op]
+        if len(samples) < rule.min_samples or not all(per for per in self.samples[op]):
+            return False
+        p50 = stats.summarize(samples)["p50_ms"]
+        return stats.ci_half_width(p50, *(stats.p50_ci_ms(samples) or (None, None))) <= rule.ci
+
+    def stop_reason(self, op: str) -> str:
+        """"ci": the interval reached ±rule.ci; "cap": the group's rounds ran out first.
+        Every round runs every op, load_all included, even once its p50 is precise: leaving
+        the read out changes what the writes are measured after (caches it evicted stay warm;
+        a job measured `update_title` 60 % faster in rounds without load_all)."""
+        return "ci" if self.precise(op) else "cap"
+
+
+def backend_specs(names: Sequence[str], injection: Injection | None = None) -> list[WorkerSpec]:
+    """One spec per backend, in this interpreter; `injection` (bench.inject) goes to its backend."""
+    return [WorkerSpec(name, inject=injection.record()["spec"] if injection and injection.backend == name else None)
+            for name in names]
+
+
+def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Settings,
+            processes: int = PROCESSES, pin_cpu: int | None = None, rule: StoppingRule = RULE,
+            progress: Callable[[str, int, int], None] | None = None,
+            done: Callable[[Measured], None] | None = None) -> list[Measured]:
+    """Measure every spec's backend interleaved; one `Measured` per spec, in order. `done` is
+    called with each as soon as it is complete (so a caller can save it)."""
+    groups: list[Group] = []
+    try:
+        for spec in specs:
+            groups.append(_start(spec, params, seed, settings, processes, pin_cpu, rule))
+        for group in groups:
+            _await_ready(group)
+        _interleave(groups, progress)
+        for group in groups:  # right after the timing: no store waits long enough to expire
+            _check(group, groups)
+        results = []
+        for group in groups:
+            measured = _extras(group, params)
+            results.append(measured)
+            if done:
+                done(measured)
+        return results
+    finally:
+        for group in groups:
+            for worker in group.workers:
+                worker.stop()
+
+
+def _start(spec: WorkerSpec, params: Params, seed: int, settings: Settings, processes: int,
+           pin_cpu: int | None, rule: StoppingRule) -> Group:
+    cls = backends.get(spec.backend)
+    group = Group(spec, cls, params, processes, rule)
+    reason = backends.unavailable_reason(spec.backend)
+    if reason:
+        group.entry = backend_entry(cls, "unavailable", reason)
+        group.done = True
+        return group
+    request = {"protocol": 1, "backend": spec.backend, "params": asdict(params), "seed": seed,
+               "settings": asdict(settings), "inject": spec.inject, "pin_cpu": pin_cpu,
+               "warmup_rounds": group.warmup}
+    try:
+        for i in range(group.processes):
+            group.workers.append(Worker(spec, i, request))
+    except (OSError, WorkerFailed) as exc:  # e.g. no such interpreter
+        group.fail(f"cannot start a worker with {spec.python}: {exc}")
+    return group
+
+
+def _await_ready(group: Group) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    try:
+        for worker in group.workers:
+            reply = worker.receive(max(1.0, deadline - time.monotonic()))
+            if not reply["ready"]:
+                group.entry = reply["entry"]
+                group.done = True
+                return
+            worker.pinned, worker.round_s = reply["pinned_cpu"], reply["round_s"]
+    except WorkerFailed as exc:
+        group.fail(str(exc))
+        return
+    slowest = max((w.round_s for w in group.workers if w.round_s), default=None)
+    group.chunk_rounds = _chunk_rounds(slowest, group.rule)
+
+
+def _chunk_rounds(round_s: float | None, rule: StoppingRule) -> int:
+    if not round_s:
+        return 1
+    return max(1, min(rule.max_chunk_rounds, round(rule.chunk_s / round_s)))
+
+
+def _interleave(groups: list[Group], progress: Callable[[str, int, int], None] | None) -> None:
+    cycle = 0
+    while True:
+        active = [g for g in groups if not g.done]
+        if not active:
+            return
+        for group in active if cycle % 2 == 0 else reversed(active):
+            _keep_alive(groups)
+            if group.done:  # failed while kept alive
+                continue
+            worker = group.next_worker()
+            count = min(group.chunk_rounds, group.share(worker))
+            started = time.monotonic()
+            try:
+                reply = worker.ask({"cmd": "rounds", "count": count}, _chunk_timeout(count))
+            except WorkerFailed as exc:
+                group.fail(str(exc))
+                continue
+            elapsed = time.monotonic() - started
+            group.wall_s += elapsed
+            group.add(worker, reply)
+            # Aim the next chunks at rule.chunk_s as rounds get cheaper (load_all left out).
+            group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule)
+            if progress:
+                progress(group.label, group.rounds, group.cap)
+        cycle += 1
+
+
+def _chunk_timeout(rounds: int) -> float:
+    return 120.0 + 60.0 * rounds * len(OPS)
+
+
+def _keep_alive(groups: list[Group]) -> None:
+    """An untimed round on every live worker whose store's connections expire when idle
+    (`Store.idle_timeout_s`) and that has waited half that long. Nothing else runs meanwhile."""
+    for group in groups:
+        limit = group.cls.idle_timeout_s
+        if limit is None or group.entry is not None:
+            continue
+        for worker in group.workers:
+            if not worker.finished and time.monotonic() - worker.last_seen > limit / 2:
+                try:
+                    worker.ask({"cmd": "idle", "count": 1}, _chunk_timeout(1))
+                except WorkerFailed as exc:
+                    group.fail(str(exc))
+                    break
+
+
+def _check(group: Group, groups: list[Group]) -> None:
+    """Every worker of the group checks its writes and closes its store (the first also
+    records the backend's observations); all but the first then exit."""
+    if group.entry is not None:  # unavailable, failed, or not ready
+        return
+    started = time.monotonic()
+    for worker in group.workers:
+        _keep_alive(groups)
+        if group.entry is not None:
+            return
+        try:
+            group.finals.append(worker.ask({"cmd": "finish", "observe": worker.index == 0}, FINISH_TIMEOUT_S)["entry"])
+        except WorkerFailed as exc:
+            group.fail(f"while checking the writes: {exc}")
+            return
+        worker.finished = True
+        if worker.index:
+            worker.stop()
+    group.wall_s += time.monotonic() - started
+
+
+def _extras(group: Group, params: Params) -> Measured:
+    """The group's first worker runs the cold starts and the probes (nothing else runs
+    meanwhile); then the group's entries are built."""
+    if group.entry is not None:
+        group.entry.setdefault("side", group.spec.side or None)
+        return Measured(group.spec, group.entry)
+    started = time.monotonic()
+    cold: dict = {"samples_ns": [], "problems": []}
+    capabilities = None
+    if params.cold_starts or params.probes:
+        try:
+            reply = group.workers[0].ask({"cmd": "extras", "cold_starts": params.cold_starts,
+                                          "probes": params.probes and group.finals[0]["status"] == "ok"},
+                                         FINISH_TIMEOUT_S)
+        except WorkerFailed as exc:
+            group.fail(f"while running cold starts and probes: {exc}")
+            return Measured(group.spec, group.entry)
+        cold, capabilities = reply["cold_start"], reply["capabilities"]
+    group.workers[0].stop()
+    group.wall_s += time.monotonic() - started
+    ops = [_op_entry(group, op) for op in group.names]
+    ops[OPS.index("load_all")].update(group.sizes.fields())
+    if group.spec.inject:  # marked on the op itself too, so no report can mistake it for real
+        ops[OPS.index(parse_inject(group.spec.inject, [group.spec.backend]).op)]["injected"] = group.spec.inject
+    ops.append(op_entry(group.cls.name, COLD_START, cold["samples_ns"], len(cold["problems"]),
+                        cold["problems"][:ERROR_EXAMPLES]))
+    entry = _merged_entry(group, group.finals)
+    if capabilities is not None:
+        entry["capabilities"] = capabilities
+    mark_failures(entry, entry["checks"].get("after_run"), ops)
+    return Measured(group.spec, entry, ops, {op: group.samples[op] for op in group.names})
+
+
+def _op_entry(group: Group, op: str) -> dict:
+    samples = group.in_order[op]
+    trips = group.trips[op]
+    entry = op_entry(group.cls.name, op, samples, group.errors[op], group.examples[op],
+                     trips / len(samples) if trips is not None and samples else None, group.timeouts[op])
+    low, high = stats.p50_ci_ms(samples) or (None, None)
+    per_process = [stats.summarize(s)["p50_ms"] for s in group.samples[op] if s]
+    entry.update({"p50_ci_low_ms": low, "p50_ci_high_ms": high, "stop_reason": group.stop_reason(op),
+                  "processes": len(per_process), "process_p50_ms": per_process,
+                  "between_process_cv": stats.cv(per_process)})
+    if group.spec.side:
+        entry["side"] = group.spec.side
+    return entry
+
+
+def _merged_entry(group: Group, finals: list[dict]) -> dict:
+    """The first worker's entry (versions, settings, probes), with every worker's checks, writes
+    and rounds folded in."""
+    entry = dict(finals[0])
+    problems = [f["checks"].get("after_run") for f in finals if f["checks"].get("after_run") not in (None, "ok")]
+    entry["checks"] = {**entry["checks"], "after_run": problems[0] if problems else "ok"}
+    writes = [f.get("writes") or {} for f in finals]
+    entry["writes"] = {key: (sum(w.get(key, 0) for w in writes) if key != "lost" else
+                             [x for w in writes for x in w.get("lost", [])][:3])
+                       for key in writes[0]}
+    entry["rounds"] = {"timed": group.rounds, "warmup": group.warmup, "fraction": group.cls.rounds_fraction,
+                       "cap": group.cap, "per_process": [f["rounds"]["timed"] for f in finals]}
+    entry["processes"] = group.processes
+    entry["pinned_cpu"] = [w.pinned for w in group.workers]
+    entry["side"] = group.spec.side or None
+    entry["wall_s"] = round(group.wall_s, 2)
+    failed = next((f for f in finals if f["status"] != "ok"), None)
+    if failed is not None:
+        entry.update(status="failed", reason=failed["reason"])
+    return entry

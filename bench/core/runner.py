@@ -1,0 +1,388 @@
+"""Runs the workload against each backend and turns raw samples into results entries.
+
+Per backend: provision -> open -> schema -> preload -> verify -> warm-up + timed plan ->
+verify -> cold starts in fresh processes. Timing is a `perf_counter_ns` pair around each call
+and nothing else; samples go into preallocated integer arrays; statistics come afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from storebench import backends
+from storebench.backends.base import OpTimeout, Settings, Store, StoreError, Target
+from storebench.capabilities import probes
+from storebench.core import safety
+from storebench.model import stats
+from storebench.core.inject import Injection, wrap
+from storebench.model.secrets import scrub
+from storebench.core.workload import COLD_START, OPS, Params, Workload, difference
+
+Progress = Callable[[str, int, int], None]  # (backend, done, total)
+ERROR_EXAMPLES = 3
+PROGRESS_EVERY = 25
+COLD_START_TIMEOUT_S = 120
+
+
+@dataclass
+class Timing:
+    samples: list[array]
+    errors: list[int]
+    error_examples: list[list[str]]
+    round_trips: list[int]
+    failed: list[int]  # indices of the steps that raised (warm-up too): their writes are unacknowledged
+    timeouts: list[int]  # per slot: the errors that were op time-outs (OpTimeout)
+    busy: list[int]  # per slot: the errors that were `database is locked` / busy
+
+
+BUSY_WORDS = ("locked", "busy")
+
+
+def is_busy(text: str) -> bool:
+    """A `database is locked` / SQLITE_BUSY error, in any driver's wording."""
+    lowered = text.lower()
+    return any(word in lowered for word in BUSY_WORDS)
+
+
+class Failures:
+    """What the timed calls that raised left behind, per slot: how many, how many were op
+    time-outs or busy errors, and the first few messages (secrets scrubbed)."""
+
+    def __init__(self, slots: int, secrets: Sequence[str | None] = ()) -> None:
+        self.errors = [0] * slots
+        self.timeouts = [0] * slots
+        self.busy = [0] * slots
+        self.examples: list[list[str]] = [[] for _ in range(slots)]
+        self.secrets = list(secrets)
+
+    def record(self, slot: int, exc: Exception) -> None:
+        text = scrub(f"{type(exc).__name__}: {exc}", self.secrets)
+        self.errors[slot] += 1
+        self.timeouts[slot] += isinstance(exc, OpTimeout)
+        self.busy[slot] += is_busy(text)
+        if len(self.examples[slot]) < ERROR_EXAMPLES:
+            self.examples[slot].append(text[:300])
+
+
+def _no_round_trips() -> int:
+    return 0
+
+
+def time_steps(
+    steps: Sequence[tuple[int, Callable, tuple]],
+    slots: int,
+    warmup: int = 0,
+    round_trips: Callable[[], int] = _no_round_trips,
+    progress: Callable[[int], None] | None = None,
+    secrets: Sequence[str | None] = (),
+    observe: Callable[[int, object], None] | None = None,
+) -> Timing:
+    """Call each step's function; time the calls after the first `warmup` steps.
+
+    A failing call is counted as an error of its slot (with its message), not as a sample.
+    `observe(slot, returned value)` is called for each timed call that returned, after the
+    second clock read. A sample is the call until it returns: its result is freed after the
+    clock read too (outside the sample, also when nothing observes it).
+    """
+    counts = [0] * slots
+    for slot, _, _ in steps[warmup:]:
+        counts[slot] += 1
+    samples = [array("q", bytes(8 * n)) for n in counts]
+    filled = [0] * slots
+    failures = Failures(slots, secrets)
+    trips = [0] * slots
+    failed: list[int] = []
+    clock = time.perf_counter_ns
+    for i, (slot, fn, args) in enumerate(steps):
+        rt0 = round_trips()
+        t0 = clock()
+        try:
+            result = fn(*args)
+            t1 = clock()
+        except Exception as exc:
+            failed.append(i)
+            if i >= warmup:
+                failures.record(slot, exc)
+            continue
+        if i >= warmup:
+            samples[slot][filled[slot]] = t1 - t0
+            filled[slot] += 1
+            trips[slot] += round_trips() - rt0
+            if observe is not None:
+                observe(slot, result)
+        result = None
+        if progress is not None and i % PROGRESS_EVERY == 0:
+            progress(i)
+    return Timing([s[:n] for s, n in zip(samples, filled)], failures.errors, failures.examples, trips, failed,
+                  failures.timeouts, failures.busy)
+
+
+class StoreSizes:
+    """The store size each timed `load_all` returned (conversations and messages, min and
+    max), counted by `time_steps`'s `observe` hook after the clock read: recorded, not assumed."""
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.conversations: list[int] = []  # [min, max] once anything was seen
+        self.messages: list[int] = []
+
+    def __call__(self, slot: int, result: object) -> None:
+        if slot != self.slot:
+            return
+        conversations = len(result)
+        messages = sum(len(c.messages) for c in result)
+        self.merge({"store_conversations_min": conversations, "store_conversations_max": conversations,
+                    "store_messages_min": messages, "store_messages_max": messages})
+
+    def merge(self, fields: dict) -> None:
+        """Fold in another count's fields (another chunk's, another process's)."""
+        if fields.get("store_conversations_min") is None:
+            return
+        for name, span in (("conversations", self.conversations), ("messages", self.messages)):
+            low, high = fields[f"store_{name}_min"], fields[f"store_{name}_max"]
+            span[:] = [min(span[0], low), max(span[1], high)] if span else [low, high]
+
+    def fields(self) -> dict:
+        """The load_all entry's store_* fields (None where no load_all returned)."""
+        out = {}
+        for name, span in (("conversations", self.conversations), ("messages", self.messages)):
+            out[f"store_{name}_min"], out[f"store_{name}_max"] = (span[0], span[1]) if span else (None, None)
+        return out
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the harness's own objects (model, plan, arguments) out of the garbage collector's
+    scans while timing: otherwise a full collection triggered inside an op would walk them too,
+    and the op's tail latency would grow with the harness's memory, not the backend's work.
+    The collector still runs on whatever the ops allocate."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _null_op() -> None:
+    return None
+
+
+def measure_overhead(n: int = 20_000) -> dict:
+    """The harness's own cost per sample: a no-op timed through `time_steps`."""
+    timing = time_steps([(0, _null_op, ())] * n, slots=1, warmup=min(1000, n // 10))
+    return {"op": "null", **stats.overhead_summary(timing.samples[0])}
+
+
+def op_entry(backend: str, op: str, samples: Sequence[int], errors: int = 0,
+             error_examples: Sequence[str] = (), round_trips: float | None = None, timeouts: int = 0) -> dict:
+    return {
+        "backend": backend,
+        "op": op,
+        "n": len(samples),
+        "errors": errors,
+        "timeouts": timeouts,  # of the errors, how many were op time-outs
+        "error_examples": list(error_examples),
+        **stats.summarize(samples),
+        "round_trips": round_trips,
+        "samples_ns": list(samples),
+    }
+
+
+def cold_starts(name: str, target: Target, settings: Settings, count: int) -> tuple[list[int], list[str]]:
+    """`count` fresh processes, each timing import + open + first load_all."""
+    request = json.dumps({"backend": name, "target": asdict(target), "settings": asdict(settings)})
+    samples, problems = [], []
+    for _ in range(count):
+        proc = subprocess.run(
+            [sys.executable, "-m", "storebench.core.coldstart"], input=request, capture_output=True, text=True,
+            timeout=COLD_START_TIMEOUT_S,
+        )
+        if proc.returncode == 0:
+            samples.append(int(json.loads(proc.stdout)["ns"]))
+        else:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            problems.append(scrub(f"cold start exited {proc.returncode}: {last}", [target.auth_token])[:300])
+    return samples, problems
+
+
+def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> dict:
+    return {
+        "name": cls.name, "kind": cls.kind, "description": cls.description, "driver": cls.driver,
+        "driver_version": None, "sqlite_version": None, "settings": None,
+        "emulated": getattr(cls, "emulated", False), "status": status, "reason": reason,
+        "target": None, "checks": {}, "op_timeout": cls.op_timeout,
+    }
+
+
+def run_backend(name: str, params: Params, seed: int, settings: Settings,
+                progress: Progress | None = None, load: openloop.OpenLoop | None = None,
+                inject: Injection | None = None, note: Callable[[str], None] | None = None) -> tuple[dict, list[dict]]:
+    """Everything measured for one backend: its results entry and its op entries.
+
+    `load` given: the timed rounds run open-loop at its rate (bench/core/openloop.py).
+    `inject` adds a known delay to one op of one backend (see bench/core/inject.py).
+    `note` is told what runs after the timed rounds (the probes take seconds).
+    """
+    cls = backends.get(name)
+    reason = backends.unavailable_reason(name)
+    if reason:
+        return backend_entry(cls, "unavailable", reason), []
+    with tempfile.TemporaryDirectory(prefix=f"storebench-{name}-") as tmp:
+        try:
+            with cls.provision(Path(tmp), settings) as target:
+                injected = inject if inject is not None and inject.backend == name else None
+                entry, ops = _measure(cls, target, params, seed, settings, progress, load, injected)
+                if params.probes:
+                    if note:
+                        note(f"{name}: capability probes (crash, two writers, backup, auth, second device)")
+                    entry["capabilities"] = probes.run_all(cls, target, settings, Path(tmp))
+                return entry, ops
+        except Exception as exc:  # the backend failed; the run goes on with the others
+            entry = backend_entry(cls, "failed", f"{type(exc).__name__}: {exc}")
+            return entry, []
+
+
+def _measure(cls: type[Store], target: Target, params: Params, seed: int, settings: Settings,
+             progress: Progress | None, load: openloop.OpenLoop | None = None,
+             inject: Injection | None = None) -> tuple[dict, list[dict]]:
+    entry = backend_entry(cls, "ok")
+    entry["target"] = target.public()
+    secrets = [target.auth_token]
+    workload = Workload(params, seed)
+    store = cls(target, settings)
+    entry["emulated"] = getattr(store, "emulated", False)  # known once provisioned (real or emulated)
+    store.open()
+    try:
+        if not prepare(store, workload, entry):
+            return entry, []
+        names = OPS + tuple(cls.extra_ops)
+        iterations, warmup_rounds = _rounds(cls, params)
+        entry["rounds"] = {"timed": iterations, "warmup": warmup_rounds, "fraction": cls.rounds_fraction}
+        plan = workload.plan(warmup_rounds + iterations)
+        calls = _calls(store, names, plan, inject)
+        warmup = warmup_rounds * len(names)
+        report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
+        counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
+        sizes = StoreSizes(OPS.index("load_all"))
+        with frozen_heap():
+            if cls.self_timed:  # timed in the store's own runtime (a Node process, a page)
+                if load is not None or inject is not None:
+                    raise StoreError(f"{cls.name} times its calls itself: --rate and --inject do not apply to it")
+                timing = store.time_plan([(slot, names[slot], args) for slot, _, args in calls], len(names), warmup)
+            elif load is None:
+                timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets, sizes)
+            else:
+                offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
+                timing = openloop.time_open_loop(calls, len(names), offsets, warmup, _round_trip_counter(store),
+                                                 report, secrets)
+        problem, entry["writes"] = check_writes(workload, plan, calls, timing.failed, store, secrets)
+        entry["checks"]["after_run"] = problem or "ok"
+        try:
+            observed = store.observations()
+        except Exception as exc:  # the timings stand; say what could not be observed
+            observed = {"error": scrub(f"{type(exc).__name__}: {exc}", secrets)[:300]}
+        if observed:
+            entry["observations"] = observed
+    finally:
+        store.close()
+    ops = [
+        op_entry(cls.name, op, timing.samples[i], timing.errors[i], timing.error_examples[i],
+                 timing.round_trips[i] / len(timing.samples[i]) if counted and len(timing.samples[i]) else None,
+                 timing.timeouts[i])
+        for i, op in enumerate(names)
+    ]
+    ops[OPS.index("load_all")].update(sizes.fields())
+    if load is not None:
+        for i, entry_op in enumerate(ops):
+            entry_op.update(openloop.open_loop_fields(timing, i, load))
+    if inject is not None:  # marked on the op itself too, so no report can mistake it for real
+        ops[OPS.index(inject.op)]["injected"] = inject.record()["spec"]
+    cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)
+    ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
+    mark_failures(entry, problem, ops)
+    if progress:
+        progress(cls.name, len(calls), len(calls))
+    return entry, ops
+
+
+def prepare(store: Store, workload: Workload, entry: dict) -> bool:
+    """Record the store's versions and settings, create the schema, preload the initial state
+    and check it reads back exactly; False (the entry marked failed) when it does not."""
+    entry.update(store.describe())
+    store.setup_schema()
+    store.preload(workload.initial_state)
+    problem = difference(workload.initial_state, store.load_all())
+    entry["checks"]["after_preload"] = problem or "ok"
+    if problem:
+        entry.update(status="failed", reason=f"content after preload differs: {problem}")
+    return not problem
+
+
+def mark_failures(entry: dict, problem: str | None, ops: Sequence[dict]) -> None:
+    """Mark the backend failed when its content check found `problem` or any op had errors."""
+    failures = []
+    if problem and problem != "ok":
+        failures.append(problem if problem.startswith("not checked") else f"content after run differs: {problem}")
+    if any(o["errors"] for o in ops):
+        failures.append("errors in " + ", ".join(f"{o['op']} ({o['errors']})" for o in ops if o["errors"]))
+    if failures:
+        entry.update(status="failed", reason="; ".join(filter(None, [entry.get("reason"), *failures])))
+
+
+def check_writes(workload: Workload, plan: Sequence[tuple[str, tuple]], calls: Sequence[tuple[int, Callable, tuple]],
+                 failed: Sequence[int], store: Store, secrets: Sequence[str | None]) -> tuple[str | None, dict]:
+    """No acknowledged write lost (bench/core/safety.py): the store's content against the plan,
+    with the steps that raised counted as unacknowledged. A store that cannot be read any more
+    (its server died) is reported as not checked, with the error."""
+    failed_args = {id(calls[i][2]) for i in failed}  # plan steps' argument tuples are the calls' own
+    unacknowledged = {k for k, (_, args) in enumerate(plan) if args and id(args) in failed_args}
+    try:
+        actual = store.load_all()
+    except Exception as exc:
+        message = scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300]
+        return f"not checked: the store could not be read after the run ({message})", {}
+    return safety.check(workload.initial_state, plan, unacknowledged, actual)
+
+
+def _rounds(cls: type[Store], params: Params) -> tuple[int, int]:
+    """(timed, warm-up) rounds: the profile's, scaled by the backend's `rounds_fraction`."""
+    if cls.rounds_fraction >= 1:
+        return params.iterations, params.warmup
+    timed = min(params.iterations, max(2, round(params.iterations * cls.rounds_fraction)))
+    return timed, min(params.warmup, max(1, round(params.warmup * cls.rounds_fraction)))
+
+
+def _calls(store: Store, names: Sequence[str], steps: Sequence[tuple[str, tuple]],
+           inject: Injection | None = None) -> list[tuple[int, Callable, tuple]]:
+    """The plan as (slot, bound method, args), with the backend's extra ops after each round,
+    and the injected delay (if any) wrapped around its op's method."""
+    methods = {name: getattr(store, name) for name in names}
+    if inject is not None:
+        methods[inject.op] = wrap(methods[inject.op], inject)
+    calls = []
+    for i, (op, args) in enumerate(steps):
+        calls.append((names.index(op), methods[op], args))
+        if (i + 1) % len(OPS) == 0:
+            calls += [(names.index(extra), methods[extra], ()) for extra in names[len(OPS):]]
+    return calls
+
+
+# Imported last: bench.openloop builds on this module's Timing.
+from storebench.core import openloop  # noqa: E402
+
+
+def _round_trip_counter(store: Store) -> Callable[[], int]:
+    if store.round_trips() is None:
+        return _no_round_trips
+    return lambda: store.round_trips() or 0

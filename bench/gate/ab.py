@@ -1,0 +1,160 @@
+"""`storebench ab`: base and head measured side by side in one job, and a three-way verdict.
+
+Each side is a Python interpreter whose environment holds that side's code, drivers and
+settings (CI installs the pull request's base and head into two virtual environments). The
+coordinator (bench/core/coordinator.py) starts, per backend, K worker processes with each side's
+interpreter — pair i is base's worker i and head's worker i — all with the same seed and plan
+and each with its own store, pins them to one CPU, and interleaves their rounds finely
+(A B B A …), so whatever the machine does hits both sides of a pair alike. The verdict comes
+from the pairs (bench/gate/ab_verdict.py). While any comparison is inconclusive, more pairs are
+measured, up to `max_pairs`.
+
+Exit status: 0 no regression, 1 regression, 2 bad input, 3 inconclusive after max_pairs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+from storebench.backends.base import Settings
+from storebench.gate import ab_verdict
+from storebench.core import coordinator
+from storebench.gate.ab_verdict import INCONCLUSIVE, REGRESSION, Pair, Verdict
+from storebench.core.workload import Params
+
+SIDES = ("base", "head")
+EXIT = {ab_verdict.NO_REGRESSION: 0, REGRESSION: 1, INCONCLUSIVE: 3}
+DEFAULT_PAIRS, DEFAULT_MAX_PAIRS = 6, 12
+# A sample in fewer rounds than this cannot judge p99 (ab_verdict.samples_needed(99) = 500).
+TAIL_ROUNDS = ab_verdict.samples_needed(99)
+
+
+class AbError(ValueError):
+    """Bad input to ab: one line saying what to do (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    backends: tuple[str, ...]
+    python: dict[str, str]  # side -> interpreter
+    params: Params  # the profile's; `iterations` is replaced by rounds per pair
+    seed: int
+    settings: Settings
+    metrics: tuple[str, ...] = ("p50", "p99")
+    rounds: int = TAIL_ROUNDS  # timed rounds per worker process (per pair and side)
+    pairs: int = DEFAULT_PAIRS
+    max_pairs: int = DEFAULT_MAX_PAIRS
+    inject: dict[str, str | None] = field(default_factory=lambda: {"base": None, "head": None})
+    pin_cpu: int | None = None
+    alpha: float = ab_verdict.DEFAULT_ALPHA
+
+
+@dataclass
+class Outcome:
+    verdicts: list[Verdict]
+    pairs: int
+    measured: list[tuple[int, coordinator.Measured]]  # (batch, group): every batch's groups, both sides
+    batches: list[int]  # pairs per batch
+
+    @property
+    def overall(self) -> str:
+        return ab_verdict.overall(self.verdicts)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT[self.overall]
+
+
+def check_python(side: str, python: str) -> str:
+    """The interpreter's absolute path, once it has shown it can start a storebench worker."""
+    path = Path(python).expanduser()
+    if not path.exists():
+        raise AbError(f"--{side}-python {python}: no such file; give the python of the {side} side's environment")
+    try:
+        proc = subprocess.run([str(path), "-c", "import storebench.core.backend_worker"], capture_output=True, text=True,
+                              timeout=60)
+    except OSError as exc:
+        raise AbError(f"--{side}-python {python}: cannot run it ({exc.strerror})") from None
+    if proc.returncode != 0:
+        raise AbError(f"--{side}-python {python}: its environment has no storebench with measuring workers "
+                      f"(pip install -e the {side} checkout into it)")
+    return str(path.absolute())
+
+
+def default_cpu() -> int | None:
+    """The last CPU this process may use: both sides' workers share it (issue 11's prototype:
+    pair ratios spread 5x wider when the two processes of a pair ran on different cores)."""
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return allowed[-1] if allowed else None
+
+
+def run(plan: Plan, progress: Callable[[str, int, int], None] | None = None) -> Outcome:
+    """Measure `plan.pairs` pairs, then more while anything is inconclusive."""
+    cells: dict[tuple[str, str], list[Pair]] = {}
+    measured: list[tuple[int, coordinator.Measured]] = []
+    batches: list[int] = []
+    while True:
+        batch = plan.pairs if not batches else min(plan.pairs, plan.max_pairs - sum(batches))
+        # Each batch its own seed offset would change the plan; the same seed keeps every
+        # pair's calls identical, so pairs differ only in process and moment.
+        groups = coordinator.measure(_specs(plan), replace(plan.params, iterations=plan.rounds * batch), plan.seed,
+                                     plan.settings, processes=batch, pin_cpu=plan.pin_cpu,
+                                     rule=coordinator.StoppingRule(ci=0.0), progress=progress)
+        measured += [(len(batches), g) for g in groups]
+        batches.append(batch)
+        _add_pairs(cells, groups)
+        verdicts = ab_verdict.decide(cells, plan.metrics, plan.alpha)
+        if ab_verdict.overall(verdicts) != INCONCLUSIVE or sum(batches) >= plan.max_pairs:
+            return Outcome(verdicts, sum(batches), measured, batches)
+
+
+def _specs(plan: Plan) -> list[coordinator.WorkerSpec]:
+    return [coordinator.WorkerSpec(backend, side, plan.python[side], plan.inject.get(side))
+            for backend in plan.backends for side in SIDES]
+
+
+def _add_pairs(cells: dict[tuple[str, str], list[Pair]], groups: Sequence[coordinator.Measured]) -> None:
+    """Pair base's process i with head's process i, per backend and op, when both sides ran."""
+    by_key = {(m.spec.backend, m.spec.side): m for m in groups}
+    for backend in dict.fromkeys(m.spec.backend for m in groups):
+        base, head = by_key[(backend, "base")], by_key[(backend, "head")]
+        if base.entry["status"] != "ok" or head.entry["status"] != "ok":
+            continue
+        for op, base_runs in base.per_process.items():
+            for b, h in zip(base_runs, head.per_process.get(op, [])):
+                if b and h:
+                    cells.setdefault((backend, op), []).append(Pair(b, h))
+
+
+def failures(outcome: Outcome) -> list[str]:
+    """Backends that did not run on a side, with the reason: they are not judged."""
+    return [f"{m.spec.backend} ({m.spec.side}): {m.entry['status']} — {m.entry.get('reason')}"
+            for _, m in outcome.measured if m.entry["status"] != "ok"]
+
+
+def results_section(plan: Plan, outcome: Outcome) -> dict:
+    """What the results file records of the A/B job (`ab`): the set-up and every verdict."""
+    return {
+        "pairs": outcome.pairs, "batches": outcome.batches, "rounds_per_pair": plan.rounds,
+        "metrics": list(plan.metrics), "alpha": plan.alpha, "pin_cpu": plan.pin_cpu,
+        "python": plan.python, "inject": plan.inject, "overall": outcome.overall,
+        "verdicts": [asdict(v) for v in outcome.verdicts], "failures": failures(outcome),
+    }
+
+
+def entries(outcome: Outcome) -> tuple[list[dict], list[dict]]:
+    """Backend and op entries of both sides, each marked with its side and batch. An op entry's
+    `samples_ns` lists its processes' samples one process after the other, and `process_n`
+    says how many each had: pair i of a batch is process i of both sides."""
+    backends_out, ops_out = [], []
+    for batch, m in outcome.measured:
+        backends_out.append({**m.entry, "side": m.spec.side, "batch": batch})
+        for op in m.ops:
+            runs = m.per_process.get(op["op"])
+            split = {"samples_ns": [x for r in runs for x in r], "process_n": [len(r) for r in runs]} if runs else {}
+            ops_out.append({**op, "side": m.spec.side, "batch": batch, **split})
+    return backends_out, ops_out

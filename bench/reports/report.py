@@ -1,0 +1,713 @@
+"""`storebench report`: the decision matrix, the latency report, plots and one HTML page,
+rendered from results files and nothing else (a pure function of the data).
+
+Every number shown comes from a results file; a measured cell links to its evidence and
+names the results-file key it was read from. Seed-document facts are shown as documented,
+never mixed up with measurements. Optional keys (round_trips, capabilities,
+overhead_ratio, samples_ns …) may be missing: older files still render.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from storebench.reports import claims
+from storebench.reports import document as doc
+from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
+from storebench.reports import labels
+from storebench.reports import plots as plots_mod
+from storebench.reports import ranking
+from storebench.reports.plots import op_names
+from storebench.model.pytest_benchmark_json import load_any
+from storebench.reports.ranking import Figure
+from storebench.core.workload import ALL_OPS, COLD_START, OPS
+
+MATRIX, LATENCY, INDEX = "decision-matrix.md", "latency.md", "index.html"
+
+SEED_FACTORS = ("Cross-device", "Type Safety", "Ease of Setup", "API Routes Needed", "Production Ready",
+                "Cloud Backup", "Cost", "Migration Effort")
+# The seed's decision matrix, verbatim, by its column (shown with its emoji as words: `seed_words`).
+SEED_MATRIX: dict[str, tuple[str, ...]] = {
+    "Current (File + API)": ("❌ No", "❌ No", "✅ Easy", "✅ Yes (5)", "⚠️ Local only", "❌ No", "Free", "-"),
+    "Turso": ("✅ Yes", "✅ Yes", "✅ Easy", "❌ No", "✅ Yes", "✅ Yes", "Free tier", "Moderate"),
+    "Drizzle": ("✅ Yes*", "✅ Yes", "⚠️ Medium", "❌ No", "✅ Yes", "✅ Yes*", "Free", "Moderate"),
+    "Prisma": ("✅ Yes*", "✅ Yes", "❌ Complex", "❌ No", "✅ Yes", "✅ Yes*", "Free", "High"),
+    "Self-Hosted": ("✅ Yes", "✅ Yes", "⚠️ Medium", "✅ Yes", "⚠️ Complex", "❌ Manual", "Free", "Low"),
+    "Better-SQLite3": ("❌ No", "⚠️ Partial", "✅ Easy", "✅ Yes", "⚠️ Local only", "❌ No", "Free", "Low"),
+}
+
+# The seed's own measurements of its "Current" design, beside ours for the same operation.
+SEED_FIGURES: list[tuple[str, str]] = [
+    (COLD_START, "initial load 83 ms (with compilation)"),
+    ("load_all", "initial load 3–6 ms (cached)"),
+    ("create_conversation", "create conversation 57–67 ms"),
+    ("add_message", "add message: similar to create (57–67 ms)"),
+]
+
+PROBES = (("cross_device", "cross-device"), ("auth_enforced", "auth enforced"),
+          ("crash_durability", "crash durability"), ("concurrent_writers", "concurrent writers"),
+          ("online_backup", "online backup"))
+NOT_IN_RUN = "not in this run"
+MODEL_RTTS_MS = (0, 5, 20, 50, 100)
+
+
+@dataclass
+class Run:
+    """One loaded results file and the indexes the report reads it through."""
+
+    source: str
+    data: dict
+    link: str = ""  # the results file relative to the report folder, for links
+
+    def __post_init__(self) -> None:
+        self.link = self.link or self.source
+
+    @property
+    def backends(self) -> dict[str, tuple[int, dict]]:
+        return {b["name"]: (i, b) for i, b in enumerate(self.data["backends"])}
+
+    @property
+    def ops(self) -> dict[tuple[str, str], tuple[int, dict]]:
+        return {(o["backend"], o["op"]): (i, o) for i, o in enumerate(self.data["ops"])}
+
+    def backend_names(self) -> list[str]:
+        return [b["name"] for b in self.data["backends"]]
+
+    def label(self) -> str:
+        run = self.data.get("run", {})
+        return f"{run.get('started_at') or '?'} ({run.get('profile') or '?'}, {self.source})"
+
+
+def load_runs(paths: Sequence[str | Path], out: Path | None = None) -> list[Run]:
+    """Load and validate every file first, so a bad one stops the report before any output.
+    A pytest-benchmark JSON file is read as `check` reads it."""
+    runs = []
+    for p in paths:
+        link = os.path.relpath(Path(p).resolve(), out.resolve()) if out is not None else str(p)
+        runs.append(Run(str(p), load_any(p), link))
+    return runs
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def fmt_num(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+
+
+def lat_anchor(backend: str, op: str) -> str:
+    return f"lat-{backend}-{op}"
+
+
+def cap_anchor(backend: str, probe: str) -> str:
+    return f"cap-{backend}-{probe}"
+
+
+def emulated_text(entry: dict) -> str:
+    emulated = entry.get("emulated")
+    if not emulated:
+        return "no"
+    return "yes" if emulated is True else f"yes: {emulated}"
+
+
+def status_text(entry: dict) -> str:
+    status = entry.get("status", "?")
+    reason = entry.get("reason")
+    return f"{status}: {reason}" if reason and status != "ok" else status
+
+
+def probe_short(result: dict) -> str:
+    """`yes`, `no`, `n/a`, with the deciding figure when there is one."""
+    text = str(result.get("result", "?"))
+    figures = result.get("figures") or {}
+    if "acknowledged" in figures:
+        text += f" ({figures.get('present')}/{figures['acknowledged']} kept)"
+    elif "errors" in figures:
+        text += f" ({figures['errors']} errors)"
+    return text
+
+
+def round_cost(run: Run, backend: str) -> Figure | None:
+    """The p50s of the five operations added, with the interval their intervals add up to:
+    the cost of one request of each route."""
+    ops = run.ops
+    figures = [ranking.p50_figure(ops[(backend, op)][1]) if (backend, op) in ops else None for op in OPS]
+    return None if any(f is None for f in figures) else ranking.total(figures)
+
+
+# ---------------------------------------------------------------- decision matrix
+
+
+def matrix_rows(run: Run) -> list[labels.Row]:
+    """The seed's options (the real system first, else a labelled Python equivalent), then a
+    row for every backend in the results that no option names."""
+    return labels.rows({name: entry for name, (_, entry) in run.backends.items()})
+
+
+EMOJI_WORDS = (("✅", "good:"), ("❌", "bad:"), ("⚠️", "caution:"))
+
+
+def seed_words(text: str) -> str:
+    """The seed's ✅ / ❌ / ⚠️ as words: emoji render as empty boxes where no emoji font is installed."""
+    for emoji, word in EMOJI_WORDS:
+        text = text.replace(emoji, word)
+    return text
+
+
+def _backend_cells(row: labels.Row, run: Run) -> list[Cell]:
+    found = run.backends.get(row.backend)
+    if found is None:
+        status = Cell(NOT_IN_RUN)
+    else:
+        i, entry = found
+        # The full emulation note is in the latency report's "emulated" column; the narrow cell only marks it.
+        text = status_text(entry) + (" (emulated)" if labels.emulation(entry) else "")
+        status = Cell(text, MEASURED, run.link, f"{run.source} backends[{i}].status")
+    return [Cell(row.option), Cell(f"`{row.backend}`"), status]
+
+
+def seed_table(run: Run) -> Table:
+    rows = []
+    for row in matrix_rows(run):
+        cells = _backend_cells(row, run)
+        for k in range(len(SEED_FACTORS)):
+            if row.column is None:
+                cells.append(Cell("not in the seed"))
+            else:
+                cells.append(Cell(seed_words(SEED_MATRIX[row.column][k]), DOCUMENTED))
+        rows.append(cells)
+    return Table(["option (seed)", "backend", "status", *SEED_FACTORS], rows)
+
+
+def p50_text(o: dict) -> str:
+    """A p50 with its 95 % interval: "1.23 [1.20–1.27]"."""
+    figure = ranking.p50_figure(o)
+    return "–" if figure is None else ranking.fmt_interval(figure, fmt_ms)
+
+
+def store_size(o: dict) -> str | None:
+    """The store load_all returned, as recorded with the entry: "100 conv. / 2,000 msg", ranges when it varied."""
+    def span(key: str) -> str | None:
+        low, high = o.get(f"store_{key}_min"), o.get(f"store_{key}_max")
+        if low is None or high is None:
+            return None
+        return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+
+    conversations, messages = span("conversations"), span("messages")
+    if conversations is None or messages is None:
+        return None
+    return f"{conversations} conv. / {messages} msg"
+
+
+def latency_cell(run: Run, backend: str, op: str) -> Cell:
+    found = run.ops.get((backend, op))
+    if found is None:
+        return Cell("–" if backend not in run.backends else "not measured")
+    i, o = found
+    if not o.get("n"):
+        return Cell(f"no samples ({o.get('errors', 0)} errors)", MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}",
+                    f"{run.source} ops[{i}].n")
+    text = f"{p50_text(o)} / {fmt_ms(o.get('p95_ms'))}"
+    if op == "load_all":
+        text += f" (store: {store_size(o) or 'size not recorded'})"
+    if o.get("errors"):
+        text += f" ({o['errors']} errors)"
+    return Cell(text, MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}", f"{run.source} ops[{i}].p50_ms, ops[{i}].p95_ms")
+
+
+def latency_table(run: Run) -> Table:
+    rows = []
+    for row in matrix_rows(run):
+        rows.append(_backend_cells(row, run) + [latency_cell(run, row.backend, op) for op in ALL_OPS])
+    return Table(["option (seed)", "backend", "status", *(f"{op} p50 [95 % CI] / p95 ms" for op in ALL_OPS)], rows)
+
+
+def capability_cell(run: Run, backend: str, probe: str) -> Cell:
+    found = run.backends.get(backend)
+    if found is None:
+        return Cell("–")
+    i, entry = found
+    result = (entry.get("capabilities") or {}).get(probe)
+    if result is None:
+        return Cell("not probed")
+    text = probe_short(result)
+    if probe == "cross_device" and result.get("result") == "yes":
+        text += (" (client in another network namespace)" if cross_device_basis(result) == "namespace"
+                 else " (loopback only: reachable by URL + token from another process)")
+    return Cell(text, MEASURED, f"{MATRIX}#{cap_anchor(backend, probe)}",
+                f"{run.source} backends[{i}].capabilities.{probe}")
+
+
+def capability_table(run: Run) -> Table:
+    rows = []
+    for row in matrix_rows(run):
+        rows.append(_backend_cells(row, run) + [capability_cell(run, row.backend, p) for p, _ in PROBES])
+    return Table(["option (seed)", "backend", "status", *(label for _, label in PROBES)], rows)
+
+
+def cross_device_basis(result: dict | None) -> str | None:
+    """Where the cross-device probe's client ran: "namespace" (another network namespace, its
+    own address: another host as far as the network is concerned) or "loopback" (another
+    process on this host; older results files are all loopback)."""
+    if not result:
+        return None
+    return (result.get("figures") or {}).get("client_network") or "loopback"
+
+
+def seed_disagreements(run: Run) -> list[Block]:
+    """Where this run's cross-device probe contradicts the seed's documented answer. A "yes"
+    measured from another process on loopback shows reachability by URL + token only, never
+    that another device can reach the store, so it is not called a contradiction."""
+    items = []
+    factor = SEED_FACTORS.index("Cross-device")
+    entries = {name: entry for name, (_, entry) in run.backends.items()}
+    for row in matrix_rows(run):
+        if row.column is None or row.backend not in entries or \
+                labels.representative(row.column, entries) != row.backend:
+            continue
+        result = (entries[row.backend].get("capabilities") or {}).get("cross_device")
+        measured = (result or {}).get("result")
+        if measured not in ("yes", "no"):
+            continue
+        documented = seed_words(SEED_MATRIX[row.column][factor])
+        says_yes = "Yes" in documented
+        link = f"[{measured}]({MATRIX}#{cap_anchor(row.backend, 'cross_device')})"
+        who = row.option if row.backend in labels.EQUIVALENT_OF else f"{row.option} → {labels.prose(row.backend, entries[row.backend])}"
+        if measured == "yes" and cross_device_basis(result) == "loopback":
+            if not says_yes:
+                items.append(f"{who}: the seed says {documented}; measured: {link} only from another process on this host's loopback, which "
+                             "shows it is reachable by URL + token from another process, not from another device: "
+                             "no evidence either way.")
+            continue
+        if says_yes != (measured == "yes"):
+            note = " (the seed's * means: with Turso or another cloud provider)" if documented.endswith("*") else ""
+            where = (" (a client in another network namespace; the server listens on loopback and a relay on the "
+                     "namespace link forwarded to it, so this shows a client needs only the URL and token once the "
+                     "server's port is reachable, not that it is exposed)") if measured == "yes" else ""
+            items.append(f"{who}: the seed says {documented}{note}; measured: {link}{where}.")
+    if not items:
+        return [Para("The cross-device probe agrees with the seed for every row measured in this run.")]
+    return [Bullets(items)]
+
+
+def capability_evidence(run: Run) -> list[Block]:
+    blocks: list[Block] = []
+    for name in run.backend_names():
+        i, entry = run.backends[name]
+        caps = entry.get("capabilities") or {}
+        if not caps:
+            continue
+        items, anchors = [], []
+        for probe, label in PROBES:
+            if probe in caps:
+                items.append(f"**{label}: {caps[probe].get('result')}**: {caps[probe].get('evidence', '')} "
+                             f"(`backends[{i}].capabilities.{probe}`)")
+                anchors.append(cap_anchor(name, probe))
+        blocks += [Heading(3, f"`{name}`"), Bullets(items, anchors)]
+    return blocks or [Para("No capability probes in this results file (older files have none).")]
+
+
+# ---------------------------------------------------------------- recommendation
+
+
+def _ok_backends(run: Run) -> list[tuple[str, dict, Figure]]:
+    """Backends with status ok and all five operations measured, cheapest round first."""
+    out = []
+    for name in run.backend_names():
+        entry = run.backends[name][1]
+        cost = round_cost(run, name)
+        if entry.get("status") == "ok" and cost is not None:
+            out.append((name, entry, cost))
+    return sorted(out, key=lambda t: t[2].value)
+
+
+def _capability(entry: dict, probe: str) -> str | None:
+    return ((entry.get("capabilities") or {}).get(probe) or {}).get("result")
+
+
+def _cold(run: Run, name: str) -> str:
+    found = run.ops.get((name, COLD_START))
+    return f"; cold start p50 {p50_text(found[1])} ms" if found and found[1].get("n") else ""
+
+
+def _chosen(run: Run, candidates: list[tuple[str, dict, Figure]], why: str) -> str:
+    """The cheapest candidate, or the candidates that tie with it within their spread."""
+    tied = ranking.leaders([(name, cost) for name, _, cost in candidates])
+    entries = {name: entry for name, entry, _ in candidates}
+    if len(tied) == 1:
+        name, cost = tied[0]
+        return (f"{labels.prose(name, entries[name])}, {why}: {ranking.fmt_interval(cost, fmt_ms)} ms per round"
+                f"{_cold(run, name)}.")
+    names = [labels.prose(n, entries[n]) for n, _ in tied]
+    costs = "; ".join(f"`{n}` {ranking.fmt_interval(c, fmt_ms)} ms" for n, c in tied)
+    return (f"{', '.join(names[:-1])} and {names[-1]} tie within {ranking.tie_spread(tied)} ({why}; their "
+            f"per-round costs' 95 % intervals overlap, so the order between them is noise): {costs}.")
+
+
+def _phase1(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
+    head = "**Phase 1, single machine now:**"
+    durable = [t for t in ok if _capability(t[1], "crash_durability") in ("yes", None)]
+    if not durable:
+        return f"{head} no backend ran ok with all five operations measured and its acknowledged writes kept."
+    probed = all(_capability(t[1], "crash_durability") == "yes" for t in durable)
+    kept = ("whose acknowledged writes survived a killed writer" if probed
+            else "whose acknowledged writes survived a killed writer where probed (not all were)")
+    text = f"{head} " + _chosen(run, durable, f"the lowest cost among ok backends {kept}")
+    current = round_cost(run, "api-routes")
+    name, _, cost = durable[0]
+    if current is not None and name != "api-routes":
+        text += (f" The seed's current design, {labels.prose('api-routes')}, costs "
+                 f"{ranking.fmt_interval(current, fmt_ms)} ms ({current.value / cost.value:.1f}× the cheapest).")
+    return text
+
+
+def _phase2(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
+    head = "**Phase 2, cross-device next:**"
+    remote = [t for t in ok if _capability(t[1], "cross_device") == "yes"]
+    if not remote:
+        return (f"{head} no backend in this run was reached by a second client with only a URL and token "
+                "(cross-device probe = yes); run the server backends to decide this phase.")
+    # Enforced auth first; among those, the cheapest (ties within the spread stay ties).
+    authed = [t for t in remote if _capability(t[1], "auth_enforced") == "yes"] or remote
+    namespace = all(cross_device_basis((t[1].get("capabilities") or {}).get("cross_device")) == "namespace"
+                    for t in authed)
+    reached = ("a client in another network namespace reached with only a URL and token" if namespace
+               else "a second process reached with only a URL and token (on loopback: not shown from another device)")
+    auth = "enforced auth" if authed is not remote else "none of them enforced auth"
+    return f"{head} " + _chosen(run, authed, f"the lowest cost among backends {reached}, {auth}")
+
+
+def _phase3(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
+    head = "**Phase 3, type safety later:**"
+    # The seed's phase 3 is a typed layer over the cross-device store, so reachable ones come first.
+    typed = [t for t in ok if t[1].get("kind") == "orm"]
+    if not typed:
+        return f"{head} no typed query layer (kind `orm`) ran ok in this run."
+    reachable = [t for t in typed if _capability(t[1], "cross_device") == "yes"] or typed
+    text = f"{head} " + _chosen(run, reachable, "the lowest-cost typed query layer (kind `orm`; type safety itself "
+                                "is documented, not measured), cross-device first (here: "
+                                f"{_capability(reachable[0][1], 'cross_device') or 'not probed'})")
+    name = reachable[0][0]
+    ratios = [(o["overhead_ratio"], o.get("overhead_vs") or "raw driver")
+              for (b, _), (_, o) in run.ops.items() if b == name and o.get("overhead_ratio")]
+    if ratios:
+        values = [r for r, _ in ratios]
+        text += f" `{name}` costs {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`."
+    return text
+
+
+def recommend(run: Run) -> list[str]:
+    """One sentence per seed phase, chosen from this run's measurements by stated rules."""
+    ok = _ok_backends(run)
+    return [_phase1(run, ok), _phase2(run, ok), _phase3(run, ok),
+            "Rules: cost = the five operations' p50s added (one request of each route), lowest first, among "
+            "backends with status ok; its interval adds the ops' 95 % intervals (widened to the between-process "
+            "spread where recorded). Backends whose intervals overlap the cheapest one's tie: the order between "
+            "them is within the noise. Failures are visible in the tables below."]
+
+
+# ---------------------------------------------------------------- documents
+
+
+def run_facts(run: Run) -> str:
+    r = run.data.get("run", {})
+    host = r.get("host") or {}
+    params = r.get("params") or {}
+    sizes = ", ".join(f"{k} {v}" for k, v in params.items() if k != "settings")
+    return (f"Source: `{run.source}` (run `{r.get('id', '?')}`, started {r.get('started_at', '?')}, profile "
+            f"{r.get('profile', '?')}{', ' + sizes if sizes else ''}; {host.get('cpu_model', '?')}, "
+            f"{host.get('cores', '?')} cores, Python {host.get('python', '?')}; "
+            f"{'complete' if run.data.get('complete') else 'INCOMPLETE: the run did not finish'}).")
+
+
+LEGEND = ("Each cell says where it comes from: **(m)** measured in this run (the link goes to the evidence, and "
+          "its title names the results-file key), **(d)** documented (the seed document's decision matrix, "
+          "not measured). Rows whose backend is absent from the results say “not in this run”.")
+
+
+def matrix_blocks(run: Run) -> list[Block]:
+    return [
+        Heading(1, "Decision matrix"),
+        Para(run_facts(run)),
+        Para(LEGEND),
+        Heading(2, "Recommendation, derived from this run", "recommendation"),
+        Bullets(recommend(run)),
+        Heading(2, "Measured latency: p50 / p95 per operation (ms)", "matrix-latency"),
+        latency_table(run),
+        Heading(2, "Measured capabilities", "matrix-capabilities"),
+        capability_table(run),
+        Heading(2, "Where the measurements disagree with the seed", "disagreements"),
+        *seed_disagreements(run),
+        Heading(2, "The seed's factors (documented)", "seed"),
+        Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; * = with Turso or another cloud provider."),
+        seed_table(run),
+        Heading(2, "Capability evidence", "capability-evidence"),
+        *capability_evidence(run),
+    ]
+
+
+def _sampling_text(o: dict) -> str:
+    """How the samples were taken, from the optional fields: processes, their spread, why sampling stopped."""
+    parts = []
+    if o.get("processes"):
+        parts.append(f"{o['processes']} processes")
+    if o.get("between_process_cv") is not None:
+        parts.append(f"between-process CV {o['between_process_cv'] * 100:.1f} %")
+    if o.get("process_p50_ms"):
+        parts.append("p50s " + ", ".join(fmt_ms(v) for v in o["process_p50_ms"]))
+    if o.get("stop_reason"):
+        parts.append(f"stopped: {o['stop_reason']}")
+    return "; ".join(parts) or "–"
+
+
+def op_table(run: Run, op: str) -> Table:
+    ops = [o for (_, name), (_, o) in run.ops.items() if name == op]
+    with_ratio = any(o.get("overhead_ratio") is not None for o in ops)
+    with_sampling = any(_sampling_text(o) != "–" for o in ops)
+    headers = ["backend", "status", "emulated", "n", "errors", "p50 [95 % CI]", "p90", "p95", "p99", "max", "ops/s",
+               "round trips"]
+    if op == "load_all":
+        headers.append("store load_all returned")
+    if with_sampling:
+        headers.append("sampling")
+    if with_ratio:
+        headers.append("vs raw driver (p50 ratio)")
+    rows = []
+    for name in run.backend_names():
+        entry = run.backends[name][1]
+        found = run.ops.get((name, op))
+        if found is None:
+            continue
+        i, o = found
+        row = [Cell(labels.prose(name), anchor=lat_anchor(name, op)), Cell(status_text(entry)),
+               Cell(emulated_text(entry)), Cell(fmt_num(o.get("n"))), Cell(fmt_num(o.get("errors"))), Cell(p50_text(o))]
+        row += [Cell(fmt_ms(o.get(f))) for f in ("p90_ms", "p95_ms", "p99_ms", "max_ms")]
+        row.append(Cell(fmt_num(o.get("ops_per_s"), 0)))
+        trips = o.get("round_trips")
+        row.append(Cell(fmt_num(trips, 1) if trips is not None else "not counted"))
+        if op == "load_all":
+            row.append(Cell(store_size(o) or "not recorded (older results file)"))
+        if with_sampling:
+            row.append(Cell(_sampling_text(o)))
+        if with_ratio:
+            ratio = o.get("overhead_ratio")
+            row.append(Cell(f"{ratio:.2f}× {o.get('overhead_vs') or ''}".strip() if ratio is not None else "–"))
+        row.append(Cell(f"`ops[{i}]`"))
+        rows.append(row)
+    return Table(headers + ["results key"], rows)
+
+
+def overhead_blocks(run: Run) -> list[Block]:
+    o = run.data.get("overhead")
+    if not o:
+        return [Para("This results file has no harness-overhead measurement.")]
+    return [Para(f"A no-op timed through the same loop costs p50 {o.get('p50_ns')} ns, p99 {o.get('p99_ns')} ns, "
+                 f"min {o.get('min_ns')} ns (n {o.get('n', '?')}): differences smaller than this are the harness, "
+                 "not the backend (key `overhead`).")]
+
+
+def seed_comparison(run: Run) -> Table:
+    names = run.backend_names()
+    rows = []
+    for op, figure in SEED_FIGURES:
+        row = [Cell(f"`{op}`"), Cell(figure, DOCUMENTED)]
+        for name in names:
+            found = run.ops.get((name, op))
+            if found and found[1].get("n"):
+                i, o = found
+                row.append(Cell(p50_text(o), MEASURED, f"{LATENCY}#{lat_anchor(name, op)}", f"{run.source} ops[{i}].p50_ms"))
+            else:
+                row.append(Cell("–"))
+        rows.append(row)
+    return Table(["operation", "seed (its Next.js app over HTTP, documented)",
+                  *(f"{labels.plain(n)} p50 [95 % CI] ms" for n in names)], rows)
+
+
+def _network_rtt(entry: dict, settings: dict) -> tuple[float | None, str]:
+    """The round-trip time inside this backend's measured p50s, or None with why it is unknown."""
+    if entry.get("emulated"):
+        return float(settings.get("rtt_ms") or 0), "emulated"
+    url = ((entry.get("target") or {}).get("url")) or ""
+    host = urlsplit(url).hostname if url else None
+    if host is None or host in ("127.0.0.1", "localhost", "::1"):
+        return 0.0, "loopback"  # a loopback round trip is tens of µs: left in the local figure
+    return None, f"it ran over a real network to {host}, whose round-trip time was not measured"
+
+
+def local_p50(p50: float, trips: float, rtt: float | None, why: str) -> tuple[float | None, str]:
+    """The p50 without the network's round trips, or None and the reason it cannot be derived."""
+    if rtt is None:
+        return None, f"not derivable: {why}"
+    local = p50 - trips * rtt
+    if local <= 0:
+        return None, (f"not derivable: the p50 ({fmt_ms(p50)} ms) is not more than {fmt_num(trips, 1)} round trips × "
+                      f"{rtt:g} ms {why} RTT, so the counted trips overlap (pipelined requests share a round trip) "
+                      "and the model's one-RTT-per-trip assumption does not hold")
+    return local, fmt_ms(local)
+
+
+def rtt_model(run: Run) -> list[Block]:
+    """What each op would cost at other round-trip times: a labelled model, not a measurement."""
+    settings = (run.data.get("run", {}).get("params") or {}).get("settings") or {}
+    rows = []
+    for name in run.backend_names():
+        entry = run.backends[name][1]
+        rtt, why = _network_rtt(entry, settings)
+        for op in OPS:
+            found = run.ops.get((name, op))
+            if not found or found[1].get("round_trips") is None or found[1].get("p50_ms") is None:
+                continue
+            o = found[1]
+            local, text = local_p50(o["p50_ms"], o["round_trips"], rtt, why)
+            model = [Cell("–" if local is None else fmt_ms(local + o["round_trips"] * r)) for r in MODEL_RTTS_MS]
+            rows.append([Cell(labels.prose(name, entry)), Cell(f"`{op}`"), Cell(fmt_num(o["round_trips"], 1)),
+                         Cell(text)] + model)
+    if not rows:
+        return [Para("No backend in this run counts network round trips (embedded backends make none).")]
+    return [Para("Modelled, not measured: p50 service time without the network's round trips (the emulated delay "
+                 "removed; loopback's tens of µs left in) + round trips × RTT. Use it to read the network backends' "
+                 "numbers for your own region. Where the local figure cannot be derived, the row says why."),
+            Table(["backend", "op", "round trips", "local p50 ms", *(f"at {r} ms RTT" for r in MODEL_RTTS_MS)], rows)]
+
+
+def error_blocks(run: Run) -> list[Block]:
+    items = [f"`{o['backend']}` `{o['op']}`: {o['errors']} errors, e.g. {'; '.join(o.get('error_examples') or []) or '–'}"
+             for o in run.data["ops"] if o.get("errors")]
+    return [Bullets(items)] if items else [Para("No operation failed.")]
+
+
+def _figure(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_figure(v)}" for k, v in value.items())
+    return str(value)
+
+
+def observation_blocks(run: Run) -> list[Block]:
+    """What backends measured about themselves after the run (replication lag,
+    read-your-writes), each value with the results-file key it comes from."""
+    rows = []
+    for i, b in enumerate(run.data["backends"]):
+        for name, value in (b.get("observations") or {}).items():
+            rows.append([Cell(f"`{b['name']}`"), Cell(f"`{name}`"),
+                         Cell(_figure(value), MEASURED, run.link, f"{run.source} backends[{i}].observations.{name}")])
+    if not rows:
+        return [Para("No backend in this run records observations.")]
+    return [Table(["backend", "observation", "measured"], rows)]
+
+
+def fitted_over(sweep: dict, series: dict) -> str:
+    """The sizes a growth exponent was fitted over (those with a measured p50, as `fit_growth` uses)."""
+    sizes = [size for size, p50 in zip(sweep["values"], series.get("p50_ms") or []) if p50 is not None and p50 > 0]
+    if len(set(sizes)) < 2:
+        return f"not fitted: {len(sizes)} measured size(s)"
+    return f"{min(sizes):,}–{max(sizes):,} ({len(sizes)} sizes: {', '.join(f'{v:,}' for v in sizes)})"
+
+
+def sweep_blocks(run: Run) -> list[Block]:
+    """Growth exponents (p50 ~ size^b) and where load_all stops being viable, per sweep."""
+    blocks: list[Block] = []
+    for k, sweep in enumerate(run.data.get("sweeps") or []):
+        rows = []
+        for j, b in enumerate(sweep["backends"]):
+            for op, series in b["ops"].items():
+                exponent = series.get("growth_exponent")
+                rows.append([Cell(f"`{b['backend']}`"), Cell(f"`{op}`"),
+                             Cell("–" if exponent is None else f"{exponent:.2f}", MEASURED, run.link,
+                                  f"{run.source} sweeps[{k}].backends[{j}].ops.{op}.growth_exponent"),
+                             Cell(fitted_over(sweep, series))])
+            limit = b.get("load_all_limit") or {}
+            rows.append([Cell(f"`{b['backend']}`"), Cell(f"load_all passes {sweep['load_all_limit_ms']:g} ms at"),
+                         Cell(f"{limit.get('size') or '–'} {sweep['param']} ({limit.get('basis', '–')})", MEASURED,
+                              run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit"), Cell("")])
+        fixed = ", ".join(f"{key} {value}" for key, value in (sweep.get("fixed") or {}).items())
+        blocks += [Heading(3, f"{sweep['param']} = {', '.join(map(str, sweep['values']))}"),
+                   Para(f"Each exponent is the least-squares slope of log p50 on log {sweep['param']} over the sizes "
+                        f"named in its row (the measured points; a failed point is left out){', at ' + fixed if fixed else ''}. "
+                        "It describes that range only, not sizes beyond it."),
+                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {sweep['param']}"], rows)]
+    return blocks
+
+
+def comparison_blocks(runs: list[Run]) -> list[Block]:
+    if len(runs) < 2:
+        return []
+    names = list(dict.fromkeys(n for r in runs for n in r.backend_names()))
+    rows = []
+    for name in names:
+        for op in op_names([r.data for r in runs]):
+            cells = []
+            for r in runs:
+                found = r.ops.get((name, op))
+                cells.append(Cell(p50_text(found[1]), MEASURED, r.link, f"{r.source} ops[{found[0]}].p50_ms")
+                             if found else Cell("–"))
+            if any(c.text != "–" for c in cells):
+                rows.append([Cell(labels.prose(name)), Cell(f"`{op}`"), *cells])
+    return [Heading(2, "Runs compared: p50 [95 % CI] ms", "comparison"),
+            Bullets([f"run {k + 1}: {r.label()}" for k, r in enumerate(runs)]),
+            Table(["backend", "op", *(f"run {k + 1}" for k in range(len(runs)))], rows),
+            Image("comparison.png", "p50 per operation across the given runs")]
+
+
+def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]:
+    run = runs[-1]
+    blocks: list[Block] = [Heading(1, "Latency"), Para(run_facts(run)),
+                           Para("Milliseconds, nearest-rank percentiles (every value is a measured sample). "
+                                "ops/s is single-client service throughput. Emulated conditions are labelled."),
+                           Heading(2, "Harness overhead floor", "overhead"), *overhead_blocks(run)]
+    for op in op_names([run.data]):
+        blocks += [Heading(2, f"`{op}`", f"op-{op}"), op_table(run, op)]
+    blocks += [Heading(2, "The seed's figures beside ours", "seed-figures"),
+               Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
+                    "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
+                    "case, `load_all` its cached one; the `api-routes` row, when present, is the like-for-like one."),
+               seed_comparison(run),
+               *claims.claims_blocks(run),
+               Heading(2, "Round-trip model", "rtt-model"), *rtt_model(run),
+               Heading(2, "Errors", "errors"), *error_blocks(run),
+               Heading(2, "Backend observations", "observations"), *observation_blocks(run),
+               *([Heading(2, "Data-size sweeps", "sweeps"), *sweep_blocks(run)] if run.data.get("sweeps") else []),
+               *comparison_blocks(runs),
+               Heading(2, "Plots", "plots"),
+               *[Image(file, caption) for file, caption in plots if file != "comparison.png"]]
+    return blocks
+
+
+def write_reports(paths: Sequence[str | Path], out: Path) -> list[Path]:
+    """Render every report for the given results files (the last is the current run)."""
+    return render(load_runs(paths, out), out)
+
+
+def render(runs: list[Run], out: Path) -> list[Path]:
+    """Write the reports for loaded runs into `out`; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    plots = plots_mod.write_plots([r.data for r in runs], [r.source for r in runs], out)
+    matrix, latency = matrix_blocks(runs[-1]), latency_blocks(runs, plots)
+    written = []
+    for name, blocks in ((MATRIX, matrix), (LATENCY, latency)):
+        path = out / name
+        path.write_text(doc.render_markdown(blocks, name), encoding="utf-8")
+        written.append(path)
+    page = doc.render_html("storebench report", [("decision-matrix", matrix), ("latency", latency)], out)
+    (out / INDEX).write_text(page, encoding="utf-8")
+    written.append(out / INDEX)
+    return written + [out / file for file, _ in plots]
