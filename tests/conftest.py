@@ -3,8 +3,11 @@ the suite's promise to leave the checkout as it found it."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,9 +23,14 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 # dev` compiles into web/.next/dev). Everything else in the checkout must stay as it was.
 TOOL_STATE = {".git", ".venv", "__pycache__", ".pytest_cache", "storebench.egg-info", "node_modules", ".next"}
 
-# Hypothesis would keep its example database in .hypothesis/ under the folder pytest started in.
+# Hypothesis keeps its example database and caches in .hypothesis/ under the folder pytest
+# started in, some of it while test modules are imported: its home is a temporary folder
+# from the start, removed at exit.
 hypothesis_settings.register_profile("storebench", database=None)
 hypothesis_settings.load_profile("storebench")
+HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="storebench-tests-hypothesis-")
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
+atexit.register(shutil.rmtree, HYPOTHESIS_HOME, ignore_errors=True)
 
 
 def checkout_files() -> dict[str, tuple[int, int]]:
@@ -37,15 +45,16 @@ def checkout_files() -> dict[str, tuple[int, int]]:
     return files
 
 
+BEFORE = checkout_files()  # as pytest loads this file, before any test module is imported
+
+
 @pytest.fixture(scope="session", autouse=True)
-def checkout_unchanged(tmp_path_factory):
+def checkout_unchanged():
     """Fails the suite (an error at the last test's teardown) when any test created, changed or
     removed a file in the checkout: reports/, results/ and the user's files are theirs."""
-    before = checkout_files()
-    set_hypothesis_home_dir(str(tmp_path_factory.mktemp("hypothesis")))  # its caches (unicode tables)
     yield
     after = checkout_files()
-    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    changed = sorted(p for p in BEFORE.keys() | after.keys() if BEFORE.get(p) != after.get(p))
     assert not changed, f"the tests changed the checkout (use tmp_path): {', '.join(changed[:10])}"
 
 
