@@ -38,6 +38,7 @@ from storebench.core.workload import COLD_START, OPS, Params
 
 PROCESSES = 3
 READY_TIMEOUT_S = 600  # provisioning, preloading and warming up, all workers at once
+KEEP_ALIVE_POLL_S = 1.0  # while waiting for a worker, how often the others' idle time is checked
 FINISH_TIMEOUT_S = 1800  # cold starts and probes
 STOP_GRACE_S = 10
 
@@ -86,9 +87,12 @@ class Worker:
         except (BrokenPipeError, OSError):
             raise WorkerFailed(f"worker {self.index} is gone: {self.last_error()}") from None
 
+    def answered(self, timeout_s: float) -> bool:
+        """Whether the worker has written an answer, waiting at most `timeout_s`."""
+        return bool(select.select([self.proc.stdout], [], [], timeout_s)[0])
+
     def receive(self, timeout_s: float) -> dict:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
-        if not ready:
+        if not self.answered(timeout_s):
             raise WorkerFailed(f"worker {self.index} did not answer within {timeout_s:.0f} s")
         line = self.proc.stdout.readline()
         if not line:
@@ -238,8 +242,8 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
     try:
         for spec in specs:
             groups.append(_start(spec, params, seed, settings, processes, pin_cpu, rule))
-        for group in groups:
-            _await_ready(group)
+        for i, group in enumerate(groups):
+            _await_ready(group, groups[:i])
         _interleave(groups, progress)
         for group in groups:  # right after the timing: no store waits long enough to expire
             _check(group, groups)
@@ -276,11 +280,18 @@ def _start(spec: WorkerSpec, params: Params, seed: int, settings: Settings, proc
     return group
 
 
-def _await_ready(group: Group) -> None:
+def _await_ready(group: Group, ready: list[Group]) -> None:
+    """Wait for the group's workers to be ready; meanwhile the groups already `ready` are kept
+    alive (with many backends, preparing all of them takes longer than sqld keeps an idle
+    stream: the first default run with 19 backends lost sqld-replica's connection this way)."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     try:
         for worker in group.workers:
-            reply = worker.receive(max(1.0, deadline - time.monotonic()))
+            while not worker.answered(KEEP_ALIVE_POLL_S):
+                if time.monotonic() > deadline:
+                    raise WorkerFailed(f"worker {worker.index} was not ready within {READY_TIMEOUT_S} s")
+                _keep_alive(ready)
+            reply = worker.receive(KEEP_ALIVE_POLL_S)
             if not reply["ready"]:
                 group.entry = reply["entry"]
                 group.done = True
