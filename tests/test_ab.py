@@ -13,7 +13,7 @@ PY = sys.executable
 
 
 def ab(tmp_path, *extra: str) -> int:
-    return main(["ab", "--base-python", PY, "--head-python", PY, "--backends", "sqlite3", "--pairs", "3",
+    return main(["ab", "--base-python", PY, "--head-python", PY, "--backends", "sqlite3,apsw", "--pairs", "3",
                  "--max-pairs", "3", "--rounds", "40", "--metric", "p50", "--no-progress",
                  "--out", str(tmp_path / "ab.json"), "--summary", str(tmp_path / "ab.md"), *extra])
 
@@ -38,7 +38,8 @@ def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
     assert [(v["backend"], v["op"]) for v in regressions] == [("sqlite3", "delete_conversation")]
     assert "`sqlite3.delete_conversation` | p50 | +" in (tmp_path / "ab.md").read_text()
     assert data["ab"]["inject"] == {"base": None, "head": "sqlite3.delete_conversation=+400%"}
-    sides = {(o["side"], o["op"]): o for o in data["ops"]}
+    assert data["ab"]["failures"] == []  # the injection reaches sqlite3's head workers only
+    sides = {(o["side"], o["op"]): o for o in data["ops"] if o["backend"] == "sqlite3"}
     assert sides[("head", "delete_conversation")]["injected"] == "sqlite3.delete_conversation=+400%"
     assert "injected" not in sides[("base", "delete_conversation")]
     # Every pair's samples are in the file: process i of each side is pair i.

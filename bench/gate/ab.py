@@ -113,8 +113,13 @@ def run(plan: Plan, progress: Callable[[str, int, int], None] | None = None) -> 
 
 
 def _specs(plan: Plan) -> list[coordinator.WorkerSpec]:
-    return [coordinator.WorkerSpec(backend, side, plan.python[side], plan.inject.get(side))
+    return [coordinator.WorkerSpec(backend, side, plan.python[side], _inject_for(plan.inject.get(side), backend))
             for backend in plan.backends for side in SIDES]
+
+
+def _inject_for(spec: str | None, backend: str) -> str | None:
+    """A side's --inject spec for the worker of `backend`: only the backend it names gets it."""
+    return spec if spec is not None and spec.split(".", 1)[0] == backend else None
 
 
 def _add_pairs(cells: dict[tuple[str, str], list[Pair]], groups: Sequence[coordinator.Measured]) -> None:
