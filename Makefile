@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 
 .PHONY: bench test install web
 
-# Quiet: pip's own progress is noise here; errors still print. (setuptools still notes that an
-# editable install of packages in the project root is one; that goes with the package layout.)
+# Quiet: pip's own progress is noise here; errors still print. (setuptools still prints its
+# generic notice about editable installs whose package folders are mapped, as ours are.)
 $(BIN)/storebench: pyproject.toml
 	@echo "installing storebench and its dependencies into $(VENV) (a minute or two, once)"
 	@$(PY) -m venv $(VENV)
@@ -29,7 +29,6 @@ install: $(BIN)/storebench $(if $(NODE_OK),$(NODE_STAMP))
 # The Next.js app of the browser backends (nextjs-routes, browser-turso): npm ci and next build
 # in web/, when Node 20 or newer is on the PATH; without it those backends are listed as
 # unavailable with the reason. Rebuilt only when its lock file or sources change.
-NODE_OK := $(shell node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' 2>/dev/null && echo yes)
 WEB_SOURCES := $(shell find web/app web/lib -type f 2>/dev/null) web/next.config.mjs web/tsconfig.json
 
 web/node_modules/.package-lock.json: web/package-lock.json
