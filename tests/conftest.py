@@ -19,9 +19,11 @@ from storebench.backends.base import Settings
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # Tool state that may change while the suite runs: the virtual environment, bytecode, pytest's
-# cache, the editable install's metadata, the Node packages and Next.js's build folder (`next
-# dev` compiles into web/.next/dev). Everything else in the checkout must stay as it was.
-TOOL_STATE = {".git", ".venv", "__pycache__", ".pytest_cache", "storebench.egg-info", "node_modules", ".next"}
+# cache, the editable install's metadata, the Node packages and what Next.js generates (`next
+# dev` compiles into web/.next/dev and rewrites web/next-env.d.ts; both are git-ignored).
+# Everything else in the checkout must stay as it was.
+TOOL_STATE = {".git", ".venv", "__pycache__", ".pytest_cache", "storebench.egg-info", "node_modules", ".next",
+              "next-env.d.ts"}
 
 # Hypothesis keeps its example database and caches in .hypothesis/ under the folder pytest
 # started in, some of it while test modules are imported: its home is a temporary folder
