@@ -17,7 +17,6 @@ answers: page, scripts, the client's import and its first request, preflight inc
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Iterator
 
@@ -25,12 +24,11 @@ from storebench.backends.api_routes import encode_conversation
 from storebench.backends.base import Conversation, Settings, Target
 from storebench.backends.browser import BrowserStore, chromium, open_page, read_package_version, running_next
 from storebench.backends.hrana_batch import SERVER_SETTINGS_NOTE
-from storebench.backends.turso import EMULATION, URL_VARIABLE, turso_target, turso_unavailable_reason, wire_counter
-from storebench.servers.wan_proxy import Counters
+from storebench.backends.turso import TursoTarget, turso_target, wire_counter
 from storebench.model.secrets import redact_url
 
 
-class BrowserTursoStore(BrowserStore):
+class BrowserTursoStore(TursoTarget, BrowserStore):
     name = "browser-turso"
     kind = "remote"
     description = ("the design's phase 2: the page in headless Chromium uses @libsql/client/web with a token "
@@ -39,16 +37,6 @@ class BrowserTursoStore(BrowserStore):
     # As `turso`: every op pays the emulated WAN round trip, so a quarter of the rounds pins it.
     rounds_fraction = 0.25
     chunk_steps = 1  # one op per evaluate, so the proxy's wire count is each op's own
-    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
-
-    def __init__(self, target: Target, settings: Settings) -> None:
-        super().__init__(target, settings)
-        self.emulated = target.extra.get("emulated", False)
-        self.wire: Counters | None = None
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return super().unavailable_reason() or turso_unavailable_reason()
 
     @classmethod
     @contextlib.contextmanager

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
@@ -21,8 +20,7 @@ from urllib.parse import urlsplit
 from storebench.servers import sqld_server
 from storebench.backends.base import Settings, Target
 from storebench.backends.node_runner import NodeStore
-from storebench.backends.turso import EMULATION, URL_VARIABLE, turso_target, turso_unavailable_reason, wire_counter
-from storebench.servers.wan_proxy import Counters
+from storebench.backends.turso import TursoTarget, wire_counter
 
 REMOTE_TIMEOUT = ("enforced in Node: every HTTP request of @libsql/client carries AbortSignal.timeout(op_timeout_s); "
                   "a request that times out fails the op")
@@ -104,7 +102,7 @@ class NodeSqldStore(NodeStore):
         return {**super().describe(), "server_version": self.target.extra.get("server_version")}
 
 
-class NodeTursoStore(NodeStore):
+class NodeTursoStore(TursoTarget, NodeStore):
     name = "node-turso"
     kind = "remote"
     driver = "@libsql/client (npm)"
@@ -114,22 +112,6 @@ class NodeTursoStore(NodeStore):
     # As for `turso`: every op pays the (emulated) WAN round trip, so its spread is small next
     # to it and a quarter of the profile's rounds pins the percentiles.
     rounds_fraction = 0.25
-    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
-
-    def __init__(self, target: Target, settings: Settings) -> None:
-        super().__init__(target, settings)
-        self.emulated = target.extra.get("emulated", False)
-        self.wire: Counters | None = None
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return super().unavailable_reason() or turso_unavailable_reason()
-
-    @classmethod
-    @contextlib.contextmanager
-    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
-        with turso_target(workdir, settings) as target:
-            yield target
 
     def node_target(self) -> dict:
         # The emulated database is plain HTTP through the proxy: in libsql:// form that is

@@ -102,7 +102,32 @@ def turso_unavailable_reason() -> str | None:
     return sqld_server.unavailable_reason()
 
 
-class TursoStore(HranaBatchStore):
+class TursoTarget:
+    """What every store on the `turso` target shares (mixed in before its Store base): real or
+    emulated (declared from the environment before provisioning, then the target decides), the
+    proxy's wire counter (opened by the store when it connects), the target's availability and
+    its provisioning."""
+
+    # What the results say before provisioning (e.g. when it fails); then the target decides.
+    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
+
+    def __init__(self, target: Target, settings: Settings) -> None:
+        super().__init__(target, settings)  # type: ignore[call-arg]
+        self.emulated = target.extra.get("emulated", False)
+        self.wire: Counters | None = None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return super().unavailable_reason() or turso_unavailable_reason()  # type: ignore[misc]
+
+    @classmethod
+    @contextlib.contextmanager
+    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
+        with turso_target(workdir, settings) as target:
+            yield target
+
+
+class TursoStore(TursoTarget, HranaBatchStore):
     name = "turso"
     kind = "remote"
     description = "a libsql:// database with an auth token via libsql-client, one batch per op (real Turso or emulated)"
@@ -110,14 +135,7 @@ class TursoStore(HranaBatchStore):
     # of the rounds (50 in quick) pins the percentiles; all 200 would add half a minute to the
     # default run for no information.
     rounds_fraction = 0.25
-    # What the results say before provisioning (e.g. when it fails); then the target decides.
-    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
     token_variable = TOKEN_VARIABLE
-
-    def __init__(self, target: Target, settings: Settings) -> None:
-        super().__init__(target, settings)
-        self.emulated = target.extra.get("emulated", False)
-        self.wire: Counters | None = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -126,13 +144,7 @@ class TursoStore(HranaBatchStore):
             import libsql_client  # noqa: F401
         except ImportError as exc:
             return f"a driver is missing ({exc}); pip install libsql-client 'pyjwt[crypto]'"
-        return turso_unavailable_reason()
-
-    @classmethod
-    @contextlib.contextmanager
-    def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
-        with turso_target(workdir, settings) as target:
-            yield target
+        return super().unavailable_reason()
 
     def open(self) -> None:
         self.wire = wire_counter(self.target)

@@ -14,14 +14,13 @@ that is over a second per round, hence `rounds_fraction`.
 from __future__ import annotations
 
 import contextlib
-import os
 from importlib import metadata
 from pathlib import Path
 from typing import Iterator
 
 from storebench.backends.base import Conversation, Settings, StoreError, Target
 from storebench.backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble
-from storebench.backends.turso import EMULATION, URL_VARIABLE, TursoStore, turso_target, turso_unavailable_reason, wire_counter
+from storebench.backends.turso import TursoStore, TursoTarget, turso_target, wire_counter
 from storebench.model.secrets import scrub
 
 PROBES = 3  # read-your-writes probes after the run (each is about half a second at 20 ms)
@@ -29,13 +28,11 @@ FORWARDED_NOTE = "PRAGMAs are forwarded to the primary by the replica: these are
 PROBE_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: probe rows sort first and never clash with the workload
 
 
-class TursoReplicaStore(SqlStore):
+class TursoReplicaStore(TursoTarget, SqlStore):
     name = "turso-replica"
     kind = "replica"
     driver = "libsql-experimental"
     description = "embedded replica of the turso database (libsql-experimental): local reads, writes forwarded to the primary"
-    # What the results say before provisioning (e.g. when it fails); then the target decides.
-    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
     extra_ops = ("sync",)
     rounds_fraction = 0.05  # 10 rounds in quick: a round is over a second at 20 ms
     op_timeout = ("not supported by driver libsql-experimental 0.0.55: reads are local, forwarded writes "
@@ -44,11 +41,6 @@ class TursoReplicaStore(SqlStore):
                              "syncing into one file broke it here ('database disk image is malformed'); "
                              "each client needs its own replica file")
 
-    def __init__(self, target: Target, settings: Settings) -> None:
-        super().__init__(target, settings)
-        self.emulated = target.extra.get("emulated", False)
-        self.wire = None
-
     @classmethod
     def unavailable_reason(cls) -> str | None:
         try:
@@ -56,7 +48,7 @@ class TursoReplicaStore(SqlStore):
             import libsql_experimental  # noqa: F401
         except ImportError as exc:
             return f"a driver is missing ({exc}); pip install libsql-experimental 'pyjwt[crypto]'"
-        return turso_unavailable_reason()
+        return super().unavailable_reason()
 
     @classmethod
     @contextlib.contextmanager
