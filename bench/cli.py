@@ -107,7 +107,9 @@ def build_parser() -> Parser:
     run.add_argument("--profile", default="quick", choices=list(PROFILES), help="data size and iterations (default quick)")
     run.add_argument("--conversations", type=whole_number(1, 10_000_000), help="preloaded conversations (overrides the profile)")
     run.add_argument("--messages", type=whole_number(0, 100_000), help="messages per preloaded conversation")
-    run.add_argument("--iterations", type=whole_number(1, 10_000_000), help="timed rounds of every op")
+    run.add_argument("--iterations", type=whole_number(1, 10_000_000), help="timed rounds (each runs every write op)")
+    run.add_argument("--load-every", type=whole_number(1, 1000),
+                     help="load_all opens every K-th round (default: 1 in smoke, 4 from quick on)")
     run.add_argument("--warmup", type=non_negative_int, help="untimed rounds before timing")
     run.add_argument("--cold-starts", type=whole_number(0, 1000), help="fresh processes for the cold_start op")
     run.add_argument("--probes", action=argparse.BooleanOptionalAction,
@@ -305,7 +307,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_cpu(args.pin_cpu)
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts,
-                        probes=args.probes)
+                        probes=args.probes, load_every=args.load_every)
     if args.rate and params.iterations * len(OPS) / args.rate > MAX_SCHEDULE_S:
         raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / args.rate:.0f} s per backend "
                          f"(limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")

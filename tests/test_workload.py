@@ -42,6 +42,18 @@ def test_plan_runs_every_op_once_per_round_in_order():
     assert [op for op, _ in steps] == list(OPS) * 4
 
 
+def test_load_all_opens_every_kth_round_from_the_first_and_writes_run_in_every_round():
+    steps = Workload(replace(PARAMS, load_every=3), seed=1).plan(7)
+    writes = list(OPS[1:])
+    assert [op for op, _ in steps] == (["load_all"] + writes + writes * 2) * 2 + ["load_all"] + writes
+    assert [op for op, _ in Workload(replace(PARAMS, load_every=3), seed=1).plan(3)] == ["load_all"] + writes * 3
+
+
+def test_the_writes_and_the_store_do_not_depend_on_how_often_load_all_runs():
+    every, sparse = Workload(PARAMS, seed=2).plan(30), Workload(replace(PARAMS, load_every=4), seed=2).plan(30)
+    assert [s for s in every if s[0] != "load_all"] == [s for s in sparse if s[0] != "load_all"]
+
+
 def test_plan_keeps_the_conversation_count_stable():
     w = Workload(PARAMS, seed=1)
     w.plan(50)
@@ -102,15 +114,19 @@ def test_long_runs_on_the_smallest_profile_stay_stationary():
 def test_a_share_of_the_rounds_is_a_prefix_of_the_same_plan():
     """What a backend with `rounds_fraction` runs: the first rounds of everyone's plan, so its
     store is the same size at every op as every other backend's."""
-    whole = Workload(PROFILES["smoke"], seed=9).plan(45)
-    for rounds in (1, 2, 11, 44):
-        assert Workload(PROFILES["smoke"], seed=9).plan(rounds) == whole[:rounds * len(OPS)]
+    for profile in ("smoke", "quick"):
+        whole = Workload(PROFILES[profile], seed=9).plan(45)
+        for rounds in (1, 2, 11, 44):
+            part = Workload(PROFILES[profile], seed=9).plan(rounds)
+            assert part == whole[:len(part)] and part[-1][0] == OPS[-1]
 
 
 def test_load_all_mostly_sees_exactly_the_stated_size():
-    seen = assert_stationary(PROFILES["quick"], seed=1, rounds=220)
-    at_load_all = seen[:-1:len(OPS)]
-    assert all(s == (100, 2000) for s in at_load_all)
+    w = Workload(PROFILES["quick"], seed=1)
+    steps = w.plan(220)
+    seen = store_sizes(w, steps)
+    at_load_all = [size for size, (op, _) in zip(seen, steps) if op == "load_all"]
+    assert len(at_load_all) == 55 and all(s == (100, 2000) for s in at_load_all)
 
 
 def test_new_conversations_start_with_a_first_exchange_and_deletes_take_old_ones():

@@ -17,6 +17,8 @@ error and Ctrl-C (the namespace is deleted with its end of the pair, the host en
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import ipaddress
 import os
 import shutil
@@ -26,6 +28,7 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from storebench.backends.base import Target
@@ -70,6 +73,17 @@ def _free_subnet() -> ipaddress.IPv4Network:
         if not candidate.overlaps(RESERVED) and not any(candidate.overlaps(u) for u in used):
             return candidate
     raise NetnsError("no free /30 in 169.254.0.0/16")
+
+
+@contextlib.contextmanager
+def _subnet_lock() -> Iterator[None]:
+    """Held from picking a free /30 until its address is on the host: probes run in parallel."""
+    with open(Path(tempfile.gettempdir()) / "storebench-netns.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class Relay:
@@ -118,14 +132,15 @@ class OtherHost:
 
     def __enter__(self) -> "OtherHost":
         try:
-            subnet = _free_subnet()
-            host, ns = (str(a) for a in list(subnet.hosts())[:2])
-            _ip("netns", "add", self.name)
-            self.created.append("netns")
-            _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-            self.created.append("link")
-            _ip("link", "set", self.ns_if, "netns", self.name)
-            _ip("addr", "add", f"{host}/30", "dev", self.host_if)
+            with _subnet_lock():  # another probe (a parallel one) must not pick the same /30
+                subnet = _free_subnet()
+                host, ns = (str(a) for a in list(subnet.hosts())[:2])
+                _ip("netns", "add", self.name)
+                self.created.append("netns")
+                _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+                self.created.append("link")
+                _ip("link", "set", self.ns_if, "netns", self.name)
+                _ip("addr", "add", f"{host}/30", "dev", self.host_if)
             _ip("link", "set", self.host_if, "up")
             _ip("addr", "add", f"{ns}/30", "dev", self.ns_if, namespace=self.name)
             _ip("link", "set", self.ns_if, "up", namespace=self.name)

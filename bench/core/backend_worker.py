@@ -5,7 +5,7 @@ process list, and the store's token never leaves this process):
 
     coordinator -> worker  {"protocol": 1, "backend", "params", "seed", "settings",
                             "inject": spec or null, "pin_cpu": n or null, "warmup_rounds"}
-    worker -> coordinator  {"ready": bool, "entry", "pinned_cpu", "round_s"} | {"error"}
+    worker -> coordinator  {"ready": bool, "entry", "pinned_cpu", "round_s", "ready_s"} | {"error"}
     coordinator -> worker  {"cmd": "rounds", "count": k}
     worker -> coordinator  {"rounds", "ops": {op: {samples_ns, errors, timeouts,
                             error_examples, round_trips}}, "store": {store_* fields}}
@@ -13,8 +13,10 @@ process list, and the store's token never leaves this process):
     worker -> coordinator  {"rounds": 0}
     coordinator -> worker  {"cmd": "finish", "observe": bool}   (check the writes, close the store)
     worker -> coordinator  {"entry"}
-    coordinator -> worker  {"cmd": "extras", "cold_starts": n, "probes": bool}   (optional)
-    worker -> coordinator  {"cold_start": {"samples_ns", "problems"}, "capabilities"}
+    coordinator -> worker  {"cmd": "cold_starts", "count": n}   (optional; then "probes")
+    worker -> coordinator  {"samples_ns", "problems", "seconds"}
+    coordinator -> worker  {"cmd": "probes"}   (optional)
+    worker -> coordinator  {"capabilities", "seconds"}
 
 The worker provisions its own store (a file, or a server it starts), builds the workload from
 the seed, and runs "the next k rounds" when asked, so the pipe carries little. It stops
@@ -29,12 +31,14 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import IO
 
 from storebench.model.secrets import scrub
 
 PROTOCOL = 1
+STARTED = time.monotonic()  # the worker's start: its "ready_s" is how long provisioning took
 
 
 class WorkerError(Exception):
@@ -87,7 +91,8 @@ def _measure(cls, target, settings, session, request: dict, workdir: Path, read:
     finish: dict = {}
     try:
         ready = session.start(request["warmup_rounds"])
-        send({"ready": ready, "entry": session.entry, "pinned_cpu": pinned, "round_s": session.round_s})
+        send({"ready": ready, "entry": session.entry, "pinned_cpu": pinned, "round_s": session.round_s,
+              "ready_s": time.monotonic() - STARTED})
         for line in lines if ready else ():
             message = json.loads(line)
             if message["cmd"] == "finish":
@@ -103,12 +108,14 @@ def _measure(cls, target, settings, session, request: dict, workdir: Path, read:
     if not finish:  # stdin closed: the coordinator is gone or gave up on this worker
         return
     send({"entry": entry})
-    extras = json.loads(next(lines, "null"))
-    if not extras:
-        return
-    cold, problems = cold_starts(cls.name, target, settings, extras.get("cold_starts", 0))
-    capabilities = probes.run_all(cls, target, settings, workdir) if extras.get("probes") else None
-    send({"cold_start": {"samples_ns": cold, "problems": problems}, "capabilities": capabilities})
+    for line in lines:
+        message, started = json.loads(line), time.monotonic()
+        if message["cmd"] == "cold_starts":
+            cold, problems = cold_starts(cls.name, target, settings, message["count"])
+            send({"samples_ns": cold, "problems": problems, "seconds": time.monotonic() - started})
+        else:
+            capabilities = probes.run_all(cls, target, settings, workdir)
+            send({"capabilities": capabilities, "seconds": time.monotonic() - started})
 
 
 def main() -> int:

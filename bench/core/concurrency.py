@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from storebench import backends
@@ -37,8 +37,8 @@ def worker_params(params: Params, clients: int) -> Params:
     """Each worker's share: the preloaded conversations and the timed rounds are split between
     the clients, so the total work is the same for every client count; each worker's plan
     keeps its share of the store stationary (bench/core/workload.py), so the whole store is too."""
-    return Params(max(1, params.conversations // clients), params.messages, max(1, params.iterations // clients),
-                  params.warmup, 0)
+    return replace(params, conversations=max(1, params.conversations // clients),
+                   iterations=max(1, params.iterations // clients), cold_starts=0)
 
 
 def apply_step(model: Model, op: str, args: tuple) -> None:

@@ -10,11 +10,12 @@ coordinator hands out "run the next k rounds" in cycles: every group's next work
 (its processes round-robin), the group order reversed every other cycle (A B C, C B A, ...),
 so whatever the machine does at any moment hits every group alike. Only one worker runs at a
 time. A group stops when every op's p50 95 % confidence interval is within `StoppingRule.ci`
-(or at its cap of rounds); load_all, the slow read, drops out of the rounds as soon as its own
-interval is tight. A worker whose store's connections expire when idle (`Store.idle_timeout_s`,
+(or at its cap of rounds). A worker whose store's connections expire when idle (`Store.idle_timeout_s`,
 e.g. sqld's Hrana streams) runs an untimed round whenever it has waited half that long. When
 all timing is done, every worker checks its writes and closes its store; then each group's
-first worker runs the cold starts and the probes, one group after the other.
+first worker runs the cold starts, one group after the other, and last the capability probes,
+several groups at a time (they check behaviour, not speed). Each backend entry records the
+seconds of each phase (`phase_s`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ READY_TIMEOUT_S = 600  # provisioning, preloading and warming up, all workers at
 KEEP_ALIVE_POLL_S = 1.0  # while waiting for a worker, how often the others' idle time is checked
 FINISH_TIMEOUT_S = 1800  # cold starts and probes
 STOP_GRACE_S = 10
+PROBES_AT_ONCE = 4  # groups whose capability probes run at the same time (after all timing)
+PHASES = ("ready", "rounds", "check", "cold_starts", "probes")
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,12 @@ class Group:
         self.entry: dict | None = None  # set when the group is finished (or failed)
         self.finals: list[dict] = []  # each worker's entry after its write check
         self.done = False
-        self.wall_s = 0.0
+        self.phase_s = dict.fromkeys(PHASES, 0.0)  # ready: its slowest worker's; the others: its own time
+        self.cold: dict = {"samples_ns": [], "problems": []}
+        self.capabilities: dict | None = None
+
+    def add_phase(self, phase: str, seconds: float) -> None:
+        self.phase_s[phase] += seconds
 
     @property
     def label(self) -> str:
@@ -220,9 +228,9 @@ class Group:
 
     def stop_reason(self, op: str) -> str:
         """"ci": the interval reached ±rule.ci; "cap": the group's rounds ran out first.
-        Every round runs every op, load_all included, even once its p50 is precise: leaving
-        the read out changes what the writes are measured after (caches it evicted stay warm;
-        a job measured `update_title` 60 % faster in rounds without load_all)."""
+        The rounds stay the plan's even once load_all's p50 is precise: leaving the read out
+        changes what the writes are measured after (caches it evicted stay warm; a job
+        measured `update_title` 60 % faster in rounds without load_all)."""
         return "ci" if self.precise(op) else "cap"
 
 
@@ -247,9 +255,12 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
         _interleave(groups, progress)
         for group in groups:  # right after the timing: no store waits long enough to expire
             _check(group, groups)
+        for group in groups:
+            _cold_starts(group, params)
+        _probes(groups, params)
         results = []
         for group in groups:
-            measured = _extras(group, params)
+            measured = _entries(group)
             results.append(measured)
             if done:
                 done(measured)
@@ -297,6 +308,7 @@ def _await_ready(group: Group, ready: list[Group]) -> None:
                 group.done = True
                 return
             worker.pinned, worker.round_s = reply["pinned_cpu"], reply["round_s"]
+            group.phase_s["ready"] = max(group.phase_s["ready"], reply.get("ready_s", 0.0))
     except WorkerFailed as exc:
         group.fail(str(exc))
         return
@@ -329,7 +341,7 @@ def _interleave(groups: list[Group], progress: Callable[[str, int, int], None] |
                 group.fail(str(exc))
                 continue
             elapsed = time.monotonic() - started
-            group.wall_s += elapsed
+            group.add_phase("rounds", elapsed)
             group.add(worker, reply)
             # Aim the next chunks at rule.chunk_s as rounds get cheaper (load_all left out).
             group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule)
@@ -376,38 +388,65 @@ def _check(group: Group, groups: list[Group]) -> None:
         worker.finished = True
         if worker.index:
             worker.stop()
-    group.wall_s += time.monotonic() - started
+    group.add_phase("check", time.monotonic() - started)
 
 
-def _extras(group: Group, params: Params) -> Measured:
-    """The group's first worker runs the cold starts and the probes (nothing else runs
-    meanwhile); then the group's entries are built."""
+def _cold_starts(group: Group, params: Params) -> None:
+    """The group's first worker times the cold starts (nothing else runs meanwhile)."""
+    if group.entry is not None or not params.cold_starts:
+        return
+    try:
+        group.cold = group.workers[0].ask({"cmd": "cold_starts", "count": params.cold_starts}, FINISH_TIMEOUT_S)
+    except WorkerFailed as exc:
+        group.fail(f"while running cold starts: {exc}")
+        return
+    group.add_phase("cold_starts", group.cold["seconds"])
+
+
+def _probes(groups: list[Group], params: Params) -> None:
+    """The probes of up to PROBES_AT_ONCE groups at a time, once all timing is done: they
+    check behaviour (a crash, a token, a second device), not speed, and mostly wait on
+    child processes, so running several at once shortens the run without touching a figure."""
+    if not params.probes:
+        return
+    queue = [g for g in groups if g.entry is None and g.finals[0]["status"] == "ok"]
+    running: list[Group] = []
+    while queue or running:
+        while queue and len(running) < PROBES_AT_ONCE:
+            group = queue.pop(0)
+            try:
+                group.workers[0].send({"cmd": "probes"})
+                running.append(group)
+            except WorkerFailed as exc:
+                group.fail(f"while running the probes: {exc}")
+        answered = [g for g in running if g.workers[0].answered(0.1)]
+        for group in answered:
+            running.remove(group)
+            try:
+                reply = group.workers[0].receive(0)
+            except WorkerFailed as exc:
+                group.fail(f"while running the probes: {exc}")
+                continue
+            group.capabilities = reply["capabilities"]
+            group.add_phase("probes", reply["seconds"])
+
+
+def _entries(group: Group) -> Measured:
+    """The group's entries, from everything it measured."""
     if group.entry is not None:
         group.entry.setdefault("side", group.spec.side or None)
         return Measured(group.spec, group.entry)
-    started = time.monotonic()
-    cold: dict = {"samples_ns": [], "problems": []}
-    capabilities = None
-    if params.cold_starts or params.probes:
-        try:
-            reply = group.workers[0].ask({"cmd": "extras", "cold_starts": params.cold_starts,
-                                          "probes": params.probes and group.finals[0]["status"] == "ok"},
-                                         FINISH_TIMEOUT_S)
-        except WorkerFailed as exc:
-            group.fail(f"while running cold starts and probes: {exc}")
-            return Measured(group.spec, group.entry)
-        cold, capabilities = reply["cold_start"], reply["capabilities"]
     group.workers[0].stop()
-    group.wall_s += time.monotonic() - started
     ops = [_op_entry(group, op) for op in group.names]
     ops[OPS.index("load_all")].update(group.sizes.fields())
     if group.spec.inject:  # marked on the op itself too, so no report can mistake it for real
         ops[OPS.index(parse_inject(group.spec.inject, [group.spec.backend]).op)]["injected"] = group.spec.inject
+    cold = group.cold
     ops.append(op_entry(group.cls.name, COLD_START, cold["samples_ns"], len(cold["problems"]),
                         cold["problems"][:ERROR_EXAMPLES]))
     entry = _merged_entry(group, group.finals)
-    if capabilities is not None:
-        entry["capabilities"] = capabilities
+    if group.capabilities is not None:
+        entry["capabilities"] = group.capabilities
     mark_failures(entry, entry["checks"].get("after_run"), ops)
     return Measured(group.spec, entry, ops, {op: group.samples[op] for op in group.names})
 
@@ -442,7 +481,8 @@ def _merged_entry(group: Group, finals: list[dict]) -> dict:
     entry["processes"] = group.processes
     entry["pinned_cpu"] = [w.pinned for w in group.workers]
     entry["side"] = group.spec.side or None
-    entry["wall_s"] = round(group.wall_s, 2)
+    entry["phase_s"] = {phase: round(seconds, 2) for phase, seconds in group.phase_s.items()}
+    entry["wall_s"] = round(sum(group.phase_s.values()) - group.phase_s["ready"], 2)
     failed = next((f for f in finals if f["status"] != "ok"), None)
     if failed is not None:
         entry.update(status="failed", reason=failed["reason"])

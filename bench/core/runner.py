@@ -269,9 +269,10 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         names = OPS + tuple(cls.extra_ops)
         iterations, warmup_rounds = _rounds(cls, params)
         entry["rounds"] = {"timed": iterations, "warmup": warmup_rounds, "fraction": cls.rounds_fraction}
-        plan = workload.plan(warmup_rounds + iterations)
+        plan = workload.plan(warmup_rounds)
+        warmup = len(_calls(store, names, plan))
+        plan += workload.plan(iterations)
         calls = _calls(store, names, plan, inject)
-        warmup = warmup_rounds * len(names)
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
         sizes = StoreSizes(OPS.index("load_all"))
@@ -371,9 +372,9 @@ def _calls(store: Store, names: Sequence[str], steps: Sequence[tuple[str, tuple]
     if inject is not None:
         methods[inject.op] = wrap(methods[inject.op], inject)
     calls = []
-    for i, (op, args) in enumerate(steps):
+    for op, args in steps:
         calls.append((names.index(op), methods[op], args))
-        if (i + 1) % len(OPS) == 0:
+        if op == OPS[-1]:  # the end of a round
             calls += [(names.index(extra), methods[extra], ()) for extra in names[len(OPS):]]
     return calls
 

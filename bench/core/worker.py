@@ -25,8 +25,9 @@ def run(request: dict, stdin, stdout) -> dict:
     target = Target(**request["target"])
     store = backends.get(request["backend"])(target, Settings(**request["settings"]))
     workload = Workload(params, request["seed"])
-    steps = workload.plan(params.warmup + params.iterations)
-    warmup = params.warmup * len(OPS)
+    steps = workload.plan(params.warmup)
+    warmup = len(steps)
+    steps += workload.plan(params.iterations)
     store.open()
 
     def timing(part: list, untimed: int):

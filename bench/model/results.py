@@ -48,9 +48,12 @@ every file; absent keys mean the stage was not run):
   With `--inject`, the injected op carries `injected` (the spec).
 - backends entries of a closed-loop run: `processes`, `pinned_cpu` (per process: the CPU, an
   explanation, or null), `side` (null unless two code versions are compared), `rounds`
-  ({timed, warmup (per process), fraction, cap, per_process}); `wall_s` is the backend's own
-  share of the run (its chunks and its cold starts and probes), as backends are interleaved.
-- `run.params`: `processes` (per backend) and `pin_cpu`.
+  ({timed, warmup (per process), fraction, cap, per_process}); `phase_s` ({ready: its slowest
+  worker's start-up, provisioning, preload and warm-up, all workers of all backends at once;
+  rounds; check; cold_starts; probes (several backends' at once)}, seconds); `wall_s` is the
+  backend's own share of the run (phase_s without ready), as backends are interleaved.
+- `run.params`: `processes` (per backend), `pin_cpu` and `load_every` (load_all opens every
+  this many rounds; absent: 1).
 - `sweeps`: [{param, values, fixed, load_all_limit_ms, page_size,
   backends: [{backend, points: [{size, status, reason, load_page, load_page_reason}],
               ops: {op: {p50_ms: [per size], p99_ms: [...], growth_exponent}},
