@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Literal, Sequence
 
 if TYPE_CHECKING:
     from storebench.core.runner import Timing
@@ -200,10 +200,13 @@ class Store(ABC):
         keys driver_version, sqlite_version, settings (journal_mode, synchronous,
         foreign_keys, busy_timeout_ms)."""
 
-    def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int) -> "Timing":
+    def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
+                  store_size: Callable[[int, int], None] | None = None) -> "Timing":
         """Only for `self_timed` stores: run `steps` (slot, op name, args) in order, time each
         call after the first `warmup` in the store's own runtime, and return what
-        `bench.runner.time_steps` would (samples in ns per slot, errors, failed step indices)."""
+        `bench.runner.time_steps` would (samples in ns per slot, errors, failed step indices).
+        Where the runtime counts them, call `store_size(conversations, messages)` with what each
+        timed load_all returned (counted outside the timed call)."""
         raise NotImplementedError(f"{self.name} is not self_timed")
 
     def round_trips(self) -> int | None:

@@ -26,7 +26,7 @@ import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 from storebench.backends.api_routes import decode_conversation, encode_conversation, encode_message
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
@@ -378,7 +378,9 @@ class BrowserStore(Store):
         """Round trips counted on the wire, where a proxy counts them (else None)."""
         return None
 
-    def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int):
+    def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
+                  store_size: Callable[[int, int], None] | None = None):
+        # The page does not count what load_all returned yet: its entries' store_* stay null.
         from storebench.core.runner import Failures, Timing
 
         samples: list[list[int]] = [[] for _ in range(slots)]

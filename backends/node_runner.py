@@ -22,7 +22,7 @@ import time
 from array import array
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 from storebench.servers.processes import die_with_parent, stop_process
@@ -251,8 +251,10 @@ class NodeStore(Store):
         (as @libsql/client 0.17 did after every transaction) would lose per-connection PRAGMAs."""
         return {"settings_after_run": self._call("describe")["settings"]}
 
-    def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int) -> "Timing":
-        """Node times every step; the answers fill what `bench.runner.time_steps` returns."""
+    def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
+                  store_size: Callable[[int, int], None] | None = None) -> "Timing":
+        """Node times every step (and counts what each load_all returned, after the clock read);
+        the answers fill what `bench.runner.time_steps` returns."""
         from storebench.core.runner import Failures, Timing
 
         failures = Failures(slots, [self.target.auth_token])
@@ -272,6 +274,8 @@ class NodeStore(Store):
                     samples[slot].append(ns)
                     if answer["trips"] is not None:
                         trips[slot] += answer["trips"][k]
+                    if store_size is not None and str(k) in answer["sizes"]:
+                        store_size(*answer["sizes"][str(k)])
         return Timing(samples, failures.errors, failures.examples, trips, failed, failures.timeouts, failures.busy)
 
 

@@ -3,7 +3,8 @@
 //
 //   {"op": "open", "system": "libsql", "target": {...}, "settings": {...}, "counter": spec|null}
 //   {"op": "call", "name": "add_message", "args": [...], "reply": "value"|"count"}
-//   {"op": "plan", "steps": [["add_message", [...]], ...]}   time each step, in order
+//   {"op": "plan", "steps": [["add_message", [...]], ...]}   time each step, in order; the answer
+//                                                          also has the store size each load_all returned
 //   {"op": "floor", "n": 20000}                               the runner's own cost per sample
 //   {"op": "close"}
 //
@@ -85,18 +86,24 @@ async function plan(steps) {
   const ns = [];
   const errors = {};
   const trips = counter ? [] : null;
+  const sizes = {}; // step index -> [conversations, messages] that load_all returned
   for (let i = 0; i < steps.length; i++) {
     const [name, args] = steps[i];
     const before = counter ? await counter.read() : 0;
     try {
-      ns.push(await timed(() => call(name, args)));
+      let value;
+      ns.push(await timed(() => (value = call(name, args))));
+      if (name === "load_all") { // counted after the clock read, as the Python side does
+        const rows = await value;
+        sizes[i] = [rows.length, rows.reduce((total, c) => total + c.messages.length, 0)];
+      }
     } catch (error) {
       ns.push(null);
       errors[i] = errorText(error);
     }
     if (counter) trips.push((await counter.read()) - before);
   }
-  return { ns, errors, trips };
+  return { ns, errors, trips, sizes };
 }
 
 async function floor(n) {

@@ -160,7 +160,7 @@ def test_a_self_timed_store_is_timed_through_its_time_plan(tmp_path):
     class FakeSelfTimed(Sqlite3Store):
         self_timed = True
 
-        def time_plan(self, steps, slots, warmup):
+        def time_plan(self, steps, slots, warmup, store_size=None):
             handed.append((len(steps), warmup))
             return runner.time_steps([(slot, getattr(self, op), args) for slot, op, args in steps], slots, warmup)
 

@@ -115,7 +115,9 @@ def test_time_plan_times_every_step_after_the_warmup_and_counts_failures_per_op(
         (0, "load_all", ()),
         (0, "load_all", ()),
     ]
-    timing = store.time_plan(steps, slots=5, warmup=2)
+    sizes = []
+    timing = store.time_plan(steps, slots=5, warmup=2, store_size=lambda *size: sizes.append(size))
+    assert sizes == [(1, 1), (1, 1)]  # each timed load_all's answer, counted in Node
     assert [len(s) for s in timing.samples] == [2, 0, 1, 1, 0]
     assert all(ns > 0 for s in timing.samples for ns in s)
     assert timing.errors == [0, 1, 0, 0, 0]

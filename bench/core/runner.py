@@ -137,10 +137,11 @@ class StoreSizes:
         self.messages: list[int] = []
 
     def __call__(self, slot: int, result: object) -> None:
-        if slot != self.slot:
-            return
-        conversations = len(result)
-        messages = sum(len(c.messages) for c in result)
+        if slot == self.slot:
+            self.count(len(result), sum(len(c.messages) for c in result))
+
+    def count(self, conversations: int, messages: int) -> None:
+        """One load_all's answer: `conversations` holding `messages` in all."""
         self.merge({"store_conversations_min": conversations, "store_conversations_max": conversations,
                     "store_messages_min": messages, "store_messages_max": messages})
 
@@ -280,7 +281,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
             if cls.self_timed:  # timed in the store's own runtime (a Node process, a page)
                 if load is not None or inject is not None:
                     raise StoreError(f"{cls.name} times its calls itself: --rate and --inject do not apply to it")
-                timing = store.time_plan([(slot, names[slot], args) for slot, _, args in calls], len(names), warmup)
+                timing = store.time_plan([(slot, names[slot], args) for slot, _, args in calls], len(names), warmup,
+                                         store_size=sizes.count)
             elif load is None:
                 timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets, sizes)
             else:

@@ -88,7 +88,7 @@ class Session:
         with frozen_heap():
             if self.cls.self_timed:
                 timing = self.store.time_plan([(slot, self.names[slot], args) for slot, _, args in calls],
-                                              len(self.names), untimed)
+                                              len(self.names), untimed, store_size=sizes.count)
             else:
                 timing = time_steps(calls, len(self.names), untimed, _round_trip_counter(self.store),
                                     secrets=self.secrets, observe=sizes)
