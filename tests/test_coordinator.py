@@ -90,6 +90,23 @@ def test_no_worker_outlives_the_measurement(measured):
     assert workers_alive() == []
 
 
+def test_workers_ready_early_are_kept_alive_while_others_still_prepare(monkeypatch):
+    fakes = Path(__file__).with_name("fake_stores.py")
+    monkeypatch.setattr(backends, "REGISTRY", dict(backends.REGISTRY))  # both restored afterwards
+    monkeypatch.setenv(backends.MODULES_VARIABLE, "")
+    for name in ("ExpiringStore", "SlowStartStore"):
+        backends.register_file(f"{fakes}:{name}")  # the workers find them through the variable
+    # The slow one first: the answers are taken as they come, not in the order of the backends.
+    specs = [WorkerSpec("fake-slow-start"), WorkerSpec("fake-expiring")]
+    tiny = Params(conversations=20, messages=4, iterations=2, warmup=1, cold_starts=0, probes=False)
+    slow, expiring = coordinator.measure(specs, tiny, seed=3, settings=Settings(), processes=1)
+    assert (expiring.entry["status"], slow.entry["status"]) == ("ok", "ok")
+    # Ready within a second or so, it waits >= 5 s for the slow one: more than 2 s idle.
+    assert expiring.entry["rounds"]["idle"] >= 1
+    assert slow.entry["rounds"]["idle"] == 0  # no idle timeout declared: never disturbed
+    assert expiring.entry["phase_s"]["ready"] < slow.entry["phase_s"]["ready"]
+
+
 def test_a_worker_that_fails_fails_its_group_only():
     specs = [WorkerSpec("sqlite3", inject="sqlite3.add_message=+bad"), WorkerSpec("apsw")]
     bad, good = coordinator.measure(specs, SMALL, seed=1, settings=Settings(), processes=1)

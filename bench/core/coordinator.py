@@ -79,6 +79,7 @@ class Worker:
                                      stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         self.pinned: int | str | None = None
         self.round_s: float | None = None
+        self.ready = False  # it has provisioned, preloaded and warmed up its store
         self.finished = False  # its store is checked and closed
         self.last_seen = time.monotonic()  # when it last answered: how long it has been idle
         self.send(request)
@@ -250,8 +251,7 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
     try:
         for spec in specs:
             groups.append(_start(spec, params, seed, settings, processes, pin_cpu, rule))
-        for i, group in enumerate(groups):
-            _await_ready(group, groups[:i])
+        _await_ready(groups)
         _interleave(groups, progress)
         for group in groups:  # right after the timing: no store waits long enough to expire
             _check(group, groups)
@@ -291,29 +291,47 @@ def _start(spec: WorkerSpec, params: Params, seed: int, settings: Settings, proc
     return group
 
 
-def _await_ready(group: Group, ready: list[Group]) -> None:
-    """Wait for the group's workers to be ready; meanwhile the groups already `ready` are kept
-    alive (with many backends, preparing all of them takes longer than sqld keeps an idle
-    stream: the first default run with 19 backends lost sqld-replica's connection this way)."""
+def _await_ready(groups: list[Group]) -> None:
+    """Wait for every worker to be ready, taking the answers in the order they come; meanwhile
+    the workers already ready are kept alive (with many backends, preparing all of them takes
+    longer than sqld keeps an idle stream: a default run with 19 backends lost sqld's and
+    sqld-replica's connections while it waited for other backends' workers)."""
     deadline = time.monotonic() + READY_TIMEOUT_S
+    waiting = [(g, w) for g in groups if g.entry is None for w in g.workers]
+    while waiting:
+        if time.monotonic() > deadline:
+            for group, worker in waiting:
+                group.fail(f"worker {worker.index} was not ready within {READY_TIMEOUT_S} s")
+            return
+        ready = select.select([w.proc.stdout for _, w in waiting], [], [], KEEP_ALIVE_POLL_S)[0]
+        for group, worker in [(g, w) for g, w in waiting if w.proc.stdout in ready]:
+            waiting.remove((group, worker))
+            if group.entry is None:
+                _take_ready(group, worker)
+        waiting = [(g, w) for g, w in waiting if g.entry is None]
+        _keep_alive(groups)
+    for group in groups:
+        if group.entry is None:
+            slowest = max((w.round_s for w in group.workers if w.round_s), default=None)
+            group.chunk_rounds = _chunk_rounds(slowest, group.rule)
+
+
+def _take_ready(group: Group, worker: Worker) -> None:
+    """The worker's "ready" answer: it is ready, or the group is done (failed or not ready)."""
     try:
-        for worker in group.workers:
-            while not worker.answered(KEEP_ALIVE_POLL_S):
-                if time.monotonic() > deadline:
-                    raise WorkerFailed(f"worker {worker.index} was not ready within {READY_TIMEOUT_S} s")
-                _keep_alive(ready)
-            reply = worker.receive(KEEP_ALIVE_POLL_S)
-            if not reply["ready"]:
-                group.entry = reply["entry"]
-                group.done = True
-                return
-            worker.pinned, worker.round_s = reply["pinned_cpu"], reply["round_s"]
-            group.phase_s["ready"] = max(group.phase_s["ready"], reply.get("ready_s", 0.0))
+        reply = worker.receive(KEEP_ALIVE_POLL_S)
     except WorkerFailed as exc:
         group.fail(str(exc))
         return
-    slowest = max((w.round_s for w in group.workers if w.round_s), default=None)
-    group.chunk_rounds = _chunk_rounds(slowest, group.rule)
+    if not reply["ready"]:
+        group.entry = reply["entry"]
+        group.done = True
+        for other in group.workers:
+            other.stop()
+        return
+    worker.ready = True
+    worker.pinned, worker.round_s = reply["pinned_cpu"], reply["round_s"]
+    group.phase_s["ready"] = max(group.phase_s["ready"], reply.get("ready_s", 0.0))
 
 
 def _chunk_rounds(round_s: float | None, rule: StoppingRule) -> int:
@@ -362,7 +380,7 @@ def _keep_alive(groups: list[Group]) -> None:
         if limit is None or group.entry is not None:
             continue
         for worker in group.workers:
-            if not worker.finished and time.monotonic() - worker.last_seen > limit / 2:
+            if worker.ready and not worker.finished and time.monotonic() - worker.last_seen > limit / 2:
                 try:
                     worker.ask({"cmd": "idle", "count": 1}, _chunk_timeout(1))
                 except WorkerFailed as exc:
@@ -477,7 +495,8 @@ def _merged_entry(group: Group, finals: list[dict]) -> dict:
                              [x for w in writes for x in w.get("lost", [])][:3])
                        for key in writes[0]}
     entry["rounds"] = {"timed": group.rounds, "warmup": group.warmup, "fraction": group.cls.rounds_fraction,
-                       "cap": group.cap, "per_process": [f["rounds"]["timed"] for f in finals]}
+                       "cap": group.cap, "per_process": [f["rounds"]["timed"] for f in finals],
+                       "idle": sum(f["rounds"]["idle"] for f in finals)}
     entry["processes"] = group.processes
     entry["pinned_cpu"] = [w.pinned for w in group.workers]
     entry["side"] = group.spec.side or None

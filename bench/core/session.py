@@ -43,6 +43,7 @@ class Session:
         self.failed: list[int] = []  # indices into self.calls of the calls that raised
         self.warmup_rounds = 0
         self.timed_rounds = 0
+        self.idle_rounds = 0  # untimed rounds that kept the store's connections alive
         self.counted = False
         self.opened = False
         self.round_s: float | None = None  # one warm-up round's wall time
@@ -75,6 +76,7 @@ class Session:
 
     def idle(self, rounds: int) -> None:
         """Run the next `rounds` rounds untimed (keeps a connection that expires when idle alive)."""
+        self.idle_rounds += rounds
         self._time(rounds, timed=False)
 
     def _time(self, rounds: int, timed: bool) -> tuple[Timing, StoreSizes]:
@@ -114,6 +116,6 @@ class Session:
             if self.opened:
                 self.store.close()
                 self.opened = False
-        self.entry["rounds"] = {"timed": self.timed_rounds, "warmup": self.warmup_rounds,
+        self.entry["rounds"] = {"timed": self.timed_rounds, "warmup": self.warmup_rounds, "idle": self.idle_rounds,
                                 "fraction": self.cls.rounds_fraction}
         return self.entry
