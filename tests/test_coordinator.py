@@ -5,6 +5,7 @@ workers on real embedded stores; the stopping rule also on synthetic samples."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from storebench.backends.base import Settings
 from storebench import cli
 from storebench.core import coordinator
 from storebench.core.coordinator import Group, StoppingRule, WorkerSpec
-from storebench.core.workload import OPS, Params
+from storebench.core.workload import OPS, PROFILES, Params
 
 SMALL = Params(conversations=20, messages=4, iterations=12, warmup=2, cold_starts=1, probes=False)
 
@@ -121,6 +122,18 @@ def test_an_injected_delay_is_applied_inside_the_worker_and_marked():
     title = next(o for o in m.ops if o["op"] == "update_title")
     assert title["injected"] == "sqlite3.update_title=+2ms"
     assert min(title["samples_ns"]) >= 2_000_000
+
+
+@pytest.mark.parametrize("backend, processes, load_every", [
+    ("sqlite3", 3, 4),  # 200 rounds: 66 per process
+    ("sqld", 3, 4),  # half the rounds: 33 per process
+    ("turso-replica", 3, 1),  # a twentieth: 10 rounds, 3 per process
+    ("turso-replica", 1, 2),  # 10 rounds in one process
+])
+def test_load_all_reads_more_often_where_processes_run_few_rounds(backend, processes, load_every):
+    group = Group(WorkerSpec(backend), backends.get(backend), PROFILES["quick"], processes)
+    assert group.params.load_every == load_every
+    assert replace(group.params, load_every=4) == PROFILES["quick"]  # nothing else changes
 
 
 def group_with(samples_ms: dict[str, list[float]], processes: int = 2, cap: int = 1000) -> Group:

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
 from storebench import backends
@@ -162,6 +162,10 @@ class Group:
         # The profile's warm-up shared by the processes (each warms its own caches, at least
         # one round): the same warm-up work as one process did.
         self.warmup = max(1, -(-warmup // self.processes)) if warmup else 0
+        # load_all opens every `load_every`-th round of each process's plan; a group whose
+        # processes run only a few rounds each (a slow remote backend's share) reads more
+        # often, so its load_all still gets samples from every process.
+        self.params = replace(params, load_every=max(1, min(params.load_every, self.cap // self.processes // 4)))
         self.workers: list[Worker] = []
         self.samples = {op: [[] for _ in range(self.processes)] for op in self.names}
         self.in_order: dict[str, list[int]] = {op: [] for op in self.names}
@@ -280,7 +284,7 @@ def _start(spec: WorkerSpec, params: Params, seed: int, settings: Settings, proc
         group.entry = backend_entry(cls, "unavailable", reason)
         group.done = True
         return group
-    request = {"protocol": 1, "backend": spec.backend, "params": asdict(params), "seed": seed,
+    request = {"protocol": 1, "backend": spec.backend, "params": asdict(group.params), "seed": seed,
                "settings": asdict(settings), "inject": spec.inject, "pin_cpu": pin_cpu,
                "warmup_rounds": group.warmup}
     try:
@@ -496,7 +500,7 @@ def _merged_entry(group: Group, finals: list[dict]) -> dict:
                        for key in writes[0]}
     entry["rounds"] = {"timed": group.rounds, "warmup": group.warmup, "fraction": group.cls.rounds_fraction,
                        "cap": group.cap, "per_process": [f["rounds"]["timed"] for f in finals],
-                       "idle": sum(f["rounds"]["idle"] for f in finals)}
+                       "idle": sum(f["rounds"]["idle"] for f in finals), "load_every": group.params.load_every}
     entry["processes"] = group.processes
     entry["pinned_cpu"] = [w.pinned for w in group.workers]
     entry["side"] = group.spec.side or None

@@ -49,7 +49,8 @@ every file; absent keys mean the stage was not run):
 - backends entries of a closed-loop run: `processes`, `pinned_cpu` (per process: the CPU, an
   explanation, or null), `side` (null unless two code versions are compared), `rounds`
   ({timed, warmup (per process), fraction, cap, per_process, idle (untimed rounds that kept
-  connections alive, all processes)}); `phase_s` ({ready: its slowest
+  connections alive, all processes), load_every (this backend's: the run's, or fewer when its
+  processes run fewer than 4 x load_every rounds each)}); `phase_s` ({ready: its slowest
   worker's start-up, provisioning, preload and warm-up, all workers of all backends at once;
   rounds; check; cold_starts; probes (several backends' at once)}, seconds); `wall_s` is the
   backend's own share of the run (phase_s without ready), as backends are interleaved.
