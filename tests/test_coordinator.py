@@ -18,6 +18,7 @@ from storebench.core.coordinator import Group, StoppingRule, WorkerSpec
 from storebench.core.workload import OPS, PROFILES, Params
 
 SMALL = Params(conversations=20, messages=4, iterations=12, warmup=2, cold_starts=1, probes=False)
+FEW_ROUNDS = StoppingRule(min_process_rounds=1)  # SMALL's 12 rounds still split between processes
 
 
 def workers_alive() -> list[int]:
@@ -40,7 +41,7 @@ def workers_alive() -> list[int]:
 def measured():
     chunks: list[str] = []
     specs = [WorkerSpec("sqlite3", side="a"), WorkerSpec("apsw"), WorkerSpec("sqlite3", side="b")]
-    results = coordinator.measure(specs, SMALL, seed=3, settings=Settings(), processes=2,
+    results = coordinator.measure(specs, SMALL, seed=3, settings=Settings(), processes=2, rule=FEW_ROUNDS,
                                   progress=lambda label, done, total: chunks.append(label))
     return results, chunks
 
@@ -127,18 +128,18 @@ def test_an_injected_delay_is_applied_inside_the_worker_and_marked():
 @pytest.mark.parametrize("backend, processes, load_every", [
     ("sqlite3", 3, 4),  # 200 rounds: 66 per process
     ("sqld", 3, 4),  # half the rounds: 33 per process
-    ("turso-replica", 3, 1),  # a twentieth: 10 rounds, 3 per process
-    ("turso-replica", 1, 2),  # 10 rounds in one process
+    ("node-turso", 2, 4),  # a quarter: 50 rounds, 25 per process (at least 20 each)
+    ("turso-replica", 1, 2),  # a twentieth: 10 rounds, all in one process
 ])
-def test_load_all_reads_more_often_where_processes_run_few_rounds(backend, processes, load_every):
-    group = Group(WorkerSpec(backend), backends.get(backend), PROFILES["quick"], processes)
-    assert group.params.load_every == load_every
+def test_slow_backends_run_fewer_processes_and_read_more_often(backend, processes, load_every):
+    group = Group(WorkerSpec(backend), backends.get(backend), PROFILES["quick"], 3)
+    assert (group.processes, group.params.load_every) == (processes, load_every)
     assert replace(group.params, load_every=4) == PROFILES["quick"]  # nothing else changes
 
 
 def group_with(samples_ms: dict[str, list[float]], processes: int = 2, cap: int = 1000) -> Group:
     """A group fed synthetic chunks (no workers): each op's samples split between processes."""
-    group = Group(WorkerSpec("sqlite3"), backends.get("sqlite3"), Params(20, 4, cap, 0, 0), processes)
+    group = Group(WorkerSpec("sqlite3"), backends.get("sqlite3"), Params(20, 4, cap, 0, 0), processes, FEW_ROUNDS)
 
     class FakeWorker:
         def __init__(self, index: int) -> None:

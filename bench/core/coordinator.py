@@ -60,6 +60,10 @@ class StoppingRule:
     min_samples: int = 30  # ... and it has at least this many samples
     chunk_s: float = 0.05  # the wall time a chunk of rounds aims at: fine interleaving
     max_chunk_rounds: int = 20
+    # Each process runs at least this many rounds, so its own p50 (the between-process
+    # spread) means something: a slow backend's small share (turso-replica: 10 rounds) runs in
+    # one process rather than in three of 3 rounds, each with its own warm-up.
+    min_process_rounds: int = 20
 
 
 RULE = StoppingRule()
@@ -158,7 +162,7 @@ class Group:
         self.cls = cls
         self.names = OPS + tuple(cls.extra_ops)
         self.cap, warmup = _rounds(cls, params)
-        self.processes = max(1, min(processes, self.cap))  # each process gets at least one round
+        self.processes = max(1, min(processes, self.cap // rule.min_process_rounds))
         # The profile's warm-up shared by the processes (each warms its own caches, at least
         # one round): the same warm-up work as one process did.
         self.warmup = max(1, -(-warmup // self.processes)) if warmup else 0

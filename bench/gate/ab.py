@@ -103,7 +103,8 @@ def run(plan: Plan, progress: Callable[[str, int, int], None] | None = None) -> 
         # pair's calls identical, so pairs differ only in process and moment.
         groups = coordinator.measure(_specs(plan), replace(plan.params, iterations=plan.rounds * batch), plan.seed,
                                      plan.settings, processes=batch, pin_cpu=plan.pin_cpu,
-                                     rule=coordinator.StoppingRule(ci=0.0), progress=progress)
+                                     rule=coordinator.StoppingRule(ci=0.0, min_process_rounds=1),
+                                     progress=progress)
         measured += [(len(batches), g) for g in groups]
         batches.append(batch)
         _add_pairs(cells, groups)
