@@ -338,7 +338,7 @@ def cmd_run(args: argparse.Namespace) -> int:
              "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep],
              "inject": injection.record() if injection else None,
              "processes": args.processes if load is None else 1, "pin_cpu": args.pin_cpu}
-    data = results_mod.new_results(args.profile, {**params.__dict__, "settings": recorded, **extra}, args.seed)
+    data = results_mod.Results.new(args.profile, {**params.__dict__, "settings": recorded, **extra}, args.seed).to_dict()
     # How busy the machine was (1-minute load average, start and end): lets `check` warn that a
     # change may be a noisy neighbour rather than the code.
     data["run"]["load_average"] = {"start": results_mod.load_average(), "end": None}
@@ -499,7 +499,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
             check_writable(path, what, option)
     plan = ab.Plan(tuple(names), python, params_for(args.profile, probes=False, cold_starts=0), args.seed, Settings(),
                    metrics, args.rounds, args.pairs, args.max_pairs, inject, parse_pin(args.pin_cpu), alpha)
-    data = results_mod.new_results(args.profile, {**plan.params.__dict__, "iterations": args.rounds}, args.seed)
+    data = results_mod.Results.new(args.profile, {**plan.params.__dict__, "iterations": args.rounds}, args.seed).to_dict()
     data["run"]["kind"] = "ab"
     console = Console(stderr=True)
     with summary.progress_bar(console, [f"{n}@{side}" for n in names for side in ab.SIDES],

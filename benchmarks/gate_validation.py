@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storebench.gate import check  # noqa: E402
-from storebench.model.results import cpu_model, load  # noqa: E402
+from storebench.model.results import Results, cpu_model  # noqa: E402
 
 RUN_TIMEOUT_S = 600
 CORES = os.cpu_count() or 1
@@ -73,7 +73,7 @@ def run(out: Path, backends: str, extra: list[str]) -> dict:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     if proc.returncode != 0:
         raise SystemExit(f"run failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return load(out)
+    return Results.load(out).to_dict()
 
 
 def busiest_load(data: dict) -> float:

@@ -29,7 +29,7 @@ class FakeResults:
         self.rng = random.Random(seed)
         params = {"conversations": 20, "messages": 5, "iterations": iterations, "warmup": 5, "cold_starts": 2,
                   "inject": None, "settings": {"rtt_ms": 20.0}}
-        self.data = results.new_results(profile, params, seed)
+        self.data = results.Results.new(profile, params, seed).to_dict()
         self.data["overhead"] = {"op": "null", "n": 1000, "p50_ns": 60, "p99_ns": 90, "mean_ns": 65.0, "min_ns": 50}
         self.data["complete"] = True
 

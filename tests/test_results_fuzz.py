@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storebench.model.results import SCHEMA, ResultsError, load
+from storebench.model.results import SCHEMA, Results, ResultsError
 
 pytestmark = pytest.mark.slow  # hundreds of generated files
 
@@ -32,11 +32,11 @@ def assert_loads_or_refuses(tmp_path, payload: bytes) -> None:
     path = tmp_path / "fuzz.json"
     path.write_bytes(payload)
     try:
-        data = load(path)
+        data = Results.load(path)
     except ResultsError as exc:
         assert "\n" not in str(exc)
     else:
-        assert data["schema"] == SCHEMA
+        assert data.schema == SCHEMA
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)

@@ -118,7 +118,7 @@ def closed_run(tmp_path_factory):
 def test_swarm_writes_exact_merged_results_that_locust_counted_too(closed_run):
     proc, out = closed_run
     assert proc.returncode == 0, proc.stderr
-    data = results.load(out)
+    data = results.Results.load(out).to_dict()
     assert data["run"]["engine"] == "locust" and data["run"]["locust_version"]
     assert (data["run"]["workers"], data["run"]["users"], data["run"]["duration_s"]) == (2, 4, 3.0)
     (backend,) = data["backends"]
@@ -152,7 +152,7 @@ def test_open_loop_records_wait_and_service_apart(tmp_path):
     proc = subprocess.run(STOREBENCH + ["swarm", *LOAD, "--duration", "2s", "--rate", "100", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    data = results.load(out)
+    data = results.Results.load(out).to_dict()
     for op in data["ops"]:
         assert op["latency_basis"] == "intended" and op["rate_per_s"] == 100
         assert len(op["service_samples_ns"]) == len(op["wait_samples_ns"]) == op["n"] > 0

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=0.2)
     args = parser.parse_args(argv)
     try:
-        rows = compare(results_mod.load(args.results))
+        rows = compare(results_mod.Results.load(args.results).to_dict())
     except results_mod.ResultsError as exc:
         print(f"emulation_check: error: {exc}", file=sys.stderr)
         return 2

@@ -171,7 +171,7 @@ def run(args: argparse.Namespace, names: Sequence[str], out: Path) -> int:
             part = Path(tmp) / f"{name}.json"
             csv = None if args.csv is None else Path(args.csv if len(names) == 1 else f"{args.csv}_{name}").resolve()
             run_backend(args, name, Path(tmp), part, csv)
-            parts.append(results_mod.load(part))
+            parts.append(results_mod.Results.load(part).to_dict())
     data = combine(parts)
     data["run"]["git_commit"] = results_mod.git_commit()  # the Locust processes ran in a temporary folder
     results_mod.write_atomic(out, data)

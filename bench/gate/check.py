@@ -107,7 +107,7 @@ class Outcome:
 def load_any(path: str | Path) -> dict:
     """A storebench results file, or pytest-benchmark JSON converted to the same shape."""
     try:
-        return pytest_benchmark_json.load_any(path)
+        return pytest_benchmark_json.load_any(path).to_dict()
     except results_mod.ResultsError as exc:
         raise CheckError(str(exc)) from None
 

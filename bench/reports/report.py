@@ -88,7 +88,7 @@ def load_runs(paths: Sequence[str | Path], out: Path | None = None) -> list[Run]
     runs = []
     for p in paths:
         link = os.path.relpath(Path(p).resolve(), out.resolve()) if out is not None else str(p)
-        runs.append(Run(str(p), load_any(p), link))
+        runs.append(Run(str(p), load_any(p).to_dict(), link))
     return runs
 
 

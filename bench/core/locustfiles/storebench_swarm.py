@@ -270,7 +270,7 @@ class Master:
         if problem is None and len(self.collector.done) < config.users:
             problems.append(f"{config.users - len(self.collector.done)} of {config.users} users sent no samples "
                             f"(stuck past the {config.grace_s:g} s grace period, or their worker died)")
-        data = results.new_results("swarm", config.record(), config.seed)
+        data = results.Results.new("swarm", config.record(), config.seed).to_dict()
         data["run"].update(started_at=self.started_at, engine="locust", locust_version=locust.__version__,
                            workers=config.workers,
                            users=config.users, duration_s=config.duration_s,
