@@ -18,6 +18,7 @@ from storebench import backends
 from storebench.backends.base import SYNCHRONOUS_LEVELS, Settings
 from storebench.core import inject as inject_mod
 from storebench.model import results as results_mod
+from storebench.model.results import BackendResult, ConcurrencyResult, OpResult, Results, Sweep
 from storebench.model.secrets import redact_url
 from storebench.core.workload import OPS, PROFILES, params_for
 
@@ -217,7 +218,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
         reason = backends.unavailable_reason(name)
         cls = backends.get(name) if reason is None or not reason.startswith("cannot import") else None
         kind = cls.kind if cls else "?"
-        entry = {"emulated": getattr(cls, "emulated", False)}  # set by the emulated backends only
+        entry = BackendResult(name=name, status="ok" if reason is None else "unavailable",
+                              emulated=getattr(cls, "emulated", False))  # set by the emulated backends only
         listed.append((name, entry))
         print(f"{labels.marked(name, entry):<20} {kind:<9} {'available' if reason is None else 'unavailable: ' + reason}")
     for line in labels.mark_legend(listed):
@@ -284,9 +286,9 @@ def results_paths(out: Path | None) -> tuple[Path, Path | None]:
     return Path("results") / f"{stamp}.json", Path("results") / "latest.json"
 
 
-def interrupted(out: Path, data: dict) -> Interrupted:
+def interrupted(out: Path, data: Results) -> Interrupted:
     """What Ctrl-C leaves: the backends already saved (each is written as it finishes), or nothing."""
-    saved = [b["name"] for b in data["backends"]]
+    saved = [b.name for b in data.backends]
     if saved and out.exists():
         return Interrupted(f"the results of {', '.join(saved)} are in {out} (incomplete)")
     return Interrupted("no backend had finished; no results file was written")
@@ -338,16 +340,18 @@ def cmd_run(args: argparse.Namespace) -> int:
              "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep],
              "inject": injection.record() if injection else None,
              "processes": args.processes if load is None else 1, "pin_cpu": args.pin_cpu}
-    data = results_mod.Results.new(args.profile, {**params.__dict__, "settings": recorded, **extra}, args.seed).to_dict()
+    data = Results.new(args.profile, {**params.__dict__, "settings": recorded, **extra}, args.seed)
     # How busy the machine was (1-minute load average, start and end): lets `check` warn that a
     # change may be a noisy neighbour rather than the code.
-    data["run"]["load_average"] = {"start": results_mod.load_average(), "end": None}
-    data["overhead"] = runner.measure_overhead()
+    data.run.load_average = results_mod.LoadAverage(start=results_mod.load_average(), end=None)
+    data.overhead = results_mod.Overhead.from_dict(runner.measure_overhead())
 
     def save(entry: dict, ops: list[dict]) -> None:  # after each backend: an interruption keeps it
-        data["backends"].append(entry)
-        data["ops"].extend(ops)
-        results_mod.write_atomic(out, data)
+        # The measuring side's entries are plain dicts (they cross process boundaries as JSON);
+        # here they become the results model's.
+        data.backends.append(BackendResult.from_dict(entry))
+        data.ops.extend(OpResult.from_dict(o) for o in ops)
+        data.dump(out)
 
     note = None if args.no_progress else console.print
     try:
@@ -365,12 +369,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         raise interrupted(out, data) from None
     overhead_ratio.add_overhead_ratios(data)
-    data["complete"] = True
-    data["run"]["load_average"]["end"] = results_mod.load_average()
-    data["run"]["finished_at"] = results_mod.now_iso()
-    results_mod.write_atomic(out, data)
+    data.complete = True
+    data.run.load_average.end = results_mod.load_average()
+    data.run.finished_at = results_mod.now_iso()
+    data.dump(out)
     if latest is not None:
-        results_mod.write_atomic(latest, data)
+        data.dump(latest)
     summary.print_summary(console, data)
     summary.print_load_summary(console, data)
     console.print(f"results: {out}")
@@ -383,7 +387,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failures else EXIT_OK
 
 
-def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, data: dict,
+def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, data: Results,
                     out: Path, console) -> None:
     """The optional sweep and concurrency stages, each saved as soon as it is measured."""
     from storebench.core import concurrency, sweep
@@ -391,14 +395,15 @@ def run_load_stages(args: argparse.Namespace, names: list[str], params, settings
     for spec in args.sweep:
         rounds = args.iterations or sweep.SWEEP_ROUNDS
         warmup = sweep.SWEEP_WARMUP if args.warmup is None else args.warmup
-        data.setdefault("sweeps", []).append(
-            sweep.run_sweep(names, spec, params, args.seed, settings, rounds, warmup, note=console.print))
-        results_mod.write_atomic(out, data)
+        measured = sweep.run_sweep(names, spec, params, args.seed, settings, rounds, warmup, note=console.print)
+        data.sweeps = [*(data.sweeps or []), Sweep.from_dict(measured)]
+        data.dump(out)
     for clients in args.concurrency or []:
         for name in names:
-            data.setdefault("concurrency", []).append(concurrency.run_clients(name, params, args.seed, settings, clients))
-            console.print(f"concurrency {clients} {name}: {data['concurrency'][-1]['status']}")
-            results_mod.write_atomic(out, data)
+            entry = ConcurrencyResult.from_dict(concurrency.run_clients(name, params, args.seed, settings, clients))
+            data.concurrency = [*(data.concurrency or []), entry]
+            console.print(f"concurrency {clients} {name}: {entry.status}")
+            data.dump(out)
 
 
 
@@ -499,16 +504,16 @@ def cmd_ab(args: argparse.Namespace) -> int:
             check_writable(path, what, option)
     plan = ab.Plan(tuple(names), python, params_for(args.profile, probes=False, cold_starts=0), args.seed, Settings(),
                    metrics, args.rounds, args.pairs, args.max_pairs, inject, parse_pin(args.pin_cpu), alpha)
-    data = results_mod.Results.new(args.profile, {**plan.params.__dict__, "iterations": args.rounds}, args.seed).to_dict()
-    data["run"]["kind"] = "ab"
+    data = Results.new(args.profile, {**plan.params.__dict__, "iterations": args.rounds}, args.seed)
+    data.run.kind = "ab"
     console = Console(stderr=True)
     with summary.progress_bar(console, [f"{n}@{side}" for n in names for side in ab.SIDES],
                               disabled=args.no_progress) as progress:
         outcome = ab.run(plan, progress)
-    data["backends"], data["ops"] = ab.entries(outcome)
-    data["ab"] = ab.results_section(plan, outcome)
-    data["complete"] = True
-    results_mod.write_atomic(args.out, data)
+    data.backends, data.ops = ab.entries(outcome)
+    data.ab = ab.results_section(plan, outcome)
+    data.complete = True
+    data.dump(args.out)
     text = ab_verdict.summary_markdown(outcome.verdicts, outcome.pairs, "\n".join(ab.failures(outcome)))
     if args.summary:
         args.summary.write_text(text, encoding="utf-8")

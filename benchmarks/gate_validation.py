@@ -66,19 +66,20 @@ class Experiment:
     busy: int = 0
 
 
-def run(out: Path, backends: str, extra: list[str]) -> dict:
+def run(out: Path, backends: str, extra: list[str]) -> Results:
     """One real `storebench run`, as a user would start it."""
     cmd = [sys.executable, "-m", "storebench", "run", "--profile", "smoke", "--backends", backends,
            "--no-progress", "--out", str(out), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     if proc.returncode != 0:
         raise SystemExit(f"run failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return Results.load(out).to_dict()
+    return Results.load(out)
 
 
-def busiest_load(data: dict) -> float:
+def busiest_load(data: Results) -> float:
     """The higher 1-minute load average seen at the start and end of a run (0 if unknown)."""
-    values = (data["run"].get("load_average") or {}).values()
+    load = data.run.load_average
+    values = (load.start, load.end) if load else ()
     return max((v for v in values if isinstance(v, (int, float))), default=0.0)
 
 

@@ -21,9 +21,9 @@ PROBE_NAMES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_
 
 
 class FakeResults:
-    """A results dict in the `storebench.results/1` shape, built backend by backend
-    (`.backend("sqlite3", 0.02)`: every op, log-normal around a median) or op by op
-    (`.op("sqlite3", "add_message", samples_ns)`)."""
+    """Results data in the `storebench.results/1` shape (`data`: the file's dict; `results`: the
+    model), built backend by backend (`.backend("sqlite3", 0.02)`: every op, log-normal around a
+    median) or op by op (`.op("sqlite3", "add_message", samples_ns)`)."""
 
     def __init__(self, seed: int = 1, iterations: int = 40, profile: str = "smoke") -> None:
         self.rng = random.Random(seed)
@@ -72,6 +72,11 @@ class FakeResults:
     def entry(self, backend: str, op: str) -> dict:
         """The op entry already built for `backend` and `op`."""
         return next(o for o in self.data["ops"] if o["backend"] == backend and o["op"] == op)
+
+    @property
+    def results(self) -> results.Results:
+        """The data as the results model reads it (a fresh copy: later changes to `data` count)."""
+        return results.Results.from_dict(json.loads(json.dumps(self.data)))
 
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(self.data))

@@ -58,40 +58,40 @@ def test_a_faster_op_is_reported_and_passes(tmp_path, capsys):
 
 
 def test_runs_with_different_seeds_are_compared_unpaired():
-    base, cur = fake_run(1).data, fake_run(2, run_seed=7, slow={("sqlite3", "update_title"): 2.0}).data
+    base, cur = fake_run(1).results, fake_run(2, run_seed=7, slow={("sqlite3", "update_title"): 2.0}).results
     outcome = check.compare(base, cur, check.Options())
     [flagged] = outcome.regressions
     assert (flagged.backend, flagged.op, flagged.metric, flagged.paired) == ("sqlite3", "update_title", "p50", False)
 
 
 def test_same_seed_runs_are_compared_call_by_call():
-    outcome = check.compare(fake_run(1).data, fake_run(2).data, check.Options())
+    outcome = check.compare(fake_run(1).results, fake_run(2).results, check.Options())
     assert all(c.paired for c in outcome.judged)
 
 
 def test_only_ops_in_both_files_are_compared_and_the_rest_listed():
-    base = fake_run(1, backends=("sqlite3", "apsw")).data
-    cur = fake_run(2, backends=("sqlite3", "libsql")).data
+    base = fake_run(1, backends=("sqlite3", "apsw")).results
+    cur = fake_run(2, backends=("sqlite3", "libsql")).results
     outcome = check.compare(base, cur, check.Options())
     assert {c.backend for c in outcome.comparisons} == {"sqlite3"}
     assert outcome.missing == ["apsw: only in the baseline", "libsql: only in the current results"]
 
 
 def test_a_backend_that_did_not_run_is_listed_not_failed():
-    cur = fake_run(2, backends=("sqlite3",)).status("apsw", "unavailable", "driver not installed").data
-    outcome = check.compare(fake_run(1).data, cur, check.Options())
+    cur = fake_run(2, backends=("sqlite3",)).status("apsw", "unavailable", "driver not installed").results
+    outcome = check.compare(fake_run(1).results, cur, check.Options())
     assert "apsw: unavailable in the current results (driver not installed)" in outcome.missing
     assert not outcome.regressions
 
 
 def test_p99_is_not_judged_from_too_few_samples():
-    outcome = check.compare(fake_run(1).data, fake_run(2).data, check.Options(metrics=("p99",)))
+    outcome = check.compare(fake_run(1).results, fake_run(2).results, check.Options(metrics=("p99",)))
     assert all(c.verdict == check.NOT_JUDGED and "needs n>=500" in c.note for c in outcome.comparisons)
 
 
 def test_p99_is_judged_with_enough_samples():
     slow = {("sqlite3", "load_all"): 3.0}
-    outcome = check.compare(fake_run(1, n=1000).data, fake_run(2, n=1000, slow=slow).data,
+    outcome = check.compare(fake_run(1, n=1000).results, fake_run(2, n=1000, slow=slow).results,
                             check.Options(metrics=("p99",)))
     assert [(c.backend, c.op) for c in outcome.regressions] == [("sqlite3", "load_all")]
     assert all(c.verdict != check.NOT_JUDGED for c in outcome.comparisons)
@@ -145,7 +145,7 @@ def test_a_busy_machine_and_an_interrupted_run_are_warned_about():
     busy.data["run"]["load_average"] = {"start": 0.5, "end": 3.5}
     busy.data["run"]["host"]["cores"] = 2
     busy.data["complete"] = False
-    warnings = check.compare(fake_run(1).data, busy.data, check.Options()).warnings
+    warnings = check.compare(fake_run(1).results, busy.results, check.Options()).warnings
     assert "the current run is incomplete (its run was interrupted)" in warnings
     assert any(w.startswith("the machine was busy during the current run (load average 3.5 on 2 cores)")
                for w in warnings)

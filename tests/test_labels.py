@@ -18,6 +18,7 @@ from scipy.stats import binom
 from storebench import backends
 from storebench.reports import labels, plots, ranking, report, summary
 from storebench.model import stats
+from storebench.model.results import BackendResult, OpResult
 from storebench.cli import main
 from storebench.reports.report import Run
 
@@ -26,8 +27,8 @@ NODE_BACKENDS = ("node-libsql", "node-sqld", "node-turso", "drizzle", "drizzle-t
 EMULATED = "Turso emulated on loopback: sqld behind a 20 ms RTT proxy"
 
 
-def entries(fake: FakeResults) -> dict[str, dict]:
-    return {b["name"]: b for b in fake.data["backends"]}
+def entries(fake: FakeResults) -> dict[str, BackendResult]:
+    return {b.name: b for b in fake.results.backends}
 
 
 # ---------------------------------------------------------------- labels
@@ -76,8 +77,8 @@ def test_plot_legends_and_axes_say_emulated_and_python_equivalent(monkeypatch, t
     seen: list[str] = []
     monkeypatch.setattr(plots, "_save", lambda fig, path, handles=None, title=None: seen.extend(
         [h.get_label() for h in handles or []] + [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]))
-    plots.cdf_plot(fake.data, tmp_path / "cdf.png")
-    plots.percentiles_plot(fake.data, tmp_path / "p.png")
+    plots.cdf_plot(fake.results, tmp_path / "cdf.png")
+    plots.percentiles_plot(fake.results, tmp_path / "p.png")
     assert "sqlalchemy-core (Python equivalent of Drizzle)" in seen and "turso (emulated)" in seen
     assert not {"sqlalchemy-core", "turso"} & set(seen)  # never the bare name
 
@@ -94,7 +95,7 @@ def test_terminal_summary_at_80_columns_cuts_no_figure_and_explains_its_marks():
     fake = (FakeResults().backend("sqlalchemy-core", 10.123, kind="orm").backend("turso-replica", 1234.5, emulated=EMULATED)
             .backend("sqlite3", 0.02).status("pyturso", "unavailable", "not installed"))
     console = Console(width=80, record=True, color_system=None)
-    summary.print_summary(console, fake.data)
+    summary.print_summary(console, fake.results)
     text = console.export_text()
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
@@ -148,9 +149,10 @@ def test_too_few_samples_give_no_interval_rather_than_a_false_one():
 
 
 def test_a_recorded_interval_is_used_and_the_between_process_spread_widens_it():
-    entry = {"p50_ms": 1.0, "p50_ci_low_ms": 0.98, "p50_ci_high_ms": 1.03, "samples_ns": []}
+    entry = OpResult(backend="b", op="o", p50_ms=1.0, p50_ci_low_ms=0.98, p50_ci_high_ms=1.03, samples_ns=[])
     assert ranking.p50_figure(entry) == ranking.Figure(1.0, 0.98, 1.03)
-    assert ranking.p50_figure({**entry, "between_process_cv": 0.1}) == ranking.Figure(1.0, 0.9, 1.1)
+    entry.between_process_cv = 0.1
+    assert ranking.p50_figure(entry) == ranking.Figure(1.0, 0.9, 1.1)
 
 
 def _twins(spread: float, second_median: float) -> FakeResults:
@@ -165,13 +167,13 @@ def _twins(spread: float, second_median: float) -> FakeResults:
 
 
 def test_backends_within_each_others_interval_tie_in_the_recommendation():
-    phase1 = report.recommend(Run("r", _twins(0.3, 1.01).data))[0]
+    phase1 = report.recommend(Run("r", _twins(0.3, 1.01).results))[0]
     assert re.search(r"`apsw` \(Python equivalent of better-sqlite3\) and `sqlite3` \(Python equivalent of "
                      r"better-sqlite3\) tie within ±\d+ %", phase1)
 
 
 def test_a_difference_beyond_the_noise_is_ranked():
-    phase1 = report.recommend(Run("r", _twins(0.05, 1.5).data))[0]
+    phase1 = report.recommend(Run("r", _twins(0.05, 1.5).results))[0]
     assert "tie" not in phase1 and phase1.startswith("**Phase 1, single machine now:** `apsw`")
 
 
@@ -180,7 +182,7 @@ def test_every_p50_shown_has_its_interval(tmp_path):
     out = tmp_path / "reports"
     report.write_reports([fake.write(tmp_path / "r.json")], out)
     latency = (out / "latency.md").read_text()
-    for o in fake.data["ops"]:
+    for o in fake.results.ops:
         figure = ranking.p50_figure(o)
         assert ranking.fmt_interval(figure, report.fmt_ms) in latency
 
@@ -192,7 +194,7 @@ def test_load_all_shows_the_store_it_returned(tmp_path):
     fake = FakeResults().backend("sqlite3", 0.02)
     fake.entry("sqlite3", "load_all").update(store_conversations_min=98, store_conversations_max=102,
                                              store_messages_min=1960, store_messages_max=2000)
-    run = Run("r", fake.data)
+    run = Run("r", fake.results)
     assert "(store: 98–102 conv. / 1,960–2,000 msg)" in report.latency_cell(run, "sqlite3", "load_all").text
     table = report.op_table(run, "load_all")
     assert "store load_all returned" in table.headers
@@ -200,7 +202,7 @@ def test_load_all_shows_the_store_it_returned(tmp_path):
 
 
 def _model_rows(fake: FakeResults) -> dict[str, list[str]]:
-    [_, table] = report.rtt_model(Run("r", fake.data))
+    [_, table] = report.rtt_model(Run("r", fake.results))
     return {f"{row[0].text} {row[1].text}": [c.text for c in row[2:]] for row in table.rows}
 
 
@@ -217,13 +219,14 @@ def test_the_round_trip_model_never_prints_an_impossible_local_figure():
 def test_the_round_trip_model_derives_what_it_can_and_says_why_not_otherwise():
     fake = FakeResults().backend("turso", 21.0, emulated=EMULATED, round_trips=1.0).backend(
         "sqld", 1.0, kind="server", round_trips=1.0)
-    entries(fake)["sqld"]["target"] = {"url": "http://127.0.0.1:8080"}
+    sqld = next(b for b in fake.data["backends"] if b["name"] == "sqld")
+    sqld["target"] = {"url": "http://127.0.0.1:8080"}
     local = _model_rows(fake)
     p50 = fake.entry("turso", "add_message")["p50_ms"]
     assert local["`turso` (emulated) `add_message`"][1] == report.fmt_ms(p50 - 20.0)
     assert local["`sqld` `add_message`"][1] == report.fmt_ms(fake.entry("sqld", "add_message")["p50_ms"])
 
-    entries(fake)["sqld"]["target"] = {"url": "libsql://db.example.turso.io"}
+    sqld["target"] = {"url": "libsql://db.example.turso.io"}
     cells = _model_rows(fake)["`sqld` `add_message`"]
     assert cells[1] == ("not derivable: it ran over a real network to db.example.turso.io, whose round-trip time "
                         "was not measured")
@@ -236,7 +239,7 @@ def test_growth_exponents_say_which_sizes_they_were_fitted_over():
                            "points": [], "ops": {"load_all": {"p50_ms": [0.1, 1.0, None], "growth_exponent": 1.0}}}]}
     fake = FakeResults().backend("sqlite3", 0.02)
     fake.data["sweeps"] = [sweep]
-    blocks = report.sweep_blocks(Run("r", fake.data))
+    blocks = report.sweep_blocks(Run("r", fake.results))
     table = blocks[-1]
     assert table.headers[-1] == "fitted over conversations"
     assert table.rows[0][-1].text == "10–100 (2 sizes: 10, 100)"  # the failed point is not in the fit

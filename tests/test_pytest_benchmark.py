@@ -14,6 +14,7 @@ import pytest
 from storebench.gate import check
 from storebench.cli import main
 from storebench.model.pytest_benchmark_json import convert, is_pytest_benchmark
+from storebench.model.results import Results
 
 pytestmark = pytest.mark.slow  # runs pytest-benchmark in a child process
 
@@ -78,7 +79,7 @@ def test_check_refuses_to_judge_without_raw_samples(tmp_path, capsys):
 
 
 def test_converted_json_is_judged_call_by_call_like_a_results_file(saved_json):
-    data = convert(json.loads(saved_json.read_text()))
+    data = Results.from_dict(convert(json.loads(saved_json.read_text())))
     outcome = check.compare(data, data, check.Options())
     assert not outcome.regressions and len(outcome.judged) == 2  # p50 of both ops; p99 needs more samples
     assert all(c.paired for c in outcome.judged)  # same seed and plan recorded in extra_info

@@ -13,6 +13,7 @@ from fake_results import FakeResults
 from storebench.reports import labels, report
 from storebench.cli import main
 from storebench.reports.report import Run
+from storebench.model.results import OpResult, Results
 
 pytestmark = pytest.mark.slow  # most tests render every plot
 
@@ -76,7 +77,7 @@ def test_a_backend_the_mapping_does_not_know_gets_its_own_row(tmp_path):
 
 def test_measured_cells_link_to_evidence_and_name_their_results_key(tmp_path):
     data = full_run().data
-    run = Run("r.json", data)
+    run = Run("r.json", Results.from_dict(data))
     cell = report.latency_cell(run, "sqlite3", "load_all")
     index = next(i for i, o in enumerate(data["ops"]) if (o["backend"], o["op"]) == ("sqlite3", "load_all"))
     assert cell.source == "measured"
@@ -90,8 +91,8 @@ def test_changing_a_value_in_the_results_changes_its_cell(tmp_path):
     fake = full_run()
     before = rendered(fake.data, tmp_path)["decision-matrix.md"]
     op = fake.entry("sqlite3", "load_all")
-    assert cell_text(Run("r", fake.data), "sqlite3", "load_all").startswith(
-        f"{report.p50_text(op)} / {report.fmt_ms(op['p95_ms'])}")
+    assert cell_text(Run("r", fake.results), "sqlite3", "load_all").startswith(
+        f"{report.p50_text(OpResult.from_dict(op))} / {report.fmt_ms(op['p95_ms'])}")
 
     op["p50_ms"], op["p95_ms"], op["p50_ci_low_ms"], op["p50_ci_high_ms"] = 4.321, 8.765, 4.2, 4.4
     fake.data["backends"][2]["capabilities"]["crash_durability"] = {
@@ -104,7 +105,7 @@ def test_changing_a_value_in_the_results_changes_its_cell(tmp_path):
 
 
 def test_documented_cells_come_from_the_seed_and_say_so(tmp_path):
-    run = Run("r", full_run().data)
+    run = Run("r", full_run().results)
     table = report.seed_table(run)
     turso = next(row for row in table.rows if row[1].text == "`turso`")
     cross_device = turso[3 + report.SEED_FACTORS.index("Cross-device")]
@@ -133,19 +134,19 @@ def test_recommendation_follows_the_data(tmp_path):
     fake = full_run()
     for b in fake.data["backends"]:
         b["capabilities"]["cross_device"]["result"] = "yes" if b["name"] in ("sqld", "turso") else "no"
-    phases = report.recommend(Run("r", fake.data))
+    phases = report.recommend(Run("r", fake.results))
     assert phases[0].startswith("**Phase 1, single machine now:** `apsw` (Python equivalent of better-sqlite3)")
     assert phases[1].startswith("**Phase 2, cross-device next:** `sqld`")
     assert phases[2].startswith("**Phase 3, type safety later:** `sqlalchemy-orm`")
 
     for op in report.OPS:  # make turso the fastest remote option: the recommendation moves
         fake.entry("turso", op)["p50_ms"] = 0.001
-    assert report.recommend(Run("r", fake.data))[1].startswith("**Phase 2, cross-device next:** `turso` (emulated")
+    assert report.recommend(Run("r", fake.results))[1].startswith("**Phase 2, cross-device next:** `turso` (emulated")
 
 
 def test_recommendation_says_when_no_backend_qualifies():
     phases = report.recommend(Run("r", FakeResults().backend("sqlite3", 0.02, capabilities={
-        "cross_device": {"result": "no", "evidence": "file"}}).data))
+        "cross_device": {"result": "no", "evidence": "file"}}).results))
     assert "no backend in this run was reached" in phases[1]
     assert "no typed query layer" in phases[2]
 
@@ -198,14 +199,14 @@ def test_a_measured_answer_that_contradicts_the_seed_is_called_out():
     fake = full_run()
     for b in fake.data["backends"]:
         b["capabilities"]["cross_device"]["result"] = "no" if b["name"] == "sqld" else b["capabilities"]["cross_device"]["result"]
-    [bullets] = report.seed_disagreements(Run("r", fake.data))
+    [bullets] = report.seed_disagreements(Run("r", fake.results))
     assert any(item.startswith("Self-hosted libSQL → `sqld`: the seed says good: Yes; measured: [no]") for item in bullets.items)
     # apsw stands for better-sqlite3 here; its "yes" came from another process on loopback: no claim either way
     [apsw] = [item for item in bullets.items if item.startswith("better-sqlite3 — Python equivalent: `apsw`")]
     assert "the seed says bad: No; measured: [yes]" in apsw and "not from another device: no evidence either way" in apsw
 
     fake.data["backends"][1]["capabilities"]["cross_device"]["figures"] = {"client_network": "namespace"}
-    [bullets] = report.seed_disagreements(Run("r", fake.data))
+    [bullets] = report.seed_disagreements(Run("r", fake.results))
     assert any(item.startswith("better-sqlite3 — Python equivalent: `apsw`: the seed says bad: No; measured: [yes]")
                and "(a client in another network namespace;" in item for item in bullets.items)
 

@@ -118,22 +118,22 @@ def closed_run(tmp_path_factory):
 def test_swarm_writes_exact_merged_results_that_locust_counted_too(closed_run):
     proc, out = closed_run
     assert proc.returncode == 0, proc.stderr
-    data = results.Results.load(out).to_dict()
-    assert data["run"]["engine"] == "locust" and data["run"]["locust_version"]
-    assert (data["run"]["workers"], data["run"]["users"], data["run"]["duration_s"]) == (2, 4, 3.0)
-    (backend,) = data["backends"]
-    assert backend["status"] == "ok" and backend["checks"]["after_run"] == "ok"
-    assert backend["writes"]["acknowledged"] > 0 and backend["writes"]["lost"] == []
-    assert [o["op"] for o in data["ops"]] == list(OPS)
-    for op in data["ops"]:
-        assert op["n"] > 0 and op["n"] == len(op["samples_ns"]) == sum(op["process_n"])
-        assert op["processes"] == 2  # both workers contributed
-        assert op["p50_ms"] == stats.summarize(op["samples_ns"])["p50_ms"]
-        assert op["p99_ms"] == stats.summarize(op["samples_ns"])["p99_ms"]
-        assert any(s % 1_000_000 for s in op["samples_ns"])  # not Locust's whole milliseconds
+    data = results.Results.load(out)
+    assert data.run.engine == "locust" and data.run.locust_version
+    assert (data.run.workers, data.run.users, data.run.duration_s) == (2, 4, 3.0)
+    (backend,) = data.backends
+    assert backend.status == "ok" and backend.checks["after_run"] == "ok"
+    assert backend.writes["acknowledged"] > 0 and backend.writes["lost"] == []
+    assert [o.op for o in data.ops] == list(OPS)
+    for op in data.ops:
+        assert op.n > 0 and op.n == len(op.samples_ns) == sum(op.process_n)
+        assert op.processes == 2  # both workers contributed
+        assert op.p50_ms == stats.summarize(op.samples_ns)["p50_ms"]
+        assert op.p99_ms == stats.summarize(op.samples_ns)["p99_ms"]
+        assert any(s % 1_000_000 for s in op.samples_ns)  # not Locust's whole milliseconds
         # Locust's own statistics (its request events, merged by its master) saw every op.
-        assert op["locust"]["requests"] == op["n"] + op["errors"]
-        assert op["locust"]["failures"] == op["errors"]
+        assert op.locust["requests"] == op.n + op.errors
+        assert op.locust["failures"] == op.errors
 
 
 def test_swarm_results_are_read_by_report_and_check(closed_run, tmp_path, capsys):
@@ -152,13 +152,13 @@ def test_open_loop_records_wait_and_service_apart(tmp_path):
     proc = subprocess.run(STOREBENCH + ["swarm", *LOAD, "--duration", "2s", "--rate", "100", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    data = results.Results.load(out).to_dict()
-    for op in data["ops"]:
-        assert op["latency_basis"] == "intended" and op["rate_per_s"] == 100
-        assert len(op["service_samples_ns"]) == len(op["wait_samples_ns"]) == op["n"] > 0
+    data = results.Results.load(out)
+    for op in data.ops:
+        assert op.latency_basis == "intended" and op.rate_per_s == 100
+        assert len(op.service_samples_ns) == len(op.wait_samples_ns) == op.n > 0
         # Merged in the same order: each latency is its own op's service time plus its wait.
-        assert op["samples_ns"] == [s + w for s, w in zip(op["service_samples_ns"], op["wait_samples_ns"])]
-        assert op["locust"]["requests"] == op["n"] + op["errors"]
+        assert op.samples_ns == [s + w for s, w in zip(op.service_samples_ns, op.wait_samples_ns)]
+        assert op.locust["requests"] == op.n + op.errors
     assert _ours() == []
 
 

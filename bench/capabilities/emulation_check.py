@@ -12,28 +12,26 @@ from __future__ import annotations
 import argparse
 import sys
 
-from storebench.model import results as results_mod
+from storebench.model.results import Results, ResultsError
 from storebench.core.workload import OPS
 
 EMULATED, BASELINE = "turso", "sqld-ws"
 
 
-def compare(data: dict) -> list[dict]:
+def compare(data: Results) -> list[dict]:
     """One row per op: p50 measured, p50 expected from the model, relative deviation."""
-    by_backend = {b["name"]: b for b in data["backends"]}
-    turso = by_backend.get(EMULATED)
-    if not turso or not turso.get("emulated") or turso["status"] != "ok" or BASELINE not in by_backend:
-        raise results_mod.ResultsError(f"needs an ok, emulated {EMULATED!r} and a {BASELINE!r} row in the file")
-    rtt_ms = float(data["run"]["params"]["settings"]["rtt_ms"])
-    p50 = {(o["backend"], o["op"]): o for o in data["ops"]}
+    turso = data.backend(EMULATED)
+    if not turso or not turso.emulated or turso.status != "ok" or data.backend(BASELINE) is None:
+        raise ResultsError(f"needs an ok, emulated {EMULATED!r} and a {BASELINE!r} row in the file")
+    rtt_ms = float(data.run.params["settings"]["rtt_ms"])
     rows = []
     for op in OPS:
-        measured, base = p50.get((EMULATED, op)), p50.get((BASELINE, op))
-        if not measured or not base or measured["round_trips"] is None or measured["p50_ms"] is None:
+        measured, base = data.op(EMULATED, op), data.op(BASELINE, op)
+        if not measured or not base or measured.round_trips is None or measured.p50_ms is None:
             continue
-        expected = base["p50_ms"] + measured["round_trips"] * rtt_ms
-        rows.append({"op": op, "p50_ms": measured["p50_ms"], "expected_ms": expected,
-                     "round_trips": measured["round_trips"], "deviation": measured["p50_ms"] / expected - 1})
+        expected = base.p50_ms + measured.round_trips * rtt_ms
+        rows.append({"op": op, "p50_ms": measured.p50_ms, "expected_ms": expected,
+                     "round_trips": measured.round_trips, "deviation": measured.p50_ms / expected - 1})
     return rows
 
 
@@ -43,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=0.2)
     args = parser.parse_args(argv)
     try:
-        rows = compare(results_mod.Results.load(args.results).to_dict())
-    except results_mod.ResultsError as exc:
+        rows = compare(Results.load(args.results))
+    except ResultsError as exc:
         print(f"emulation_check: error: {exc}", file=sys.stderr)
         return 2
     failed = False

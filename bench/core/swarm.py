@@ -32,6 +32,7 @@ from storebench import backends
 from storebench.backends.base import Settings, Target
 from storebench.servers.processes import die_with_parent, free_port, stop_process
 from storebench.model import results as results_mod
+from storebench.model.results import Results
 from storebench.core.workload import Params
 
 CONFIG_ENV = "STOREBENCH_SWARM"  # the run's configuration (JSON, no secrets) for the master
@@ -171,12 +172,12 @@ def run(args: argparse.Namespace, names: Sequence[str], out: Path) -> int:
             part = Path(tmp) / f"{name}.json"
             csv = None if args.csv is None else Path(args.csv if len(names) == 1 else f"{args.csv}_{name}").resolve()
             run_backend(args, name, Path(tmp), part, csv)
-            parts.append(results_mod.Results.load(part).to_dict())
+            parts.append(Results.load(part))
     data = combine(parts)
-    data["run"]["git_commit"] = results_mod.git_commit()  # the Locust processes ran in a temporary folder
-    results_mod.write_atomic(out, data)
+    data.run.git_commit = results_mod.git_commit()  # the Locust processes ran in a temporary folder
+    data.dump(out)
     print_summary(data, out)
-    return 0 if all(b["status"] == "ok" for b in data["backends"]) else 1
+    return 0 if all(b.status == "ok" for b in data.backends) else 1
 
 
 def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path, csv: Path | None) -> None:
@@ -284,26 +285,26 @@ def last_line(log: Path) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
-def combine(parts: list[dict]) -> dict:
+def combine(parts: list[Results]) -> Results:
     """One results file from the per-backend runs (each written by its Locust master)."""
     data = parts[0]
     for part in parts[1:]:
-        data["backends"] += part["backends"]
-        data["ops"] += part["ops"]
-        data["run"]["finished_at"] = part["run"]["finished_at"]
+        data.backends += part.backends
+        data.ops += part.ops
+        data.run.finished_at = part.run.finished_at
     return data
 
 
-def print_summary(data: dict, out: Path) -> None:
-    run_info = data["run"]
-    print(f"locust {run_info['locust_version']}: {run_info['workers']} workers, {run_info['users']} users, "
-          f"{run_info['duration_s']:g} s" + (f", open loop at {run_info['params']['rate']:g} ops/s"
-                                              if run_info["params"].get("rate") else ""), file=sys.stderr)
-    for b in data["backends"]:
-        print(f"{b['name']}: {b['status']}" + (f" ({b['reason']})" if b.get("reason") else ""), file=sys.stderr)
-    for o in data["ops"]:
-        if o["n"]:
-            print(f"  {o['backend']:<10} {o['op']:<20} n={o['n']:<7} errors={o['errors']:<4} "
-                  f"p50={o['p50_ms'] * 1000:.1f} µs  p99={o['p99_ms'] * 1000:.1f} µs  (processes {o['processes']})",
+def print_summary(data: Results, out: Path) -> None:
+    run_info = data.run
+    print(f"locust {run_info.locust_version}: {run_info.workers} workers, {run_info.users} users, "
+          f"{run_info.duration_s:g} s" + (f", open loop at {run_info.params['rate']:g} ops/s"
+                                          if run_info.params.get("rate") else ""), file=sys.stderr)
+    for b in data.backends:
+        print(f"{b.name}: {b.status}" + (f" ({b.reason})" if b.reason else ""), file=sys.stderr)
+    for o in data.ops:
+        if o.n:
+            print(f"  {o.backend:<10} {o.op:<20} n={o.n:<7} errors={o.errors:<4} "
+                  f"p50={o.p50_ms * 1000:.1f} µs  p99={o.p99_ms * 1000:.1f} µs  (processes {o.processes})",
                   file=sys.stderr)
     print(f"results: {out}", file=sys.stderr)

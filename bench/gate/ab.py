@@ -25,6 +25,7 @@ from storebench.gate import ab_verdict
 from storebench.core import coordinator
 from storebench.gate.ab_verdict import INCONCLUSIVE, REGRESSION, Pair, Verdict
 from storebench.core.workload import Params
+from storebench.model.results import AbSection, BackendResult, OpResult
 
 SIDES = ("base", "head")
 EXIT = {ab_verdict.NO_REGRESSION: 0, REGRESSION: 1, INCONCLUSIVE: 3}
@@ -142,25 +143,25 @@ def failures(outcome: Outcome) -> list[str]:
             for _, m in outcome.measured if m.entry["status"] != "ok"]
 
 
-def results_section(plan: Plan, outcome: Outcome) -> dict:
+def results_section(plan: Plan, outcome: Outcome) -> AbSection:
     """What the results file records of the A/B job (`ab`): the set-up and every verdict."""
-    return {
-        "pairs": outcome.pairs, "batches": outcome.batches, "rounds_per_pair": plan.rounds,
-        "metrics": list(plan.metrics), "alpha": plan.alpha, "pin_cpu": plan.pin_cpu,
-        "python": plan.python, "inject": plan.inject, "overall": outcome.overall,
-        "verdicts": [asdict(v) for v in outcome.verdicts], "failures": failures(outcome),
-    }
+    return AbSection(
+        pairs=outcome.pairs, batches=outcome.batches, rounds_per_pair=plan.rounds,
+        metrics=list(plan.metrics), alpha=plan.alpha, pin_cpu=plan.pin_cpu,
+        python=plan.python, inject=plan.inject, overall=outcome.overall,
+        verdicts=[asdict(v) for v in outcome.verdicts], failures=failures(outcome),
+    )
 
 
-def entries(outcome: Outcome) -> tuple[list[dict], list[dict]]:
+def entries(outcome: Outcome) -> tuple[list[BackendResult], list[OpResult]]:
     """Backend and op entries of both sides, each marked with its side and batch. An op entry's
     `samples_ns` lists its processes' samples one process after the other, and `process_n`
     says how many each had: pair i of a batch is process i of both sides."""
     backends_out, ops_out = [], []
     for batch, m in outcome.measured:
-        backends_out.append({**m.entry, "side": m.spec.side, "batch": batch})
+        backends_out.append(BackendResult.from_dict({**m.entry, "side": m.spec.side, "batch": batch}))
         for op in m.ops:
             runs = m.per_process.get(op["op"])
             split = {"samples_ns": [x for r in runs for x in r], "process_n": [len(r) for r in runs]} if runs else {}
-            ops_out.append({**op, "side": m.spec.side, "batch": batch, **split})
+            ops_out.append(OpResult.from_dict({**op, "side": m.spec.side, "batch": batch, **split}))
     return backends_out, ops_out

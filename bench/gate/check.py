@@ -41,8 +41,8 @@ from statistics import NormalDist
 import numpy as np
 from scipy.stats import mannwhitneyu, wilcoxon
 
-from storebench.model import results as results_mod
 from storebench.model import pytest_benchmark_json
+from storebench.model.results import OpResult, Results, ResultsError
 from storebench.core.workload import OPS
 
 METRICS = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
@@ -104,11 +104,11 @@ class Outcome:
 
 # ---- input -------------------------------------------------------------------------------
 
-def load_any(path: str | Path) -> dict:
-    """A storebench results file, or pytest-benchmark JSON converted to the same shape."""
+def load_any(path: str | Path) -> Results:
+    """A storebench results file, or pytest-benchmark JSON converted to the same model."""
     try:
-        return pytest_benchmark_json.load_any(path).to_dict()
-    except results_mod.ResultsError as exc:
+        return pytest_benchmark_json.load_any(path)
+    except ResultsError as exc:
         raise CheckError(str(exc)) from None
 
 
@@ -148,10 +148,20 @@ def parse_reference(text: str) -> tuple[str, str]:
     return backend, op
 
 
-def usable_ops(data: dict) -> dict[tuple[str, str], dict]:
-    """Op entries of backends that ran to completion (status ok)."""
-    ok = {b["name"] for b in data["backends"] if b["status"] == "ok"}
-    return {(o["backend"], o["op"]): o for o in data["ops"] if o["backend"] in ok}
+Key = tuple[str, str]  # (backend, op): `Results.op(*key)` finds its entry
+
+
+def usable(data: Results) -> list[Key]:
+    """The (backend, op) of every op entry of a backend that ran to completion (status ok)."""
+    ok = {b.name for b in data.backends if b.status == "ok"}
+    return [(o.backend, o.op) for o in data.indexed_ops() if o.backend in ok]
+
+
+def entry(data: Results, key: Key) -> OpResult:
+    """The op entry of a key from `usable(data)`."""
+    found = data.op(*key)
+    assert found is not None, key
+    return found
 
 
 # ---- statistics --------------------------------------------------------------------------
@@ -208,12 +218,12 @@ def rank_p(base: np.ndarray, cur: np.ndarray, slower: bool, paired: bool) -> flo
 PLAN_KEYS = ("conversations", "messages", "iterations", "warmup")
 
 
-def same_plan(baseline: dict, current: dict) -> bool:
+def same_plan(baseline: Results, current: Results) -> bool:
     """Whether both runs made the same calls in the same order (same seed and workload)."""
-    b, c = baseline["run"], current["run"]
-    if b.get("seed") is None or b.get("seed") != c.get("seed"):
+    b, c = baseline.run, current.run
+    if b.seed is None or b.seed != c.seed:
         return False
-    bp, cp = b.get("params") or {}, c.get("params") or {}
+    bp, cp = b.params or {}, c.params or {}
     return all(bp.get(k) is not None and bp.get(k) == cp.get(k) for k in PLAN_KEYS)
 
 
@@ -231,25 +241,26 @@ def holm(p_values: list[float]) -> list[float]:
 
 # ---- the check ---------------------------------------------------------------------------
 
-def _scale(ops: dict, reference: tuple[str, str] | None, where: str) -> float:
+def _scale(data: Results, reference: Key | None, where: str) -> float:
     """Divisor for every sample of a file: 1e6 (ns -> ms), or the reference op's p50."""
     if reference is None:
         return 1e6
-    entry = ops.get(reference)
-    if entry is None or not entry["samples_ns"]:
+    found = entry(data, reference) if reference in usable(data) else None
+    if found is None or not found.samples_ns:
         raise CheckError(f"--relative-to {'.'.join(reference)}: not measured (with samples) in {where}")
-    return percentile(np.asarray(entry["samples_ns"], dtype=float), 50)
+    return percentile(np.asarray(found.samples_ns, dtype=float), 50)
 
 
-def compare(baseline: dict, current: dict, options: Options, confirm: dict | None = None) -> Outcome:
+def compare(baseline: Results, current: Results, options: Options, confirm: Results | None = None) -> Outcome:
     """Judge `current` against `baseline`. With `confirm` (a second current run), a regression
     stands only if the confirmation run shows it again (see `_confirm`)."""
     if not options.allow_mismatch:
         refuse_mismatch(baseline, current)
-    base_ops, cur_ops = usable_ops(baseline), usable_ops(current)
+    base_ops, cur_ops = usable(baseline), usable(current)
     missing = _only_in(base_ops, cur_ops, "the baseline") + _only_in(cur_ops, base_ops, "the current results")
     missing += _not_ok(baseline, "baseline") + _not_ok(current, "current results")
-    common = [k for k in base_ops if k in cur_ops and k != options.relative_to]
+    in_current = set(cur_ops)
+    common = [k for k in base_ops if k in in_current and k != options.relative_to]
     if not common:
         raise CheckError("no backend/op is present in both files; nothing to compare")
     comparisons = _judge(baseline, current, options, [(k, m) for k in common for m in options.metrics])
@@ -261,22 +272,21 @@ def compare(baseline: dict, current: dict, options: Options, confirm: dict | Non
     return Outcome(comparisons, missing, warnings, options)
 
 
-def _judge(baseline: dict, current: dict, options: Options,
-           wanted: list[tuple[tuple[str, str], str]]) -> list[Comparison]:
+def _judge(baseline: Results, current: Results, options: Options,
+           wanted: list[tuple[Key, str]]) -> list[Comparison]:
     """Compare each wanted ((backend, op), metric); Holm over the ones that can be judged."""
-    base_ops, cur_ops = usable_ops(baseline), usable_ops(current)
-    base_scale = _scale(base_ops, options.relative_to, "the baseline")
-    cur_scale = _scale(cur_ops, options.relative_to, "the current results")
+    base_scale = _scale(baseline, options.relative_to, "the baseline")
+    cur_scale = _scale(current, options.relative_to, "the current results")
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     plan = same_plan(baseline, current)
     comparisons = []
     for key, metric in wanted:
-        b_entry, c_entry = base_ops[key], cur_ops[key]
-        base = np.asarray(b_entry["samples_ns"], dtype=float) / base_scale
-        cur = np.asarray(c_entry["samples_ns"], dtype=float) / cur_scale
+        b_entry, c_entry = entry(baseline, key), entry(current, key)
+        base = np.asarray(b_entry.samples_ns, dtype=float) / base_scale
+        cur = np.asarray(c_entry.samples_ns, dtype=float) / cur_scale
         # Pairs line up only when no call failed (a failed call leaves no sample) and the op is
         # one of the planned ones (cold starts are independent processes).
-        paired = plan and key[1] in OPS and len(base) == len(cur) and not b_entry["errors"] and not c_entry["errors"]
+        paired = plan and key[1] in OPS and len(base) == len(cur) and not b_entry.errors and not c_entry.errors
         comparisons.append(_compare_one(key, metric, base, cur, b_entry, c_entry, rng, paired))
     judged = [c for c in comparisons if c.p_value is not None]
     for c, p in zip(judged, holm([c.p_value for c in judged])):
@@ -285,7 +295,7 @@ def _judge(baseline: dict, current: dict, options: Options,
     return comparisons
 
 
-def _confirm(baseline: dict, confirm: dict, options: Options, comparisons: list[Comparison]) -> None:
+def _confirm(baseline: Results, confirm: Results, options: Options, comparisons: list[Comparison]) -> None:
     """Keep a regression only if a second, independent current run shows it too.
 
     A neighbour's burst of disk or CPU work can slow a whole backend for one run; it rarely
@@ -294,7 +304,7 @@ def _confirm(baseline: dict, confirm: dict, options: Options, comparisons: list[
     effect.
     """
     flagged = [c for c in comparisons if c.verdict == REGRESSION]
-    available = usable_ops(confirm)
+    available = set(usable(confirm))
     testable = [c for c in flagged if (c.backend, c.op) in available]
     again = _judge(baseline, confirm, options, [((c.backend, c.op), c.metric) for c in testable])
     seen = {(a.backend, a.op, a.metric): a for a in again}
@@ -309,13 +319,13 @@ def _confirm(baseline: dict, confirm: dict, options: Options, comparisons: list[
 
 
 def _compare_one(key: tuple[str, str], metric: str, base: np.ndarray, cur: np.ndarray,
-                 base_entry: dict, cur_entry: dict, rng: np.random.Generator, paired: bool) -> Comparison:
+                 base_entry: OpResult, cur_entry: OpResult, rng: np.random.Generator, paired: bool) -> Comparison:
     q = METRICS[metric]
     c = Comparison(key[0], key[1], metric, _summary_value(base, base_entry, metric),
                    _summary_value(cur, cur_entry, metric))
     if len(base) == 0 or len(cur) == 0:
         c.note = "no raw samples" + (" (save pytest-benchmark runs with --benchmark-save-data)"
-                                     if base_entry.get("source") or cur_entry.get("source") else "")
+                                     if base_entry.source or cur_entry.source else "")
         if c.baseline and c.current:
             c.ratio = c.current / c.baseline
         return c
@@ -335,10 +345,10 @@ def _compare_one(key: tuple[str, str], metric: str, base: np.ndarray, cur: np.nd
     return c
 
 
-def _summary_value(samples: np.ndarray, entry: dict, metric: str) -> float | None:
+def _summary_value(samples: np.ndarray, found: OpResult, metric: str) -> float | None:
     if len(samples):
         return percentile(samples, METRICS[metric])
-    return entry.get(f"{metric}_ms")  # pytest-benchmark without raw data: its own summary
+    return found.percentile_ms(METRICS[metric])  # pytest-benchmark without raw data: its own summary
 
 
 def _verdict(c: Comparison, options: Options) -> tuple[str, str]:
@@ -353,8 +363,9 @@ def _verdict(c: Comparison, options: Options) -> tuple[str, str]:
     return UNCHANGED, ""
 
 
-def _only_in(ops: dict, other: dict, where: str) -> list[str]:
-    """What `ops` has and `other` lacks: a whole backend in one line, else backend.op."""
+def _only_in(ops: list[Key], others: list[Key], where: str) -> list[str]:
+    """What `ops` has and `others` lacks: a whole backend in one line, else backend.op."""
+    other = set(others)
     lines = []
     for backend in dict.fromkeys(b for b, _ in ops):
         mine = [o for b, o in ops if b == backend]
@@ -366,20 +377,21 @@ def _only_in(ops: dict, other: dict, where: str) -> list[str]:
     return lines
 
 
-def _not_ok(data: dict, where: str) -> list[str]:
-    return [f"{b['name']}: {b['status']} in the {where}" + (f" ({b['reason']})" if b.get("reason") else "")
-            for b in data["backends"] if b["status"] != "ok"]
+def _not_ok(data: Results, where: str) -> list[str]:
+    return [f"{b.name}: {b.status} in the {where}" + (f" ({b.reason})" if b.reason else "")
+            for b in data.backends if b.status != "ok"]
 
 
-def _run_warnings(data: dict, where: str) -> list[str]:
+def _run_warnings(data: Results, where: str) -> list[str]:
     """What makes one file's numbers suspect: an injected delay, a busy machine."""
-    out = [] if data.get("complete", True) else [f"the {where} is incomplete (its run was interrupted)"]
-    spec = (data["run"].get("params") or {}).get("inject")
+    complete = data.complete or not data.has("complete")  # a file without the key is taken as complete
+    out = [] if complete else [f"the {where} is incomplete (its run was interrupted)"]
+    spec = (data.run.params or {}).get("inject")
     if spec:
         out.append(f"the {where} has an injected delay ({spec['spec']}): a gate test, not a real measurement")
-    busiest = max((v for v in (data["run"].get("load_average") or {}).values() if isinstance(v, (int, float))),
-                  default=None)
-    cores = (data["run"].get("host") or {}).get("cores")
+    load = data.run.load_average
+    busiest = max((v for v in (load.start, load.end) if isinstance(v, (int, float))), default=None) if load else None
+    cores = data.run.host.cores if data.run.host else None
     if busiest is not None and cores and busiest > cores:
         out.append(f"the machine was busy during the {where} (load average {busiest:g} on {cores} cores): "
                    "a change may come from other processes, not the code")
@@ -389,31 +401,31 @@ def _run_warnings(data: dict, where: str) -> list[str]:
 WORKLOAD_KEYS = ("conversations", "messages")
 
 
-def refuse_mismatch(baseline: dict, current: dict) -> None:
+def refuse_mismatch(baseline: Results, current: Results) -> None:
     """Files of different profiles or data sizes measure different work: no verdict on them."""
-    b, c = baseline["run"], current["run"]
-    if b.get("profile") != c.get("profile"):
-        raise CheckError(f"the files come from different profiles ({b.get('profile')} vs {c.get('profile')}); "
+    b, c = baseline.run, current.run
+    if b.profile != c.profile:
+        raise CheckError(f"the files come from different profiles ({b.profile} vs {c.profile}); "
                          "measure both with the same --profile, or pass --allow-mismatch")
-    bp, cp = b.get("params") or {}, c.get("params") or {}
+    bp, cp = b.params or {}, c.params or {}
     differ = [f"{k} {bp.get(k)} vs {cp.get(k)}" for k in WORKLOAD_KEYS if bp.get(k) != cp.get(k)]
     if differ:
         raise CheckError(f"the files measure different workloads ({', '.join(differ)}); "
                          "use the same sizes, or pass --allow-mismatch")
 
 
-def _pair_warnings(baseline: dict, current: dict, options: Options) -> list[str]:
+def _pair_warnings(baseline: Results, current: Results, options: Options) -> list[str]:
     """What makes two files hard to compare: other CPUs, other profiles, other times."""
     out = []
-    b_host, c_host = baseline["run"].get("host") or {}, current["run"].get("host") or {}
-    if options.relative_to is None and b_host and c_host and b_host.get("cpu_model") != c_host.get("cpu_model"):
-        out.append(f"different CPUs ({b_host.get('cpu_model')} vs {c_host.get('cpu_model')}): "
+    b_host, c_host = baseline.run.host, current.run.host
+    if options.relative_to is None and b_host and c_host and b_host.cpu_model != c_host.cpu_model:
+        out.append(f"different CPUs ({b_host.cpu_model} vs {c_host.cpu_model}): "
                    "consider --relative-to BACKEND.OP")
-    if baseline["run"].get("profile") != current["run"].get("profile"):
-        out.append(f"different profiles ({baseline['run'].get('profile')} vs {current['run'].get('profile')})")
+    if baseline.run.profile != current.run.profile:
+        out.append(f"different profiles ({baseline.run.profile} vs {current.run.profile})")
     # Two runs made at different times differ as a whole (machine state, neighbours, clock
     # frequency), which no test on the samples within each run can see (issue 11's A/A pairs).
-    elsewhere = b_host.get("hostname") and c_host.get("hostname") and b_host["hostname"] != c_host["hostname"]
+    elsewhere = b_host and c_host and b_host.hostname and c_host.hostname and b_host.hostname != c_host.hostname
     out.append("the two files were measured at different times" + (" on different machines" if elsewhere else "") +
                ": this verdict is about the files, not the code; `storebench ab` measures base and head side by side")
     return out

@@ -9,38 +9,39 @@ and `overhead_reason`: None when the figures are there, else why they are not.
 
 from __future__ import annotations
 
+from storebench.model.results import BackendResult, OpResult, Results
 
-def _missing_reason(raw: str | None, raw_entry: dict | None, raw_op: dict | None, own_op: dict) -> str | None:
+
+def _missing_reason(raw: str | None, raw_entry: BackendResult | None, raw_op: OpResult | None,
+                    own_op: OpResult) -> str | None:
     if raw is None:
         return "no raw backend runs on the same engine as this backend's database (see its dialect)"
     if raw_entry is None:
         return f"{raw} did not run in this run; add it to --backends to get the ratio"
-    if raw_entry["status"] != "ok":
-        return f"{raw} {raw_entry['status']}: {raw_entry['reason']}"
-    if raw_op is None or raw_op.get("p50_ms") is None:
-        return f"{raw} has no {own_op['op']} samples"
-    if own_op.get("p50_ms") is None:
-        return f"no {own_op['op']} samples"
-    if raw_op["p50_ms"] <= 0:
-        return f"{raw} {own_op['op']} p50 is 0"
+    if raw_entry.status != "ok":
+        return f"{raw} {raw_entry.status}: {raw_entry.reason}"
+    if raw_op is None or raw_op.p50_ms is None:
+        return f"{raw} has no {own_op.op} samples"
+    if own_op.p50_ms is None:
+        return f"no {own_op.op} samples"
+    if raw_op.p50_ms <= 0:
+        return f"{raw} {own_op.op} p50 is 0"
     return None
 
 
-def add_overhead_ratios(data: dict) -> dict:
-    """Set the overhead fields on every op entry of a backend naming `overhead_vs`; returns `data`."""
-    by_name = {b["name"]: b for b in data["backends"]}
-    ops = {(o["backend"], o["op"]): o for o in data["ops"]}
-    for entry in data["backends"]:
-        if "overhead_vs" not in entry:
+def add_overhead_ratios(results: Results) -> Results:
+    """Set the overhead fields on every op entry of a backend naming `overhead_vs`; returns `results`."""
+    for entry in results.backends:
+        if not entry.has("overhead_vs"):  # null is "no raw backend on this engine", and gets a reason
             continue
-        raw = entry["overhead_vs"]
-        for op in data["ops"]:
-            if op["backend"] != entry["name"]:
+        raw = entry.overhead_vs
+        for op in results.ops:
+            if op.backend != entry.name:
                 continue
-            raw_op = ops.get((raw, op["op"]))
-            reason = _missing_reason(raw, by_name.get(raw), raw_op, op)
-            op["overhead_vs"] = raw
-            op["overhead_ratio"] = None if reason else op["p50_ms"] / raw_op["p50_ms"]
-            op["overhead_p50_ms"] = None if reason else op["p50_ms"] - raw_op["p50_ms"]
-            op["overhead_reason"] = reason
-    return data
+            raw_op = results.op(raw, op.op) if raw else None
+            reason = _missing_reason(raw, results.backend(raw) if raw else None, raw_op, op)
+            op.overhead_vs = raw
+            op.overhead_ratio = None if reason else op.p50_ms / raw_op.p50_ms
+            op.overhead_p50_ms = None if reason else op.p50_ms - raw_op.p50_ms
+            op.overhead_reason = reason
+    return results

@@ -61,6 +61,10 @@ class Record:
         object.__setattr__(record, "_keys", list(data))
         return record
 
+    def has(self, name: str) -> bool:
+        """Whether the key is in the object, null or not (absent: that stage or backend did not write it)."""
+        return name in self.__dict__["_keys"] or name in self.extra
+
     def to_dict(self) -> dict:
         """The JSON object: the keys present, in the order read or set."""
         out = {}

@@ -260,6 +260,10 @@ class OpResult(Record):
     iterations: int | None = key("pytest-benchmark: calls per round (a sample is their mean when > 1)",
                                  optional=True)
 
+    def percentile_ms(self, q: int) -> float | None:
+        """The recorded p50, p90, p95 or p99 (q = 50, 90, 95, 99)."""
+        return {50: self.p50_ms, 90: self.p90_ms, 95: self.p95_ms, 99: self.p99_ms}[q]
+
 
 @dataclass(kw_only=True)
 class ConcurrencyResult(Record):
@@ -356,26 +360,32 @@ class Results(Record):
 
     def backend(self, name: str) -> BackendResult | None:
         """The backend's entry (the last one of that name)."""
-        position = self._index("backends", lambda b: b.name).get(name)
+        position = self._positions("backends").get(name)
         return None if position is None else self.backends[position]
 
     def op(self, backend: str, op: str) -> OpResult | None:
         """The op entry of `backend` and `op` (the last one, where an ab file has one per side and batch)."""
-        position = self._index("ops", lambda o: (o.backend, o.op)).get((backend, op))
+        position = self._positions("ops").get((backend, op))
         return None if position is None else self.ops[position]
+
+    def indexed_ops(self) -> list[OpResult]:
+        """The entries `op()` finds: one per (backend, op), the last one, in the order the pairs first appear."""
+        return [self.ops[i] for i in self._positions("ops").values()]
 
     def where(self, entry: BackendResult | OpResult) -> str:
         """Where an entry is in the file, e.g. `ops[3]`: reports cite it as the source of a figure."""
         section = "backends" if isinstance(entry, BackendResult) else "ops"
         return f"{section}[{next(i for i, e in enumerate(getattr(self, section)) if e is entry)}]"
 
-    def _index(self, section: str, key_of: Any) -> dict:
-        """Key → position in `section`, rebuilt when the list has grown (producers append to it)."""
+    def _positions(self, section: str) -> dict[Any, int]:
+        """The index: key -> position in `section` (backend name; (backend, op)), rebuilt when
+        the list is replaced or has changed length (producers append to it)."""
         entries = getattr(self, section)
-        cached = self.__dict__.setdefault("_indexes", {}).get(section)
-        if cached is None or cached[0] != len(entries):
-            cached = (len(entries), {key_of(e): i for i, e in enumerate(entries)})
-            self.__dict__["_indexes"][section] = cached
+        cached = self.__dict__.setdefault("_index", {}).get(section)
+        if cached is None or cached[0] != (id(entries), len(entries)):
+            key_of = (lambda b: b.name) if section == "backends" else (lambda o: (o.backend, o.op))
+            positions = {key_of(e): i for i, e in enumerate(entries)}
+            cached = self.__dict__["_index"][section] = ((id(entries), len(entries)), positions)
         return cached[1]
 
 

@@ -9,37 +9,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storebench.model.results import Results
 from storebench.reports import document as doc
 from storebench.gate.ab_verdict import REGRESSION
 
 AB_MD, AB_HTML = "ab.md", "ab.html"
 
 
-def is_ab(data: dict) -> bool:
-    return "ab" in data
+def is_ab(data: Results) -> bool:
+    return data.ab is not None
 
 
 def _pct(ratio: float | None) -> str:
     return "–" if ratio is None else f"{(ratio - 1) * 100:+.1f} %"
 
 
-def blocks(data: dict) -> list[doc.Block]:
-    ab = data["ab"]
-    run = data["run"]
+def blocks(data: Results) -> list[doc.Block]:
+    ab = data.ab
+    assert ab is not None, "an ab results file (is_ab)"
+    run = data.run
     out: list[doc.Block] = [
-        doc.Heading(1, f"A/B: {ab['overall']}", "ab"),
-        doc.Para(f"Profile `{run['profile']}`, seed {run['seed']}, {ab['pairs']} process pairs "
-                 f"({' + '.join(map(str, ab['batches']))} in batches), {ab['rounds_per_pair']} rounds per pair and "
-                 f"side, workers pinned to CPU {ab['pin_cpu'] if ab['pin_cpu'] is not None else 'none'}; "
-                 f"alpha {ab['alpha']} over the whole job (Bonferroni). Base and head were interleaved round "
+        doc.Heading(1, f"A/B: {ab.overall}", "ab"),
+        doc.Para(f"Profile `{run.profile}`, seed {run.seed}, {ab.pairs} process pairs "
+                 f"({' + '.join(map(str, ab.batches))} in batches), {ab.rounds_per_pair} rounds per pair and "
+                 f"side, workers pinned to CPU {ab.pin_cpu if ab.pin_cpu is not None else 'none'}; "
+                 f"alpha {ab.alpha} over the whole job (Bonferroni). Base and head were interleaved round "
                  f"by round in one job (docs/regression-gate.md)."),
     ]
-    injected = {side: spec for side, spec in ab["inject"].items() if spec}
+    injected = {side: spec for side, spec in ab.inject.items() if spec}
     if injected:
         out.append(doc.Para("**Injected delay** (a gate test, not a measurement): " +
                             ", ".join(f"{side} `{spec}`" for side, spec in injected.items()) + "."))
     rows = []
-    for v in sorted(ab["verdicts"], key=lambda v: (v["verdict"] != REGRESSION, v["backend"], v["op"], v["metric"])):
+    for v in sorted(ab.verdicts, key=lambda v: (v["verdict"] != REGRESSION, v["backend"], v["op"], v["metric"])):
         rows.append([doc.Cell(f"`{v['backend']}.{v['op']}`"), doc.Cell(v["metric"]),
                      doc.Cell(_pct(v["estimate"]), doc.MEASURED, key=f"ab.verdicts[{v['backend']}.{v['op']}]"),
                      doc.Cell(f"{_pct(v['low'])} to {_pct(v['high'])}" if v["low"] is not None else "–"),
@@ -50,17 +52,18 @@ def blocks(data: dict) -> list[doc.Block]:
             doc.Table(["backend.op", "metric", "head vs base", "interval", "per pair", "minimum effect", "verdict"],
                       rows)]
     out += [doc.Heading(2, "Each side's p50", "ab-sides"), _sides_table(data)]
-    if ab["failures"]:
-        out += [doc.Heading(2, "Not measured", "ab-failures"), doc.Bullets(ab["failures"])]
+    if ab.failures:
+        out += [doc.Heading(2, "Not measured", "ab-failures"), doc.Bullets(ab.failures)]
     return out
 
 
-def _sides_table(data: dict) -> doc.Table:
-    """p50 (ms) per backend and op on each side, all batches' samples together."""
-    p50: dict[tuple[str, str], dict[str, list[float]]] = {}
-    for o in data["ops"]:
-        if o.get("p50_ms") is not None:
-            p50.setdefault((o["backend"], o["op"]), {}).setdefault(o["side"], []).append(o["p50_ms"])
+def _sides_table(data: Results) -> doc.Table:
+    """p50 (ms) per backend and op on each side, all batches' samples together (an ab file
+    has one entry per side and batch, so this is not the file's one-entry index)."""
+    p50: dict[tuple[str, str], dict[str | None, list[float]]] = {}
+    for o in data.ops:
+        if o.p50_ms is not None:
+            p50.setdefault((o.backend, o.op), {}).setdefault(o.side, []).append(o.p50_ms)
     rows = []
     for (backend, op), sides in p50.items():
         cells = [f"{min(sides[s]):.4g}–{max(sides[s]):.4g}" if s in sides else "–" for s in ("base", "head")]
@@ -68,7 +71,7 @@ def _sides_table(data: dict) -> doc.Table:
     return doc.Table(["backend.op", "base p50 ms (per batch)", "head p50 ms (per batch)"], rows)
 
 
-def render(data: dict, out: Path) -> list[Path]:
+def render(data: Results, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     content = blocks(data)
     md, page = out / AB_MD, out / AB_HTML

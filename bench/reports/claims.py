@@ -63,24 +63,23 @@ def _pair(p50: float | None, p95: float | None) -> str:
 
 
 def _op_cell(run, backend: str, op: str) -> tuple[Cell, float | None]:
-    found = run.ops.get((backend, op))
-    if not found or not found[1].get("n"):
+    o = run.data.op(backend, op)
+    if not o or not o.n:
         return Cell("not in this run"), None
-    i, o = found
-    return (Cell(_pair(o.get("p50_ms"), o.get("p95_ms")), MEASURED, run.link, f"{run.source} ops[{i}].p50_ms/p95_ms"),
-            o.get("p50_ms"))
+    return (Cell(_pair(o.p50_ms, o.p95_ms), MEASURED, run.link, f"{run.source} {run.data.where(o)}.p50_ms/p95_ms"),
+            o.p50_ms)
 
 
 def _dev_cells(run, claim: Claim) -> tuple[Cell, dict[str, float | None]]:
     """One cell with each kind asked for, and each kind's p50 by column name."""
-    found = run.backends.get(ROUTES)
-    dev = ((found[1].get("observations") or {}).get("next_dev") if found else None) or {}
+    found = run.data.backend(ROUTES)
+    dev = ((found.observations or {}).get("next_dev") if found else None) or {}
     parts, keys, p50s = [], [], {}
     for kind in claim.dev_kinds:
         figures = (dev.get(kind) or {}).get(claim.dev_op) or {}
         if figures.get("n"):
             parts.append(f"{kind}: {_pair(figures.get('p50_ms'), figures.get('p95_ms'))} (n {figures['n']})")
-            keys.append(f"{run.source} backends[{found[0]}].observations.next_dev.{kind}.{claim.dev_op}")
+            keys.append(f"{run.source} {run.data.where(found)}.observations.next_dev.{kind}.{claim.dev_op}")
             p50s[f"{ROUTES} (next dev, {kind})"] = figures.get("p50_ms")
     if not parts:
         return Cell("not in this run"), {}
@@ -103,18 +102,17 @@ def _sentence(claim: Claim, measured: dict[str, float | None], size: str) -> str
 
 
 def _turso_header(run) -> str:
-    found = run.backends.get(TURSO)
-    rtt = ((run.data.get("run", {}).get("params") or {}).get("settings") or {}).get("rtt_ms")
-    if not found:
+    entry = run.data.backend(TURSO)
+    rtt = ((run.data.run.params or {}).get("settings") or {}).get("rtt_ms")
+    if not entry:
         return f"{TURSO} p50 / p95 ms"
-    entry = found[1]
-    label = f"emulated, {rtt:g} ms RTT" if entry.get("emulated") and rtt is not None else "real Turso"
+    label = f"emulated, {rtt:g} ms RTT" if entry.emulated and rtt is not None else "real Turso"
     return f"{TURSO} ({label}) p50 / p95 ms"
 
 
 def claims_blocks(run) -> list[Block]:
     """The section, for one run (`bench.report.Run`)."""
-    params = (run.data.get("run") or {}).get("params") or {}
+    params = run.data.run.params or {}
     size = f"{params.get('conversations', '?')} conversations × {params.get('messages', '?')} messages here"
     rows = []
     for claim in CLAIMS:
@@ -124,9 +122,9 @@ def claims_blocks(run) -> list[Block]:
         turso, turso_v = _op_cell(run, TURSO, claim.prod_op)
         sentence = _sentence(claim, {f"{ROUTES} (next start)": prod_v, **dev_v, API: api_v, TURSO: turso_v}, size)
         rows.append([Cell(claim.label), Cell(_range(claim), DOCUMENTED), prod, dev, api, turso, Cell(sentence)])
-    load = (run.data.get("run") or {}).get("load_average") or {}
-    loaded = f" The machine's 1-minute load average was {load['start']:.1f} at the start of the run." \
-        if isinstance(load.get("start"), (int, float)) else ""
+    load = run.data.run.load_average
+    loaded = f" The machine's 1-minute load average was {load.start:.1f} at the start of the run." \
+        if load and isinstance(load.start, (int, float)) else ""
     return [
         Heading(2, "The design document's performance claims, measured", "design-claims"),
         Para("The document's figures (read off a browser's network panel in its Next.js app) beside ours, "

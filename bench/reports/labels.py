@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from storebench.model.results import BackendResult
+
 EMULATED_MARK = "*"
 EQUIVALENT_MARK = "~"
 
@@ -84,16 +86,16 @@ def option_label(option: SeedOption, backend: str) -> str:
     return option.option
 
 
-def _representative(option: SeedOption, entries: dict[str, dict]) -> list[str]:
+def _representative(option: SeedOption, entries: dict[str, BackendResult]) -> list[str]:
     """The option's backends present in the run, the one that stands for it first: a real
     one that ran ok, else an equivalent that ran ok, else any present."""
     present = [b for b in option.real + option.equivalents if b in entries]
-    ok = [b for b in present if entries[b].get("status") == "ok"]
+    ok = [b for b in present if entries[b].status == "ok"]
     first = next((b for b in ok if b in option.real), None) or next(iter(ok), None) or next(iter(present), None)
     return ([first] if first else []) + [b for b in present if b != first]
 
 
-def rows(entries: dict[str, dict]) -> list[Row]:
+def rows(entries: dict[str, BackendResult]) -> list[Row]:
     """Every seed option's rows for a run (`entries`: backend name -> results entry), then a
     row for every backend in the run that no option names."""
     out: list[Row] = []
@@ -107,22 +109,22 @@ def rows(entries: dict[str, dict]) -> list[Row]:
     return out
 
 
-def representative(option_column: str, entries: dict[str, dict]) -> str | None:
+def representative(option_column: str, entries: dict[str, BackendResult]) -> str | None:
     """The backend that stands for a seed column in this run (None: none of it ran)."""
     option = next(o for o in SEED_OPTIONS if o.column == option_column)
     shown = _representative(option, entries)
     return shown[0] if shown else None
 
 
-def emulation(entry: dict | None) -> str | None:
+def emulation(entry: BackendResult | None) -> str | None:
     """What is emulated about a backend's run (None: nothing)."""
-    emulated = (entry or {}).get("emulated")
+    emulated = entry.emulated if entry else None
     if not emulated:
         return None
     return "emulated" if emulated is True else str(emulated)
 
 
-def qualifiers(name: str, entry: dict | None) -> list[str]:
+def qualifiers(name: str, entry: BackendResult | None) -> list[str]:
     out = []
     if name in EQUIVALENT_OF:
         out.append(f"Python equivalent of {EQUIVALENT_OF[name]}")
@@ -131,24 +133,24 @@ def qualifiers(name: str, entry: dict | None) -> list[str]:
     return out
 
 
-def prose(name: str, entry: dict | None = None) -> str:
+def prose(name: str, entry: BackendResult | None = None) -> str:
     """A backend named in a sentence (Markdown): "`sqlalchemy-core` (Python equivalent of Drizzle)"."""
     extra = qualifiers(name, entry)
     return f"`{name}`" + (f" ({'; '.join(extra)})" if extra else "")
 
 
-def plain(name: str, entry: dict | None = None) -> str:
+def plain(name: str, entry: BackendResult | None = None) -> str:
     """A backend named in a plot legend or axis: no Markdown."""
     extra = qualifiers(name, entry)
     return name + (f" ({'; '.join(extra)})" if extra else "")
 
 
-def marked(name: str, entry: dict | None = None) -> str:
+def marked(name: str, entry: BackendResult | None = None) -> str:
     """A backend in a narrow table (the terminal): the name with short marks, see `mark_legend`."""
     return name + (EQUIVALENT_MARK if name in EQUIVALENT_OF else "") + (EMULATED_MARK if emulation(entry) else "")
 
 
-def mark_legend(names_entries: list[tuple[str, dict | None]]) -> list[str]:
+def mark_legend(names_entries: list[tuple[str, BackendResult | None]]) -> list[str]:
     """The legend lines for the marks used by `marked` among these backends."""
     lines = []
     equivalents = [n for n, _ in names_entries if n in EQUIVALENT_OF]

@@ -20,11 +20,12 @@ import matplotlib.lines  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from storebench.model.results import BackendResult, OpResult, Results  # noqa: E402
 from storebench.reports import labels, ranking  # noqa: E402
 from storebench.core.workload import ALL_OPS, COLD_START  # noqa: E402
 from storebench.reports.sweep_plot import plot_sweep  # noqa: E402
 
-PERCENTILE_KEYS = (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"))
+PERCENTILES = ("p50", "p95", "p99")  # the order of `_percentiles`
 PERCENTILE_MARKERS = {"p50": "o", "p95": "s", "p99": "^"}
 DPI = 110
 
@@ -34,24 +35,20 @@ def colors(names: Sequence[str]) -> dict[str, str]:
     return {name: labels.color(name) for name in names}
 
 
-def _entries(datas: Sequence[dict]) -> dict[str, dict]:
+def _entries(datas: Sequence[Results]) -> dict[str, BackendResult]:
     """Backend name -> its results entry (the last file's wins), for labels."""
-    return {b["name"]: b for d in datas for b in d["backends"]}
+    return {b.name: b for d in datas for b in d.backends}
 
 
-def _label(name: str, entries: dict[str, dict]) -> str:
+def _label(name: str, entries: dict[str, BackendResult]) -> str:
     """A backend as named on a plot: emulated and Python-equivalent ones say so."""
     return labels.plain(name, entries.get(name))
 
 
-def op_names(datas: Sequence[dict]) -> list[str]:
+def op_names(datas: Sequence[Results]) -> list[str]:
     """The workload's ops, then any other op a backend recorded (a replica's sync, say)."""
-    seen = [o["op"] for d in datas for o in d["ops"]]
+    seen = [o.op for d in datas for o in d.ops]
     return list(ALL_OPS) + [op for op in dict.fromkeys(seen) if op not in ALL_OPS]
-
-
-def _ops_by_key(data: dict) -> dict[tuple[str, str], dict]:
-    return {(o["backend"], o["op"]): o for o in data["ops"]}
 
 
 def _no_data(ax: Axes, text: str) -> None:
@@ -110,7 +107,7 @@ def _save(fig: plt.Figure, path: Path, legend_handles: list | None = None, legen
     plt.close(fig)
 
 
-def _p50_interval(ax: Axes, entry: dict, at: float, color: str, horizontal: bool) -> None:
+def _p50_interval(ax: Axes, entry: OpResult, at: float, color: str, horizontal: bool) -> None:
     """The p50's 95 % interval as a capped bar across its marker (nothing when there is none)."""
     figure = ranking.p50_figure(entry)
     if figure is None or figure.low is None or figure.high is None:
@@ -122,46 +119,53 @@ def _p50_interval(ax: Axes, entry: dict, at: float, color: str, horizontal: bool
         ax.errorbar(at, figure.value, yerr=error, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
 
 
-def percentiles_plot(data: dict, path: Path) -> None:
+def _percentiles(o: OpResult) -> list[float | None]:
+    return [o.p50_ms, o.p95_ms, o.p99_ms]
+
+
+def percentiles_plot(data: Results, path: Path) -> None:
     """p50 / p95 / p99 per op and backend as markers on a log axis (bars would start at an
     arbitrary axis minimum on a log scale and so mislead)."""
-    names = [b["name"] for b in data["backends"]]
+    names = [b.name for b in data.backends]
     palette = colors(names)
-    ops = _ops_by_key(data)
     ops_shown = op_names([data])
     entries = _entries([data])
     fig, axes = _grid("Latency percentiles per operation (ms, log scale; further left is faster)", len(ops_shown))
     for ax, op in zip(axes, ops_shown):
         ax.set_title(op)
-        rows = [(n, ops[(n, op)]) for n in names if (n, op) in ops and ops[(n, op)].get("p50_ms")]
+        rows = [(n, o) for n in names if (o := data.op(n, op)) and o.p50_ms]
         if not rows:
             _no_data(ax, "no samples")
             continue
         for y, (n, o) in enumerate(rows):
-            values = [o.get(key) for key, _ in PERCENTILE_KEYS]
+            values = _percentiles(o)
             present = [v for v in values if v]
             ax.hlines(y, min(present), max(present), color=palette[n], linewidth=2, alpha=0.5)
             # Drawn p99 first so the p50 marker stays visible when percentiles coincide.
-            for v, (_, label) in reversed(list(zip(values, PERCENTILE_KEYS))):
+            for v, label in reversed(list(zip(values, PERCENTILES))):
                 if v:
                     ax.plot(v, y, PERCENTILE_MARKERS[label], color=palette[n], markersize=8)
             _p50_interval(ax, o, y, palette[n], horizontal=True)
         # Three panels a row leave no room for long names: marks here, explained under the plot.
         ax.set_yticks(range(len(rows)), [labels.marked(n, entries.get(n)) for n, _ in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)
-        _log_ms_axis(ax, "x", [v for _, o in rows for key, _ in PERCENTILE_KEYS if (v := o.get(key))])
+        _log_ms_axis(ax, "x", [v for _, o in rows for v in _percentiles(o) if v])
     handles = [matplotlib.lines.Line2D([], [], color="#444", marker=PERCENTILE_MARKERS[label], linestyle="", label=label,
-                                       markersize=8) for _, label in PERCENTILE_KEYS]
+                                       markersize=8) for label in PERCENTILES]
     marks = labels.mark_legend([(n, entries.get(n)) for n in names])
     _save(fig, path, handles, "\n".join(["percentile (colour = backend; the capped bar around p50 is its 95 % interval)",
                                           *marks]))
 
 
-def cdf_plot(data: dict, path: Path) -> None:
+def _samples(data: Results, backend: str, op: str) -> list[int]:
+    found = data.op(backend, op)
+    return (found.samples_ns if found else None) or []
+
+
+def cdf_plot(data: Results, path: Path) -> None:
     """The distribution of every op: fraction of samples at or below each latency."""
-    names = [b["name"] for b in data["backends"]]
+    names = [b.name for b in data.backends]
     palette = colors(names)
-    ops = _ops_by_key(data)
     ops_shown = op_names([data])
     entries = _entries([data])
     fig, axes = _grid("Latency distribution per operation (cumulative; further left is faster)", len(ops_shown))
@@ -170,7 +174,7 @@ def cdf_plot(data: dict, path: Path) -> None:
         ax.set_title(op)
         any_line = False
         for n in names:
-            samples = (ops.get((n, op)) or {}).get("samples_ns") or []
+            samples = _samples(data, n, op)
             if not samples:
                 continue
             x = np.sort(np.asarray(samples, dtype=np.float64)) / 1e6
@@ -181,7 +185,7 @@ def cdf_plot(data: dict, path: Path) -> None:
         if not any_line:
             _no_data(ax, "no raw samples in this results file")
             continue
-        _log_ms_axis(ax, "x", [v / 1e6 for n in names for v in ((ops.get((n, op)) or {}).get("samples_ns") or [])])
+        _log_ms_axis(ax, "x", [v / 1e6 for n in names for v in _samples(data, n, op)])
         ax.set_ylabel("fraction of samples ≤ x")
         ax.set_ylim(0, 1.02)
         ax.grid(axis="y", alpha=0.3)
@@ -190,29 +194,28 @@ def cdf_plot(data: dict, path: Path) -> None:
     _save(fig, path, handles, "backend")
 
 
-def cold_start_plot(data: dict, path: Path) -> None:
+def cold_start_plot(data: Results, path: Path) -> None:
     """Every cold-start sample per backend, with its median marked."""
-    names = [b["name"] for b in data["backends"]]
+    names = [b.name for b in data.backends]
     palette = colors(names)
-    ops = _ops_by_key(data)
-    rows = [(n, ops[(n, COLD_START)]) for n in names if (ops.get((n, COLD_START)) or {}).get("n")]
+    rows = [(n, o) for n in names if (o := data.op(n, COLD_START)) and o.n]
     fig, ax = plt.subplots(figsize=(12, 1.8 + 0.75 * max(1, len(rows))))
     ax.set_title("Cold start: fresh process, import driver, open, first load_all\n(ms; dots = runs, bar and label = p50)")
     if not rows:
         _no_data(ax, "no cold-start samples")
     else:
         for y, (n, o) in enumerate(rows):
-            samples = np.asarray(o.get("samples_ns") or [], dtype=np.float64) / 1e6
-            if o.get("p50_ms") is not None:
-                ax.barh(y, o["p50_ms"], color=palette[n], alpha=0.35, height=0.6)
+            samples = np.asarray(o.samples_ns or [], dtype=np.float64) / 1e6
+            if o.p50_ms is not None:
+                ax.barh(y, o.p50_ms, color=palette[n], alpha=0.35, height=0.6)
                 # The label sits at the p50 (the bar's end), above the dots, not past the last dot.
-                ax.annotate(f"p50 {o['p50_ms']:.1f} ms", (o["p50_ms"], y - 0.3), ha="center", va="bottom",
+                ax.annotate(f"p50 {o.p50_ms:.1f} ms", (o.p50_ms, y - 0.3), ha="center", va="bottom",
                             fontsize=9, annotation_clip=False)
             if len(samples):
                 ax.scatter(samples, np.full(len(samples), y), color=palette[n], s=18, zorder=3)
         ax.set_yticks(range(len(rows)), [_label(n, _entries([data])) for n, _ in rows])
         ax.set_ylim(len(rows) - 0.4, -0.9)  # room above the first bar for its p50 label
-        values = [v for _, o in rows for v in (o.get("p50_ms"), o.get("max_ms")) if v]
+        values = [v for _, o in rows for v in (o.p50_ms, o.max_ms) if v]
         if values and max(values) / min(values) > 20:
             _log_ms_axis(ax, "x", values)
         else:
@@ -224,11 +227,15 @@ def cold_start_plot(data: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) -> None:
+def _p50(data: Results, backend: str, op: str) -> float | None:
+    found = data.op(backend, op)
+    return found.p50_ms if found else None
+
+
+def comparison_plot(datas: Sequence[Results], labels: Sequence[str], path: Path) -> None:
     """p50 of each op per backend across several results files (run 1, run 2, …)."""
-    names = list(dict.fromkeys(b["name"] for d in datas for b in d["backends"]))
+    names = list(dict.fromkeys(b.name for d in datas for b in d.backends))
     palette = colors(names)
-    indexed = [_ops_by_key(d) for d in datas]
     entries = _entries(datas)
     ops_shown = op_names(datas)
     fig, axes = _grid(f"p50 per operation across {len(datas)} runs (ms, log scale)", len(ops_shown))
@@ -237,16 +244,16 @@ def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) ->
     for ax, op in zip(axes, ops_shown):
         ax.set_title(op)
         for n in names:
-            y = [(ops.get((n, op)) or {}).get("p50_ms") or np.nan for ops in indexed]
+            y = [_p50(d, n, op) or np.nan for d in datas]
             if all(np.isnan(v) for v in y):
                 continue
             ax.plot(x, y, marker="o", color=palette[n], label=_label(n, entries))
-            for k, ops in enumerate(indexed):
-                if (n, op) in ops:
-                    _p50_interval(ax, ops[(n, op)], x[k], palette[n], horizontal=False)
+            for k, d in enumerate(datas):
+                if (found := d.op(n, op)) is not None:
+                    _p50_interval(ax, found, x[k], palette[n], horizontal=False)
             drawn.add(n)
         ax.set_xticks(x, [f"run {i}" for i in x])
-        values = [v for ops in indexed for n in names if (v := (ops.get((n, op)) or {}).get("p50_ms"))]
+        values = [v for d in datas for n in names if (v := _p50(d, n, op))]
         if values:
             _log_ms_axis(ax, "y", values)
         else:
@@ -257,7 +264,7 @@ def comparison_plot(datas: Sequence[dict], labels: Sequence[str], path: Path) ->
     _save(fig, path, handles, f"backend; bars: the p50's 95 % interval (runs: {runs})")
 
 
-def write_plots(datas: Sequence[dict], labels: Sequence[str], out: Path) -> list[tuple[str, str]]:
+def write_plots(datas: Sequence[Results], labels: Sequence[str], out: Path) -> list[tuple[str, str]]:
     """Draw every plot for the last results file (and the comparison for several);
     returns (file name, caption) pairs."""
     current = datas[-1]
@@ -269,10 +276,10 @@ def write_plots(datas: Sequence[dict], labels: Sequence[str], out: Path) -> list
     for file, _, draw in plots:
         draw(current, out / file)
     written = [(file, caption) for file, caption, _ in plots]
-    for sweep in current.get("sweeps") or []:
-        file = f"sweep-{sweep['param']}.png"
+    for sweep in current.sweeps or []:
+        file = f"sweep-{sweep.param}.png"
         plot_sweep(sweep, out / file, _entries([current]))
-        written.append((file, f"p50 against {sweep['param']}, log-log, with each backend's growth exponent b"))
+        written.append((file, f"p50 against {sweep.param}, log-log, with each backend's growth exponent b"))
     if len(datas) > 1:
         comparison_plot(datas, labels, out / "comparison.png")
         written.append(("comparison.png", "p50 per operation across the given runs"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from storebench.model import stats
+from storebench.model.results import OpResult
 
 
 @dataclass(frozen=True)
@@ -37,16 +38,16 @@ class Figure:
         return self.low <= other.high and other.low <= self.high
 
 
-def p50_figure(entry: dict) -> Figure | None:
+def p50_figure(entry: OpResult) -> Figure | None:
     """The op entry's p50 with its interval (None when it has no p50)."""
-    p50 = entry.get("p50_ms")
+    p50 = entry.p50_ms
     if p50 is None:
         return None
-    low, high = entry.get("p50_ci_low_ms"), entry.get("p50_ci_high_ms")
+    low, high = entry.p50_ci_low_ms, entry.p50_ci_high_ms
     if low is None or high is None:
-        ci = stats.p50_ci_ms(entry.get("samples_ns") or [])
+        ci = stats.p50_ci_ms(entry.samples_ns or [])
         low, high = ci if ci else (None, None)
-    cv = entry.get("between_process_cv")
+    cv = entry.between_process_cv
     if cv and low is not None and high is not None:
         low, high = min(low, p50 * (1 - cv)), max(high, p50 * (1 + cv))
     return Figure(p50, low, high)

@@ -23,6 +23,7 @@ from storebench.reports import plots as plots_mod
 from storebench.reports import ranking
 from storebench.reports.plots import op_names
 from storebench.model.pytest_benchmark_json import load_any
+from storebench.model.results import BackendResult, Capability, Host, OpResult, Results, Sweep
 from storebench.reports.ranking import Figure
 from storebench.core.workload import ALL_OPS, COLD_START, OPS
 
@@ -57,29 +58,25 @@ MODEL_RTTS_MS = (0, 5, 20, 50, 100)
 
 @dataclass
 class Run:
-    """One loaded results file and the indexes the report reads it through."""
+    """One loaded results file, where it came from and how the report links to it."""
 
     source: str
-    data: dict
+    data: Results
     link: str = ""  # the results file relative to the report folder, for links
 
     def __post_init__(self) -> None:
         self.link = self.link or self.source
 
-    @property
-    def backends(self) -> dict[str, tuple[int, dict]]:
-        return {b["name"]: (i, b) for i, b in enumerate(self.data["backends"])}
-
-    @property
-    def ops(self) -> dict[tuple[str, str], tuple[int, dict]]:
-        return {(o["backend"], o["op"]): (i, o) for i, o in enumerate(self.data["ops"])}
-
     def backend_names(self) -> list[str]:
-        return [b["name"] for b in self.data["backends"]]
+        return [b.name for b in self.data.backends]
+
+    def entries(self) -> dict[str, BackendResult]:
+        """Backend name -> its entry (the file's index: the last of a name), in file order."""
+        return {name: entry for name in self.backend_names() if (entry := self.data.backend(name))}
 
     def label(self) -> str:
-        run = self.data.get("run", {})
-        return f"{run.get('started_at') or '?'} ({run.get('profile') or '?'}, {self.source})"
+        run = self.data.run
+        return f"{run.started_at or '?'} ({run.profile or '?'}, {self.source})"
 
 
 def load_runs(paths: Sequence[str | Path], out: Path | None = None) -> list[Run]:
@@ -88,7 +85,7 @@ def load_runs(paths: Sequence[str | Path], out: Path | None = None) -> list[Run]
     runs = []
     for p in paths:
         link = os.path.relpath(Path(p).resolve(), out.resolve()) if out is not None else str(p)
-        runs.append(Run(str(p), load_any(p).to_dict(), link))
+        runs.append(Run(str(p), load_any(p), link))
     return runs
 
 
@@ -121,23 +118,22 @@ def cap_anchor(backend: str, probe: str) -> str:
     return f"cap-{backend}-{probe}"
 
 
-def emulated_text(entry: dict) -> str:
-    emulated = entry.get("emulated")
+def emulated_text(entry: BackendResult) -> str:
+    emulated = entry.emulated
     if not emulated:
         return "no"
     return "yes" if emulated is True else f"yes: {emulated}"
 
 
-def status_text(entry: dict) -> str:
-    status = entry.get("status", "?")
-    reason = entry.get("reason")
+def status_text(entry: BackendResult) -> str:
+    status, reason = entry.status, entry.reason
     return f"{status}: {reason}" if reason and status != "ok" else status
 
 
-def probe_short(result: dict) -> str:
+def probe_short(result: Capability) -> str:
     """`yes`, `no`, `n/a`, with the deciding figure when there is one."""
-    text = str(result.get("result", "?"))
-    figures = result.get("figures") or {}
+    text = str(result.result or "?")
+    figures = result.figures or {}
     if "acknowledged" in figures:
         text += f" ({figures.get('present')}/{figures['acknowledged']} kept)"
     elif "errors" in figures:
@@ -148,8 +144,7 @@ def probe_short(result: dict) -> str:
 def round_cost(run: Run, backend: str) -> Figure | None:
     """The p50s of the five operations added, with the interval their intervals add up to:
     the cost of one request of each route."""
-    ops = run.ops
-    figures = [ranking.p50_figure(ops[(backend, op)][1]) if (backend, op) in ops else None for op in OPS]
+    figures = [ranking.p50_figure(o) if (o := run.data.op(backend, op)) else None for op in OPS]
     return None if any(f is None for f in figures) else ranking.total(figures)
 
 
@@ -159,7 +154,7 @@ def round_cost(run: Run, backend: str) -> Figure | None:
 def matrix_rows(run: Run) -> list[labels.Row]:
     """The seed's options (the real system first, else a labelled Python equivalent), then a
     row for every backend in the results that no option names."""
-    return labels.rows({name: entry for name, (_, entry) in run.backends.items()})
+    return labels.rows(run.entries())
 
 
 EMOJI_WORDS = (("✅", "good:"), ("❌", "bad:"), ("⚠️", "caution:"))
@@ -173,14 +168,13 @@ def seed_words(text: str) -> str:
 
 
 def _backend_cells(row: labels.Row, run: Run) -> list[Cell]:
-    found = run.backends.get(row.backend)
-    if found is None:
+    entry = run.data.backend(row.backend)
+    if entry is None:
         status = Cell(NOT_IN_RUN)
     else:
-        i, entry = found
         # The full emulation note is in the latency report's "emulated" column; the narrow cell only marks it.
         text = status_text(entry) + (" (emulated)" if labels.emulation(entry) else "")
-        status = Cell(text, MEASURED, run.link, f"{run.source} backends[{i}].status")
+        status = Cell(text, MEASURED, run.link, f"{run.source} {run.data.where(entry)}.status")
     return [Cell(row.option), Cell(f"`{row.backend}`"), status]
 
 
@@ -197,40 +191,41 @@ def seed_table(run: Run) -> Table:
     return Table(["option (seed)", "backend", "status", *SEED_FACTORS], rows)
 
 
-def p50_text(o: dict) -> str:
+def p50_text(o: OpResult) -> str:
     """A p50 with its 95 % interval: "1.23 [1.20–1.27]"."""
     figure = ranking.p50_figure(o)
     return "–" if figure is None else ranking.fmt_interval(figure, fmt_ms)
 
 
-def store_size(o: dict) -> str | None:
-    """The store load_all returned, as recorded with the entry: "100 conv. / 2,000 msg", ranges when it varied."""
-    def span(key: str) -> str | None:
-        low, high = o.get(f"store_{key}_min"), o.get(f"store_{key}_max")
-        if low is None or high is None:
-            return None
-        return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+def _span(low: int | None, high: int | None) -> str | None:
+    if low is None or high is None:
+        return None
+    return f"{low:,}" if low == high else f"{low:,}–{high:,}"
 
-    conversations, messages = span("conversations"), span("messages")
+
+def store_size(o: OpResult) -> str | None:
+    """The store load_all returned, as recorded with the entry: "100 conv. / 2,000 msg", ranges when it varied."""
+    conversations = _span(o.store_conversations_min, o.store_conversations_max)
+    messages = _span(o.store_messages_min, o.store_messages_max)
     if conversations is None or messages is None:
         return None
     return f"{conversations} conv. / {messages} msg"
 
 
 def latency_cell(run: Run, backend: str, op: str) -> Cell:
-    found = run.ops.get((backend, op))
-    if found is None:
-        return Cell("–" if backend not in run.backends else "not measured")
-    i, o = found
-    if not o.get("n"):
-        return Cell(f"no samples ({o.get('errors', 0)} errors)", MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}",
-                    f"{run.source} ops[{i}].n")
-    text = f"{p50_text(o)} / {fmt_ms(o.get('p95_ms'))}"
+    o = run.data.op(backend, op)
+    if o is None:
+        return Cell("–" if run.data.backend(backend) is None else "not measured")
+    where = run.data.where(o)
+    if not o.n:
+        return Cell(f"no samples ({o.errors} errors)", MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}",
+                    f"{run.source} {where}.n")
+    text = f"{p50_text(o)} / {fmt_ms(o.p95_ms)}"
     if op == "load_all":
         text += f" (store: {store_size(o) or 'size not recorded'})"
-    if o.get("errors"):
-        text += f" ({o['errors']} errors)"
-    return Cell(text, MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}", f"{run.source} ops[{i}].p50_ms, ops[{i}].p95_ms")
+    if o.errors:
+        text += f" ({o.errors} errors)"
+    return Cell(text, MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}", f"{run.source} {where}.p50_ms, {where}.p95_ms")
 
 
 def latency_table(run: Run) -> Table:
@@ -241,19 +236,18 @@ def latency_table(run: Run) -> Table:
 
 
 def capability_cell(run: Run, backend: str, probe: str) -> Cell:
-    found = run.backends.get(backend)
-    if found is None:
+    entry = run.data.backend(backend)
+    if entry is None:
         return Cell("–")
-    i, entry = found
-    result = (entry.get("capabilities") or {}).get(probe)
+    result = (entry.capabilities or {}).get(probe)
     if result is None:
         return Cell("not probed")
     text = probe_short(result)
-    if probe == "cross_device" and result.get("result") == "yes":
+    if probe == "cross_device" and result.result == "yes":
         text += (" (client in another network namespace)" if cross_device_basis(result) == "namespace"
                  else " (loopback only: reachable by URL + token from another process)")
     return Cell(text, MEASURED, f"{MATRIX}#{cap_anchor(backend, probe)}",
-                f"{run.source} backends[{i}].capabilities.{probe}")
+                f"{run.source} {run.data.where(entry)}.capabilities.{probe}")
 
 
 def capability_table(run: Run) -> Table:
@@ -263,13 +257,13 @@ def capability_table(run: Run) -> Table:
     return Table(["option (seed)", "backend", "status", *(label for _, label in PROBES)], rows)
 
 
-def cross_device_basis(result: dict | None) -> str | None:
+def cross_device_basis(result: Capability | None) -> str | None:
     """Where the cross-device probe's client ran: "namespace" (another network namespace, its
     own address: another host as far as the network is concerned) or "loopback" (another
     process on this host; older results files are all loopback)."""
     if not result:
         return None
-    return (result.get("figures") or {}).get("client_network") or "loopback"
+    return (result.figures or {}).get("client_network") or "loopback"
 
 
 def seed_disagreements(run: Run) -> list[Block]:
@@ -278,13 +272,13 @@ def seed_disagreements(run: Run) -> list[Block]:
     that another device can reach the store, so it is not called a contradiction."""
     items = []
     factor = SEED_FACTORS.index("Cross-device")
-    entries = {name: entry for name, (_, entry) in run.backends.items()}
+    entries = run.entries()
     for row in matrix_rows(run):
         if row.column is None or row.backend not in entries or \
                 labels.representative(row.column, entries) != row.backend:
             continue
-        result = (entries[row.backend].get("capabilities") or {}).get("cross_device")
-        measured = (result or {}).get("result")
+        result = (entries[row.backend].capabilities or {}).get("cross_device")
+        measured = result.result if result else None
         if measured not in ("yes", "no"):
             continue
         documented = seed_words(SEED_MATRIX[row.column][factor])
@@ -310,16 +304,15 @@ def seed_disagreements(run: Run) -> list[Block]:
 
 def capability_evidence(run: Run) -> list[Block]:
     blocks: list[Block] = []
-    for name in run.backend_names():
-        i, entry = run.backends[name]
-        caps = entry.get("capabilities") or {}
+    for name, entry in run.entries().items():
+        caps = entry.capabilities or {}
         if not caps:
             continue
         items, anchors = [], []
         for probe, label in PROBES:
             if probe in caps:
-                items.append(f"**{label}: {caps[probe].get('result')}**: {caps[probe].get('evidence', '')} "
-                             f"(`backends[{i}].capabilities.{probe}`)")
+                items.append(f"**{label}: {caps[probe].result}**: {caps[probe].evidence or ''} "
+                             f"(`{run.data.where(entry)}.capabilities.{probe}`)")
                 anchors.append(cap_anchor(name, probe))
         blocks += [Heading(3, f"`{name}`"), Bullets(items, anchors)]
     return blocks or [Para("No capability probes in this results file (older files have none).")]
@@ -328,27 +321,27 @@ def capability_evidence(run: Run) -> list[Block]:
 # ---------------------------------------------------------------- recommendation
 
 
-def _ok_backends(run: Run) -> list[tuple[str, dict, Figure]]:
+def _ok_backends(run: Run) -> list[tuple[str, BackendResult, Figure]]:
     """Backends with status ok and all five operations measured, cheapest round first."""
     out = []
-    for name in run.backend_names():
-        entry = run.backends[name][1]
+    for name, entry in run.entries().items():
         cost = round_cost(run, name)
-        if entry.get("status") == "ok" and cost is not None:
+        if entry.status == "ok" and cost is not None:
             out.append((name, entry, cost))
     return sorted(out, key=lambda t: t[2].value)
 
 
-def _capability(entry: dict, probe: str) -> str | None:
-    return ((entry.get("capabilities") or {}).get(probe) or {}).get("result")
+def _capability(entry: BackendResult, probe: str) -> str | None:
+    found = (entry.capabilities or {}).get(probe)
+    return found.result if found else None
 
 
 def _cold(run: Run, name: str) -> str:
-    found = run.ops.get((name, COLD_START))
-    return f"; cold start p50 {p50_text(found[1])} ms" if found and found[1].get("n") else ""
+    found = run.data.op(name, COLD_START)
+    return f"; cold start p50 {p50_text(found)} ms" if found and found.n else ""
 
 
-def _chosen(run: Run, candidates: list[tuple[str, dict, Figure]], why: str) -> str:
+def _chosen(run: Run, candidates: list[tuple[str, BackendResult, Figure]], why: str) -> str:
     """The cheapest candidate, or the candidates that tie with it within their spread."""
     tied = ranking.leaders([(name, cost) for name, _, cost in candidates])
     entries = {name: entry for name, entry, _ in candidates}
@@ -387,7 +380,7 @@ def _phase2(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
                 "(cross-device probe = yes); run the server backends to decide this phase.")
     # Enforced auth first; among those, the cheapest (ties within the spread stay ties).
     authed = [t for t in remote if _capability(t[1], "auth_enforced") == "yes"] or remote
-    namespace = all(cross_device_basis((t[1].get("capabilities") or {}).get("cross_device")) == "namespace"
+    namespace = all(cross_device_basis((t[1].capabilities or {}).get("cross_device")) == "namespace"
                     for t in authed)
     reached = ("a client in another network namespace reached with only a URL and token" if namespace
                else "a second process reached with only a URL and token (on loopback: not shown from another device)")
@@ -398,7 +391,7 @@ def _phase2(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
 def _phase3(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
     head = "**Phase 3, type safety later:**"
     # The seed's phase 3 is a typed layer over the cross-device store, so reachable ones come first.
-    typed = [t for t in ok if t[1].get("kind") == "orm"]
+    typed = [t for t in ok if t[1].kind == "orm"]
     if not typed:
         return f"{head} no typed query layer (kind `orm`) ran ok in this run."
     reachable = [t for t in typed if _capability(t[1], "cross_device") == "yes"] or typed
@@ -406,8 +399,8 @@ def _phase3(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
                                 "is documented, not measured), cross-device first (here: "
                                 f"{_capability(reachable[0][1], 'cross_device') or 'not probed'})")
     name = reachable[0][0]
-    ratios = [(o["overhead_ratio"], o.get("overhead_vs") or "raw driver")
-              for (b, _), (_, o) in run.ops.items() if b == name and o.get("overhead_ratio")]
+    ratios = [(o.overhead_ratio, o.overhead_vs or "raw driver")
+              for o in run.data.indexed_ops() if o.backend == name and o.overhead_ratio]
     if ratios:
         values = [r for r, _ in ratios]
         text += f" `{name}` costs {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`."
@@ -428,14 +421,18 @@ def recommend(run: Run) -> list[str]:
 
 
 def run_facts(run: Run) -> str:
-    r = run.data.get("run", {})
-    host = r.get("host") or {}
-    params = r.get("params") or {}
+    r = run.data.run
+    host = r.host or Host()
+    params = r.params or {}
     sizes = ", ".join(f"{k} {v}" for k, v in params.items() if k != "settings")
-    return (f"Source: `{run.source}` (run `{r.get('id', '?')}`, started {r.get('started_at', '?')}, profile "
-            f"{r.get('profile', '?')}{', ' + sizes if sizes else ''}; {host.get('cpu_model', '?')}, "
-            f"{host.get('cores', '?')} cores, Python {host.get('python', '?')}; "
-            f"{'complete' if run.data.get('complete') else 'INCOMPLETE: the run did not finish'}).")
+    return (f"Source: `{run.source}` (run `{_known(r.id)}`, started {_known(r.started_at)}, profile "
+            f"{_known(r.profile)}{', ' + sizes if sizes else ''}; {_known(host.cpu_model)}, "
+            f"{_known(host.cores)} cores, Python {_known(host.python)}; "
+            f"{'complete' if run.data.complete else 'INCOMPLETE: the run did not finish'}).")
+
+
+def _known(value: object) -> str:
+    return "?" if value is None else str(value)
 
 
 LEGEND = ("Each cell says where it comes from: **(m)** measured in this run (the link goes to the evidence, and "
@@ -464,23 +461,23 @@ def matrix_blocks(run: Run) -> list[Block]:
     ]
 
 
-def _sampling_text(o: dict) -> str:
+def _sampling_text(o: OpResult) -> str:
     """How the samples were taken, from the optional fields: processes, their spread, why sampling stopped."""
     parts = []
-    if o.get("processes"):
-        parts.append(f"{o['processes']} processes")
-    if o.get("between_process_cv") is not None:
-        parts.append(f"between-process CV {o['between_process_cv'] * 100:.1f} %")
-    if o.get("process_p50_ms"):
-        parts.append("p50s " + ", ".join(fmt_ms(v) for v in o["process_p50_ms"]))
-    if o.get("stop_reason"):
-        parts.append(f"stopped: {o['stop_reason']}")
+    if o.processes:
+        parts.append(f"{o.processes} processes")
+    if o.between_process_cv is not None:
+        parts.append(f"between-process CV {o.between_process_cv * 100:.1f} %")
+    if o.process_p50_ms:
+        parts.append("p50s " + ", ".join(fmt_ms(v) for v in o.process_p50_ms))
+    if o.stop_reason:
+        parts.append(f"stopped: {o.stop_reason}")
     return "; ".join(parts) or "–"
 
 
 def op_table(run: Run, op: str) -> Table:
-    ops = [o for (_, name), (_, o) in run.ops.items() if name == op]
-    with_ratio = any(o.get("overhead_ratio") is not None for o in ops)
+    ops = [o for o in run.data.indexed_ops() if o.op == op]
+    with_ratio = any(o.overhead_ratio is not None for o in ops)
     with_sampling = any(_sampling_text(o) != "–" for o in ops)
     headers = ["backend", "status", "emulated", "n", "errors", "p50 [95 % CI]", "p90", "p95", "p99", "max", "ops/s",
                "round trips"]
@@ -491,36 +488,34 @@ def op_table(run: Run, op: str) -> Table:
     if with_ratio:
         headers.append("vs raw driver (p50 ratio)")
     rows = []
-    for name in run.backend_names():
-        entry = run.backends[name][1]
-        found = run.ops.get((name, op))
-        if found is None:
+    for name, entry in run.entries().items():
+        o = run.data.op(name, op)
+        if o is None:
             continue
-        i, o = found
         row = [Cell(labels.prose(name), anchor=lat_anchor(name, op)), Cell(status_text(entry)),
-               Cell(emulated_text(entry)), Cell(fmt_num(o.get("n"))), Cell(fmt_num(o.get("errors"))), Cell(p50_text(o))]
-        row += [Cell(fmt_ms(o.get(f))) for f in ("p90_ms", "p95_ms", "p99_ms", "max_ms")]
-        row.append(Cell(fmt_num(o.get("ops_per_s"), 0)))
-        trips = o.get("round_trips")
+               Cell(emulated_text(entry)), Cell(fmt_num(o.n)), Cell(fmt_num(o.errors)), Cell(p50_text(o))]
+        row += [Cell(fmt_ms(v)) for v in (o.p90_ms, o.p95_ms, o.p99_ms, o.max_ms)]
+        row.append(Cell(fmt_num(o.ops_per_s, 0)))
+        trips = o.round_trips
         row.append(Cell(fmt_num(trips, 1) if trips is not None else "not counted"))
         if op == "load_all":
             row.append(Cell(store_size(o) or "not recorded (older results file)"))
         if with_sampling:
             row.append(Cell(_sampling_text(o)))
         if with_ratio:
-            ratio = o.get("overhead_ratio")
-            row.append(Cell(f"{ratio:.2f}× {o.get('overhead_vs') or ''}".strip() if ratio is not None else "–"))
-        row.append(Cell(f"`ops[{i}]`"))
+            ratio = o.overhead_ratio
+            row.append(Cell(f"{ratio:.2f}× {o.overhead_vs or ''}".strip() if ratio is not None else "–"))
+        row.append(Cell(f"`{run.data.where(o)}`"))
         rows.append(row)
     return Table(headers + ["results key"], rows)
 
 
 def overhead_blocks(run: Run) -> list[Block]:
-    o = run.data.get("overhead")
+    o = run.data.overhead
     if not o:
         return [Para("This results file has no harness-overhead measurement.")]
-    return [Para(f"A no-op timed through the same loop costs p50 {o.get('p50_ns')} ns, p99 {o.get('p99_ns')} ns, "
-                 f"min {o.get('min_ns')} ns (n {o.get('n', '?')}): differences smaller than this are the harness, "
+    return [Para(f"A no-op timed through the same loop costs p50 {o.p50_ns} ns, p99 {o.p99_ns} ns, "
+                 f"min {o.min_ns} ns (n {_known(o.n)}): differences smaller than this are the harness, "
                  "not the backend (key `overhead`).")]
 
 
@@ -530,10 +525,10 @@ def seed_comparison(run: Run) -> Table:
     for op, figure in SEED_FIGURES:
         row = [Cell(f"`{op}`"), Cell(figure, DOCUMENTED)]
         for name in names:
-            found = run.ops.get((name, op))
-            if found and found[1].get("n"):
-                i, o = found
-                row.append(Cell(p50_text(o), MEASURED, f"{LATENCY}#{lat_anchor(name, op)}", f"{run.source} ops[{i}].p50_ms"))
+            o = run.data.op(name, op)
+            if o and o.n:
+                row.append(Cell(p50_text(o), MEASURED, f"{LATENCY}#{lat_anchor(name, op)}",
+                                f"{run.source} {run.data.where(o)}.p50_ms"))
             else:
                 row.append(Cell("–"))
         rows.append(row)
@@ -541,11 +536,11 @@ def seed_comparison(run: Run) -> Table:
                   *(f"{labels.plain(n)} p50 [95 % CI] ms" for n in names)], rows)
 
 
-def _network_rtt(entry: dict, settings: dict) -> tuple[float | None, str]:
+def _network_rtt(entry: BackendResult, settings: dict) -> tuple[float | None, str]:
     """The round-trip time inside this backend's measured p50s, or None with why it is unknown."""
-    if entry.get("emulated"):
+    if entry.emulated:
         return float(settings.get("rtt_ms") or 0), "emulated"
-    url = ((entry.get("target") or {}).get("url")) or ""
+    url = ((entry.target or {}).get("url")) or ""
     host = urlsplit(url).hostname if url else None
     if host is None or host in ("127.0.0.1", "localhost", "::1"):
         return 0.0, "loopback"  # a loopback round trip is tens of µs: left in the local figure
@@ -566,19 +561,17 @@ def local_p50(p50: float, trips: float, rtt: float | None, why: str) -> tuple[fl
 
 def rtt_model(run: Run) -> list[Block]:
     """What each op would cost at other round-trip times: a labelled model, not a measurement."""
-    settings = (run.data.get("run", {}).get("params") or {}).get("settings") or {}
+    settings = (run.data.run.params or {}).get("settings") or {}
     rows = []
-    for name in run.backend_names():
-        entry = run.backends[name][1]
+    for name, entry in run.entries().items():
         rtt, why = _network_rtt(entry, settings)
         for op in OPS:
-            found = run.ops.get((name, op))
-            if not found or found[1].get("round_trips") is None or found[1].get("p50_ms") is None:
+            o = run.data.op(name, op)
+            if not o or o.round_trips is None or o.p50_ms is None:
                 continue
-            o = found[1]
-            local, text = local_p50(o["p50_ms"], o["round_trips"], rtt, why)
-            model = [Cell("–" if local is None else fmt_ms(local + o["round_trips"] * r)) for r in MODEL_RTTS_MS]
-            rows.append([Cell(labels.prose(name, entry)), Cell(f"`{op}`"), Cell(fmt_num(o["round_trips"], 1)),
+            local, text = local_p50(o.p50_ms, o.round_trips, rtt, why)
+            model = [Cell("–" if local is None else fmt_ms(local + o.round_trips * r)) for r in MODEL_RTTS_MS]
+            rows.append([Cell(labels.prose(name, entry)), Cell(f"`{op}`"), Cell(fmt_num(o.round_trips, 1)),
                          Cell(text)] + model)
     if not rows:
         return [Para("No backend in this run counts network round trips (embedded backends make none).")]
@@ -589,8 +582,8 @@ def rtt_model(run: Run) -> list[Block]:
 
 
 def error_blocks(run: Run) -> list[Block]:
-    items = [f"`{o['backend']}` `{o['op']}`: {o['errors']} errors, e.g. {'; '.join(o.get('error_examples') or []) or '–'}"
-             for o in run.data["ops"] if o.get("errors")]
+    items = [f"`{o.backend}` `{o.op}`: {o.errors} errors, e.g. {'; '.join(o.error_examples or []) or '–'}"
+             for o in run.data.ops if o.errors]
     return [Bullets(items)] if items else [Para("No operation failed.")]
 
 
@@ -606,18 +599,18 @@ def observation_blocks(run: Run) -> list[Block]:
     """What backends measured about themselves after the run (replication lag,
     read-your-writes), each value with the results-file key it comes from."""
     rows = []
-    for i, b in enumerate(run.data["backends"]):
-        for name, value in (b.get("observations") or {}).items():
-            rows.append([Cell(f"`{b['name']}`"), Cell(f"`{name}`"),
+    for i, b in enumerate(run.data.backends):
+        for name, value in (b.observations or {}).items():
+            rows.append([Cell(f"`{b.name}`"), Cell(f"`{name}`"),
                          Cell(_figure(value), MEASURED, run.link, f"{run.source} backends[{i}].observations.{name}")])
     if not rows:
         return [Para("No backend in this run records observations.")]
     return [Table(["backend", "observation", "measured"], rows)]
 
 
-def fitted_over(sweep: dict, series: dict) -> str:
+def fitted_over(sweep: Sweep, series: dict) -> str:
     """The sizes a growth exponent was fitted over (those with a measured p50, as `fit_growth` uses)."""
-    sizes = [size for size, p50 in zip(sweep["values"], series.get("p50_ms") or []) if p50 is not None and p50 > 0]
+    sizes = [size for size, p50 in zip(sweep.values, series.get("p50_ms") or []) if p50 is not None and p50 > 0]
     if len(set(sizes)) < 2:
         return f"not fitted: {len(sizes)} measured size(s)"
     return f"{min(sizes):,}–{max(sizes):,} ({len(sizes)} sizes: {', '.join(f'{v:,}' for v in sizes)})"
@@ -626,25 +619,25 @@ def fitted_over(sweep: dict, series: dict) -> str:
 def sweep_blocks(run: Run) -> list[Block]:
     """Growth exponents (p50 ~ size^b) and where load_all stops being viable, per sweep."""
     blocks: list[Block] = []
-    for k, sweep in enumerate(run.data.get("sweeps") or []):
+    for k, sweep in enumerate(run.data.sweeps or []):
         rows = []
-        for j, b in enumerate(sweep["backends"]):
-            for op, series in b["ops"].items():
+        for j, b in enumerate(sweep.backends):
+            for op, series in b.ops.items():
                 exponent = series.get("growth_exponent")
-                rows.append([Cell(f"`{b['backend']}`"), Cell(f"`{op}`"),
+                rows.append([Cell(f"`{b.backend}`"), Cell(f"`{op}`"),
                              Cell("–" if exponent is None else f"{exponent:.2f}", MEASURED, run.link,
                                   f"{run.source} sweeps[{k}].backends[{j}].ops.{op}.growth_exponent"),
                              Cell(fitted_over(sweep, series))])
-            limit = b.get("load_all_limit") or {}
-            rows.append([Cell(f"`{b['backend']}`"), Cell(f"load_all passes {sweep['load_all_limit_ms']:g} ms at"),
-                         Cell(f"{limit.get('size') or '–'} {sweep['param']} ({limit.get('basis', '–')})", MEASURED,
+            limit = b.load_all_limit or {}
+            rows.append([Cell(f"`{b.backend}`"), Cell(f"load_all passes {sweep.load_all_limit_ms:g} ms at"),
+                         Cell(f"{limit.get('size') or '–'} {sweep.param} ({limit.get('basis', '–')})", MEASURED,
                               run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit"), Cell("")])
-        fixed = ", ".join(f"{key} {value}" for key, value in (sweep.get("fixed") or {}).items())
-        blocks += [Heading(3, f"{sweep['param']} = {', '.join(map(str, sweep['values']))}"),
-                   Para(f"Each exponent is the least-squares slope of log p50 on log {sweep['param']} over the sizes "
+        fixed = ", ".join(f"{key} {value}" for key, value in (sweep.fixed or {}).items())
+        blocks += [Heading(3, f"{sweep.param} = {', '.join(map(str, sweep.values))}"),
+                   Para(f"Each exponent is the least-squares slope of log p50 on log {sweep.param} over the sizes "
                         f"named in its row (the measured points; a failed point is left out){', at ' + fixed if fixed else ''}. "
                         "It describes that range only, not sizes beyond it."),
-                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {sweep['param']}"], rows)]
+                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {sweep.param}"], rows)]
     return blocks
 
 
@@ -657,8 +650,8 @@ def comparison_blocks(runs: list[Run]) -> list[Block]:
         for op in op_names([r.data for r in runs]):
             cells = []
             for r in runs:
-                found = r.ops.get((name, op))
-                cells.append(Cell(p50_text(found[1]), MEASURED, r.link, f"{r.source} ops[{found[0]}].p50_ms")
+                found = r.data.op(name, op)
+                cells.append(Cell(p50_text(found), MEASURED, r.link, f"{r.source} {r.data.where(found)}.p50_ms")
                              if found else Cell("–"))
             if any(c.text != "–" for c in cells):
                 rows.append([Cell(labels.prose(name)), Cell(f"`{op}`"), *cells])
@@ -685,7 +678,7 @@ def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]
                Heading(2, "Round-trip model", "rtt-model"), *rtt_model(run),
                Heading(2, "Errors", "errors"), *error_blocks(run),
                Heading(2, "Backend observations", "observations"), *observation_blocks(run),
-               *([Heading(2, "Data-size sweeps", "sweeps"), *sweep_blocks(run)] if run.data.get("sweeps") else []),
+               *([Heading(2, "Data-size sweeps", "sweeps"), *sweep_blocks(run)] if run.data.sweeps else []),
                *comparison_blocks(runs),
                Heading(2, "Plots", "plots"),
                *[Image(file, caption) for file, caption in plots if file != "comparison.png"]]

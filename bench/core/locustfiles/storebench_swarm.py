@@ -241,7 +241,7 @@ class Master:
         # Users still running stop now; a worker sends what they measured before its "stopped".
         self.environment.runner.stop()
         try:
-            results.write_atomic(Path(self.config.out), self.results(problem))
+            self.results(problem).dump(Path(self.config.out))
             self.environment.process_exit_code = 0
         except Exception:
             log.exception("storebench: writing the results failed")
@@ -261,7 +261,7 @@ class Master:
         errors = [f"user {u}: {e}" for u, e in self.ready.items() if e]
         return f"a user could not start ({errors[0]})" if errors else None
 
-    def results(self, problem: str | None) -> dict:
+    def results(self, problem: str | None) -> results.Results:
         config = self.config
         cls = backends.get(config.backend)
         names = OPS + tuple(cls.extra_ops)
@@ -270,12 +270,12 @@ class Master:
         if problem is None and len(self.collector.done) < config.users:
             problems.append(f"{config.users - len(self.collector.done)} of {config.users} users sent no samples "
                             f"(stuck past the {config.grace_s:g} s grace period, or their worker died)")
-        data = results.Results.new("swarm", config.record(), config.seed).to_dict()
-        data["run"].update(started_at=self.started_at, engine="locust", locust_version=locust.__version__,
-                           workers=config.workers,
-                           users=config.users, duration_s=config.duration_s,
-                           load_average={"start": self.load_start, "end": results.load_average()})
-        data["overhead"] = runner.measure_overhead()
+        data = results.Results.new("swarm", config.record(), config.seed)
+        run = data.run
+        run.started_at, run.engine, run.locust_version = self.started_at, "locust", locust.__version__
+        run.workers, run.users, run.duration_s = config.workers, config.users, config.duration_s
+        run.load_average = results.LoadAverage(start=self.load_start, end=results.load_average())
+        data.overhead = results.Overhead.from_dict(runner.measure_overhead())
         entry = runner.backend_entry(cls, "ok")
         target = config.make_target()
         entry["target"] = target.public()
@@ -290,10 +290,10 @@ class Master:
             failures.append("errors in " + ", ".join(f"{o['op']} ({o['errors']})" for o in ops if o["errors"]))
         if failures:
             entry.update(status="failed", reason="; ".join(failures))
-        data["backends"].append(entry)
-        data["ops"] = ops
-        data["complete"] = True
-        data["run"]["finished_at"] = results.now_iso()
+        data.backends.append(results.BackendResult.from_dict(entry))
+        data.ops = [results.OpResult.from_dict(o) for o in ops]
+        data.complete = True
+        data.run.finished_at = results.now_iso()
         return data
 
     def check_store(self, cls, target, users, entry: dict, problems: list[str]) -> tuple[str | None, dict]:
