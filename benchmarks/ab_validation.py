@@ -21,7 +21,6 @@ table with the machine, the date, the pairs used and the wall time per trial.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storebench.model.results import cpu_model  # noqa: E402
+from storebench.model.results import AbSection, Results, cpu_model  # noqa: E402
 
 # The round's last op: a wait also slows the op right after it (see tests/test_ab.py), and
 # load_all, which follows, is long enough not to notice.
@@ -59,14 +58,14 @@ class Tally:
     pairs: list[int] = field(default_factory=list)
     wall_s: list[float] = field(default_factory=list)
 
-    def add(self, ab: dict, wall_s: float) -> None:
-        regressions = {f"{v['backend']}.{v['op']}" for v in ab["verdicts"] if v["verdict"] == "regression"}
+    def add(self, ab: AbSection, wall_s: float) -> None:
+        regressions = {f"{v['backend']}.{v['op']}" for v in ab.verdicts if v["verdict"] == "regression"}
         injected = SCENARIOS[self.scenario]["inject"] is not None
         self.trials += 1
         self.detected += injected and TARGET in regressions
         self.false_flags += bool(regressions - {TARGET}) if injected else bool(regressions)
-        self.inconclusive += ab["overall"] == "inconclusive"
-        self.pairs.append(ab["pairs"])
+        self.inconclusive += ab.overall == "inconclusive"
+        self.pairs.append(ab.pairs)
         self.wall_s.append(wall_s)
 
     def row(self) -> str:
@@ -90,7 +89,7 @@ def background_load(kind: str) -> Iterator[None]:
         hog.wait()
 
 
-def trial(scenario: str, backends: str, workdir: Path) -> tuple[dict, float]:
+def trial(scenario: str, backends: str, workdir: Path) -> tuple[AbSection, float]:
     spec = SCENARIOS[scenario]
     out = workdir / f"{scenario}.json"
     command = [sys.executable, "-m", "storebench", "ab", "--base-python", sys.executable, "--head-python", sys.executable,
@@ -101,7 +100,10 @@ def trial(scenario: str, backends: str, workdir: Path) -> tuple[dict, float]:
     proc = subprocess.run(command, capture_output=True, text=True, timeout=TRIAL_TIMEOUT_S, cwd=workdir)
     if proc.returncode not in (0, 1, 3):
         raise SystemExit(f"storebench ab exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
-    return json.loads(out.read_text())["ab"], time.monotonic() - started
+    ab = Results.load(out).ab
+    if ab is None:
+        raise SystemExit(f"{out}: no `ab` section; not written by storebench ab")
+    return ab, time.monotonic() - started
 
 
 def main() -> int:
@@ -121,7 +123,7 @@ def main() -> int:
                     for i in range(args.trials):
                         ab, wall = trial(scenario, args.backends, Path(tmp))
                         tally.add(ab, wall)
-                        print(f"{scenario} {load} trial {i + 1}: {ab['overall']}, {ab['pairs']} pairs, {wall:.0f} s",
+                        print(f"{scenario} {load} trial {i + 1}: {ab.overall}, {ab.pairs} pairs, {wall:.0f} s",
                               flush=True)
                     tallies.append(tally)
     lines = [f"Machine: {cpu_model()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "

@@ -13,12 +13,13 @@ Exit status 1 when a budget is exceeded or a run failed.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from storebench.model.results import Results
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGETS_S = {"smoke": 20.0, "quick": 120.0}
@@ -26,7 +27,7 @@ OVERHEAD_LIMIT_NS = 1000
 RUN_TIMEOUT_S = 1800
 
 
-def time_profile(profile: str, backends: str) -> tuple[float, dict | None, str]:
+def time_profile(profile: str, backends: str) -> tuple[float, Results | None, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.json"
         t0 = time.perf_counter()
@@ -34,15 +35,15 @@ def time_profile(profile: str, backends: str) -> tuple[float, dict | None, str]:
                                "--no-progress", "--out", str(out)],
                               cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
         wall = time.perf_counter() - t0
-        data = json.loads(out.read_text()) if out.exists() else None
+        data = Results.load(out) if out.exists() else None
     problem = "" if proc.returncode == 0 else f"exit {proc.returncode}: {(proc.stderr.strip().splitlines() or [''])[-1]}"
     return wall, data, problem
 
 
-def load_range(data: dict | None) -> str:
+def load_range(data: Results | None) -> str:
     """The run's 1-minute load average at start and end: how idle the machine was."""
-    load = ((data or {}).get("run") or {}).get("load_average") or {}
-    return f"{load.get('start')} -> {load.get('end')}"
+    load = data.run.load_average if data else None
+    return f"{load.start} -> {load.end}" if load else "None -> None"
 
 
 def main() -> int:
@@ -56,13 +57,13 @@ def main() -> int:
         budget = BUDGETS_S.get(profile)
         within = budget is None or wall <= budget
         ok &= within and not problem
-        statuses = ", ".join(f"{b['name']}={b['status']}" for b in (data or {}).get("backends", []))
-        overhead = (data or {}).get("overhead") or {}
+        statuses = ", ".join(f"{b.name}={b.status}" for b in (data.backends if data else []))
+        null_op = data.overhead.p50_ns if data and data.overhead else None
         print(f"{profile:<6} {wall:6.1f} s (budget {budget if budget else '-'} s: {'ok' if within else 'OVER'}; "
               f"load average {load_range(data)}); "
-              f"null-op p50 {overhead.get('p50_ns', '?')} ns (limit {OVERHEAD_LIMIT_NS}); {statuses} {problem}".rstrip(),
+              f"null-op p50 {'?' if null_op is None else null_op} ns (limit {OVERHEAD_LIMIT_NS}); {statuses} {problem}".rstrip(),
               flush=True)
-        if overhead.get("p50_ns", 0) > OVERHEAD_LIMIT_NS:
+        if (null_op or 0) > OVERHEAD_LIMIT_NS:
             ok = False
     return 0 if ok else 1
 

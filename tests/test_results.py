@@ -110,6 +110,8 @@ def test_one_index_finds_entries_by_backend_and_op():
         ('{"schema": "storebench.results/1", "run": {"host": 3}, "backends": [], "ops": []}', "run.host must be an object"),
         ('{"schema": "storebench.results/1", "run": {}, "backends": [], "ops": [], "sweeps": [1]}',
          "sweeps[0] must be an object"),
+        ('{"schema": "storebench.results/1", "run": {}, "backends": [], "ops": [], "sweeps": [{"values": []}]}',
+         'sweeps[0] has no "param"'),
     ],
 )
 def test_bad_files_give_one_line_errors(tmp_path, text, message):

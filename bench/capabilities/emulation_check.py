@@ -27,7 +27,7 @@ def compare(data: Results) -> list[dict]:
     rows = []
     for op in OPS:
         measured, base = data.op(EMULATED, op), data.op(BASELINE, op)
-        if not measured or not base or measured.round_trips is None or measured.p50_ms is None:
+        if not measured or not base or measured.round_trips is None or measured.p50_ms is None or base.p50_ms is None:
             continue
         expected = base.p50_ms + measured.round_trips * rtt_ms
         rows.append({"op": op, "p50_ms": measured.p50_ms, "expected_ms": expected,

@@ -12,8 +12,9 @@ from __future__ import annotations
 from storebench.model.results import BackendResult, OpResult, Results
 
 
-def _missing_reason(raw: str | None, raw_entry: BackendResult | None, raw_op: OpResult | None,
-                    own_op: OpResult) -> str | None:
+def _p50s(raw: str | None, raw_entry: BackendResult | None, raw_op: OpResult | None,
+          own_op: OpResult) -> tuple[float, float] | str:
+    """The op's p50 and the raw backend's, or why they are not both there."""
     if raw is None:
         return "no raw backend runs on the same engine as this backend's database (see its dialect)"
     if raw_entry is None:
@@ -26,7 +27,7 @@ def _missing_reason(raw: str | None, raw_entry: BackendResult | None, raw_op: Op
         return f"no {own_op.op} samples"
     if raw_op.p50_ms <= 0:
         return f"{raw} {own_op.op} p50 is 0"
-    return None
+    return own_op.p50_ms, raw_op.p50_ms
 
 
 def add_overhead_ratios(results: Results) -> Results:
@@ -38,10 +39,12 @@ def add_overhead_ratios(results: Results) -> Results:
         for op in results.ops:
             if op.backend != entry.name:
                 continue
-            raw_op = results.op(raw, op.op) if raw else None
-            reason = _missing_reason(raw, results.backend(raw) if raw else None, raw_op, op)
+            found = _p50s(raw, results.backend(raw) if raw else None, results.op(raw, op.op) if raw else None, op)
             op.overhead_vs = raw
-            op.overhead_ratio = None if reason else op.p50_ms / raw_op.p50_ms
-            op.overhead_p50_ms = None if reason else op.p50_ms - raw_op.p50_ms
-            op.overhead_reason = reason
+            if isinstance(found, str):
+                op.overhead_ratio = op.overhead_p50_ms = None  # assigned left to right: the file's key order
+                op.overhead_reason = found
+            else:
+                own, base = found
+                op.overhead_ratio, op.overhead_p50_ms, op.overhead_reason = own / base, own - base, None
     return results

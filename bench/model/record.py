@@ -56,6 +56,9 @@ class Record:
         """The record of a JSON object, nested records included; a nested value of the wrong
         JSON type is a ResultsError naming its path."""
         known = {f.name: f for f in declared(cls)}
+        missing = [name for name, f in known.items() if _required(f) and name not in data]
+        if missing:
+            raise ResultsError(f"{where} has no \"{missing[0]}\"")
         values = {name: _decode(f, data[name], f"{where}.{name}") for name, f in known.items() if name in data}
         record = cls(**values, extra={k: v for k, v in data.items() if k not in known})
         object.__setattr__(record, "_keys", list(data))
@@ -81,6 +84,10 @@ class Record:
 def declared(cls: type[Record]) -> Iterator[Field]:
     """The fields that are keys of the JSON object (all but `extra`)."""
     return (f for f in fields(cls) if f.name != EXTRA)
+
+
+def _required(f: Field) -> bool:
+    return f.default is MISSING and f.default_factory is MISSING
 
 
 def _decode(f: Field, value: Any, where: str) -> Any:

@@ -267,9 +267,9 @@ class OpResult(Record):
 
 @dataclass(kw_only=True)
 class ConcurrencyResult(Record):
-    backend: str | None = key("the backend's name")
-    clients: int | None = key("concurrent client processes")
-    status: str | None = key("`ok`, `failed` or `unavailable`")
+    backend: str = key("the backend's name", default=MISSING)
+    clients: int = key("concurrent client processes", default=MISSING)
+    status: str = key("`ok`, `failed` or `unavailable`", default=MISSING)
     reason: str | None = key("why it is not ok")
     conversations_per_client: int | None = key("each client's share of the store", optional=True)
     rounds_per_client: int | None = key("timed rounds per client", optional=True)
@@ -287,7 +287,7 @@ class ConcurrencyResult(Record):
 
 @dataclass(kw_only=True)
 class SweepBackend(Record):
-    backend: str | None = key("the backend's name")
+    backend: str = key("the backend's name", default=MISSING)
     points: list[dict[str, Any]] = key("per size: size, status, reason, load_page, load_page_reason", default=[])
     ops: dict[str, dict[str, Any]] = key("op → {p50_ms: [per size], p99_ms: [...], growth_exponent}; "
                                          "ops include `load_page`", default={})
@@ -296,7 +296,7 @@ class SweepBackend(Record):
 
 @dataclass(kw_only=True)
 class Sweep(Record):
-    param: str | None = key("the swept parameter (bench/core/sweep.py)")
+    param: str = key("the swept parameter (bench/core/sweep.py)", default=MISSING)
     values: list[Any] = key("its values", default=[])
     fixed: dict[str, Any] = key("the other parameters", default={})
     load_all_limit_ms: float | None = key("the load_all latency the limit is computed for")
@@ -430,8 +430,8 @@ def validate(data: object, where: str = "results") -> dict:
     _require(isinstance(data.get("run"), dict), where, "\"run\" must be an object")
     _require(isinstance(data.get("backends"), list), where, "\"backends\" must be a list")
     _require(isinstance(data.get("ops"), list), where, "\"ops\" must be a list")
-    for key in ("concurrency", "sweeps"):
-        _require(isinstance(data.get(key, []), list), where, f"\"{key}\" must be a list")
+    for section in ("concurrency", "sweeps"):
+        _require(isinstance(data.get(section, []), list), where, f"\"{section}\" must be a list")
     for i, b in enumerate(data["backends"]):
         _require(isinstance(b, dict) and isinstance(b.get("name"), str), where, f"backends[{i}] has no name")
         _require(b.get("status") in STATUSES, where, f"backends[{i}] status must be one of {', '.join(STATUSES)}")
@@ -441,12 +441,12 @@ def validate(data: object, where: str = "results") -> dict:
         samples = o.get("samples_ns", [])
         _require(isinstance(samples, list) and all(type(s) is int for s in samples), where,
                  f"ops[{i}].samples_ns must be a list of integers")
-        for key in ("n", "errors"):
-            _require(type(o.get(key)) is int and o[key] >= 0, where, f"ops[{i}].{key} must be a non-negative integer")
-        for key in FIGURES:
-            value = o.get(key)
+        for count in ("n", "errors"):
+            _require(type(o.get(count)) is int and o[count] >= 0, where, f"ops[{i}].{count} must be a non-negative integer")
+        for figure in FIGURES:
+            value = o.get(figure)
             _require(value is None or (type(value) in (int, float) and math.isfinite(value)), where,
-                     f"ops[{i}].{key} must be a number or null")
+                     f"ops[{i}].{figure} must be a number or null")
     return data
 
 

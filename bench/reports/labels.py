@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Sequence
 
 from storebench.model.results import BackendResult
 
@@ -150,7 +151,7 @@ def marked(name: str, entry: BackendResult | None = None) -> str:
     return name + (EQUIVALENT_MARK if name in EQUIVALENT_OF else "") + (EMULATED_MARK if emulation(entry) else "")
 
 
-def mark_legend(names_entries: list[tuple[str, BackendResult | None]]) -> list[str]:
+def mark_legend(names_entries: Sequence[tuple[str, BackendResult | None]]) -> list[str]:
     """The legend lines for the marks used by `marked` among these backends."""
     lines = []
     equivalents = [n for n, _ in names_entries if n in EQUIVALENT_OF]

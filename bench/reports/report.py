@@ -355,7 +355,7 @@ def _chosen(run: Run, candidates: list[tuple[str, BackendResult, Figure]], why: 
             f"per-round costs' 95 % intervals overlap, so the order between them is noise): {costs}.")
 
 
-def _phase1(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
+def _phase1(run: Run, ok: list[tuple[str, BackendResult, Figure]]) -> str:
     head = "**Phase 1, single machine now:**"
     durable = [t for t in ok if _capability(t[1], "crash_durability") in ("yes", None)]
     if not durable:
@@ -372,7 +372,7 @@ def _phase1(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
     return text
 
 
-def _phase2(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
+def _phase2(run: Run, ok: list[tuple[str, BackendResult, Figure]]) -> str:
     head = "**Phase 2, cross-device next:**"
     remote = [t for t in ok if _capability(t[1], "cross_device") == "yes"]
     if not remote:
@@ -388,7 +388,7 @@ def _phase2(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
     return f"{head} " + _chosen(run, authed, f"the lowest cost among backends {reached}, {auth}")
 
 
-def _phase3(run: Run, ok: list[tuple[str, dict, Figure]]) -> str:
+def _phase3(run: Run, ok: list[tuple[str, BackendResult, Figure]]) -> str:
     head = "**Phase 3, type safety later:**"
     # The seed's phase 3 is a typed layer over the cross-device store, so reachable ones come first.
     typed = [t for t in ok if t[1].kind == "orm"]
