@@ -61,7 +61,8 @@ def main() -> int:
         null_op = data.overhead.p50_ns if data and data.overhead else None
         print(f"{profile:<6} {wall:6.1f} s (budget {budget if budget else '-'} s: {'ok' if within else 'OVER'}; "
               f"load average {load_range(data)}); "
-              f"null-op p50 {'?' if null_op is None else null_op} ns (limit {OVERHEAD_LIMIT_NS}); {statuses} {problem}".rstrip(),
+              f"null-op p50 {'?' if null_op is None else null_op} ns (limit {OVERHEAD_LIMIT_NS}); "
+              f"{statuses} {problem}".rstrip(),
               flush=True)
         if (null_op or 0) > OVERHEAD_LIMIT_NS:
             ok = False

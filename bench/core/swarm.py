@@ -305,6 +305,7 @@ def print_summary(data: Results, out: Path) -> None:
     for o in data.ops:
         if o.n:
             print(f"  {o.backend:<10} {o.op:<20} n={o.n:<7} errors={o.errors:<4} "
-                  f"p50={(o.p50_ms or 0) * 1000:.1f} µs  p99={(o.p99_ms or 0) * 1000:.1f} µs  (processes {o.processes})",
+                  f"p50={(o.p50_ms or 0) * 1000:.1f} µs  p99={(o.p99_ms or 0) * 1000:.1f} µs  "
+                  f"(processes {o.processes})",
                   file=sys.stderr)
     print(f"results: {out}", file=sys.stderr)

@@ -42,7 +42,8 @@ class Record:
                                   metadata={"doc": "keys this version does not declare, kept on round trip"})
 
     def __post_init__(self) -> None:
-        present = [f.name for f in declared(type(self)) if not f.metadata["optional"] or getattr(self, f.name) is not None]
+        present = [f.name for f in declared(type(self))
+                   if not f.metadata["optional"] or getattr(self, f.name) is not None]
         object.__setattr__(self, "_keys", [*present, *self.extra])
 
     def __setattr__(self, name: str, value: Any) -> None:

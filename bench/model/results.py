@@ -442,7 +442,8 @@ def validate(data: object, where: str = "results") -> dict:
         _require(isinstance(samples, list) and all(type(s) is int for s in samples), where,
                  f"ops[{i}].samples_ns must be a list of integers")
         for count in ("n", "errors"):
-            _require(type(o.get(count)) is int and o[count] >= 0, where, f"ops[{i}].{count} must be a non-negative integer")
+            _require(type(o.get(count)) is int and o[count] >= 0, where,
+                     f"ops[{i}].{count} must be a non-negative integer")
         for figure in FIGURES:
             value = o.get(figure)
             _require(value is None or (type(value) in (int, float) and math.isfinite(value)), where,

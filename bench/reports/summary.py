@@ -115,7 +115,8 @@ def print_load_summary(console: Console, data: Results) -> None:
             thr = c.throughput_ops_s
             table.add_row(c.backend, str(c.clients), c.status, f"{thr:.0f}" if thr else "-",
                           fmt_ms(add.get("p50_ms")), fmt_ms(add.get("p99_ms")),
-                          str(c.errors if c.has("errors") else "-"), str(c.busy_errors if c.has("busy_errors") else "-"))
+                          str(c.errors if c.has("errors") else "-"),
+                          str(c.busy_errors if c.has("busy_errors") else "-"))
         console.print(table)
     from storebench.reports.report import fitted_over
 
