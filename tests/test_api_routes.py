@@ -18,6 +18,7 @@ import pytest
 from storebench.backends.api_routes import ApiRoutesStore
 from storebench.backends.base import Conversation, Message, Settings, StoreError
 from storebench.model.overhead_ratio import add_overhead_ratios
+from storebench.model.results import BackendResult, OpResult, Results, RunInfo
 from storebench.core.workload import EPOCH_MS
 from tests.test_servers import default_sigint
 
@@ -186,12 +187,12 @@ def test_describe_names_libsql_as_the_engine_beneath_the_routes(routes):
 
 
 def test_overhead_pass_gives_what_the_route_layer_adds_over_libsql():
-    data = {
-        "backends": [{"name": "libsql", "status": "ok"}, {"name": "api-routes", "status": "ok", "overhead_vs": "libsql"}],
-        "ops": [{"backend": "libsql", "op": "add_message", "p50_ms": 0.05},
-                {"backend": "api-routes", "op": "add_message", "p50_ms": 0.55}],
-    }
-    libsql_add, routes_add = add_overhead_ratios(data)["ops"]
+    data = Results(run=RunInfo(),
+                   backends=[BackendResult(name="libsql", status="ok"),
+                             BackendResult(name="api-routes", status="ok", overhead_vs="libsql")],
+                   ops=[OpResult(backend="libsql", op="add_message", p50_ms=0.05),
+                        OpResult(backend="api-routes", op="add_message", p50_ms=0.55)])
+    libsql_add, routes_add = add_overhead_ratios(data).to_dict()["ops"]
     assert routes_add["overhead_vs"] == "libsql" and routes_add["overhead_reason"] is None
     assert routes_add["overhead_p50_ms"] == pytest.approx(0.5)
     assert routes_add["overhead_ratio"] == pytest.approx(11.0)

@@ -255,7 +255,7 @@ def test_the_claims_section_sets_each_documented_figure_beside_the_measured_ones
     assert with_compilation[3].text == "first: 900 / 1500 (n 2)"
     assert with_compilation[3].key.endswith("backends[0].observations.next_dev.first.load_all")
     assert create[3].text == "cached: 15.0 / 30.0 (n 10); first: 900 / 1500 (n 2)"
-    load_op = next(i for i, o in enumerate(run.data["ops"]) if (o["backend"], o["op"]) == (ROUTES, "load_all"))
+    load_op = next(i for i, o in enumerate(run.data.ops) if (o.backend, o.op) == (ROUTES, "load_all"))
     assert cached_load[2].key.endswith(f"ops[{load_op}].p50_ms/p95_ms")
     assert "emulated, 20 ms RTT" in table.headers[5]
     assert "within about 20 % of it: browser-turso" in create[-1].text

@@ -9,7 +9,7 @@ from storebench import backends
 from storebench.backends.sqlite3_file import Sqlite3Store
 from storebench.capabilities import emulation_check
 from storebench.core import runner
-from storebench.model.results import ResultsError
+from storebench.model.results import BackendResult, OpResult, Results, ResultsError, RunInfo
 from storebench.core.workload import OPS, Params
 
 
@@ -55,15 +55,15 @@ def test_extra_ops_are_timed_once_per_round_and_rounds_are_capped(fake_registere
     assert entry["emulated"] is False  # read from the provisioned store, not the class
 
 
-def turso_results(turso_p50: float, base_p50: float, rtt_ms: float = 20.0) -> dict:
+def turso_results(turso_p50: float, base_p50: float, rtt_ms: float = 20.0) -> Results:
     def op(backend, name, p50, trips):
-        return {"backend": backend, "op": name, "p50_ms": p50, "round_trips": trips}
+        return OpResult(backend=backend, op=name, p50_ms=p50, round_trips=trips)
 
-    return {
-        "run": {"params": {"settings": {"rtt_ms": rtt_ms}}},
-        "backends": [{"name": "turso", "status": "ok", "emulated": "yes"}, {"name": "sqld-ws", "status": "ok"}],
-        "ops": [op("turso", "update_title", turso_p50, 1.0), op("sqld-ws", "update_title", base_p50, 1.0)],
-    }
+    return Results(
+        run=RunInfo(params={"settings": {"rtt_ms": rtt_ms}}),
+        backends=[BackendResult(name="turso", status="ok", emulated="yes"), BackendResult(name="sqld-ws", status="ok")],
+        ops=[op("turso", "update_title", turso_p50, 1.0), op("sqld-ws", "update_title", base_p50, 1.0)],
+    )
 
 
 def test_emulation_check_compares_turso_with_sqld_ws_plus_round_trips_times_rtt():
@@ -73,6 +73,6 @@ def test_emulation_check_compares_turso_with_sqld_ws_plus_round_trips_times_rtt(
 
 def test_emulation_check_needs_an_emulated_turso_row():
     data = turso_results(22.0, 2.0)
-    data["backends"][0]["emulated"] = False
+    data.backends[0].emulated = False
     with pytest.raises(ResultsError):
         emulation_check.compare(data)

@@ -9,6 +9,7 @@ import pytest
 from storebench.backends.base import Settings
 from storebench.core import sweep
 from storebench.core.preload import bulk_preload
+from storebench.model.results import Sweep
 from storebench.reports.sweep_plot import plot_sweep
 from storebench.core.workload import OPS, Params
 
@@ -74,12 +75,12 @@ def test_a_sweep_measures_every_op_per_size_with_exponents():
 
 
 def test_the_sweep_plot_is_a_png(tmp_path):
-    data = {
+    data = Sweep.from_dict({
         "param": "conversations", "values": [10, 100], "fixed": {"messages": 20}, "load_all_limit_ms": 100.0,
         "page_size": 50,
         "backends": [{"backend": "fake", "ops": {
             "load_all": {"p50_ms": [1.0, 30.0], "p99_ms": [2.0, 40.0], "growth_exponent": 1.48},
             "load_page": {"p50_ms": [None, None], "p99_ms": [None, None], "growth_exponent": None}}}],
-    }
+    })
     path = plot_sweep(data, tmp_path / "out" / "sweep.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

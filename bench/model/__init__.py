@@ -1,4 +1,6 @@
-"""The results model and its statistics: the versioned results file (load, validate,
-write), percentiles and their intervals, the ORM overhead ratios, pytest-benchmark JSON read
-as results, and the scrubbing that keeps secrets out of everything written.
+"""The results model and its statistics: the versioned results file as typed records (load,
+validate, write, the one (backend, op) index; `record` is the machinery, `schema_doc` writes
+docs/results-schema.md from it), percentiles and their intervals, the ORM overhead ratios,
+pytest-benchmark JSON read as results, and the scrubbing that keeps secrets out of everything
+written.
 """

@@ -53,14 +53,16 @@ class Record:
             keys.append(name)
 
     @classmethod
-    def from_dict(cls: type[R], data: dict, where: str = "results") -> R:
-        """The record of a JSON object, nested records included; a nested value of the wrong
-        JSON type is a ResultsError naming its path."""
+    def from_dict(cls: type[R], data: dict, where: str = "results", path: str = "") -> R:
+        """The record of a JSON object (at `path` in the file `where`), nested records included;
+        a missing required key or a nested value of the wrong JSON type is a ResultsError
+        naming its path."""
         known = {f.name: f for f in declared(cls)}
         missing = [name for name, f in known.items() if _required(f) and name not in data]
         if missing:
-            raise ResultsError(f"{where} has no \"{missing[0]}\"")
-        values = {name: _decode(f, data[name], f"{where}.{name}") for name, f in known.items() if name in data}
+            raise ResultsError(f"{where}: {path or 'the file'} has no \"{missing[0]}\"")
+        values = {name: _decode(f, data[name], where, f"{path}.{name}".lstrip("."))
+                  for name, f in known.items() if name in data}
         record = cls(**values, extra={k: v for k, v in data.items() if k not in known})
         object.__setattr__(record, "_keys", list(data))
         return record
@@ -91,25 +93,25 @@ def _required(f: Field) -> bool:
     return f.default is MISSING and f.default_factory is MISSING
 
 
-def _decode(f: Field, value: Any, where: str) -> Any:
+def _decode(f: Field, value: Any, where: str, path: str) -> Any:
     model, shape = f.metadata.get("model"), f.metadata.get("shape")
     if model is None or value is None:
         return value
     if shape == "list":
         if not isinstance(value, list):
-            raise ResultsError(f"{where} must be a list")
-        return [_decode_one(model, item, f"{where}[{i}]") for i, item in enumerate(value)]
+            raise ResultsError(f"{where}: {path} must be a list")
+        return [_decode_one(model, item, where, f"{path}[{i}]") for i, item in enumerate(value)]
     if shape == "map":
         if not isinstance(value, dict):
-            raise ResultsError(f"{where} must be an object")
-        return {k: _decode_one(model, item, f"{where}.{k}") for k, item in value.items()}
-    return _decode_one(model, value, where)
+            raise ResultsError(f"{where}: {path} must be an object")
+        return {k: _decode_one(model, item, where, f"{path}.{k}") for k, item in value.items()}
+    return _decode_one(model, value, where, path)
 
 
-def _decode_one(model: type[Record], value: Any, where: str) -> Record:
+def _decode_one(model: type[Record], value: Any, where: str, path: str) -> Record:
     if not isinstance(value, dict):
-        raise ResultsError(f"{where} must be an object")
-    return model.from_dict(value, where)
+        raise ResultsError(f"{where}: {path} must be an object")
+    return model.from_dict(value, where, path)
 
 
 def _encode(f: Field, value: Any) -> Any:

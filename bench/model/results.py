@@ -342,9 +342,9 @@ class Results(Record):
         return cls(run=run)
 
     @classmethod
-    def from_dict(cls, data: dict, where: str = "results") -> Results:
+    def from_dict(cls, data: dict, where: str = "results", path: str = "") -> Results:
         """The model of a results-file object, after checking the structure every reader relies on."""
-        return super().from_dict(validate(data, where), where)
+        return super().from_dict(validate(data, where), where, path)
 
     @classmethod
     def loads(cls, text: str, where: str = "results") -> Results:
