@@ -63,7 +63,7 @@ def test_a_sweep_measures_every_op_per_size_with_exponents():
     spec = sweep.Sweep("conversations", (3, 6, 12))
     result = sweep.run_sweep(["sqlite3"], spec, params, 1, Settings(), rounds=3, warmup=1)
     assert result["param"] == "conversations" and result["values"] == [3, 6, 12]
-    assert result["fixed"] == {"messages": 2, "iterations": 3, "warmup": 1}
+    assert result["fixed"] == {"messages": 2, "iterations": 3, "warmup": 1, "load_every": 1}
     (backend,) = result["backends"]
     assert [p["status"] for p in backend["points"]] == ["ok"] * 3
     assert [p["load_page"] for p in backend["points"]] == ["ok"] * 3
