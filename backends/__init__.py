@@ -16,6 +16,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from storebench.errors import UsageError
 from storebench.backends.base import Store
 
 # The libSQL drivers (libsql_experimental, also under sqlalchemy-libsql) read RUST_LOG once, at
@@ -61,11 +62,11 @@ def in_all(name: str) -> bool:
         return True
 
 
-class UnknownBackend(ValueError):
-    pass
+class UnknownBackend(UsageError, ValueError):
+    """A backend name that is not registered."""
 
 
-class BackendModuleError(ValueError):
+class BackendModuleError(UsageError, ValueError):
     """A user's backend could not be registered; the message says what to fix."""
 
 

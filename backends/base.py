@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Literal, Sequence
 
+from storebench.errors import StorebenchError
+
 if TYPE_CHECKING:
     from storebench.core.runner import Timing
 
@@ -72,7 +74,7 @@ class Target:
         return {"path": self.path, "url": redact_url(self.url), "extra": self.extra}
 
 
-class StoreError(Exception):
+class StoreError(StorebenchError):
     """A backend could not do what was asked; the message says why, without secrets."""
 
 

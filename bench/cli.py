@@ -1,6 +1,7 @@
 """The `storebench` command line: `run`, `report`, `check`, `backends` and `swarm`.
 
-Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one).
+Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one):
+every check raises a `storebench.errors.UsageError` (or a subclass), caught in `main` only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable, Sequence
 from storebench import backends
 from storebench.backends.base import SYNCHRONOUS_LEVELS, Settings
 from storebench.core import inject as inject_mod
+from storebench.errors import UsageError
 from storebench.model import results as results_mod
 from storebench.model.results import BackendResult, ConcurrencyResult, OpResult, Results, Sweep
 from storebench.model.secrets import redact_url
@@ -24,10 +26,6 @@ from storebench.core.workload import OPS, PROFILES, params_for
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is almost surely a typo
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -193,8 +191,8 @@ def register_backend_modules(locations: Sequence[str]) -> None:
     for location in locations:
         try:
             backends.register_file(location)
-        except backends.BackendModuleError as exc:
-            raise UsageError(str(exc)) from None
+        except UsageError:
+            raise
         except Exception as exc:  # the user's module itself failed to import
             raise UsageError(f"--backend-module {location}: importing it failed: {type(exc).__name__}: {exc}") from None
 
@@ -259,12 +257,7 @@ def check_sqlalchemy_url(text: str) -> None:
 
 def parse_inject(text: str | None, names: list[str]) -> inject_mod.Injection | None:
     """The --inject spec, for one of the backends being run."""
-    if text is None:
-        return None
-    try:
-        return inject_mod.parse(text, names)
-    except inject_mod.InjectError as exc:
-        raise UsageError(str(exc)) from None
+    return None if text is None else inject_mod.parse(text, names)
 
 
 def check_cpu(cpu: int | None) -> None:
@@ -326,10 +319,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from storebench.reports import report, summary
 
-    try:
-        preflight.check(names, settings)
-    except preflight.PreflightError as exc:
-        raise UsageError(str(exc)) from None
+    preflight.check(names, settings)
 
     console = Console(stderr=True)
     if not console.is_terminal:  # rich assumes 80 columns when piped; the tables need more
@@ -426,17 +416,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.summary:
         check_writable(args.summary, "the summary", "--summary")
-    try:
-        options = check.Options(
-            metrics=check.parse_metrics(args.metric), min_effect=check.parse_percent(args.min_effect),
-            alpha=check.parse_alpha(args.alpha),
-            relative_to=check.parse_reference(args.relative_to) if args.relative_to else None,
-            allow_mismatch=args.allow_mismatch,
-            confirmed=args.confirm is not None)
-        confirm = check.load_any(args.confirm) if args.confirm else None
-        outcome = check.compare(check.load_any(args.baseline), check.load_any(args.current), options, confirm)
-    except check.CheckError as exc:
-        raise UsageError(str(exc)) from None
+    options = check.Options(
+        metrics=check.parse_metrics(args.metric), min_effect=check.parse_percent(args.min_effect),
+        alpha=check.parse_alpha(args.alpha),
+        relative_to=check.parse_reference(args.relative_to) if args.relative_to else None,
+        allow_mismatch=args.allow_mismatch,
+        confirmed=args.confirm is not None)
+    confirm = check.load_any(args.confirm) if args.confirm else None
+    outcome = check.compare(check.load_any(args.baseline), check.load_any(args.current), options, confirm)
     if not outcome.judged:
         reasons = sorted({c.note for c in outcome.comparisons if c.note})
         raise UsageError(f"no comparison could be judged ({'; '.join(reasons)})")
@@ -451,10 +438,7 @@ def cmd_swarm(args: argparse.Namespace) -> int:
 
     names = [] if args.worker else parse_backends(args.backends)
     out = args.out or Path("results") / f"swarm-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
-    try:
-        swarm.check_input(args, names)
-    except swarm.SwarmUsage as exc:
-        raise UsageError(str(exc)) from None
+    swarm.check_input(args, names)
     if not args.worker:
         check_writable(out)
     try:
@@ -490,12 +474,9 @@ def cmd_ab(args: argparse.Namespace) -> int:
     names = parse_backends(args.backends)
     if args.max_pairs < args.pairs:
         raise UsageError(f"--max-pairs {args.max_pairs} is below --pairs {args.pairs}")
-    try:
-        metrics = check.parse_metrics(args.metric)
-        alpha = check.parse_alpha(args.alpha)
-        python = {side: ab.check_python(side, getattr(args, f"{side}_python")) for side in ab.SIDES}
-    except (check.CheckError, ab.AbError) as exc:
-        raise UsageError(str(exc)) from None
+    metrics = check.parse_metrics(args.metric)
+    alpha = check.parse_alpha(args.alpha)
+    python = {side: ab.check_python(side, getattr(args, f"{side}_python")) for side in ab.SIDES}
     inject = {side: getattr(args, f"{side}_inject") for side in ab.SIDES}
     for spec in inject.values():
         parse_inject(spec, names)
@@ -534,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if backends.PLUGIN_ERRORS:
             raise UsageError(backends.PLUGIN_ERRORS[0])
         return COMMANDS[args.command](args)
-    except (UsageError, results_mod.ResultsError) as exc:
+    except UsageError as exc:  # every user error, from any module: one line, exit 2
         if debug:
             traceback.print_exc()
         print(f"storebench: error: {exc}", file=sys.stderr)

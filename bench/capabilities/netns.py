@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+from storebench.errors import StorebenchError
 from storebench.backends.base import Target
 from storebench.servers.wan_proxy import Counters, Link
 
@@ -40,8 +41,8 @@ RESERVED = ipaddress.ip_network("169.254.169.0/24")  # cloud metadata lives here
 IP_TIMEOUT_S = 10
 
 
-class NetnsError(Exception):
-    pass
+class NetnsError(StorebenchError):
+    """A network namespace could not be made or used here."""
 
 
 def _ip(*args: str, namespace: str | None = None) -> str:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import urllib.error
 
+from storebench.errors import UsageError
 from storebench.backends.base import Settings, StoreError, Target
 from storebench.model.secrets import redact_url
 
 PREFLIGHT_TIMEOUT_S = 5.0
 
 
-class PreflightError(Exception):
+class PreflightError(UsageError):
     """A configuration problem, in one actionable line without secrets."""
 
 

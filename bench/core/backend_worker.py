@@ -35,13 +35,14 @@ import time
 from pathlib import Path
 from typing import IO
 
+from storebench.errors import StorebenchError
 from storebench.model.secrets import scrub
 
 PROTOCOL = 1
 STARTED = time.monotonic()  # the worker's start: its "ready_s" is how long provisioning took
 
 
-class WorkerError(Exception):
+class WorkerError(StorebenchError):
     """A failure while measuring, its message already scrubbed of the store's token."""
 
 

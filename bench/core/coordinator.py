@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
+from storebench.errors import StorebenchError
 from storebench import backends
 from storebench.backends.base import Settings, Store
 from storebench.model import stats
@@ -69,7 +70,7 @@ class StoppingRule:
 RULE = StoppingRule()
 
 
-class WorkerFailed(Exception):
+class WorkerFailed(StorebenchError):
     """A worker crashed, reported an error or did not answer in time (message: why)."""
 
 

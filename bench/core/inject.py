@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from storebench.errors import UsageError
 from storebench.core.workload import OPS
 
 SPEC = re.compile(r"^(?P<backend>[A-Za-z0-9_\-]+)\.(?P<op>[a-z_]+)=\+(?P<amount>\d+(?:\.\d+)?)(?P<unit>ms|%)$")
@@ -29,7 +30,7 @@ MAX_DELAY_MS = 60_000.0
 MAX_PERCENT = 10_000.0
 
 
-class InjectError(ValueError):
+class InjectError(UsageError, ValueError):
     """A bad --inject spec; the message is one line saying what is accepted."""
 
 

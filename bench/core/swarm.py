@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from storebench.errors import UsageError
 from storebench import backends
 from storebench.backends.base import Settings, Target
 from storebench.servers.processes import die_with_parent, free_port, stop_process
@@ -47,7 +48,7 @@ DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
 
 
-class SwarmUsage(ValueError):
+class SwarmUsage(UsageError, ValueError):
     """Bad input to `storebench swarm` (one line, exit 2)."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
+from storebench.errors import UsageError
 from storebench.backends.base import Settings
 from storebench.gate import ab_verdict
 from storebench.core import coordinator
@@ -34,7 +35,7 @@ DEFAULT_PAIRS, DEFAULT_MAX_PAIRS = 6, 12
 TAIL_ROUNDS = ab_verdict.samples_needed(99)
 
 
-class AbError(ValueError):
+class AbError(UsageError, ValueError):
     """Bad input to ab: one line saying what to do (exit 2)."""
 
 

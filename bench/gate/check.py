@@ -41,6 +41,7 @@ from statistics import NormalDist
 import numpy as np
 from scipy.stats import mannwhitneyu, wilcoxon
 
+from storebench.errors import UsageError
 from storebench.model import pytest_benchmark_json
 from storebench.model.results import OpResult, Results, ResultsError
 from storebench.core.workload import OPS
@@ -57,7 +58,7 @@ MAX_RESAMPLE_CELLS = 4_000_000  # bootstrap memory bound: resamples x n per chun
 REGRESSION, FASTER, UNCHANGED, NOT_JUDGED = "regression", "faster", "unchanged", "not judged"
 
 
-class CheckError(ValueError):
+class CheckError(UsageError, ValueError):
     """Bad input to check: one line saying what to do."""
 
 

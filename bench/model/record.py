@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any, Iterator, TypeVar
 
+from storebench.errors import UsageError
+
 R = TypeVar("R", bound="Record")
 
 EXTRA = "extra"
 
 
-class ResultsError(ValueError):
+class ResultsError(UsageError, ValueError):
     """A results file that cannot be used; the message is one line saying why."""
 
 

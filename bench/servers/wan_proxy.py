@@ -36,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+from storebench.errors import StorebenchError
 from storebench.servers.processes import die_with_parent, stop_process
 
 COUNTERS = struct.Struct("qq")  # round trips, connections
@@ -48,8 +49,8 @@ CHUNK = 65536
 START_TIMEOUT_S = 15
 
 
-class ProxyError(Exception):
-    pass
+class ProxyError(StorebenchError):
+    """The WAN proxy could not start or relay."""
 
 
 class Counters:

@@ -1,0 +1,18 @@
+"""The one exception hierarchy of storebench.
+
+`StorebenchError` is the base of every error the harness raises on purpose. Its subclass
+`UsageError` is bad input from the user (an option, a file, a configuration): the CLI prints
+its message as one line and exits with status 2, in one place (`storebench.cli.main`). Every
+other `StorebenchError` is a runtime failure (a store, a server, a worker process): a run
+records it against the backend, or the CLI reports it with exit status 1.
+"""
+
+from __future__ import annotations
+
+
+class StorebenchError(Exception):
+    """An error storebench raises on purpose; its message is one line without secrets."""
+
+
+class UsageError(StorebenchError):
+    """Bad input from the user: printed as one line, exit status 2, before anything runs."""
