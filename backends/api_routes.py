@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
+from storebench.backends.base import Capabilities, Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 
 ROUTES = "/api/conversations"  # the seed's app/api/conversations/{load,create,message,delete,title}
 READY_TIMEOUT_S = 30.0  # first start imports uvicorn, starlette and libsql: seconds on a slow disk
@@ -149,6 +149,7 @@ def _stop_server(proc: subprocess.Popen) -> None:
 class ApiRoutesStore(Store):
     name = "api-routes"
     kind = "api"
+    capabilities = Capabilities(required_modules=("uvicorn", "starlette", "libsql"))
     driver = "libsql"  # the engine behind the routes; the HTTP stack is in describe()["stack"]
     description = "the seed's 5 API routes (uvicorn + Starlette, own process) over an embedded libSQL file; keep-alive HTTP client"
 

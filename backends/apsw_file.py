@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from storebench.backends.base import Capabilities
 from storebench.backends.sql import SqlStore
 
 
 class ApswStore(SqlStore):
     name = "apsw"
     kind = "embedded"
+    capabilities = Capabilities(paging=True, required_modules=("apsw",))
     driver = "apsw"
     description = "APSW (thin SQLite wrapper, bundled SQLite) on a local file"
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        try:
-            import apsw  # noqa: F401
-        except ImportError as exc:
-            return f"apsw is not installed ({exc}); pip install apsw"
-        return None
 
     def _connect(self):
         import apsw

@@ -8,6 +8,8 @@ interface. A backend module defines one `Store` subclass and is listed in the re
 from __future__ import annotations
 
 import contextlib
+import importlib
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -74,6 +76,49 @@ class Target:
         return {"path": self.path, "url": redact_url(self.url), "extra": self.extra}
 
 
+# What `Capabilities.needs` may name: what a backend needs outside Python. Preflight checks the
+# configured ones (a server URL, a real Turso database) before anything is measured.
+NEEDS = {
+    "sqld": "a sqld server: the one at SQLD_URL, else the sqld binary (bench/servers/sqld_server.py)",
+    "sqld-binary": "the sqld binary itself (SQLD_URL is one server; the backend starts several)",
+    "turso": "a Turso database: TURSO_DATABASE_URL and TURSO_AUTH_TOKEN, else one emulated with sqld",
+    "node": "Node with node/node_modules installed (make install)",
+    "nextjs": "Node and the Next.js app in web/, built (make install)",
+    "chromium": "a system Chromium (apt-get install chromium)",
+}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend declares beyond the five ops, as a class attribute of its `Store`
+    (`capabilities = Capabilities(...)`). The harness reads these declarations and never
+    probes a store for methods; tests/test_architecture.py checks that every registered
+    backend's declaration agrees with what it implements."""
+
+    backup: bool = False  # overrides `Store.backup`: its own way to copy the store while open
+    second_device: bool = False  # overrides `Store.second_device_target`
+    paging: bool = False  # implements `Store.load_page` (else sweeps report pagination unsupported)
+    emulated: bool = False  # may run on an emulated target; `Store.emulated` says, once provisioned
+    # Python modules the driver imports: the default `Store.unavailable_reason` checks them.
+    required_modules: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # what it needs outside Python, keys of NEEDS
+
+    def __post_init__(self) -> None:
+        unknown = [need for need in self.needs if need not in NEEDS]
+        if unknown:
+            raise ValueError(f"unknown needs {unknown}; known: {', '.join(NEEDS)}")
+
+
+def missing_module(modules: Sequence[str]) -> tuple[str, ImportError] | None:
+    """The first of `modules` that cannot be imported here, with why; None when all can."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return module, exc
+    return None
+
+
 class StoreError(StorebenchError):
     """A backend could not do what was asked; the message says why, without secrets."""
 
@@ -122,6 +167,12 @@ class Store(ABC):
     # multi-process measurement interleaves backends, so a worker can wait between its chunks;
     # the coordinator runs an untimed round on any worker idle for half this long.
     idle_timeout_s: ClassVar[float | None] = None
+    # The optional hooks it implements and what it needs (see Capabilities): none by default.
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    # False, or what was emulated (a sentence for the results and reports). A class attribute
+    # for what is known before provisioning; a store on a target that may be real or emulated
+    # (`capabilities.emulated`) sets it per instance from the provisioned target.
+    emulated: str | Literal[False] = False
 
     def __init__(self, target: Target, settings: Settings) -> None:
         self.target = target
@@ -129,8 +180,31 @@ class Store(ABC):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        """Why this backend cannot run on this machine, or None when it can."""
-        return None
+        """Why this backend cannot run on this machine, or None when it can. By default: the
+        first of `capabilities.required_modules` that cannot be imported; backends that need
+        more (a binary, Node) extend it."""
+        missing = missing_module(cls.capabilities.required_modules)
+        return None if missing is None else f"{missing[0]} is not installed ({missing[1]})"
+
+    @classmethod
+    def second_device_target(cls, target: Target, workdir: Path) -> Target | None:
+        """What a second device gets to reach this store (the cross-device probe): by default
+        the URL and token only, no shared path, and its own local file for a backend that keeps
+        one (an embedded replica); None when the store has no URL. A backend whose clients are
+        given more (another server's address, a page) overrides it and declares
+        `capabilities.second_device`."""
+        if not target.url:
+            return None
+        private = Path(tempfile.mkdtemp(prefix="device2-", dir=workdir))
+        path = str(private / Path(target.path).name) if target.path else None
+        return Target(path=path, url=target.url, auth_token=target.auth_token)
+
+    @classmethod
+    def backup(cls, target: Target, dest: Path) -> None:
+        """Copy the store at `target`, while it stays open, into the SQLite file `dest`. Only
+        for backends declaring `capabilities.backup`; without it the backup probe uses the
+        database file's SQLite online backup API or the server's SQL dump, where there is one."""
+        raise NotImplementedError(f"{cls.name} declares no backup")
 
     @classmethod
     @contextlib.contextmanager
@@ -192,8 +266,9 @@ class Store(ABC):
 
     def load_page(self, limit: int) -> list[Conversation]:
         """The `limit` most recently updated conversations with their messages, in `load_all`'s
-        order: what a paginated app would load on start instead of everything. Optional; a
-        backend without it is reported as not measuring pagination."""
+        order: what a paginated app would load on start instead of everything. Only for
+        backends declaring `capabilities.paging`; sweeps report the others as not measuring
+        pagination."""
         raise NotImplementedError(f"{self.name} does not implement load_page")
 
     @abstractmethod

@@ -316,7 +316,7 @@ class BrowserStore(Store):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return app_unavailable_reason() or browser_unavailable_reason()
+        return super().unavailable_reason() or app_unavailable_reason() or browser_unavailable_reason()
 
     @classmethod
     def second_device_target(cls, target: Target, workdir: Path) -> Target:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from storebench.backends.api_routes import encode_conversation
-from storebench.backends.base import Conversation, Settings, Target
+from storebench.backends.base import Capabilities, Conversation, Settings, Target
 from storebench.backends.browser import BrowserStore, chromium, open_page, read_package_version, running_next
 from storebench.backends.hrana_batch import SERVER_SETTINGS_NOTE
 from storebench.backends.turso import TursoTarget, turso_target, wire_counter
@@ -31,6 +31,8 @@ from storebench.model.secrets import redact_url
 class BrowserTursoStore(TursoTarget, BrowserStore):
     name = "browser-turso"
     kind = "remote"
+    capabilities = Capabilities(
+        second_device=True, emulated=True, required_modules=("playwright", "jwt"), needs=("nextjs", "chromium", "turso"))
     description = ("the design's phase 2: the page in headless Chromium uses @libsql/client/web with a token "
                    "straight to Turso (real or emulated), no routes; timed in the page")
     not_in_all = "starts a Next.js server (for the page), Chromium and the emulated Turso"

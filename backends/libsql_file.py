@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from storebench.backends.base import Capabilities
 from storebench.backends.sql import SqlStore
 
 
 class LibsqlStore(SqlStore):
     name = "libsql"
     kind = "embedded"
+    capabilities = Capabilities(paging=True, required_modules=("libsql",))
     driver = "libsql"
     description = "libSQL embedded in the process (pip libsql) on a local file"
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        try:
-            import libsql  # noqa: F401
-        except ImportError as exc:
-            return f"libsql is not installed ({exc}); pip install libsql"
-        return None
 
     def _connect(self):
         import libsql

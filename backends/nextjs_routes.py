@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from storebench.backends.base import Conversation, Message, Settings, StoreError, Target
+from storebench.backends.base import Capabilities, Conversation, Message, Settings, StoreError, Target
 from storebench.backends.browser import (
     BrowserStore, encode_args, first_answer, http_get, ms_summary, open_page, read_package_version, running_next, spawn_next,
     stop_next,
@@ -34,6 +34,7 @@ DEV_REPEATS = 5  # calls of each op after its first, on each dev server
 class NextjsRoutesStore(BrowserStore):
     name = "nextjs-routes"
     kind = "api"
+    capabilities = Capabilities(second_device=True, required_modules=("playwright",), needs=("nextjs", "chromium"))
     description = ("the design's 5 Next.js route handlers (next start) over @libsql/client on a file, "
                    "called with fetch from a page in headless Chromium, timed in the page")
     not_in_all = "starts a Next.js server and Chromium, and next dev servers for the compilation case"

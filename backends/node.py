@@ -18,7 +18,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from storebench.servers import sqld_server
-from storebench.backends.base import Settings, Target
+from storebench.backends.base import Capabilities, Settings, Target
 from storebench.backends.node_runner import NodeStore
 from storebench.backends.turso import TursoTarget, wire_counter
 
@@ -29,6 +29,7 @@ REMOTE_TIMEOUT = ("enforced in Node: every HTTP request of @libsql/client carrie
 class NodeLibsqlStore(NodeStore):
     name = "node-libsql"
     kind = "embedded"
+    capabilities = Capabilities(paging=True, needs=("node",))
     driver = "@libsql/client (npm)"
     description = "Node: @libsql/client on a local file (file: URL), the design document's current database layer"
     system = "libsql"
@@ -37,6 +38,7 @@ class NodeLibsqlStore(NodeStore):
 class BetterSqlite3Store(NodeStore):
     name = "better-sqlite3"
     kind = "embedded"
+    capabilities = Capabilities(paging=True, needs=("node",))
     driver = "better-sqlite3 (npm)"
     description = "Node: better-sqlite3 on a local file, synchronous API, prepared statements"
     system = "better-sqlite3"
@@ -45,6 +47,7 @@ class BetterSqlite3Store(NodeStore):
 class DrizzleStore(NodeStore):
     name = "drizzle"
     kind = "orm"
+    capabilities = Capabilities(paging=True, needs=("node",))
     driver = "drizzle-orm (npm)"
     description = "Node: drizzle-orm over @libsql/client on a local file, one db.batch per op"
     system = "drizzle"
@@ -54,16 +57,18 @@ class DrizzleStore(NodeStore):
 class PrismaStore(NodeStore):
     name = "prisma"
     kind = "orm"
+    capabilities = Capabilities(paging=True, needs=("node",))
     driver = "prisma (npm)"
     description = "Node: Prisma ORM 7 (prisma-client generator, @prisma/adapter-libsql) on a local file"
     system = "prisma"
-    needs = ("generated/prisma-client.mjs",)
+    node_files = ("generated/prisma-client.mjs",)
     overhead_vs = "node-libsql"
 
 
 class NodeSqldStore(NodeStore):
     name = "node-sqld"
     kind = "server"
+    capabilities = Capabilities(paging=True, needs=("node", "sqld"))
     driver = "@libsql/client (npm)"
     description = "Node: @libsql/client over HTTP to the real sqld on loopback, the self-hosted option"
     system = "libsql"
@@ -105,6 +110,7 @@ class NodeSqldStore(NodeStore):
 class NodeTursoStore(TursoTarget, NodeStore):
     name = "node-turso"
     kind = "remote"
+    capabilities = Capabilities(paging=True, emulated=True, required_modules=("jwt",), needs=("node", "turso"))
     driver = "@libsql/client (npm)"
     description = "Node: @libsql/client with a libsql:// URL and a token (real Turso or emulated)"
     system = "libsql"
@@ -147,6 +153,7 @@ class NodeTursoStore(TursoTarget, NodeStore):
 class DrizzleTursoStore(NodeTursoStore):
     name = "drizzle-turso"
     kind = "orm"
+    capabilities = Capabilities(paging=True, emulated=True, required_modules=("jwt",), needs=("node", "turso"))
     driver = "drizzle-orm (npm)"
     description = "Node: drizzle-orm over @libsql/client on the turso target (the document's phase 3: Drizzle + Turso)"
     system = "drizzle"

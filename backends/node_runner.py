@@ -148,7 +148,7 @@ class NodeStore(Store):
     system: ClassVar[str]
     self_timed = True
     # Files under node/ the system needs besides node_modules (e.g. the compiled Prisma client).
-    needs: ClassVar[tuple[str, ...]] = ()
+    node_files: ClassVar[tuple[str, ...]] = ()
     # The raw backend on the same engine, for the overhead ratio (bench/model/overhead_ratio.py).
     overhead_vs: ClassVar[str | None] = None
 
@@ -156,7 +156,7 @@ class NodeStore(Store):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return node_unavailable_reason(cls.needs)
+        return super().unavailable_reason() or node_unavailable_reason(cls.node_files)
 
     @classmethod
     def cold_start(cls, target: Target, settings: Settings, started_ns: int) -> tuple[int, int]:

@@ -12,24 +12,18 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from storebench.backends.base import Capabilities
 from storebench.backends.sql import SqlStore
 
 
 class PytursoStore(SqlStore):
     name = "pyturso"
     kind = "embedded"
+    capabilities = Capabilities(paging=True, required_modules=("turso",))
     driver = "pyturso"
     description = "Turso's in-process Rust engine (pip pyturso, DB-API) on a local file"
     single_process_reason = ("pyturso locks its file exclusively: a second process is refused with "
                              "'File is locked by another process' (see the concurrent_writers probe)")
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        try:
-            import turso  # noqa: F401
-        except ImportError as exc:
-            return f"pyturso is not installed ({exc}); pip install pyturso"
-        return None
 
     def _connect(self):
         import turso

@@ -11,7 +11,7 @@ from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, Integer, Met
                         select, update)
 
 from storebench.backends import sqlalchemy_support as support
-from storebench.backends.base import Conversation, Message
+from storebench.backends.base import Capabilities, Conversation, Message
 from storebench.backends.sql import assemble
 
 metadata = MetaData()
@@ -47,6 +47,7 @@ def message_values(m: Message) -> dict:
 class SqlalchemyCoreStore(support.SqlalchemyStore):
     name = "sqlalchemy-core"
     kind = "orm"
+    capabilities = Capabilities(paging=True, required_modules=("sqlalchemy", "sqlalchemy_libsql"))
     driver = "sqlalchemy"
     description = "SQLAlchemy Core (expression language, no ORM) on an embedded libSQL file, or --sqlalchemy-url"
 

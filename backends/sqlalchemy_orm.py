@@ -14,7 +14,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload, sessionmaker
 
 from storebench.backends import sqlalchemy_support as support
-from storebench.backends.base import Conversation, Message, StoreError
+from storebench.backends.base import Capabilities, Conversation, Message, StoreError
 
 
 class Base(DeclarativeBase):
@@ -70,6 +70,7 @@ def to_conversation(row: ConversationRow) -> Conversation:
 class SqlalchemyOrmStore(support.SqlalchemyStore):
     name = "sqlalchemy-orm"
     kind = "orm"
+    capabilities = Capabilities(paging=True, required_modules=("sqlalchemy", "sqlalchemy_libsql"))
     driver = "sqlalchemy"
     description = "SQLAlchemy ORM (declarative models, Session unit of work) on an embedded libSQL file, or --sqlalchemy-url"
 

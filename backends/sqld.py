@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from storebench.servers import sqld_server
-from storebench.backends.base import Conversation, Settings, Target
+from storebench.backends.base import Capabilities, Conversation, Settings, Target
 from storebench.backends.hrana_batch import SERVER_SETTINGS_NOTE
 from storebench.backends.libsql_file import LibsqlStore
 from storebench.backends.sql import INSERT_CONVERSATION, INSERT_MESSAGE, conversation_row, message_row
@@ -32,6 +32,7 @@ def sql_literal(value: str | int) -> str:
 class SqldStore(LibsqlStore):
     name = "sqld"
     kind = "server"
+    capabilities = Capabilities(paging=True, required_modules=("libsql",), needs=("sqld",))
     driver = "libsql"
     description = "the real sqld (libSQL server) on loopback, via the libsql package over Hrana HTTP"
     # Two HTTP requests per statement make a round of ops ~30 ms: half the profile's rounds

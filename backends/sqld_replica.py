@@ -37,7 +37,7 @@ from typing import Iterator, Sequence
 from urllib.parse import urlsplit
 
 from storebench.servers import sqld_server
-from storebench.backends.base import Conversation, Settings, StoreError, Target
+from storebench.backends.base import Capabilities, Conversation, Settings, StoreError, Target
 from storebench.backends.libsql_file import LibsqlStore
 from storebench.servers.processes import free_port
 from storebench.backends.sql import (
@@ -99,6 +99,7 @@ class JsonHttp:
 class SqldReplicaStore(SqldStore):
     name = "sqld-replica"
     kind = "server"
+    capabilities = Capabilities(paging=True, second_device=True, required_modules=("libsql",), needs=("sqld-binary",))
     driver = "libsql"
     description = ("a real sqld primary and replica on loopback via libsql over Hrana HTTP: writes to the "
                    "primary, load_all from the replica once it has caught up")

@@ -9,22 +9,19 @@ from pathlib import Path
 from typing import Iterator
 
 from storebench.servers import sqld_server
-from storebench.backends.base import Settings, Target
+from storebench.backends.base import Capabilities, Settings, Target
 from storebench.backends.hrana_batch import HranaBatchStore
 
 
 class SqldWsStore(HranaBatchStore):
     name = "sqld-ws"
     kind = "server"
+    capabilities = Capabilities(paging=True, required_modules=("libsql_client",), needs=("sqld",))
     description = "the same sqld via libsql-client over Hrana WebSocket, one batch request per op"
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        try:
-            import libsql_client  # noqa: F401
-        except ImportError as exc:
-            return f"libsql-client is not installed ({exc}); pip install libsql-client"
-        return sqld_server.unavailable_reason()
+        return super().unavailable_reason() or sqld_server.unavailable_reason()
 
     @classmethod
     @contextlib.contextmanager

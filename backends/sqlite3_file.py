@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
+from storebench.backends.base import Capabilities
 from storebench.backends.sql import SqlStore
 
 
 class Sqlite3Store(SqlStore):
     name = "sqlite3"
     kind = "embedded"
+    capabilities = Capabilities(paging=True)
     driver = "stdlib"
     description = "Python's built-in sqlite3 module on a local file"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from storebench.servers import sqld_server
-from storebench.backends.base import Settings, StoreError, Target
+from storebench.backends.base import Capabilities, Settings, StoreError, Target
 from storebench.backends.hrana_batch import HranaBatchStore
 from storebench.servers.wan_proxy import Counters, WanProxy
 
@@ -130,6 +130,7 @@ class TursoTarget:
 class TursoStore(TursoTarget, HranaBatchStore):
     name = "turso"
     kind = "remote"
+    capabilities = Capabilities(paging=True, emulated=True, required_modules=("libsql_client", "jwt"), needs=("turso",))
     description = "a libsql:// database with an auth token via libsql-client, one batch per op (real Turso or emulated)"
     # Every op pays the WAN round trip (20 ms by default), so its spread is small and a quarter
     # of the rounds (50 in quick) pins the percentiles; all 200 would add half a minute to the

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterator
 
-from storebench.backends.base import Conversation, Settings, StoreError, Target
+from storebench.backends.base import Capabilities, Conversation, Settings, StoreError, Target
 from storebench.backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble
 from storebench.backends.turso import TursoStore, TursoTarget, turso_target, wire_counter
 from storebench.model.secrets import scrub
@@ -31,6 +31,8 @@ PROBE_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: probe rows sort first and neve
 class TursoReplicaStore(TursoTarget, SqlStore):
     name = "turso-replica"
     kind = "replica"
+    capabilities = Capabilities(
+        paging=True, emulated=True, required_modules=("libsql_experimental", "jwt"), needs=("turso",))
     driver = "libsql-experimental"
     description = "embedded replica of the turso database (libsql-experimental): local reads, writes forwarded to the primary"
     extra_ops = ("sync",)

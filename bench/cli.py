@@ -217,7 +217,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
         cls = backends.get(name) if reason is None or not reason.startswith("cannot import") else None
         kind = cls.kind if cls else "?"
         entry = BackendResult(name=name, status="ok" if reason is None else "unavailable",
-                              emulated=getattr(cls, "emulated", False))  # set by the emulated backends only
+                              emulated=cls.emulated if cls else False)  # before provisioning: what the class declares
         listed.append((name, entry))
         print(f"{labels.marked(name, entry):<20} {kind:<9} {'available' if reason is None else 'unavailable: ' + reason}")
     for line in labels.mark_legend(listed):

@@ -52,16 +52,19 @@ def test_an_unwritable_reports_folder(capsys, tmp_path):
     assert "cannot write reports to" in err and "choose another --reports" in err
 
 
-def test_an_unreachable_SQLD_URL(capsys, tmp_path, monkeypatch):
+# Preflight follows each backend's declared needs (Capabilities.needs), not its name.
+@pytest.mark.parametrize("backend", ["sqld", "sqld-ws", "node-sqld"])
+def test_an_unreachable_SQLD_URL(capsys, tmp_path, monkeypatch, backend):
     monkeypatch.setenv("SQLD_URL", "http://127.0.0.1:1")
-    err = refused(capsys, ["run", "--backends", "sqld", "--profile", "smoke", "--out", str(tmp_path / "r.json")])
+    err = refused(capsys, ["run", "--backends", backend, "--profile", "smoke", "--out", str(tmp_path / "r.json")])
     assert "SQLD_URL=http://127.0.0.1:1 does not answer" in err and "unset SQLD_URL" in err
 
 
-def test_an_unreachable_real_turso(capsys, tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", ["turso", "turso-replica", "node-turso"])
+def test_an_unreachable_real_turso(capsys, tmp_path, monkeypatch, backend):
     monkeypatch.setenv("TURSO_DATABASE_URL", "ws://127.0.0.1:1")
     monkeypatch.setenv("TURSO_AUTH_TOKEN", "secret-token-42")
-    err = refused(capsys, ["run", "--backends", "turso", "--profile", "smoke", "--out", str(tmp_path / "r.json")])
+    err = refused(capsys, ["run", "--backends", backend, "--profile", "smoke", "--out", str(tmp_path / "r.json")])
     assert "TURSO_DATABASE_URL ws://127.0.0.1:1 cannot be used" in err and "check the URL" in err
     assert "secret-token-42" not in err
 

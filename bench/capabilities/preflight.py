@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import urllib.error
 
+from storebench import backends
 from storebench.errors import UsageError
 from storebench.backends.base import Settings, StoreError, Target
 from storebench.model.secrets import redact_url
@@ -19,10 +20,18 @@ class PreflightError(UsageError):
 
 def check(names: list[str], settings: Settings) -> None:
     """Raise PreflightError when a chosen backend's configured server cannot be used."""
-    if any(n.startswith("sqld") for n in names):  # the sqld* backends honour SQLD_URL
+    needs = {need for name in names for need in declared_needs(name)}
+    if "sqld" in needs:  # the backends that use a sqld server honour SQLD_URL
         check_sqld_url()
-    if any(n.startswith("turso") for n in names):
+    if "turso" in needs:
         check_real_turso(settings)
+
+
+def declared_needs(name: str) -> tuple[str, ...]:
+    try:
+        return backends.get(name).capabilities.needs
+    except ImportError:  # its module cannot be imported: the run reports it unavailable
+        return ()
 
 
 def check_sqld_url() -> None:

@@ -7,13 +7,15 @@ results entry as `capabilities: {probe: {result, evidence, figures}}`.
 The probes only use the `Store` interface and the `Target`, and the second clients are child
 processes of this module (`python -m storebench.capabilities.probes`, request as one JSON line on stdin, never
 in argv, so a token stays out of the process list). So a new backend gets every probe
-without code of its own. A backend may refine two of them with optional class hooks:
+without code of its own. A backend may refine two of them with `Store` hooks it declares in
+its `capabilities` (backends/base.py):
 
-- `second_device_target(target, workdir) -> Target`: what another device would be given
-  (default: the URL and token only, plus a fresh private folder for any local file);
-- `backup(target, dest: Path) -> None`: write a SQLite copy of the live store to `dest`
-  (default: SQLite's online backup API on `target.path`, when there is one; else a libSQL
-  server's `/dump` endpoint at the URL, when it serves one).
+- `second_device_target(target, workdir) -> Target` (`capabilities.second_device`): what
+  another device would be given (default: the URL and token only, plus a fresh private folder
+  for any local file);
+- `backup(target, dest: Path) -> None` (`capabilities.backup`): write a SQLite copy of the
+  live store to `dest` (without it: SQLite's online backup API on `target.path`, when there is
+  one; else a libSQL server's `/dump` endpoint at the URL, when it serves one).
 """
 
 from __future__ import annotations
@@ -229,19 +231,6 @@ def _tag() -> str:
     return f"probe-{uuid.uuid4().hex[:8]}-"
 
 
-def second_device_target(cls: type[Store], target: Target, workdir: Path) -> Target | None:
-    """What a second device gets: the URL and token only, no shared path (None: no URL)."""
-    hook = getattr(cls, "second_device_target", None)
-    if hook is not None:
-        return hook(target, workdir)
-    if not target.url:
-        return None
-    private = Path(tempfile.mkdtemp(prefix="device2-", dir=workdir))
-    # A backend that keeps a local file (an embedded replica) gets its own, never the first one's.
-    path = str(private / Path(target.path).name) if target.path else None
-    return Target(path=path, url=target.url, auth_token=target.auth_token)
-
-
 def _loopback_server(target: Target) -> tuple[str, int] | None:
     parts = urlsplit(target.url or "")
     return (parts.hostname, parts.port) if parts.hostname in netns.LOOPBACK_HOSTS and parts.port else None
@@ -267,7 +256,7 @@ def probe_cross_device(cls: type[Store], target: Target, settings: Settings, wor
     """Can a client on another host, given only the URL (and token), see what the first wrote?
     The client runs in a network namespace of its own (bench/capabilities/netns.py); where none can be made,
     the answer is what it is: reachable by URL + token from another process, on loopback."""
-    remote = second_device_target(cls, target, workdir)
+    remote = cls.second_device_target(target, workdir)
     if remote is None:
         return outcome(NO, "the store is a local file and the backend exposes no URL: another device cannot reach it")
     cid = _tag() + "xdev"
@@ -363,7 +352,7 @@ def probe_concurrent_writers(cls: type[Store], target: Target, settings: Setting
     # Each writer is what a separate client would be: for a networked store, a second device
     # (URL and token, and its own local file if it keeps one, as an embedded replica does);
     # for a file-only store, a second process on the same file.
-    targets = [target, second_device_target(cls, target, workdir) or target]
+    targets = [target, cls.second_device_target(target, workdir) or target]
     writers = [Child(cls.name, t, settings, "write", prefix=tag, count=CONCURRENT_WRITES,
                      seconds=CONCURRENT_SECONDS, with_message=True, wait_go=True) for t, tag in zip(targets, tags)]
     try:
@@ -459,9 +448,8 @@ def _restore_dump(sql: str, dest: Path) -> None:
 
 def _backup_method(cls: type[Store], target: Target, settings: Settings) -> tuple[str, Callable[[Path], None]] | str:
     """How a copy of this store can be taken, or why it cannot."""
-    hook = getattr(cls, "backup", None)
-    if hook is not None:
-        return "the backend's backup hook", lambda dest: hook(target, dest)
+    if cls.capabilities.backup:
+        return "the backend's backup hook", lambda dest: cls.backup(target, dest)
     if target.path and os.path.exists(target.path):
         timeout_s = settings.busy_timeout_ms / 1000
         return "SQLite's online backup API", lambda dest: _sqlite_backup(target.path, dest, timeout_s)

@@ -221,7 +221,7 @@ def backend_entry(cls: type[Store], status: str, reason: str | None = None) -> d
     return {
         "name": cls.name, "kind": cls.kind, "description": cls.description, "driver": cls.driver,
         "driver_version": None, "sqlite_version": None, "settings": None,
-        "emulated": getattr(cls, "emulated", False), "status": status, "reason": reason,
+        "emulated": cls.emulated, "status": status, "reason": reason,
         "target": None, "checks": {}, "op_timeout": cls.op_timeout,
     }
 
@@ -262,7 +262,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
     secrets = [target.auth_token]
     workload = Workload(params, seed)
     store = cls(target, settings)
-    entry["emulated"] = getattr(store, "emulated", False)  # known once provisioned (real or emulated)
+    entry["emulated"] = store.emulated  # known once provisioned (real or emulated)
     store.open()
     try:
         if not prepare(store, workload, entry):

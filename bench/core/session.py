@@ -50,7 +50,7 @@ class Session:
 
     def start(self, warmup_rounds: int) -> bool:
         """Open, prepare and warm up; False (the entry says why) when the preload is wrong."""
-        self.entry["emulated"] = getattr(self.store, "emulated", False)  # known once provisioned
+        self.entry["emulated"] = self.store.emulated  # known once provisioned
         self.store.open()
         self.opened = True
         if not prepare(self.store, self.workload, self.entry):
