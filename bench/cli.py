@@ -1,4 +1,4 @@
-"""The `storebench` command line: `run`, `report`, `check`, `backends` and `swarm`.
+"""The `storebench` command line: `run`, `report`, `check`, `ab`, `backends` and `swarm`.
 
 Bad input is one line on stderr and exit status 2, never a traceback (`--debug` shows one):
 every check raises a `storebench.errors.UsageError` (or a subclass), caught in `main` only.
