@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Literal, Sequenc
 from storebench.errors import StorebenchError
 
 if TYPE_CHECKING:
-    from storebench.core.runner import Timing
+    from storebench.core.timing import Timing
 
 Role = Literal["user", "assistant"]
 Kind = Literal["embedded", "server", "remote", "replica", "api", "orm"]
@@ -281,7 +281,7 @@ class Store(ABC):
                   store_size: Callable[[int, int], None] | None = None) -> "Timing":
         """Only for `self_timed` stores: run `steps` (slot, op name, args) in order, time each
         call after the first `warmup` in the store's own runtime, and return what
-        `bench.runner.time_steps` would (samples in ns per slot, errors, failed step indices).
+        `storebench.core.timing.time_steps` would (samples in ns per slot, errors, failed step indices).
         Where the runtime counts them, call `store_size(conversations, messages)` with what each
         timed load_all returned (counted outside the timed call)."""
         raise NotImplementedError(f"{self.name} is not self_timed")

@@ -381,7 +381,7 @@ class BrowserStore(Store):
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
                   store_size: Callable[[int, int], None] | None = None):
         # The page does not count what load_all returned yet: its entries' store_* stay null.
-        from storebench.core.runner import Failures, Timing
+        from storebench.core.timing import Failures, Timing
 
         samples: list[list[int]] = [[] for _ in range(slots)]
         trips = [0] * slots

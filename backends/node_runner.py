@@ -28,7 +28,7 @@ from storebench.backends.base import Conversation, Message, OpTimeout, Settings,
 from storebench.servers.processes import die_with_parent, stop_process
 
 if TYPE_CHECKING:
-    from storebench.core.runner import Timing
+    from storebench.core.timing import Timing
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 RUNNER = NODE_DIR / "runner.mjs"
@@ -254,8 +254,8 @@ class NodeStore(Store):
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
                   store_size: Callable[[int, int], None] | None = None) -> "Timing":
         """Node times every step (and counts what each load_all returned, after the clock read);
-        the answers fill what `bench.runner.time_steps` returns."""
-        from storebench.core.runner import Failures, Timing
+        the answers fill what `storebench.core.timing.time_steps` returns."""
+        from storebench.core.timing import Failures, Timing
 
         failures = Failures(slots, [self.target.auth_token])
         samples: list[array] = [array("q") for _ in range(slots)]

@@ -1,9 +1,12 @@
 """The package's shape, checked: declared capabilities agree with what each backend
-implements, and (below) the import graph has no cycle."""
+implements; the import graph has no cycle; backends/ holds adapters only."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +51,103 @@ def test_a_missing_required_module_makes_the_backend_unavailable(cls, monkeypatc
 def test_needs_are_from_the_known_list():
     with pytest.raises(ValueError, match="unknown needs"):
         Capabilities(needs=("rqlite",))
+
+
+# --- the import graph -----------------------------------------------------------------------
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+PACKAGES = {"storebench": CHECKOUT / "bench", "storebench.backends": CHECKOUT / "backends"}
+
+
+def module_files() -> dict[str, Path]:
+    """Every module of the `storebench` package (pyproject's package-dir mapping) by name."""
+    found = {}
+    for package, folder in PACKAGES.items():
+        for path in folder.rglob("*.py"):
+            parts = [p for p in path.relative_to(folder).with_suffix("").parts if p != "__init__"]
+            found[".".join([package, *parts])] = path
+    return found
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    return "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The storebench modules `name` imports when it is itself imported: module-level
+    imports (`if TYPE_CHECKING:` blocks and function bodies, which run later, left out)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                continue
+            if isinstance(child, ast.Import):
+                names.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    parent = package.split(".")[: len(package.split(".")) - child.level + 1]
+                    base = ".".join(parent + ([base] if base else []))
+                names.add(base)
+                names.update(f"{base}.{alias.name}" for alias in child.names)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    resolved = set()
+    for target in names:
+        while target and target not in known:  # `from pkg import name`: name may be an attribute
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            resolved.add(target)
+    return resolved
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as [a, b, ..., a], or None."""
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = "done"
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def test_the_storebench_modules_import_each_other_without_a_cycle():
+    known = module_files()
+    graph = {name: imported(name, path, known) for name, path in known.items()}
+    assert "storebench.core.timing" in graph["storebench.core.runner"]  # the graph sees imports
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_names_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_backends_holds_adapters_only():
+    """Every module in backends/ defines a Store (infrastructure lives in bench/servers)."""
+    for name, path in module_files().items():
+        if not name.startswith("storebench.backends.") or name == "storebench.backends.base":
+            continue
+        module = importlib.import_module(name)
+        stores = [v for v in vars(module).values()
+                  if isinstance(v, type) and issubclass(v, Store) and v.__module__ == name]
+        assert stores, f"{path.relative_to(CHECKOUT)} defines no Store: it belongs in bench/ (e.g. bench/servers)"

@@ -10,7 +10,7 @@ import pytest
 from storebench import backends
 from storebench.backends.base import Settings
 from storebench.core import concurrency
-from storebench.core.runner import is_busy
+from storebench.core.timing import is_busy
 from storebench.core.workload import OPS, Params, Workload
 from tests.conftest import skip_if_opt_in
 

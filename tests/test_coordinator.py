@@ -183,7 +183,7 @@ def test_pinning_to_a_cpu_that_does_not_exist_is_bad_input(tmp_path, capsys):
 def test_a_self_timed_store_is_timed_through_its_time_plan(tmp_path):
     """A fake self-timed store (sqlite3 underneath; tests the session's dispatch only)."""
     from storebench.backends.sqlite3_file import Sqlite3Store
-    from storebench.core import runner
+    from storebench.core.timing import time_steps
     from storebench.core.session import Session
 
     handed: list[tuple[int, int]] = []
@@ -193,7 +193,7 @@ def test_a_self_timed_store_is_timed_through_its_time_plan(tmp_path):
 
         def time_plan(self, steps, slots, warmup, store_size=None):
             handed.append((len(steps), warmup))
-            return runner.time_steps([(slot, getattr(self, op), args) for slot, op, args in steps], slots, warmup)
+            return time_steps([(slot, getattr(self, op), args) for slot, op, args in steps], slots, warmup)
 
     with FakeSelfTimed.provision(tmp_path, Settings()) as target:
         session = Session(FakeSelfTimed, target, SMALL, 1, Settings())

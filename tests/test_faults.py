@@ -20,6 +20,7 @@ from storebench.backends.turso_replica import TursoReplicaStore
 from storebench.servers.wan_proxy import Counters
 from storebench import cli
 from storebench.core import runner, safety
+from storebench.core.timing import time_steps
 from storebench.reports import summary
 from storebench.core.workload import Params, Workload
 
@@ -141,7 +142,7 @@ def add_messages_with_fault(store, switch, workload, fault: str, healthy_before:
     guard = threading.Timer(CLEAR_AFTER_S, switch.set_fault, ("none",))
     guard.start()
     try:
-        timing = runner.time_steps(switched, slots=2, secrets=[store.target.auth_token])
+        timing = time_steps(switched, slots=2, secrets=[store.target.auth_token])
     finally:
         guard.cancel()
     return timing, plan, switched
@@ -207,7 +208,7 @@ def test_api_routes_gives_up_on_a_server_that_never_answers():
                                Settings(op_timeout_s=0.2))
         store.open()
         try:
-            timing = runner.time_steps([(0, store.load_all, ())], slots=1)
+            timing = time_steps([(0, store.load_all, ())], slots=1)
         finally:
             store.close()
     assert timing.errors == timing.timeouts == [1]

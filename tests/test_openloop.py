@@ -12,6 +12,7 @@ import pytest
 from storebench.backends.base import Settings, Target
 from storebench.backends.sqlite3_file import Sqlite3Store
 from storebench.core import openloop, runner
+from storebench.core.timing import OpenTiming, time_open_loop
 from storebench.core.workload import OPS, Params
 
 RATE = 100.0  # ops/s
@@ -45,10 +46,10 @@ def nearest_rank(values, p: float) -> float:
     return float(np.percentile(np.asarray(values), p, method="inverted_cdf"))
 
 
-def run_stall(n: int, arrivals: str, stall_at: int) -> tuple[openloop.OpenTiming, list]:
+def run_stall(n: int, arrivals: str, stall_at: int) -> tuple[OpenTiming, list]:
     offsets = openloop.schedule(n, RATE, arrivals, seed=7)
     op = FakeStallingOp(stall_at, STALL_S)
-    timing = openloop.time_open_loop([(0, op, ())] * n, slots=1, offsets_ns=offsets)
+    timing = time_open_loop([(0, op, ())] * n, slots=1, offsets_ns=offsets)
     service = [round(STALL_S * 1e9) if i == stall_at else 0 for i in range(n)]
     return timing, analytic_latencies_ns(offsets, service)
 
@@ -107,7 +108,7 @@ def test_open_loop_counts_errors_and_skips_nothing():
         raise RuntimeError("locked")
 
     steps = [(0, lambda: None, ()), (1, boom, ())] * 10
-    timing = openloop.time_open_loop(steps, 2, openloop.schedule(18, 10_000.0, "uniform", 1), warmup=2)
+    timing = time_open_loop(steps, 2, openloop.schedule(18, 10_000.0, "uniform", 1), warmup=2)
     assert len(timing.samples[0]) == 9 and timing.errors == [0, 9]
     assert timing.error_examples[1] == ["RuntimeError: locked"] * 3
 

@@ -8,6 +8,7 @@ import time
 from storebench.backends.base import Settings, Target
 from storebench.backends.sqlite3_file import Sqlite3Store
 from storebench.core import runner
+from storebench.core.timing import time_steps
 from storebench.core.workload import OPS, Params
 
 PARAMS = Params(conversations=5, messages=3, iterations=6, warmup=2, cold_starts=0)
@@ -21,14 +22,14 @@ def test_time_steps_records_successes_and_counts_errors_separately():
         raise RuntimeError("disk on fire")
 
     steps = [(0, ok, ()), (1, boom, ())] * 5
-    timing = runner.time_steps(steps, slots=2, warmup=2)
+    timing = time_steps(steps, slots=2, warmup=2)
     assert len(timing.samples[0]) == 4 and len(timing.samples[1]) == 0
     assert timing.errors == [0, 4]
     assert timing.error_examples[1] == ["RuntimeError: disk on fire"] * 3
 
 
 def test_time_steps_measures_the_call():
-    timing = runner.time_steps([(0, time.sleep, (0.002,))] * 3, slots=1)
+    timing = time_steps([(0, time.sleep, (0.002,))] * 3, slots=1)
     assert all(s >= 2_000_000 for s in timing.samples[0])
 
 
@@ -40,7 +41,7 @@ def test_observe_sees_each_timed_result_after_its_sample_is_taken():
         seen.append((slot, result))
         time.sleep(0.003)
 
-    timing = runner.time_steps([(0, lambda: "w", ()), (1, lambda: None, ())] * 3, slots=2, warmup=2,
+    timing = time_steps([(0, lambda: "w", ()), (1, lambda: None, ())] * 3, slots=2, warmup=2,
                                observe=observe)
     assert seen == [(0, "w"), (1, None), (0, "w"), (1, None)]
     assert all(s < 3_000_000 for slot in timing.samples for s in slot)
@@ -69,7 +70,7 @@ def test_error_messages_never_carry_secrets():
     def leak():
         raise RuntimeError("bad token sekrit-123")
 
-    timing = runner.time_steps([(0, leak, ())], slots=1, secrets=["sekrit-123"])
+    timing = time_steps([(0, leak, ())], slots=1, secrets=["sekrit-123"])
     assert timing.error_examples[0] == ["RuntimeError: bad token ***"]
 
 

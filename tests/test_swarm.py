@@ -22,7 +22,7 @@ from storebench import backends
 from storebench.model import results, stats
 from storebench.core import swarm, swarm_records
 from storebench.cli import main
-from storebench.core.runner import Timing
+from storebench.core.timing import Timing
 from storebench.core.safety import replay
 from storebench.core.workload import OPS
 

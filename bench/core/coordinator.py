@@ -35,7 +35,8 @@ from storebench.backends.base import Settings, Store
 from storebench.model import stats
 from storebench.core.inject import Injection
 from storebench.core.inject import parse as parse_inject
-from storebench.core.runner import ERROR_EXAMPLES, StoreSizes, _rounds, backend_entry, mark_failures, op_entry
+from storebench.core.runner import StoreSizes, _rounds, backend_entry, mark_failures, op_entry
+from storebench.core.timing import ERROR_EXAMPLES
 from storebench.core.workload import COLD_START, OPS, Params
 
 PROCESSES = 3

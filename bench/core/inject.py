@@ -21,11 +21,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from storebench.errors import UsageError
+from storebench.core.timing import wait_until
 from storebench.core.workload import OPS
+from storebench.errors import UsageError
 
 SPEC = re.compile(r"^(?P<backend>[A-Za-z0-9_\-]+)\.(?P<op>[a-z_]+)=\+(?P<amount>\d+(?:\.\d+)?)(?P<unit>ms|%)$")
-SLEEP_SLACK_NS = 1_000_000  # sleep until this close to the deadline, then spin
 MAX_DELAY_MS = 60_000.0
 MAX_PERCENT = 10_000.0
 
@@ -64,16 +64,6 @@ def parse(text: str, backend_names: list[str]) -> Injection:
     if not 0 < amount <= limit:
         raise InjectError(f"--inject {text!r}: the delay must be above 0 and at most {limit:g}{unit}")
     return Injection(backend, op, unit, amount)
-
-
-def wait_until(deadline_ns: int) -> None:
-    """Return at `deadline_ns` (perf_counter_ns) or just after, never before."""
-    clock = time.perf_counter_ns
-    remaining = deadline_ns - clock()
-    if remaining > 2 * SLEEP_SLACK_NS:
-        time.sleep((remaining - SLEEP_SLACK_NS) / 1e9)
-    while clock() < deadline_ns:
-        pass
 
 
 def wrap(fn: Callable, injection: Injection) -> Callable:

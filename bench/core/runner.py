@@ -1,8 +1,8 @@
 """Runs the workload against each backend and turns raw samples into results entries.
 
 Per backend: provision -> open -> schema -> preload -> verify -> warm-up + timed plan ->
-verify -> cold starts in fresh processes. Timing is a `perf_counter_ns` pair around each call
-and nothing else; samples go into preallocated integer arrays; statistics come afterwards.
+verify -> cold starts in fresh processes. The calls are timed by the timing core
+(bench/core/timing.py), closed or open loop; statistics come afterwards.
 """
 
 from __future__ import annotations
@@ -13,118 +13,22 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
-from array import array
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from storebench import backends
-from storebench.backends.base import OpTimeout, Settings, Store, StoreError, Target
+from storebench.backends.base import Settings, Store, StoreError, Target
 from storebench.capabilities import probes
-from storebench.core import safety
+from storebench.core import openloop, safety
 from storebench.model import stats
 from storebench.core.inject import Injection, wrap
+from storebench.core.timing import ERROR_EXAMPLES, no_round_trips, time_open_loop, time_steps
 from storebench.model.secrets import scrub
 from storebench.core.workload import COLD_START, OPS, Params, Workload, difference
 
 Progress = Callable[[str, int, int], None]  # (backend, done, total)
-ERROR_EXAMPLES = 3
-PROGRESS_EVERY = 25
 COLD_START_TIMEOUT_S = 120
-
-
-@dataclass
-class Timing:
-    samples: list[array]
-    errors: list[int]
-    error_examples: list[list[str]]
-    round_trips: list[int]
-    failed: list[int]  # indices of the steps that raised (warm-up too): their writes are unacknowledged
-    timeouts: list[int]  # per slot: the errors that were op time-outs (OpTimeout)
-    busy: list[int]  # per slot: the errors that were `database is locked` / busy
-
-
-BUSY_WORDS = ("locked", "busy")
-
-
-def is_busy(text: str) -> bool:
-    """A `database is locked` / SQLITE_BUSY error, in any driver's wording."""
-    lowered = text.lower()
-    return any(word in lowered for word in BUSY_WORDS)
-
-
-class Failures:
-    """What the timed calls that raised left behind, per slot: how many, how many were op
-    time-outs or busy errors, and the first few messages (secrets scrubbed)."""
-
-    def __init__(self, slots: int, secrets: Sequence[str | None] = ()) -> None:
-        self.errors = [0] * slots
-        self.timeouts = [0] * slots
-        self.busy = [0] * slots
-        self.examples: list[list[str]] = [[] for _ in range(slots)]
-        self.secrets = list(secrets)
-
-    def record(self, slot: int, exc: Exception) -> None:
-        text = scrub(f"{type(exc).__name__}: {exc}", self.secrets)
-        self.errors[slot] += 1
-        self.timeouts[slot] += isinstance(exc, OpTimeout)
-        self.busy[slot] += is_busy(text)
-        if len(self.examples[slot]) < ERROR_EXAMPLES:
-            self.examples[slot].append(text[:300])
-
-
-def _no_round_trips() -> int:
-    return 0
-
-
-def time_steps(
-    steps: Sequence[tuple[int, Callable, tuple]],
-    slots: int,
-    warmup: int = 0,
-    round_trips: Callable[[], int] = _no_round_trips,
-    progress: Callable[[int], None] | None = None,
-    secrets: Sequence[str | None] = (),
-    observe: Callable[[int, object], None] | None = None,
-) -> Timing:
-    """Call each step's function; time the calls after the first `warmup` steps.
-
-    A failing call is counted as an error of its slot (with its message), not as a sample.
-    `observe(slot, returned value)` is called for each timed call that returned, after the
-    second clock read. A sample is the call until it returns: its result is freed after the
-    clock read too (outside the sample, also when nothing observes it).
-    """
-    counts = [0] * slots
-    for slot, _, _ in steps[warmup:]:
-        counts[slot] += 1
-    samples = [array("q", bytes(8 * n)) for n in counts]
-    filled = [0] * slots
-    failures = Failures(slots, secrets)
-    trips = [0] * slots
-    failed: list[int] = []
-    clock = time.perf_counter_ns
-    for i, (slot, fn, args) in enumerate(steps):
-        rt0 = round_trips()
-        t0 = clock()
-        try:
-            result = fn(*args)
-            t1 = clock()
-        except Exception as exc:
-            failed.append(i)
-            if i >= warmup:
-                failures.record(slot, exc)
-            continue
-        if i >= warmup:
-            samples[slot][filled[slot]] = t1 - t0
-            filled[slot] += 1
-            trips[slot] += round_trips() - rt0
-            if observe is not None:
-                observe(slot, result)
-        result = None
-        if progress is not None and i % PROGRESS_EVERY == 0:
-            progress(i)
-    return Timing([s[:n] for s, n in zip(samples, filled)], failures.errors, failures.examples, trips, failed,
-                  failures.timeouts, failures.busy)
 
 
 class StoreSizes:
@@ -287,8 +191,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
                 timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets, sizes)
             else:
                 offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
-                timing = openloop.time_open_loop(calls, len(names), offsets, warmup, _round_trip_counter(store),
-                                                 report, secrets)
+                timing = time_open_loop(calls, len(names), offsets, warmup, _round_trip_counter(store),
+                                        report, secrets)
         problem, entry["writes"] = check_writes(workload, plan, calls, timing.failed, store, secrets)
         entry["checks"]["after_run"] = problem or "ok"
         try:
@@ -381,11 +285,7 @@ def _calls(store: Store, names: Sequence[str], steps: Sequence[tuple[str, tuple]
     return calls
 
 
-# Imported last: bench.openloop builds on this module's Timing.
-from storebench.core import openloop  # noqa: E402
-
-
 def _round_trip_counter(store: Store) -> Callable[[], int]:
     if store.round_trips() is None:
-        return _no_round_trips
+        return no_round_trips
     return lambda: store.round_trips() or 0

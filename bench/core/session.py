@@ -3,7 +3,7 @@
 A session owns an open, preloaded store and the backend's workload (built from the seed, so
 every process of every backend plans the same steps). `start` checks the preload and runs the
 warm-up rounds untimed; each `run(k)` plans the next k rounds and times them through
-`bench.runner.time_steps` (or the store's own `time_plan` for `self_timed` stores); `finish`
+`storebench.core.timing.time_steps` (or the store's own `time_plan` for `self_timed` stores); `finish`
 checks that no acknowledged write was lost and closes the store. A worker process
 (bench/core/backend_worker.py) drives one session for the coordinator (bench/core/coordinator.py).
 """
@@ -16,9 +16,9 @@ from typing import Callable
 from storebench.backends.base import Settings, Store, StoreError, Target
 from storebench.core.inject import Injection
 from storebench.core.runner import (
-    StoreSizes, Timing, _calls, _round_trip_counter, backend_entry, check_writes, frozen_heap, prepare,
-    time_steps,
+    StoreSizes, _calls, _round_trip_counter, backend_entry, check_writes, frozen_heap, prepare,
 )
+from storebench.core.timing import Timing, time_steps
 from storebench.model.secrets import scrub
 from storebench.core.workload import OPS, Params, Step, Workload
 

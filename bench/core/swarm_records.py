@@ -20,7 +20,8 @@ import numpy as np
 from storebench.backends.base import Conversation
 from storebench.core import openloop, safety
 from storebench.model import stats
-from storebench.core.runner import ERROR_EXAMPLES, op_entry
+from storebench.core.runner import op_entry
+from storebench.core.timing import ERROR_EXAMPLES, OpenTiming
 from storebench.core.workload import Params, Step, Workload
 
 KINDS = ("latency", "service", "wait")  # service and wait only in open-loop runs
@@ -54,12 +55,12 @@ class UserRecord:
         self.samples = self.samples or {kind: [array("q") for _ in range(self.slots)] for kind in KINDS}
 
     def add_timing(self, timing, round_start: int, round_steps: int) -> None:
-        """A round timed by `runner.time_steps` or `openloop.time_open_loop`: its `round_steps`
+        """A round timed by `timing.time_steps` or `timing.time_open_loop`: its `round_steps`
         plan steps have plan indices from `round_start`; the backend's extra ops (no writes)
         come after them."""
         for slot in range(self.slots):
             self.samples["latency"][slot].extend(timing.samples[slot])
-            if isinstance(timing, openloop.OpenTiming):
+            if isinstance(timing, OpenTiming):
                 self.samples["service"][slot].extend(timing.service[slot])
                 self.samples["wait"][slot].extend(timing.wait[slot])
             self.errors[slot] += timing.errors[slot]
@@ -121,7 +122,7 @@ def merged_ops(backend: str, names: Sequence[str], users: Sequence[UserRecord],
     if load is not None:
         service = [_concat(u.samples["service"][s] for u in users) for s in range(len(names))]
         wait = [_concat(u.samples["wait"][s] for u in users) for s in range(len(names))]
-        timing = openloop.OpenTiming([], [], [], [], [], [], [], service=service, wait=wait)
+        timing = OpenTiming([], [], [], [], [], [], [], service=service, wait=wait)
     ops = []
     for slot, op in enumerate(names):
         samples = _concat(u.samples["latency"][slot] for u in users)

@@ -23,6 +23,7 @@ from storebench.backends.base import Settings
 from storebench.core import runner
 from storebench.model import stats
 from storebench.core.preload import bulk_preload
+from storebench.core.timing import time_steps
 from storebench.core.workload import OPS, Params
 
 SWEEP_PARAMS = ("conversations", "messages")
@@ -104,7 +105,7 @@ def measure_page(name: str, params: Params, seed: int, settings: Settings, round
                 if store.self_timed:  # timed in its own runtime, like its run's ops
                     timing = store.time_plan([(0, "load_page", (PAGE_SIZE,))] * (warmup + rounds), 1, warmup)
                 else:
-                    timing = runner.time_steps([(0, store.load_page, (PAGE_SIZE,))] * (warmup + rounds), 1, warmup)
+                    timing = time_steps([(0, store.load_page, (PAGE_SIZE,))] * (warmup + rounds), 1, warmup)
             finally:
                 store.close()
     problems = timing.error_examples[0]

@@ -18,7 +18,7 @@ import time
 def run(request: dict, stdin, stdout) -> dict:
     from storebench import backends
     from storebench.backends.base import Settings, Target
-    from storebench.core.runner import time_steps
+    from storebench.core.timing import time_steps
     from storebench.core.workload import OPS, Params, Workload
 
     params = Params(**request["params"])

@@ -4,7 +4,7 @@ Users: one Locust User class per backend (`SqldUser`, …). Each user opens its 
 connection, preloads its own conversations (its own seeded workload, so users never touch
 each other's data and every write stays checkable), runs the warm-up rounds, reports ready,
 and waits for the master's go. Then it runs the workload a round at a time through
-`bench.runner.time_steps` (closed loop) or `bench.openloop.time_open_loop` (open loop, on a
+`storebench.core.timing.time_steps` (closed loop) or `time_open_loop` (open loop, on a
 schedule that carries over between rounds), keeps every raw sample, and fires one Locust
 request event per sample, so Locust's own statistics see every op. When its time is up it
 ships its samples to the master in chunks (Locust's `send_message`).
@@ -40,6 +40,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from storebench import backends
 from storebench.backends.base import Settings
 from storebench.core import openloop, runner, swarm, swarm_records
+from storebench.core.timing import time_open_loop, time_steps
 from storebench.model import results
 from storebench.model.secrets import scrub
 from storebench.core.workload import OPS
@@ -139,12 +140,12 @@ class StoreUser(User):
         first = self.planned
         self.pending = (first, len(steps))
         if warmup:
-            timing = runner.time_steps(calls, len(self.names), warmup=len(calls))
+            timing = time_steps(calls, len(self.names), warmup=len(calls))
         elif self.offsets is None:
-            timing = runner.time_steps(calls, len(self.names), secrets=self.secrets)
+            timing = time_steps(calls, len(self.names), secrets=self.secrets)
         else:
             slots = self.offsets[self.scheduled:self.scheduled + len(calls)]
-            timing = openloop.time_open_loop(calls, len(self.names), slots, secrets=self.secrets, begin_ns=self.begin_ns)
+            timing = time_open_loop(calls, len(self.names), slots, secrets=self.secrets, begin_ns=self.begin_ns)
         if not warmup:
             self.scheduled += len(calls)
         self.record.rounds += 1
