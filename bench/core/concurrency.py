@@ -3,8 +3,9 @@
 Per client count, on a fresh store: each worker gets its own seeded workload (its own
 conversations, so the expected end state is computable), the parent preloads all of them,
 the workers warm up, start their timed rounds together, and report their samples, errors and
-which steps failed. The parent then replays every worker's acknowledged steps on the initial
-state and checks that the store holds exactly that. Busy/locked errors are counted, never
+which steps failed. The parent then checks the store with the safety rule
+(bench/core/safety.py): every acknowledged step is there; a failed one may or may not have
+applied. Busy/locked errors are counted, never
 retried: the only waiting is the busy timeout the user set (--busy-timeout-ms).
 """
 
@@ -20,10 +21,11 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from storebench import backends
-from storebench.backends.base import Conversation, Settings, Store, Target
+from storebench.backends.base import Settings, Store, Target
+from storebench.core import safety
 from storebench.model import stats
 from storebench.model.secrets import scrub
-from storebench.core.workload import OPS, Model, Params, Workload, difference
+from storebench.core.workload import OPS, Params, Workload
 
 READY_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 1800
@@ -39,35 +41,6 @@ def worker_params(params: Params, clients: int) -> Params:
     keeps its share of the store stationary (bench/core/workload.py), so the whole store is too."""
     return replace(params, conversations=max(1, params.conversations // clients),
                    iterations=max(1, params.iterations // clients), cold_starts=0)
-
-
-def apply_step(model: Model, op: str, args: tuple) -> None:
-    """The effect of one acknowledged step on the expected state."""
-    if op == "create_conversation":
-        c = args[0]
-        model.add(Conversation(c.id, c.title, c.created_at, c.updated_at, list(c.messages)))
-    elif op == "add_message" and args[0].conversation_id in model.conversations:
-        target = model.conversations[args[0].conversation_id]
-        target.messages.append(args[0])
-        target.updated_at = args[0].created_at
-    elif op == "update_title" and args[0] in model.conversations:
-        target = model.conversations[args[0]]
-        target.title, target.updated_at = args[1], args[2]
-    elif op == "delete_conversation" and args[0] in model.conversations:
-        model.remove(args[0])
-
-
-def expected_state(workloads: list[Workload], plans: list[list], failed: list[set[int]]) -> list[Conversation]:
-    """Initial data plus every step that was acknowledged (did not fail), per worker."""
-    model = Model()
-    for w in workloads:
-        for c in w.initial_state:
-            model.add(Conversation(c.id, c.title, c.created_at, c.updated_at, list(c.messages)))
-    for plan, bad in zip(plans, failed):
-        for i, (op, args) in enumerate(plan):
-            if i not in bad:
-                apply_step(model, op, args)
-    return model.snapshot()
 
 
 def _read_line(proc: subprocess.Popen, deadline: float) -> str:
@@ -181,20 +154,18 @@ def _measure_clients(cls: type[Store], target: Target, params: Params, seed: int
     # The parent regenerates each worker's plan from its seed: the same steps, same arguments.
     plans = [w.plan(share.warmup + share.iterations) for w in workloads]
     failed = [set(r["failed_steps"]) for r in reports]
-    expected = expected_state(workloads, plans, failed)
     store = cls.opened(target, settings)
-    try:
-        problem = difference(expected, store.load_all())
+    try:  # a failed step may or may not have applied (bench/core/safety.py)
+        problem, writes = safety.check_clients(
+            [(w.initial_state, plan, bad) for w, plan, bad in zip(workloads, plans, failed)], store.load_all())
     finally:
         store.close()
     totals, workers = summarize(reports)
     entry = concurrency_entry(cls.name, clients, "failed" if problem else "ok",
                               f"content after run differs: {problem}" if problem else None)
-    acknowledged = sum(1 for plan, bad in zip(plans, failed) for i, (op, _) in enumerate(plan)
-                       if op != "load_all" and i not in bad)
     entry.update({
         "conversations_per_client": share.conversations, "rounds_per_client": share.iterations,
-        "acknowledged_writes": acknowledged, "checks": {"after_run": problem or "ok"},
+        "acknowledged_writes": writes["acknowledged"], "checks": {"after_run": problem or "ok"},
         **totals, "workers": workers,
     })
     return entry

@@ -20,45 +20,26 @@ from dataclasses import replace
 from typing import Iterable, Sequence
 
 from storebench.backends.base import Conversation
-from storebench.core.workload import difference
+from storebench.core.workload import WRITES, Model, Step, conversation_of, difference
 
-WRITES = ("create_conversation", "add_message", "update_title", "delete_conversation")
 LOST_EXAMPLES = 3
 
 
-def _conversation_id(op: str, args: tuple) -> str:
-    if op == "create_conversation":
-        return args[0].id
-    if op == "add_message":
-        return args[0].conversation_id
-    return args[0]
-
-
-def replay(initial: Sequence[Conversation], steps: Sequence[tuple[str, tuple]],
+def replay(initial: Sequence[Conversation], steps: Sequence[Step],
            unacknowledged: set[int]) -> tuple[dict[str, Conversation], set[str]]:
     """(expected state by id, uncertain conversation ids): `steps` applied to `initial`,
     skipping the indices in `unacknowledged`."""
-    state = {c.id: replace(c, messages=[replace(m) for m in c.messages]) for c in initial}
+    model = Model()
+    for c in initial:
+        model.apply("create_conversation", (c,))
     uncertain: set[str] = set()
     for i, (op, args) in enumerate(steps):
         if op not in WRITES:
             continue
-        cid = _conversation_id(op, args)
-        if i in unacknowledged:
-            uncertain.add(cid)
-            continue
-        if op == "create_conversation":
-            state[cid] = replace(args[0], messages=[replace(m) for m in args[0].messages])
-        elif cid not in state:  # acknowledged against a conversation whose fate is unknown
-            uncertain.add(cid)
-        elif op == "add_message":
-            state[cid].messages.append(replace(args[0]))
-            state[cid].updated_at = args[0].created_at
-        elif op == "update_title":
-            state[cid].title, state[cid].updated_at = args[1], args[2]
-        else:
-            del state[cid]
-    return state, uncertain
+        if i in unacknowledged or not model.apply(op, args):
+            # unacknowledged, or acknowledged against a conversation whose fate is unknown
+            uncertain.add(conversation_of(op, args))
+    return model.conversations, uncertain
 
 
 def _ordered(conversations: Iterable[Conversation]) -> list[Conversation]:
@@ -71,7 +52,7 @@ def _ordered(conversations: Iterable[Conversation]) -> list[Conversation]:
 
 def _applied(op: str, args: tuple, actual: dict[str, Conversation]) -> bool:
     """Whether the store shows this (unacknowledged) write as done."""
-    cid = _conversation_id(op, args)
+    cid = conversation_of(op, args)
     if op == "create_conversation":
         return cid in actual
     if op == "delete_conversation":
@@ -101,6 +82,23 @@ def check(initial: Sequence[Conversation], steps: Sequence[tuple[str, tuple]], u
     if problem is None and lost:
         problem = f"acknowledged write lost: {lost[0]}"
     return problem, summary
+
+
+def check_clients(clients: Iterable[tuple[Sequence[Conversation], Sequence[Step], Iterable[int]]],
+                  actual: Sequence[Conversation]) -> tuple[str | None, dict]:
+    """`check` over several clients (initial data, plan, indices of its failed steps), each
+    touching only its own conversations: their plans concatenated are one plan of disjoint
+    steps. Conversations in the store no client preloaded or created (a given server's
+    earlier data) are not theirs and are left out."""
+    initial: list[Conversation] = []
+    steps: list[Step] = []
+    unacknowledged: set[int] = set()
+    for client_initial, plan, failed in clients:
+        unacknowledged.update(len(steps) + i for i in failed)
+        initial += client_initial
+        steps += plan
+    ours = {c.id for c in initial} | {args[0].id for op, args in steps if op == "create_conversation"}
+    return check(initial, steps, unacknowledged, [c for c in actual if c.id in ours])
 
 
 def _lost_in_uncertain(expected: dict[str, Conversation], uncertain: set[str], actual: dict[str, Conversation],

@@ -167,13 +167,8 @@ def check_writes(params: Params, users: Sequence[UserRecord], actual: Sequence[C
     """No acknowledged write lost, over every user (bench/core/safety.py): users touch only their
     own conversations, so their plans concatenated are one plan of disjoint steps. Other
     conversations in the store (a given server's earlier data) are not ours and are left out."""
-    initial: list[Conversation] = []
-    steps: list[Step] = []
-    unacknowledged: set[int] = set()
+    clients = []
     for u in users:
         workload, plan = user_plan(params, u.seed, u.rounds)
-        unacknowledged.update(len(steps) + i for i in u.failed)
-        initial += workload.initial_state
-        steps += plan
-    ours = {c.id for c in initial} | {args[0].id for op, args in steps if op == "create_conversation"}
-    return safety.check(initial, steps, unacknowledged, [c for c in actual if c.id in ours])
+        clients.append((workload.initial_state, plan, u.failed))
+    return safety.check_clients(clients, actual)

@@ -143,8 +143,22 @@ class DataGenerator:
         return c
 
 
+WRITES = ("create_conversation", "add_message", "update_title", "delete_conversation")
+
+
+def conversation_of(op: str, args: tuple) -> str:
+    """The id of the conversation a write step acts on."""
+    if op == "create_conversation":
+        return args[0].id
+    if op == "add_message":
+        return args[0].conversation_id
+    return args[0]
+
+
 class Model:
-    """The expected content of the store, updated as the plan is generated."""
+    """The expected content of the store, updated as the plan is generated. `apply` is the one
+    definition of what each write op does to it, used by the plan, by the safety check's replay
+    (bench/core/safety.py) and so by the checks of concurrent clients and swarm users."""
 
     def __init__(self) -> None:
         self.conversations: dict[str, Conversation] = {}
@@ -152,9 +166,10 @@ class Model:
         self._index: dict[str, int] = {}
 
     def add(self, c: Conversation) -> None:
+        if c.id not in self._index:
+            self._index[c.id] = len(self._ids)
+            self._ids.append(c.id)
         self.conversations[c.id] = c
-        self._index[c.id] = len(self._ids)
-        self._ids.append(c.id)
 
     def remove(self, cid: str) -> None:
         del self.conversations[cid]
@@ -163,6 +178,29 @@ class Model:
         if last != cid:
             self._ids[i] = last
             self._index[last] = i
+
+    def apply(self, op: str, args: tuple) -> bool:
+        """Apply one write step (a `Store` method's name and arguments; the contract is in
+        backends/base.py), copying what it stores so later changes to either side stay apart.
+        False, changing nothing, when it acts on a conversation the model does not hold."""
+        if op == "create_conversation":
+            c = args[0]
+            self.add(replace(c, messages=[replace(m) for m in c.messages]))
+            return True
+        cid = conversation_of(op, args)
+        target = self.conversations.get(cid)
+        if target is None:
+            return False
+        if op == "add_message":
+            target.messages.append(replace(args[0]))
+            target.updated_at = args[0].created_at
+        elif op == "update_title":
+            target.title, target.updated_at = args[1], args[2]
+        elif op == "delete_conversation":
+            self.remove(cid)
+        else:
+            raise ValueError(f"{op} is not a write op")
+        return True
 
     def id_at(self, i: int) -> str:
         return self._ids[i]
@@ -315,28 +353,30 @@ class Workload:
         deleted = sizes.size[victim] + (victim == bumped)
         first_exchange = self._first_exchange(start, deleted, to_new=bumped is None)
 
-        new = g.conversation(first_exchange)
-        m.add(new)
-        sizes.add(new.id, first_exchange)
-        created = (replace(new, messages=[replace(msg) for msg in new.messages]),)
+        reads = self.rounds_planned % self.params.load_every == 0  # the page loads this round
+        self.rounds_planned += 1
+        steps: list[Step] = [("load_all", ())] if reads else []
 
-        target = new if bumped is None else m.conversations[bumped]
+        def write(op: str, args: tuple) -> None:  # planned, and applied to the model (copied)
+            m.apply(op, args)
+            steps.append((op, args))
+
+        new = g.conversation(first_exchange)
+        write("create_conversation", (new,))
+        sizes.add(new.id, first_exchange)
+
+        target = m.conversations[new.id if bumped is None else bumped]
         role = "user" if len(target.messages) % 2 == 0 else "assistant"
-        msg = g.message(target.id, role)
-        target.messages.append(msg)
-        target.updated_at = msg.created_at
+        write("add_message", (g.message(target.id, role),))
         sizes.grow(target.id)
 
         retitled = m.pick(g.rng)
         title, now = g.title(), g.tick()
-        retitled.title, retitled.updated_at = title, now
+        write("update_title", (retitled.id, title, now))
 
-        m.remove(victim)
+        write("delete_conversation", (victim,))
         sizes.remove(victim)
-        load = [("load_all", ())] if self.rounds_planned % self.params.load_every == 0 else []
-        self.rounds_planned += 1
-        return load + [("create_conversation", created), ("add_message", (replace(msg),)),
-                       ("update_title", (retitled.id, title, now)), ("delete_conversation", (victim,))]
+        return steps
 
     def _first_exchange(self, start: int, deleted: int, to_new: bool) -> int:
         """Messages the new conversation starts with: as many as bring the round's end back to
