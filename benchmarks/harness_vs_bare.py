@@ -4,7 +4,7 @@ For each embedded driver (sqlite3, apsw, libsql) and each of the five ops, on a 
 quick profile's size (100 conversations × 20 messages, the workload's own generated data):
 
 - the harness side is what `storebench run` times: the Store method called through
-  `bench.runner.time_steps`;
+  `storebench.core.timing.time_steps`;
 - the bare side issues the same statements (the same BEGIN / SQL / COMMIT, and for
   `load_all` the same row-to-object assembly) straight on the same connection, timed with the
   same `perf_counter_ns` pair, with no Store method, step list or argument tuple in between.
@@ -38,7 +38,8 @@ from storebench import backends  # noqa: E402
 from storebench.backends.base import Conversation, Message, Settings, Target  # noqa: E402
 from storebench.backends.sql import (DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE,  # noqa: E402
                           SELECT_CONVERSATIONS, SELECT_MESSAGES, TOUCH_CONVERSATION, UPDATE_TITLE, assemble)
-from storebench.core.runner import measure_overhead, time_steps  # noqa: E402
+from storebench.core.runner import measure_overhead  # noqa: E402
+from storebench.core.timing import time_steps  # noqa: E402
 from storebench.core.workload import OPS, PROFILES, DataGenerator  # noqa: E402
 
 EMBEDDED = ("sqlite3", "apsw", "libsql")
