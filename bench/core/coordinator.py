@@ -187,6 +187,7 @@ class Group:
         self.finals: list[dict] = []  # each worker's entry after its write check
         self.done = False
         self.phase_s = dict.fromkeys(PHASES, 0.0)  # ready: its slowest worker's; the others: its own time
+        self.slowest_round_s = 0.0  # the longest a round of this group took (warm-up included)
         self.cold: dict = {"samples_ns": [], "problems": []}
         self.capabilities: dict | None = None
 
@@ -324,6 +325,7 @@ def _await_ready(groups: list[Group]) -> None:
         if group.entry is None:
             slowest = max((w.round_s for w in group.workers if w.round_s), default=None)
             group.chunk_rounds = _chunk_rounds(slowest, group.rule)
+            group.slowest_round_s = slowest or 0.0
 
 
 def _take_ready(group: Group, worker: Worker) -> None:
@@ -357,11 +359,13 @@ def _interleave(groups: list[Group], progress: Callable[[str, int, int], None] |
         if not active:
             return
         for group in active if cycle % 2 == 0 else reversed(active):
-            _keep_alive(groups)
-            if group.done:  # failed while kept alive
-                continue
             worker = group.next_worker()
             count = min(group.chunk_rounds, group.share(worker))
+            # Before a chunk, not after: the others must not expire while it runs (a slow
+            # backend's one round can take seconds, more on a loaded machine).
+            _keep_alive(groups, ahead_s=2 * count * group.slowest_round_s)
+            if group.done:  # failed while kept alive
+                continue
             started = time.monotonic()
             try:
                 reply = worker.ask({"cmd": "rounds", "count": count}, _chunk_timeout(count))
@@ -371,6 +375,7 @@ def _interleave(groups: list[Group], progress: Callable[[str, int, int], None] |
             elapsed = time.monotonic() - started
             group.add_phase("rounds", elapsed)
             group.add(worker, reply)
+            group.slowest_round_s = max(group.slowest_round_s, elapsed / count)
             # Aim the next chunks at rule.chunk_s as rounds get cheaper (load_all left out).
             group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule)
             if progress:
@@ -382,15 +387,16 @@ def _chunk_timeout(rounds: int) -> float:
     return 120.0 + 60.0 * rounds * len(OPS)
 
 
-def _keep_alive(groups: list[Group]) -> None:
+def _keep_alive(groups: list[Group], ahead_s: float = 0.0) -> None:
     """An untimed round on every live worker whose store's connections expire when idle
-    (`Store.idle_timeout_s`) and that has waited half that long. Nothing else runs meanwhile."""
+    (`Store.idle_timeout_s`) and that will have waited half that long `ahead_s` from now (what
+    the caller is about to run may take that long). Nothing else runs meanwhile."""
     for group in groups:
         limit = group.cls.idle_timeout_s
         if limit is None or group.entry is not None:
             continue
         for worker in group.workers:
-            if worker.ready and not worker.finished and time.monotonic() - worker.last_seen > limit / 2:
+            if worker.ready and not worker.finished and time.monotonic() - worker.last_seen + ahead_s > limit / 2:
                 try:
                     worker.ask({"cmd": "idle", "count": 1}, _chunk_timeout(1))
                 except WorkerFailed as exc:
@@ -405,7 +411,7 @@ def _check(group: Group, groups: list[Group]) -> None:
         return
     started = time.monotonic()
     for worker in group.workers:
-        _keep_alive(groups)
+        _keep_alive(groups, ahead_s=1.0 + 2 * group.slowest_round_s)  # a check reads the whole store
         if group.entry is not None:
             return
         try:
