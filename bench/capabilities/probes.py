@@ -497,11 +497,13 @@ def run_all(cls: type[Store], target: Target, settings: Settings, workdir: Path)
     """Every probe on the provisioned store; a probe that breaks answers no, with the error."""
     results = {}
     for name in PROBES:
+        started = time.monotonic()
         try:
             results[name] = PROBE_FUNCTIONS[name](cls, target, settings, workdir)
         except Exception as exc:
             message = scrub(f"{type(exc).__name__}: {exc}", [target.auth_token]).replace("\n", " ")[:300]
             results[name] = outcome(NO, f"probe failed: {message}")
+        results[name]["seconds"] = round(time.monotonic() - started, 2)
     return results
 
 

@@ -148,6 +148,7 @@ class Capability(Record):
     result: str | None = key("`yes`, `no` or `n/a`")
     evidence: str | None = key("what the probe did and saw, one line")
     figures: dict[str, Any] = key("the probe's own numbers (e.g. acknowledged and present writes)", default={})
+    seconds: float | None = key("how long the probe took", optional=True)
 
 
 @dataclass(kw_only=True)
