@@ -5,7 +5,6 @@ test_contract.py, which runs against these backends too.)"""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

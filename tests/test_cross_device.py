@@ -42,8 +42,8 @@ def loopback_server():
 
 
 def connect_from(host: netns.OtherHost, address: str, port: int) -> str:
-    code = ("import socket\ntry:\n    s = socket.create_connection((%r, %d), timeout=2); print(s.recv(5).decode())\n"
-            "except OSError as e:\n    print('unreachable', e.errno)") % (address, port)
+    code = (f"import socket\ntry:\n    s = socket.create_connection(({address!r}, {port:d}), timeout=2); print(s.recv(5).decode())\n"
+            "except OSError as e:\n    print('unreachable', e.errno)")
     return subprocess.run([*host.command(), sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=30).stdout.strip()
 

@@ -19,7 +19,7 @@ from storebench.backends.turso import TursoStore, emulated_turso
 from storebench.backends.turso_replica import TursoReplicaStore
 from storebench.servers.wan_proxy import Counters
 from storebench import cli
-from storebench.core import runner, safety
+from storebench.core import safety
 from storebench.core.timing import time_steps
 from storebench.reports import summary
 from storebench.core.workload import Params, Workload

@@ -20,7 +20,7 @@ import pytest
 from storebench import backends
 from storebench.backends import node_runner, sql
 from storebench.backends.base import Conversation, Message, Settings, StoreError, Target
-from storebench.backends.node import NodeSqldStore, NodeTursoStore
+from storebench.backends.node import NodeTursoStore
 from storebench.core.runner import cold_starts
 from storebench.core.workload import EPOCH_MS, OPS, Params, Workload
 

@@ -4,7 +4,6 @@ counting, auth errors, and that no process the harness starts outlives it."""
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import signal
 import socket

@@ -260,7 +260,7 @@ def comparison_plot(datas: Sequence[Results], labels: Sequence[str], path: Path)
             _no_data(ax, "no samples")
     handles = [matplotlib.lines.Line2D([], [], color=palette[n], marker="o", label=_label(n, entries))
                for n in names if n in drawn]
-    runs = "; ".join(f"{i + 1} = {l}" for i, l in enumerate(labels))[:150]
+    runs = "; ".join(f"{i + 1} = {label}" for i, label in enumerate(labels))[:150]
     _save(fig, path, handles, f"backend; bars: the p50's 95 % interval (runs: {runs})")
 
 
