@@ -22,7 +22,8 @@ import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from storebench.backends.base import Capabilities, Conversation, Message, OpTimeout, Settings, Store, StoreError, Target

@@ -14,7 +14,8 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal
+from collections.abc import Callable, Iterator, Sequence
 
 from storebench.errors import StorebenchError
 
@@ -214,7 +215,7 @@ class Store(ABC):
         yield Target(path=str(workdir / f"{cls.name}.db"))
 
     @classmethod
-    def opened(cls, target: Target, settings: Settings) -> "Store":
+    def opened(cls, target: Target, settings: Settings) -> Store:
         """A new store on `target`, already open; the caller closes it."""
         store = cls(target, settings)
         store.open()
@@ -278,7 +279,7 @@ class Store(ABC):
         foreign_keys, busy_timeout_ms)."""
 
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
-                  store_size: Callable[[int, int], None] | None = None) -> "Timing":
+                  store_size: Callable[[int, int], None] | None = None) -> Timing:
         """Only for `self_timed` stores: run `steps` (slot, op name, args) in order, time each
         call after the first `warmup` in the store's own runtime, and return what
         `storebench.core.timing.time_steps` would (samples in ns per slot, errors, failed step indices).
@@ -294,7 +295,7 @@ class Store(ABC):
         """Behaviour measured after the timed run (untimed), recorded with the backend."""
         return {}
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         self.open()
         return self
 

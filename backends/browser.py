@@ -26,7 +26,8 @@ import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Sequence
 
 from storebench.backends.api_routes import decode_conversation, encode_conversation, encode_message
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target

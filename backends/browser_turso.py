@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from storebench.backends.api_routes import encode_conversation
 from storebench.backends.base import Capabilities, Conversation, Settings, Target

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from importlib import metadata
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from storebench.backends.base import Conversation, Message, OpTimeout, Store, StoreError
 from storebench.backends.sql import (

@@ -17,7 +17,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from storebench.backends.base import Capabilities, Conversation, Message, Settings, StoreError, Target
 from storebench.backends.browser import (

@@ -22,7 +22,8 @@ import time
 from array import array
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, ClassVar, Sequence
+from typing import IO, TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Sequence
 
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 from storebench.servers.processes import die_with_parent, stop_process
@@ -252,7 +253,7 @@ class NodeStore(Store):
         return {"settings_after_run": self._call("describe")["settings"]}
 
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
-                  store_size: Callable[[int, int], None] | None = None) -> "Timing":
+                  store_size: Callable[[int, int], None] | None = None) -> Timing:
         """Node times every step (and counts what each load_all returned, after the clock read);
         the answers fill what `storebench.core.timing.time_steps` returns."""
         from storebench.core.timing import Failures, Timing

@@ -31,7 +31,7 @@ class ConversationRow(Base):
     # passive_deletes: the database's ON DELETE CASCADE removes the messages, so deleting a
     # conversation does not first load its messages (SQLAlchemy's advice when the schema has
     # the cascade; it needs foreign_keys=ON, which open() checks).
-    messages: Mapped[list["MessageRow"]] = relationship(
+    messages: Mapped[list[MessageRow]] = relationship(
         back_populates="conversation", cascade="all, delete-orphan", passive_deletes=True,
         order_by="(MessageRow.created_at, MessageRow.id)",
     )

@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 from importlib import metadata
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import ClassVar
+from collections.abc import Iterator
 
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
 from sqlalchemy.engine import URL
@@ -141,7 +142,7 @@ class StatementCounter:
             self.count += 1
 
     @contextlib.contextmanager
-    def counting(self) -> Iterator["StatementCounter"]:
+    def counting(self) -> Iterator[StatementCounter]:
         self.count = 0
         event.listen(self.engine, "before_cursor_execute", self._count)
         try:

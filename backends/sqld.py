@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Conversation, Settings, Target

@@ -33,7 +33,7 @@ import json
 import statistics
 import time
 from pathlib import Path
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from urllib.parse import urlsplit
 
 from storebench.servers import sqld_server

@@ -16,7 +16,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Settings, StoreError, Target

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from storebench.backends.base import Capabilities, Conversation, Settings, StoreError, Target
 from storebench.backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble

@@ -11,9 +11,9 @@ import os
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from storebench import backends
 from storebench.backends.base import SYNCHRONOUS_LEVELS, Settings
@@ -275,7 +275,7 @@ def results_paths(out: Path | None) -> tuple[Path, Path | None]:
     file in results/ with results/latest.json beside it."""
     if out is not None:
         return out, None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path("results") / f"{stamp}.json", Path("results") / "latest.json"
 
 
@@ -437,7 +437,7 @@ def cmd_swarm(args: argparse.Namespace) -> int:
     from storebench.core import swarm
 
     names = [] if args.worker else parse_backends(args.backends)
-    out = args.out or Path("results") / f"swarm-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out = args.out or Path("results") / f"swarm-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     swarm.check_input(args, names)
     if not args.worker:
         check_writable(out)

@@ -27,9 +27,9 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -126,7 +126,7 @@ def main() -> int:
                         print(f"{scenario} {load} trial {i + 1}: {ab.overall}, {ab.pairs} pairs, {wall:.0f} s",
                               flush=True)
                     tallies.append(tally)
-    lines = [f"Machine: {cpu_model()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "
+    lines = [f"Machine: {cpu_model()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "
              f"target {TARGET}.", "",
              "| scenario | load | trials | detected | false flags | inconclusive | pairs | median wall |",
              "|---|---|---:|---:|---:|---:|---|---:|"] + [t.row() for t in tallies]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from storebench.backends.base import Settings, Target
 from storebench.backends.sqlite3_file import Sqlite3Store

@@ -28,7 +28,7 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from storebench.errors import StorebenchError
@@ -131,7 +131,7 @@ class OtherHost:
         self.counters = Counters(Path(self._dir.name) / "relay.counters", create=True)
         self.host_address = self.address = ""
 
-    def __enter__(self) -> "OtherHost":
+    def __enter__(self) -> OtherHost:
         try:
             with _subnet_lock():  # another probe (a parallel one) must not pick the same /30
                 subnet = _free_subnet()

@@ -36,7 +36,7 @@ import urllib.request
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from storebench.backends.base import Conversation, Message, Settings, Store, Target

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from storebench.errors import StorebenchError
 from storebench import backends

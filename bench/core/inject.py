@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from storebench.core.timing import wait_until
 from storebench.core.workload import OPS

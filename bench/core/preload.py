@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from storebench.backends.base import Conversation, Store
 from storebench.core.workload import DataGenerator

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from storebench import backends
 from storebench.backends.base import Settings, Store, StoreError, Target

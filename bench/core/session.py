@@ -11,7 +11,7 @@ checks that no acknowledged write was lost and closes the store. A worker proces
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from storebench.backends.base import Settings, Store, StoreError, Target
 from storebench.core.inject import Injection

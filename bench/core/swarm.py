@@ -25,7 +25,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from storebench.errors import UsageError
 from storebench import backends
@@ -91,7 +91,7 @@ class SwarmConfig:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "SwarmConfig":
+    def from_json(cls, text: str) -> SwarmConfig:
         return cls(**json.loads(text))
 
     def params(self) -> Params:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from array import array
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from storebench.backends.base import OpTimeout
 from storebench.model.secrets import scrub

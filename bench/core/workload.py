@@ -12,7 +12,7 @@ import json
 import math
 import random
 from dataclasses import dataclass, replace
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

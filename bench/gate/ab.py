@@ -18,7 +18,7 @@ import os
 import subprocess
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from storebench.errors import UsageError
 from storebench.backends.base import Settings

@@ -11,7 +11,8 @@ newer than this code. Setting a declared field marks its key present.
 from __future__ import annotations
 
 from dataclasses import MISSING, Field, dataclass, field, fields
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Iterator
 
 from storebench.errors import UsageError
 

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from dataclasses import MISSING, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ PACKAGES = (
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def cpu_model() -> str:

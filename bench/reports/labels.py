@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from storebench.model.results import BackendResult
 

@@ -8,7 +8,7 @@ set of files does not depend on the data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 

@@ -11,7 +11,7 @@ p50 ± that coefficient of variation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from storebench.model import stats
 from storebench.model.results import OpResult
@@ -32,7 +32,7 @@ class Figure:
             return None
         return max(self.value - self.low, self.high - self.value) / self.value
 
-    def overlaps(self, other: "Figure") -> bool:
+    def overlaps(self, other: Figure) -> bool:
         if None in (self.low, self.high, other.low, other.high):
             return self.value == other.value
         return self.low <= other.high and other.low <= self.high

@@ -13,7 +13,7 @@ import os
 from urllib.parse import urlsplit
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from storebench.reports import claims
 from storebench.reports import document as doc

@@ -20,7 +20,8 @@ import signal
 import socket
 import sys
 from importlib import metadata
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette

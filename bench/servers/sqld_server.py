@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from storebench.backends.base import StoreError
 from storebench.servers.processes import die_with_parent, free_port, stop_process

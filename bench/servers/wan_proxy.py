@@ -210,7 +210,7 @@ class WanProxy:
         self.port: int | None = None
         self.counters: Counters | None = None
 
-    def __enter__(self) -> "WanProxy":
+    def __enter__(self) -> WanProxy:
         self.counters = Counters(self.counter_path, create=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "storebench.servers.wan_proxy", "--upstream-port", str(self.upstream_port),
