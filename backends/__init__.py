@@ -16,8 +16,8 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from storebench.errors import UsageError
 from storebench.backends.base import Store
+from storebench.errors import UsageError
 
 # The libSQL drivers (libsql_experimental, also under sqlalchemy-libsql) read RUST_LOG once, at
 # their first import, and otherwise log every replica reconnection and retry to stdout. Their

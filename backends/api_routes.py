@@ -20,10 +20,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from storebench.backends.base import Capabilities, Conversation, Message, OpTimeout, Settings, Store, StoreError, Target

@@ -12,10 +12,10 @@ import importlib
 import tempfile
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
-from collections.abc import Callable, Iterator, Sequence
 
 from storebench.errors import StorebenchError
 

@@ -24,15 +24,15 @@ import subprocess
 import tempfile
 import time
 from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
-from collections.abc import Callable, Iterator, Sequence
 
 from storebench.backends.api_routes import decode_conversation, encode_conversation, encode_message
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
-from storebench.servers.processes import die_with_parent, free_port
 from storebench.model.secrets import scrub
+from storebench.servers.processes import die_with_parent, free_port
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 NEXT_BIN = WEB_DIR / "node_modules" / "next" / "dist" / "bin" / "next"

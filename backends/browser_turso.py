@@ -17,8 +17,8 @@ answers: page, scripts, the client's import and its first request, preflight inc
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 from storebench.backends.api_routes import encode_conversation
 from storebench.backends.base import Capabilities, Conversation, Settings, Target

@@ -14,15 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
-from collections.abc import Sequence
 
 from storebench.backends.base import Conversation, Message, OpTimeout, Store, StoreError
 from storebench.backends.sql import (
-    DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE, SCHEMA, SELECT_CONVERSATIONS,
-    SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, SYNCHRONOUS_NAMES, TOUCH_CONVERSATION, UPDATE_TITLE,
-    assemble, conversation_row, message_row,
+    DELETE_CONVERSATION,
+    DELETE_MESSAGES,
+    INSERT_CONVERSATION,
+    INSERT_MESSAGE,
+    SCHEMA,
+    SELECT_CONVERSATIONS,
+    SELECT_MESSAGES,
+    SELECT_PAGE,
+    SELECT_PAGE_MESSAGES,
+    SYNCHRONOUS_NAMES,
+    TOUCH_CONVERSATION,
+    UPDATE_TITLE,
+    assemble,
+    conversation_row,
+    message_row,
 )
 from storebench.model.secrets import redact_url, scrub
 

@@ -16,13 +16,21 @@ import json
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
 from storebench.backends.base import Capabilities, Conversation, Message, Settings, StoreError, Target
 from storebench.backends.browser import (
-    BrowserStore, encode_args, first_answer, http_get, ms_summary, open_page, read_package_version, running_next, spawn_next,
+    BrowserStore,
+    encode_args,
+    first_answer,
+    http_get,
+    ms_summary,
+    open_page,
+    read_package_version,
+    running_next,
+    spawn_next,
     stop_next,
 )
 from storebench.backends.sqlite3_file import Sqlite3Store

@@ -13,14 +13,14 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Settings, Target
 from storebench.backends.node_runner import NodeStore
 from storebench.backends.turso import TursoTarget, wire_counter
+from storebench.servers import sqld_server
 
 REMOTE_TIMEOUT = ("enforced in Node: every HTTP request of @libsql/client carries AbortSignal.timeout(op_timeout_s); "
                   "a request that times out fails the op")

@@ -20,10 +20,10 @@ import subprocess
 import tempfile
 import time
 from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
-from collections.abc import Callable, Sequence
 
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 from storebench.servers.processes import die_with_parent, stop_process

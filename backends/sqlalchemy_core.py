@@ -7,8 +7,20 @@ one transaction), as a web handler written with Core would do it.
 
 from __future__ import annotations
 
-from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, Table, Text, delete, insert,
-                        select, update)
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from storebench.backends import sqlalchemy_support as support
 from storebench.backends.base import Capabilities, Conversation, Message

@@ -13,10 +13,10 @@ our BEGIN, so writes take the write lock up front with BEGIN IMMEDIATE, as every
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import ClassVar
-from collections.abc import Iterator
 
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
 from sqlalchemy.engine import URL

@@ -32,19 +32,24 @@ import http.client
 import json
 import statistics
 import time
-from pathlib import Path
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Conversation, Settings, StoreError, Target
 from storebench.backends.libsql_file import LibsqlStore
-from storebench.servers.processes import free_port
 from storebench.backends.sql import (
-    INSERT_CONVERSATION, SELECT_CONVERSATIONS, SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, assemble,
+    INSERT_CONVERSATION,
+    SELECT_CONVERSATIONS,
+    SELECT_MESSAGES,
+    SELECT_PAGE,
+    SELECT_PAGE_MESSAGES,
+    assemble,
     conversation_row,
 )
 from storebench.backends.sqld import SqldStore
+from storebench.servers import sqld_server
+from storebench.servers.processes import free_port
 
 CATCH_UP_TIMEOUT_S = 10.0  # longest a read waits for the replica to reach the primary's frame
 SNAPSHOT_ATTEMPTS = 5  # reads repeated at most this often when a commit lands mid-read

@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
-from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Settings, StoreError, Target
 from storebench.backends.hrana_batch import HranaBatchStore
+from storebench.servers import sqld_server
 from storebench.servers.wan_proxy import Counters, WanProxy
 
 URL_VARIABLE = "TURSO_DATABASE_URL"

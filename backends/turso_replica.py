@@ -14,9 +14,9 @@ that is over a second per round, hence `rounds_fraction`.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from collections.abc import Iterator
 
 from storebench.backends.base import Capabilities, Conversation, Settings, StoreError, Target
 from storebench.backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble

@@ -11,18 +11,18 @@ import os
 import sys
 import time
 import traceback
-from datetime import datetime, UTC
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 from storebench import backends
 from storebench.backends.base import SYNCHRONOUS_LEVELS, Settings
 from storebench.core import inject as inject_mod
+from storebench.core.workload import OPS, PROFILES, params_for
 from storebench.errors import UsageError
 from storebench.model import results as results_mod
 from storebench.model.results import BackendResult, ConcurrencyResult, OpResult, Results, Sweep
 from storebench.model.secrets import redact_url
-from storebench.core.workload import OPS, PROFILES, params_for
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is almost surely a typo
@@ -311,12 +311,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from storebench.core import coordinator, openloop, runner
-
-    from storebench.model import overhead_ratio
-
     from storebench.capabilities import preflight
-
+    from storebench.core import coordinator, openloop, runner
+    from storebench.model import overhead_ratio
     from storebench.reports import report, summary
 
     preflight.check(names, settings)
@@ -468,7 +465,6 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from storebench.gate import ab, ab_verdict, check
-
     from storebench.reports import summary
 
     names = parse_backends(args.backends)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from storebench.model import results
 from storebench.core.runner import op_entry
 from storebench.core.workload import ALL_OPS, COLD_START
+from storebench.model import results
 
 PROBE_NAMES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
 

@@ -17,9 +17,9 @@ import pytest
 
 from storebench.backends.api_routes import ApiRoutesStore
 from storebench.backends.base import Conversation, Message, Settings, StoreError
+from storebench.core.workload import EPOCH_MS
 from storebench.model.overhead_ratio import add_overhead_ratios
 from storebench.model.results import BackendResult, OpResult, Results, RunInfo
-from storebench.core.workload import EPOCH_MS
 from tests.test_servers import default_sigint
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from storebench import backends
-from storebench.core import coordinator, runner
 from storebench.cli import EXIT_USAGE, main
+from storebench.core import coordinator, runner
 from storebench.core.workload import ALL_OPS
 
 

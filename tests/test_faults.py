@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from storebench import cli
 from storebench.backends.api_routes import ApiRoutesStore
 from storebench.backends.base import Settings, Target
 from storebench.backends.turso import TursoStore, emulated_turso
 from storebench.backends.turso_replica import TursoReplicaStore
-from storebench.servers.wan_proxy import Counters
-from storebench import cli
 from storebench.core import safety
 from storebench.core.timing import time_steps
-from storebench.reports import summary
 from storebench.core.workload import Params, Workload
+from storebench.reports import summary
+from storebench.servers.wan_proxy import Counters
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 

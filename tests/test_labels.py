@@ -16,10 +16,10 @@ from rich.console import Console
 from scipy.stats import binom
 
 from storebench import backends
-from storebench.reports import labels, plots, ranking, report, summary
+from storebench.cli import main
 from storebench.model import stats
 from storebench.model.results import BackendResult, OpResult
-from storebench.cli import main
+from storebench.reports import labels, plots, ranking, report, summary
 from storebench.reports.report import Run
 
 NODE_BACKENDS = ("node-libsql", "node-sqld", "node-turso", "drizzle", "drizzle-turso", "prisma", "better-sqlite3",

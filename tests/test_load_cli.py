@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_cli import storebench
 
 from storebench.core.workload import OPS
-from test_cli import storebench
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from storebench.gate import check
 from storebench.cli import main
+from storebench.gate import check
 from storebench.model.pytest_benchmark_json import convert, is_pytest_benchmark
 from storebench.model.results import Results
 

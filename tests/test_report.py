@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fake_results import FakeResults
 
-from storebench.reports import labels, report
 from storebench.cli import main
-from storebench.reports.report import Run
 from storebench.model.results import OpResult, Results
+from storebench.reports import labels, report
+from storebench.reports.report import Run
 
 pytestmark = pytest.mark.slow  # most tests render every plot
 

@@ -16,12 +16,12 @@ import pytest
 
 from storebench.backends.base import Settings, StoreError, Target
 from storebench.backends.sqld import SqldStore
-from storebench.servers.sqld_server import find_sqld, running_sqld
 from storebench.backends.sqld_ws import SqldWsStore
 from storebench.backends.turso import TursoStore, emulated_turso, real_turso
 from storebench.backends.turso_replica import TursoReplicaStore
-from storebench.servers.wan_proxy import WanProxy
 from storebench.core.workload import Params, Workload
+from storebench.servers.sqld_server import find_sqld, running_sqld
+from storebench.servers.wan_proxy import WanProxy
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 

@@ -9,9 +9,9 @@ import pytest
 from storebench.backends.base import Settings
 from storebench.core import sweep
 from storebench.core.preload import bulk_preload
+from storebench.core.workload import OPS, Params
 from storebench.model.results import Sweep
 from storebench.reports.sweep_plot import plot_sweep
-from storebench.core.workload import OPS, Params
 
 
 def test_parse_sweep_accepts_a_param_and_two_or_more_sizes():

@@ -8,7 +8,15 @@ from dataclasses import replace
 import pytest
 
 from storebench.core.workload import (
-    EPOCH_MS, MAX_CONTENT, MIN_CONTENT, OPS, PROFILES, Params, Workload, checksum, difference,
+    EPOCH_MS,
+    MAX_CONTENT,
+    MIN_CONTENT,
+    OPS,
+    PROFILES,
+    Params,
+    Workload,
+    checksum,
+    difference,
 )
 
 PARAMS = Params(conversations=30, messages=6, iterations=10, warmup=2, cold_starts=0)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from storebench.model.results import Results, ResultsError
 from storebench.core.workload import OPS
+from storebench.model.results import Results, ResultsError
 
 EMULATED, BASELINE = "turso", "sqld-ws"
 

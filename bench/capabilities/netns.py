@@ -27,12 +27,12 @@ import subprocess
 import tempfile
 import threading
 import uuid
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from storebench.errors import StorebenchError
 from storebench.backends.base import Target
+from storebench.errors import StorebenchError
 from storebench.servers.wan_proxy import Counters, Link
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

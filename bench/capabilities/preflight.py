@@ -7,8 +7,8 @@ import os
 import urllib.error
 
 from storebench import backends
-from storebench.errors import UsageError
 from storebench.backends.base import Settings, StoreError, Target
+from storebench.errors import UsageError
 from storebench.model.secrets import redact_url
 
 PREFLIGHT_TIMEOUT_S = 5.0

@@ -34,15 +34,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from storebench.backends.base import Conversation, Message, Settings, Store, Target
 from storebench.capabilities import netns
-from storebench.model.secrets import redact_url, scrub
 from storebench.core.workload import EPOCH_MS, checksum
+from storebench.model.secrets import redact_url, scrub
 
 PROBES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
 YES, NO, NA = "yes", "no", "n/a"

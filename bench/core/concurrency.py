@@ -23,9 +23,9 @@ from pathlib import Path
 from storebench import backends
 from storebench.backends.base import Settings, Store, Target
 from storebench.core import safety
+from storebench.core.workload import OPS, Params, Workload
 from storebench.model import stats
 from storebench.model.secrets import scrub
-from storebench.core.workload import OPS, Params, Workload
 
 READY_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 1800

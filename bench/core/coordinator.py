@@ -26,18 +26,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 
-from storebench.errors import StorebenchError
 from storebench import backends
 from storebench.backends.base import Settings, Store
-from storebench.model import stats
 from storebench.core.inject import Injection
 from storebench.core.inject import parse as parse_inject
 from storebench.core.runner import StoreSizes, _rounds, backend_entry, mark_failures, op_entry
 from storebench.core.timing import ERROR_EXAMPLES
 from storebench.core.workload import COLD_START, OPS, Params
+from storebench.errors import StorebenchError
+from storebench.model import stats
 
 PROCESSES = 3
 READY_TIMEOUT_S = 600  # provisioning, preloading and warming up, all workers at once

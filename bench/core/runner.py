@@ -13,19 +13,19 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from collections.abc import Callable, Iterator, Sequence
 
 from storebench import backends
 from storebench.backends.base import Settings, Store, StoreError, Target
 from storebench.capabilities import probes
 from storebench.core import openloop, safety
-from storebench.model import stats
 from storebench.core.inject import Injection, wrap
 from storebench.core.timing import ERROR_EXAMPLES, no_round_trips, time_open_loop, time_steps
-from storebench.model.secrets import scrub
 from storebench.core.workload import COLD_START, OPS, Params, Workload, difference
+from storebench.model import stats
+from storebench.model.secrets import scrub
 
 Progress = Callable[[str, int, int], None]  # (backend, done, total)
 COLD_START_TIMEOUT_S = 120

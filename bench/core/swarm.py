@@ -23,17 +23,17 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Iterator, Sequence
 
-from storebench.errors import UsageError
 from storebench import backends
 from storebench.backends.base import Settings, Target
-from storebench.servers.processes import die_with_parent, free_port, stop_process
+from storebench.core.workload import Params
+from storebench.errors import UsageError
 from storebench.model import results as results_mod
 from storebench.model.results import Results
-from storebench.core.workload import Params
+from storebench.servers.processes import die_with_parent, free_port, stop_process
 
 CONFIG_ENV = "STOREBENCH_SWARM"  # the run's configuration (JSON, no secrets) for the master
 TOKEN_ENV = "STOREBENCH_AUTH_TOKEN"  # the server's auth token, read from the environment only

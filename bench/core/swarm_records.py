@@ -12,17 +12,17 @@ No Locust import here: the merge is plain data, tested without starting anything
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass, field
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from storebench.backends.base import Conversation
 from storebench.core import openloop, safety
-from storebench.model import stats
 from storebench.core.runner import op_entry
 from storebench.core.timing import ERROR_EXAMPLES, OpenTiming
 from storebench.core.workload import Params, Step, Workload
+from storebench.model import stats
 
 KINDS = ("latency", "service", "wait")  # service and wait only in open-loop runs
 CHUNK = 50_000  # samples per message: a few hundred kB of msgpack

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from storebench import backends
 from storebench.backends.base import Settings
 from storebench.core import runner
-from storebench.model import stats
 from storebench.core.preload import bulk_preload
 from storebench.core.timing import time_steps
 from storebench.core.workload import OPS, Params
+from storebench.model import stats
 
 SWEEP_PARAMS = ("conversations", "messages")
 LOAD_ALL_LIMIT_MS = 100.0

@@ -11,8 +11,8 @@ import hashlib
 import json
 import math
 import random
-from dataclasses import dataclass, replace
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 import numpy as np
 

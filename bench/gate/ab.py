@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from collections.abc import Callable, Sequence
 
-from storebench.errors import UsageError
 from storebench.backends.base import Settings
-from storebench.gate import ab_verdict
 from storebench.core import coordinator
-from storebench.gate.ab_verdict import INCONCLUSIVE, REGRESSION, Pair, Verdict
 from storebench.core.workload import Params
+from storebench.errors import UsageError
+from storebench.gate import ab_verdict
+from storebench.gate.ab_verdict import INCONCLUSIVE, REGRESSION, Pair, Verdict
 from storebench.model.results import AbSection, BackendResult, OpResult
 
 SIDES = ("base", "head")

@@ -41,10 +41,10 @@ from statistics import NormalDist
 import numpy as np
 from scipy.stats import mannwhitneyu, wilcoxon
 
+from storebench.core.workload import OPS
 from storebench.errors import UsageError
 from storebench.model import pytest_benchmark_json
 from storebench.model.results import OpResult, Results, ResultsError
-from storebench.core.workload import OPS
 
 METRICS = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
 DEFAULT_METRICS = ("p50", "p99")

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from dataclasses import MISSING, dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any

@@ -7,22 +7,22 @@ set of files does not depend on the data.
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: no display needed, deterministic output
 
+import matplotlib.lines  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
-import matplotlib.lines  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from storebench.core.workload import ALL_OPS, COLD_START  # noqa: E402
 from storebench.model.results import BackendResult, OpResult, Results  # noqa: E402
 from storebench.reports import labels, ranking  # noqa: E402
-from storebench.core.workload import ALL_OPS, COLD_START  # noqa: E402
 from storebench.reports.sweep_plot import plot_sweep  # noqa: E402
 
 PERCENTILES = ("p50", "p95", "p99")  # the order of `_percentiles`

@@ -10,8 +10,8 @@ p50 ± that coefficient of variation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from storebench.model import stats
 from storebench.model.results import OpResult

@@ -10,22 +10,20 @@ overhead_ratio, samples_ns …) may be missing: older files still render.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
+from urllib.parse import urlsplit
 
-from storebench.reports import claims
-from storebench.reports import document as doc
-from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
-from storebench.reports import labels
-from storebench.reports import plots as plots_mod
-from storebench.reports import ranking
-from storebench.reports.plots import op_names
+from storebench.core.workload import ALL_OPS, COLD_START, OPS
 from storebench.model.pytest_benchmark_json import load_any
 from storebench.model.results import BackendResult, Capability, Host, OpResult, Results, Sweep
+from storebench.reports import claims, labels, ranking
+from storebench.reports import document as doc
+from storebench.reports import plots as plots_mod
+from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
+from storebench.reports.plots import op_names
 from storebench.reports.ranking import Figure
-from storebench.core.workload import ALL_OPS, COLD_START, OPS
 
 MATRIX, LATENCY, INDEX = "decision-matrix.md", "latency.md", "index.html"
 

@@ -19,9 +19,9 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any
-from collections.abc import Callable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
@@ -29,8 +29,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from storebench.backends.api_routes import (ROUTES, json_field, decode_conversation, decode_conversations, decode_message,
-                                 encode_conversation)
+from storebench.backends.api_routes import (
+    ROUTES,
+    decode_conversation,
+    decode_conversations,
+    decode_message,
+    encode_conversation,
+    json_field,
+)
 from storebench.backends.base import Settings, Store, Target
 from storebench.backends.libsql_file import LibsqlStore
 

@@ -41,9 +41,9 @@ from storebench import backends
 from storebench.backends.base import Settings
 from storebench.core import openloop, runner, swarm, swarm_records
 from storebench.core.timing import time_open_loop, time_steps
+from storebench.core.workload import OPS
 from storebench.model import results
 from storebench.model.secrets import scrub
-from storebench.core.workload import OPS
 
 REQUEST_TYPE = "storebench"
 POLL_S = 0.05
