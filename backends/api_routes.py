@@ -152,7 +152,8 @@ class ApiRoutesStore(Store):
     kind = "api"
     capabilities = Capabilities(required_modules=("uvicorn", "starlette", "libsql"))
     driver = "libsql"  # the engine behind the routes; the HTTP stack is in describe()["stack"]
-    description = "the seed's 5 API routes (uvicorn + Starlette, own process) over an embedded libSQL file; keep-alive HTTP client"
+    description = ("the seed's 5 API routes (uvicorn + Starlette, own process) over an embedded libSQL file; "
+                   "keep-alive HTTP client")
 
     op_timeout = "enforced: http.client socket timeout on every request (connect, send, each read)"
     conn: http.client.HTTPConnection | None = None

@@ -113,7 +113,8 @@ def server_env(db: Path, settings: Settings) -> dict[str, str]:
     return {
         **inherited, "NEXT_TELEMETRY_DISABLED": "1",
         "STOREBENCH_DB": str(db), "STOREBENCH_JOURNAL_MODE": settings.journal_mode,
-        "STOREBENCH_SYNCHRONOUS": settings.synchronous, "STOREBENCH_FOREIGN_KEYS": "1" if settings.foreign_keys else "0",
+        "STOREBENCH_SYNCHRONOUS": settings.synchronous,
+        "STOREBENCH_FOREIGN_KEYS": "1" if settings.foreign_keys else "0",
         "STOREBENCH_BUSY_TIMEOUT_MS": str(int(settings.busy_timeout_ms)),
     }
 

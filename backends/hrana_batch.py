@@ -102,7 +102,8 @@ class HranaBatchStore(Store):
                   "after a timeout the client is closed and the next op connects anew")
     token_variable: str | None = None  # the environment variable to name in auth errors
     gevent_reason = ("libsql-client runs its own asyncio event loop in a thread; under gevent's monkey-patching "
-                     "(a Locust worker) no user finished connecting and preloading in 5 minutes (measured with sqld-ws)")
+                     "(a Locust worker) no user finished connecting and preloading in 5 minutes "
+                     "(measured with sqld-ws)")
 
     client: Any = None
     counter: TurnCounter | None = None

@@ -93,7 +93,8 @@ class NextjsRoutesStore(BrowserStore):
         return answered - server.spawned_ns, len(json.loads(body)["conversations"])
 
     def observations(self) -> dict:
-        return {**super().observations(), "next_dev": next_dev_figures(Path(self.target.path), self.settings, self.context,
+        return {**super().observations(),
+                "next_dev": next_dev_figures(Path(self.target.path), self.settings, self.context,
                                                                   DEV_SERVERS, DEV_REPEATS)}
 
 

@@ -91,7 +91,8 @@ class NodeSqldStore(NodeStore):
 
     def counter_spec(self) -> dict | None:
         admin_url = self.target.extra.get("admin_url")
-        return {"metrics_url": f"{admin_url}/metrics", "metric": sqld_server.HTTP_RESPONSES_METRIC} if admin_url else None
+        return {"metrics_url": f"{admin_url}/metrics",
+                "metric": sqld_server.HTTP_RESPONSES_METRIC} if admin_url else None
 
     def round_trips(self) -> int | None:
         """HTTP requests sqld answered (its own metrics; each is one round trip)."""

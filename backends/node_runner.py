@@ -166,7 +166,8 @@ class NodeStore(Store):
         what a user pays, Python's is not). The answer carries only the number of
         conversations, so encoding the data for the harness is not timed."""
         store = cls(target, settings)
-        lines = [store.open_request(), {"op": "call", "name": "load_all", "args": [], "reply": "count"}, {"op": "close"}]
+        lines = [store.open_request(), {"op": "call", "name": "load_all", "args": [], "reply": "count"},
+                 {"op": "close"}]
         payload = "".join(json.dumps(line) + "\n" for line in lines).encode()
         t0 = time.perf_counter_ns()
         proc = subprocess.Popen(["node", str(RUNNER)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -241,7 +242,8 @@ class NodeStore(Store):
 
         info = self._call("describe")
         floor = self.process.request({"op": "floor", "n": FLOOR_CALLS})["ns"]
-        info["runner_floor"] = {"op": "null (timed in Node like an op)", **stats.overhead_summary(floor[FLOOR_CALLS // 10:])}
+        info["runner_floor"] = {"op": "null (timed in Node like an op)",
+                                **stats.overhead_summary(floor[FLOOR_CALLS // 10:])}
         info["node_version"] = node_version()
         if self.overhead_vs:
             info["overhead_vs"] = self.overhead_vs

@@ -72,7 +72,8 @@ class SqlalchemyOrmStore(support.SqlalchemyStore):
     kind = "orm"
     capabilities = Capabilities(paging=True, required_modules=("sqlalchemy", "sqlalchemy_libsql"))
     driver = "sqlalchemy"
-    description = "SQLAlchemy ORM (declarative models, Session unit of work) on an embedded libSQL file, or --sqlalchemy-url"
+    description = ("SQLAlchemy ORM (declarative models, Session unit of work) on an embedded libSQL file, "
+                   "or --sqlalchemy-url")
 
     metadata = Base.metadata
 

@@ -92,8 +92,9 @@ def background_load(kind: str) -> Iterator[None]:
 def trial(scenario: str, backends: str, workdir: Path) -> tuple[AbSection, float]:
     spec = SCENARIOS[scenario]
     out = workdir / f"{scenario}.json"
-    command = [sys.executable, "-m", "storebench", "ab", "--base-python", sys.executable, "--head-python", sys.executable,
-               "--backends", backends, "--metric", spec["metric"], "--no-progress", "--out", str(out)]
+    command = [sys.executable, "-m", "storebench", "ab", "--base-python", sys.executable,
+               "--head-python", sys.executable, "--backends", backends, "--metric", spec["metric"],
+               "--no-progress", "--out", str(out)]
     if spec["inject"]:
         command += ["--head-inject", spec["inject"]]
     started = time.monotonic()

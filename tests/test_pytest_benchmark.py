@@ -62,7 +62,8 @@ def summary_only(median_s: float) -> dict:
     return {"machine_info": {"cpu": {"brand_raw": "x"}}, "commit_info": {}, "version": "5.1.0",
             "benchmarks": [{"name": "test_insert", "fullname": "tests/test_db.py::test_insert", "group": None,
                             "extra_info": {}, "stats": {"median": median_s, "mean": median_s, "max": 2 * median_s,
-                                                        "stddev": 0.0, "rounds": 100, "iterations": 1, "ops": 1 / median_s}}]}
+                                                        "stddev": 0.0, "rounds": 100, "iterations": 1,
+                                                        "ops": 1 / median_s}}]}
 
 
 def test_summary_only_json_keeps_its_median_and_no_samples():

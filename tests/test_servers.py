@@ -67,7 +67,8 @@ def test_a_sqld_that_exits_on_start_is_tried_three_times_and_its_error_line_repo
                     "echo '   11: _start'\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("SQLD_BIN", str(fake))
-    with pytest.raises(StoreError, match=r"sqld exited with status 1 before answering: .*panicked at .* Address already in use$"):
+    with pytest.raises(StoreError,
+                       match=r"sqld exited with status 1 before answering: .*panicked at .* Address already in use$"):
         with running_sqld(tmp_path):
             pass
     assert (tmp_path / "fake-crashing-sqld.calls").read_text().count("started") == 3

@@ -149,7 +149,8 @@ class Child:
         # stderr goes to a file, not a pipe: a chatty driver can then never block the child.
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [*wrapper, sys.executable, "-m", "storebench.capabilities.probes"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [*wrapper, sys.executable, "-m", "storebench.capabilities.probes"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, text=True, bufsize=1,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -343,8 +344,10 @@ def probe_crash_durability(cls: type[Store], target: Target, settings: Settings,
     figures = {"acknowledged": len(acked), "present": present}
     note = "(process kill, not power loss)"
     if present == len(acked):
-        return outcome(YES, f"{present}/{len(acked)} acknowledged writes present after SIGKILL of the writer, {level} {note}", **figures)
-    return outcome(NO, f"only {present}/{len(acked)} acknowledged writes present after SIGKILL, {level} {note}", **figures)
+        return outcome(YES, f"{present}/{len(acked)} acknowledged writes present after SIGKILL of the writer, "
+                       f"{level} {note}", **figures)
+    return outcome(NO, f"only {present}/{len(acked)} acknowledged writes present after SIGKILL, {level} {note}",
+                   **figures)
 
 
 def probe_concurrent_writers(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
@@ -456,7 +459,8 @@ def _backup_method(cls: type[Store], target: Target, settings: Settings) -> tupl
     if target.url and urlsplit(target.url).scheme in ("http", "https", "ws", "wss", "libsql"):
         dump = fetch_dump(target)
         if dump is not None:
-            return "the server's /dump endpoint (restored with executescript)", lambda dest: _restore_dump(fetch_dump(target), dest)
+            return ("the server's /dump endpoint (restored with executescript)",
+                    lambda dest: _restore_dump(fetch_dump(target), dest))
         return f"no database file, no backup hook, and {redact_url(dump_url(target.url))} serves no SQL dump"
     return "no database file and no backup hook: the backend's client exposes no backup"
 
@@ -481,7 +485,8 @@ def probe_online_backup(cls: type[Store], target: Target, settings: Settings, wo
     if restored == before:
         return outcome(YES, f"copy taken with {how} while the store was open; restored (read with {reader}) "
                             f"to the same checksum {before[:16]}", **figures)
-    return outcome(NO, f"the copy taken with {how} restores to checksum {restored[:16]}, the store has {before[:16]}", **figures)
+    return outcome(NO, f"the copy taken with {how} restores to checksum {restored[:16]}, "
+                   f"the store has {before[:16]}", **figures)
 
 
 PROBE_FUNCTIONS = {

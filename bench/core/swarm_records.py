@@ -163,7 +163,8 @@ def user_plan(params: Params, seed: int, rounds: int) -> tuple[Workload, list[St
     return workload, [step for _ in range(rounds) for step in workload.plan(1)]
 
 
-def check_writes(params: Params, users: Sequence[UserRecord], actual: Sequence[Conversation]) -> tuple[str | None, dict]:
+def check_writes(params: Params, users: Sequence[UserRecord],
+                 actual: Sequence[Conversation]) -> tuple[str | None, dict]:
     """No acknowledged write lost, over every user (bench/core/safety.py): users touch only their
     own conversations, so their plans concatenated are one plan of disjoint steps. Other
     conversations in the store (a given server's earlier data) are not ours and are left out."""

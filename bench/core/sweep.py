@@ -101,7 +101,8 @@ def measure_page(name: str, params: Params, seed: int, settings: Settings, round
                 expected = store.load_all()[:PAGE_SIZE]
                 page = store.load_page(PAGE_SIZE)
                 if [c.id for c in page] != [c.id for c in expected]:
-                    return {"status": "failed", "reason": "load_page differs from load_all's first page", "samples_ns": []}
+                    return {"status": "failed", "reason": "load_page differs from load_all's first page",
+                            "samples_ns": []}
                 if store.self_timed:  # timed in its own runtime, like its run's ops
                     timing = store.time_plan([(0, "load_page", (PAGE_SIZE,))] * (warmup + rounds), 1, warmup)
                 else:

@@ -305,8 +305,9 @@ class Workload:
     `slack` messages more or fewer than the stated N x M (5 %), nor a conversation count other
     than N or N + 1 (within 5 % from N = 20 on), and most rounds end on exactly N x M. A round
     is: load_all (in every `load_every`-th round, the first included); create a conversation
-    that starts with a first exchange sized to balance the round; add a message (to a conversation drawn uniformly, the new one included, among those
-    below `ceiling` messages); retitle one; delete one drawn uniformly among the older ones.
+    that starts with a first exchange sized to balance the round; add a message (to a conversation
+    drawn uniformly, the new one included, among those below `ceiling` messages); retitle one;
+    delete one drawn uniformly among the older ones.
     Every prefix of the plan is as stationary as the whole, so a backend that runs a share of
     the rounds sees the same store size as the others.
     """

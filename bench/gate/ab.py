@@ -77,7 +77,8 @@ def check_python(side: str, python: str) -> str:
     if not path.exists():
         raise AbError(f"--{side}-python {python}: no such file; give the python of the {side} side's environment")
     try:
-        proc = subprocess.run([str(path), "-c", "import storebench.core.backend_worker"], capture_output=True, text=True,
+        proc = subprocess.run([str(path), "-c", "import storebench.core.backend_worker"],
+                              capture_output=True, text=True,
                               timeout=60)
     except OSError as exc:
         raise AbError(f"--{side}-python {python}: cannot run it ({exc.strerror})") from None

@@ -425,7 +425,8 @@ def validate(data: object, where: str = "results") -> dict:
     _require(isinstance(data, dict), where, "not a JSON object; is this a storebench results file?")
     schema = data.get("schema")
     if isinstance(schema, str) and schema.startswith("storebench.results/") and schema != SCHEMA:
-        raise ResultsError(f"{where}: schema {schema!r} is not supported by this storebench (reads {SCHEMA!r}); upgrade storebench")
+        raise ResultsError(f"{where}: schema {schema!r} is not supported by this storebench (reads {SCHEMA!r}); "
+                           "upgrade storebench")
     _require(schema == SCHEMA, where, f"missing or unknown \"schema\" (expected {SCHEMA!r})")
     _require(isinstance(data.get("run"), dict), where, "\"run\" must be an object")
     _require(isinstance(data.get("backends"), list), where, "\"backends\" must be a list")
@@ -437,7 +438,8 @@ def validate(data: object, where: str = "results") -> dict:
         _require(b.get("status") in STATUSES, where, f"backends[{i}] status must be one of {', '.join(STATUSES)}")
     for i, o in enumerate(data["ops"]):
         _require(isinstance(o, dict), where, f"ops[{i}] must be an object")
-        _require(isinstance(o.get("backend"), str) and isinstance(o.get("op"), str), where, f"ops[{i}] needs backend and op")
+        _require(isinstance(o.get("backend"), str) and isinstance(o.get("op"), str), where,
+                 f"ops[{i}] needs backend and op")
         samples = o.get("samples_ns", [])
         _require(isinstance(samples, list) and all(type(s) is int for s in samples), where,
                  f"ops[{i}].samples_ns must be a list of integers")

@@ -99,7 +99,8 @@ def _save(fig: plt.Figure, path: Path, legend_handles: list | None = None, legen
         ncol = max(1, min(6, len(legend_handles), int(width_chars // (longest + 6))))
         rows = -(-len(legend_handles) // ncol)
         inches = 0.35 + 0.25 * rows + 0.2 * (legend_title or "").count("\n")
-        fig.legend(handles=legend_handles, loc="lower center", ncol=ncol, title=legend_title, frameon=False, fontsize=10)
+        fig.legend(handles=legend_handles, loc="lower center", ncol=ncol, title=legend_title, frameon=False,
+                   fontsize=10)
         fig.tight_layout(rect=(0, inches / fig.get_figheight(), 1, 0.96))
     else:
         fig.tight_layout(rect=(0, 0, 1, 0.96))
@@ -150,11 +151,11 @@ def percentiles_plot(data: Results, path: Path) -> None:
         ax.set_yticks(range(len(rows)), [labels.marked(n, entries.get(n)) for n, _ in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)
         _log_ms_axis(ax, "x", [v for _, o in rows for v in _percentiles(o) if v])
-    handles = [matplotlib.lines.Line2D([], [], color="#444", marker=PERCENTILE_MARKERS[label], linestyle="", label=label,
-                                       markersize=8) for label in PERCENTILES]
+    handles = [matplotlib.lines.Line2D([], [], color="#444", marker=PERCENTILE_MARKERS[label], linestyle="",
+                                       label=label, markersize=8) for label in PERCENTILES]
     marks = labels.mark_legend([(n, entries.get(n)) for n in names])
-    _save(fig, path, handles, "\n".join(["percentile (colour = backend; the capped bar around p50 is its 95 % interval)",
-                                          *marks]))
+    _save(fig, path, handles,
+          "\n".join(["percentile (colour = backend; the capped bar around p50 is its 95 % interval)", *marks]))
 
 
 def _samples(data: Results, backend: str, op: str) -> list[int]:
@@ -200,7 +201,8 @@ def cold_start_plot(data: Results, path: Path) -> None:
     palette = colors(names)
     rows = [(n, o) for n in names if (o := data.op(n, COLD_START)) and o.n]
     fig, ax = plt.subplots(figsize=(12, 1.8 + 0.75 * max(1, len(rows))))
-    ax.set_title("Cold start: fresh process, import driver, open, first load_all\n(ms; dots = runs, bar and label = p50)")
+    ax.set_title("Cold start: fresh process, import driver, open, first load_all\n"
+                 "(ms; dots = runs, bar and label = p50)")
     if not rows:
         _no_data(ax, "no cold-start samples")
     else:

@@ -282,10 +282,12 @@ def seed_disagreements(run: Run) -> list[Block]:
         documented = seed_words(SEED_MATRIX[row.column][factor])
         says_yes = "Yes" in documented
         link = f"[{measured}]({MATRIX}#{cap_anchor(row.backend, 'cross_device')})"
-        who = row.option if row.backend in labels.EQUIVALENT_OF else f"{row.option} → {labels.prose(row.backend, entries[row.backend])}"
+        who = (row.option if row.backend in labels.EQUIVALENT_OF
+               else f"{row.option} → {labels.prose(row.backend, entries[row.backend])}")
         if measured == "yes" and cross_device_basis(result) == "loopback":
             if not says_yes:
-                items.append(f"{who}: the seed says {documented}; measured: {link} only from another process on this host's loopback, which "
+                items.append(f"{who}: the seed says {documented}; measured: {link} only from another process "
+                             "on this host's loopback, which "
                              "shows it is reachable by URL + token from another process, not from another device: "
                              "no evidence either way.")
             continue
@@ -452,7 +454,8 @@ def matrix_blocks(run: Run) -> list[Block]:
         Heading(2, "Where the measurements disagree with the seed", "disagreements"),
         *seed_disagreements(run),
         Heading(2, "The seed's factors (documented)", "seed"),
-        Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; * = with Turso or another cloud provider."),
+        Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; "
+             "* = with Turso or another cloud provider."),
         seed_table(run),
         Heading(2, "Capability evidence", "capability-evidence"),
         *capability_evidence(run),
@@ -633,7 +636,8 @@ def sweep_blocks(run: Run) -> list[Block]:
         fixed = ", ".join(f"{key} {value}" for key, value in (sweep.fixed or {}).items())
         blocks += [Heading(3, f"{sweep.param} = {', '.join(map(str, sweep.values))}"),
                    Para(f"Each exponent is the least-squares slope of log p50 on log {sweep.param} over the sizes "
-                        f"named in its row (the measured points; a failed point is left out){', at ' + fixed if fixed else ''}. "
+                        "named in its row (the measured points; a failed point is left out)"
+                        f"{', at ' + fixed if fixed else ''}. "
                         "It describes that range only, not sizes beyond it."),
                    Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {sweep.param}"], rows)]
     return blocks

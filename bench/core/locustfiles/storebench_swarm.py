@@ -216,7 +216,8 @@ class Master:
         environment.parsed_options.storebench = config.to_json()
         master = environment.runner
         master.register_message("storebench_ready", self.on_ready)
-        master.register_message("storebench_samples", lambda environment, msg, **_: self.collector.add_samples(msg.data))
+        master.register_message("storebench_samples",
+                                lambda environment, msg, **_: self.collector.add_samples(msg.data))
         master.register_message("storebench_done", lambda environment, msg, **_: self.collector.add_done(msg.data))
         environment.events.test_start.add_listener(self.on_test_start)
         cls = backends.get(config.backend)
