@@ -90,6 +90,8 @@ def _from_file(location: str) -> type[Store]:
     if not file.is_file():
         raise BackendModuleError(f"--backend-module {location!r}: no such file {path}")
     spec = importlib.util.spec_from_file_location(f"storebench_user_backend_{file.stem}", file)
+    if spec is None or spec.loader is None:
+        raise BackendModuleError(f"--backend-module {location!r}: {path} cannot be imported")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     cls = getattr(module, class_name, None)

@@ -76,6 +76,18 @@ class Target:
 
         return {"path": self.path, "url": redact_url(self.url), "extra": self.extra}
 
+    def require_path(self) -> str:
+        """`path`, for a store that opens a file (its provisioning always sets one)."""
+        if self.path is None:
+            raise StoreError("the target has no path: this store opens a database file")
+        return self.path
+
+    def require_url(self) -> str:
+        """`url`, for a store that connects to a server (its provisioning always sets one)."""
+        if self.url is None:
+            raise StoreError("the target has no url: this store connects to a server")
+        return self.url
+
 
 # What `Capabilities.needs` may name: what a backend needs outside Python. Preflight checks the
 # configured ones (a server URL, a real Turso database) before anything is measured.

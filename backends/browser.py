@@ -408,7 +408,7 @@ class BrowserStore(Store):
                     continue
                 samples[slot].append(round(ms * 1e6))
                 # One step per chunk when the wire is counted, so its count is this op's own.
-                trips[slot] += detail if wire_before is None else wire_after - wire_before
+                trips[slot] += detail if wire_before is None or wire_after is None else wire_after - wire_before
                 if extra is not None:
                     self.network_ms.setdefault(op, []).append(extra)
         return Timing([array("q", s) for s in samples], failures.errors, failures.examples, trips, failed,

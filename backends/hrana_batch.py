@@ -133,7 +133,7 @@ class HranaBatchStore(Store):
             raise
 
     def _client_url(self) -> str:
-        return self.target.url
+        return self.target.require_url()
 
     def close(self) -> None:
         if self.client is not None:

@@ -100,7 +100,7 @@ class NodeSqldStore(NodeStore):
         if not admin_url:
             return None
         try:
-            return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+            return sqld_server.Sqld(self.target.require_url(), admin_url).http_requests()
         except OSError:  # the server is gone: the op itself reports the error
             return None
 

@@ -122,7 +122,7 @@ def describe_engine(engine: Engine) -> dict:
         "settings": settings,
         "sqlalchemy_version": metadata.version("sqlalchemy"),
         "dialect": f"{engine.dialect.name}+{driver}",
-        "dbapi": f"{engine.dialect.dbapi.__name__} {metadata.version(dbapi_dist) if dbapi_dist else '(stdlib)'}",
+        "dbapi": f"{engine.dialect.loaded_dbapi.__name__} {metadata.version(dbapi_dist) if dbapi_dist else '(stdlib)'}",
         "dialect_package": f"sqlalchemy-libsql {metadata.version('sqlalchemy-libsql')}" if driver == "libsql" else None,
         "overhead_vs": RAW_BACKEND_BY_DRIVER.get(driver) if is_local_file(engine.url) else None,
     }
@@ -186,8 +186,22 @@ class SqlalchemyStore(Store):
             self.engine.dispose()  # closes the pooled connections
             self.engine = self.write_engine = None
 
+    @property
+    def reader(self) -> Engine:
+        """The engine for reads that `open` made."""
+        if self.engine is None:
+            raise StoreError(f"{self.name} is not open")
+        return self.engine
+
+    @property
+    def writer(self) -> Engine:
+        """The engine for write ops (BEGIN IMMEDIATE) that `open` made."""
+        if self.write_engine is None:
+            raise StoreError(f"{self.name} is not open")
+        return self.write_engine
+
     def describe(self) -> dict:
-        return describe_engine(self.engine)
+        return describe_engine(self.reader)
 
     def setup_schema(self) -> None:
-        self.metadata.create_all(self.write_engine)
+        self.metadata.create_all(self.writer)

@@ -88,7 +88,7 @@ class SqldStore(LibsqlStore):
         if not admin_url:
             return None
         try:
-            return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+            return sqld_server.Sqld(self.target.require_url(), admin_url).http_requests()
         except OSError:  # the server is gone (killed mid-run): the op itself reports the error
             return None
 
