@@ -70,7 +70,7 @@ def _free_subnet() -> ipaddress.IPv4Network:
              if line and line.split()[0][0].isdigit()]
     seed = uuid.uuid4().int
     for k in range(256):
-        candidate = ipaddress.ip_network(f"169.254.{(seed + k) % 256}.{4 * ((seed >> 8) % 64)}/30")
+        candidate = ipaddress.IPv4Network(f"169.254.{(seed + k) % 256}.{4 * ((seed >> 8) % 64)}/30")
         if not candidate.overlaps(RESERVED) and not any(candidate.overlaps(u) for u in used):
             return candidate
     raise NetnsError("no free /30 in 169.254.0.0/16")

@@ -39,10 +39,11 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from storebench.backends.base import Conversation, Message, Settings, Store, Target
+from storebench.backends.base import Conversation, Message, Settings, Store, StoreError, Target
 from storebench.capabilities import netns
 from storebench.core.workload import EPOCH_MS, checksum
 from storebench.model.secrets import redact_url, scrub
+from storebench.servers.processes import pipes
 
 PROBES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
 YES, NO, NA = "yes", "no", "n/a"
@@ -153,6 +154,7 @@ class Child:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, text=True, bufsize=1,
         )
+        self.stdin, self.stdout = pipes(self.proc)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.ended = False
         threading.Thread(target=self._pump, daemon=True).start()
@@ -163,7 +165,7 @@ class Child:
             raise
 
     def _pump(self) -> None:
-        for line in self.proc.stdout:
+        for line in self.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
@@ -179,8 +181,8 @@ class Child:
         return line
 
     def send(self, line: str) -> None:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
+        self.stdin.write(line + "\n")
+        self.stdin.flush()
 
     def finish(self, deadline: float) -> tuple[list[str], int, str]:
         """All remaining stdout lines, the exit status and the last stderr line."""
@@ -199,7 +201,7 @@ class Child:
 
     def close(self) -> None:
         self.kill()
-        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+        for stream in (self.stdin, self.stdout, self.stderr):
             try:
                 stream.close()
             except OSError:
@@ -430,7 +432,7 @@ def dump_url(url: str) -> str:
 def fetch_dump(target: Target) -> str | None:
     """The server's SQL dump, or None when the URL serves none (not a libSQL server)."""
     headers = {"Authorization": f"Bearer {target.auth_token}"} if target.auth_token else {}
-    request = urllib.request.Request(dump_url(target.url), headers=headers)
+    request = urllib.request.Request(dump_url(target.require_url()), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=CHILD_TIMEOUT_S) as response:
             text = response.read().decode("utf-8")
@@ -441,7 +443,11 @@ def fetch_dump(target: Target) -> str | None:
     return text if "CREATE TABLE" in text else None
 
 
-def _restore_dump(sql: str, dest: Path) -> None:
+def _restore_dump(target: Target, dest: Path) -> None:
+    """The server's SQL dump as of now, loaded into a new SQLite file at `dest`."""
+    sql = fetch_dump(target)
+    if sql is None:
+        raise StoreError("the server's /dump endpoint stopped serving a SQL dump")
     conn = sqlite3.connect(dest)
     try:
         conn.executescript(sql)
@@ -457,10 +463,9 @@ def _backup_method(cls: type[Store], target: Target, settings: Settings) -> tupl
         timeout_s = settings.busy_timeout_ms / 1000
         return "SQLite's online backup API", lambda dest: _sqlite_backup(target.path, dest, timeout_s)
     if target.url and urlsplit(target.url).scheme in ("http", "https", "ws", "wss", "libsql"):
-        dump = fetch_dump(target)
-        if dump is not None:
+        if fetch_dump(target) is not None:
             return ("the server's /dump endpoint (restored with executescript)",
-                    lambda dest: _restore_dump(fetch_dump(target), dest))
+                    lambda dest: _restore_dump(target, dest))
         return f"no database file, no backup hook, and {redact_url(dump_url(target.url))} serves no SQL dump"
     return "no database file and no backup hook: the backend's client exposes no backup"
 

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +130,8 @@ def run_sweep(names: Sequence[str], sweep: Sweep, params: Params, seed: int, set
     fixed = replace(params, iterations=rounds, warmup=warmup, cold_starts=0, probes=False)
     measured: dict[str, list[tuple[dict, dict, dict]]] = {name: [] for name in names}
     for value in sweep.values:
-        point = replace(fixed, **{sweep.param: value})
+        changes: dict[str, Any] = {sweep.param: value}
+        point = replace(fixed, **changes)
         for name in names:
             entry, ops = runner.run_backend(name, point, seed, settings)
             page = (_page_or_failure(name, point, seed, settings, rounds, warmup) if entry["status"] == "ok"

@@ -60,7 +60,7 @@ def host_info() -> dict:
 
 
 def package_versions() -> dict:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -422,7 +422,8 @@ def _require(cond: bool, where: str, what: str) -> None:
 
 def validate(data: object, where: str = "results") -> dict:
     """Check the structure every reader relies on; raise ResultsError naming the first problem."""
-    _require(isinstance(data, dict), where, "not a JSON object; is this a storebench results file?")
+    if not isinstance(data, dict):
+        raise ResultsError(f"{where}: not a JSON object; is this a storebench results file?")
     schema = data.get("schema")
     if isinstance(schema, str) and schema.startswith("storebench.results/") and schema != SCHEMA:
         raise ResultsError(f"{where}: schema {schema!r} is not supported by this storebench (reads {SCHEMA!r}); "

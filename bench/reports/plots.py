@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import matplotlib
 
@@ -64,7 +65,7 @@ def _ms_label(value: float, _pos: int | None = None) -> str:
     return f"{value:.6f}".rstrip("0")
 
 
-def _log_ms_axis(ax: Axes, which: str, values: Sequence[float]) -> None:
+def _log_ms_axis(ax: Axes, which: Literal["x", "y"], values: Sequence[float]) -> None:
     """A log axis in ms with 1-2-5 ticks labelled plainly, padded around the data."""
     low, high = min(values), max(values)
     getattr(ax, f"set_{which}scale")("log")

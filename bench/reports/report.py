@@ -143,7 +143,8 @@ def round_cost(run: Run, backend: str) -> Figure | None:
     """The p50s of the five operations added, with the interval their intervals add up to:
     the cost of one request of each route."""
     figures = [ranking.p50_figure(o) if (o := run.data.op(backend, op)) else None for op in OPS]
-    return None if any(f is None for f in figures) else ranking.total(figures)
+    present = [f for f in figures if f is not None]
+    return ranking.total(present) if len(present) == len(figures) else None
 
 
 # ---------------------------------------------------------------- decision matrix

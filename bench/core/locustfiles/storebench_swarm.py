@@ -108,12 +108,12 @@ class StoreUser(User):
         WORKER.go.wait()
         self.begin_ns = WORKER.go_ns
         self.window_ns = round(self.config.duration_s * 1e9)
-        self.offsets = self.schedule() if self.config.rate else None
+        self.offsets = self.schedule(self.config.rate) if self.config.rate else None
 
-    def schedule(self) -> array:
+    def schedule(self, total_rate: float) -> array:
         """This user's share of the open-loop rate, as intended starts after the go; shifted by a
         seeded phase within one mean gap, so the users' first ops do not all fall at once."""
-        rate = self.config.rate / self.config.users
+        rate = total_rate / self.config.users
         count = int(rate * self.config.duration_s) + 2 * len(self.names)  # whole rounds past the window's end
         phase = round(random.Random(self.record.seed).uniform(0, 1e9 / rate))
         return array("q", (phase + t for t in openloop.schedule(count, rate, self.config.arrivals, self.record.seed)))
@@ -136,6 +136,7 @@ class StoreUser(User):
 
     def run_round(self, warmup: bool):
         steps = self.workload.plan(1)
+        assert self.store is not None  # opened by on_start, which stops the user when it cannot
         calls = runner._calls(self.store, self.names, steps)
         first = self.planned
         self.pending = (first, len(steps))
