@@ -16,8 +16,8 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from storebench.errors import UsageError
 from storebench.backends.base import Store
+from storebench.errors import UsageError
 
 # The libSQL drivers (libsql_experimental, also under sqlalchemy-libsql) read RUST_LOG once, at
 # their first import, and otherwise log every replica reconnection and retry to stdout. Their
@@ -90,6 +90,8 @@ def _from_file(location: str) -> type[Store]:
     if not file.is_file():
         raise BackendModuleError(f"--backend-module {location!r}: no such file {path}")
     spec = importlib.util.spec_from_file_location(f"storebench_user_backend_{file.stem}", file)
+    if spec is None or spec.loader is None:
+        raise BackendModuleError(f"--backend-module {location!r}: {path} cannot be imported")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     cls = getattr(module, class_name, None)

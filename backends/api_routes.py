@@ -20,9 +20,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from storebench.backends.base import Capabilities, Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
@@ -104,6 +105,8 @@ def _log_tail(log: Path) -> str:
 def connection(url: str, timeout: float) -> http.client.HTTPConnection:
     """A (lazily connecting) HTTP/1.1 connection to the server at `url`."""
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise StoreError(f"no host in the url {url!r}")
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
 
 
@@ -151,7 +154,8 @@ class ApiRoutesStore(Store):
     kind = "api"
     capabilities = Capabilities(required_modules=("uvicorn", "starlette", "libsql"))
     driver = "libsql"  # the engine behind the routes; the HTTP stack is in describe()["stack"]
-    description = "the seed's 5 API routes (uvicorn + Starlette, own process) over an embedded libSQL file; keep-alive HTTP client"
+    description = ("the seed's 5 API routes (uvicorn + Starlette, own process) over an embedded libSQL file; "
+                   "keep-alive HTTP client")
 
     op_timeout = "enforced: http.client socket timeout on every request (connect, send, each read)"
     conn: http.client.HTTPConnection | None = None
@@ -181,19 +185,23 @@ class ApiRoutesStore(Store):
         # One connection kept alive across requests, as a browser tab keeps one to its app.
         # The standard library's client: about half the per-request client cost of httpx
         # here, so the numbers show the route layer rather than our client library.
-        self.conn = connection(self.target.url, self.settings.op_timeout_s)
+        self.conn = connection(self.target.require_url(), self.settings.op_timeout_s)
 
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
 
-    def _reconnect_if_closed(self) -> None:
-        """An idle keep-alive socket is readable only when the server has closed it; then
-        reconnect before sending, rather than fail on (or resend) a request."""
+    def _connection(self) -> http.client.HTTPConnection:
+        """The keep-alive connection `open` made. An idle socket is readable only when the
+        server has closed it; then reconnect before sending, rather than fail on (or resend) a
+        request."""
+        if self.conn is None:
+            raise StoreError("api-routes is not open")
         sock = self.conn.sock
         if sock is not None and select.select([sock], [], [], 0)[0]:
             self.conn.close()  # the next request connects anew
+        return self.conn
 
     def _request(self, method: str, path: str, body: dict | None = None) -> Any:
         """One HTTP request; a 4xx/5xx answer raises StoreError carrying the server's message."""
@@ -201,12 +209,13 @@ class ApiRoutesStore(Store):
         payload = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {} if body is None else {"Content-Type": "application/json"}
         try:
-            self._reconnect_if_closed()
-            self.conn.request(method, path, payload, headers)
-            response = self.conn.getresponse()
+            conn = self._connection()
+            conn.request(method, path, payload, headers)
+            response = conn.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()
             error = OpTimeout if isinstance(exc, TimeoutError) else StoreError  # socket.timeout is TimeoutError
             raise error(f"api-routes server at {self.target.url} did not answer {method} {path}: {exc}") from exc
         if response.status >= 400:

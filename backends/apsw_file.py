@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from storebench.backends.base import Capabilities
 from storebench.backends.sql import SqlStore
@@ -20,7 +20,7 @@ class ApswStore(SqlStore):
 
         # APSW is in autocommit mode unless a BEGIN is issued; its statement cache reuses
         # prepared statements.
-        return apsw.Connection(self.target.path, statementcachesize=256)
+        return apsw.Connection(self.target.require_path(), statementcachesize=256)
 
     def _execute(self, sql: str, params: Sequence = ()) -> None:
         for _ in self.conn.execute(sql, params):

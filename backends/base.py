@@ -12,9 +12,10 @@ import importlib
 import tempfile
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from storebench.errors import StorebenchError
 
@@ -74,6 +75,18 @@ class Target:
         from storebench.model.secrets import redact_url
 
         return {"path": self.path, "url": redact_url(self.url), "extra": self.extra}
+
+    def require_path(self) -> str:
+        """`path`, for a store that opens a file (its provisioning always sets one)."""
+        if self.path is None:
+            raise StoreError("the target has no path: this store opens a database file")
+        return self.path
+
+    def require_url(self) -> str:
+        """`url`, for a store that connects to a server (its provisioning always sets one)."""
+        if self.url is None:
+            raise StoreError("the target has no url: this store connects to a server")
+        return self.url
 
 
 # What `Capabilities.needs` may name: what a backend needs outside Python. Preflight checks the
@@ -214,7 +227,7 @@ class Store(ABC):
         yield Target(path=str(workdir / f"{cls.name}.db"))
 
     @classmethod
-    def opened(cls, target: Target, settings: Settings) -> "Store":
+    def opened(cls, target: Target, settings: Settings) -> Store:
         """A new store on `target`, already open; the caller closes it."""
         store = cls(target, settings)
         store.open()
@@ -278,7 +291,7 @@ class Store(ABC):
         foreign_keys, busy_timeout_ms)."""
 
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
-                  store_size: Callable[[int, int], None] | None = None) -> "Timing":
+                  store_size: Callable[[int, int], None] | None = None) -> Timing:
         """Only for `self_timed` stores: run `steps` (slot, op name, args) in order, time each
         call after the first `warmup` in the store's own runtime, and return what
         `storebench.core.timing.time_steps` would (samples in ns per slot, errors, failed step indices).
@@ -294,7 +307,7 @@ class Store(ABC):
         """Behaviour measured after the timed run (untimed), recorded with the backend."""
         return {}
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         self.open()
         return self
 

@@ -24,14 +24,15 @@ import subprocess
 import tempfile
 import time
 from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar
 
 from storebench.backends.api_routes import decode_conversation, encode_conversation, encode_message
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
-from storebench.servers.processes import die_with_parent, free_port
 from storebench.model.secrets import scrub
+from storebench.servers.processes import die_with_parent, free_port
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 NEXT_BIN = WEB_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
@@ -112,7 +113,8 @@ def server_env(db: Path, settings: Settings) -> dict[str, str]:
     return {
         **inherited, "NEXT_TELEMETRY_DISABLED": "1",
         "STOREBENCH_DB": str(db), "STOREBENCH_JOURNAL_MODE": settings.journal_mode,
-        "STOREBENCH_SYNCHRONOUS": settings.synchronous, "STOREBENCH_FOREIGN_KEYS": "1" if settings.foreign_keys else "0",
+        "STOREBENCH_SYNCHRONOUS": settings.synchronous,
+        "STOREBENCH_FOREIGN_KEYS": "1" if settings.foreign_keys else "0",
         "STOREBENCH_BUSY_TIMEOUT_MS": str(int(settings.busy_timeout_ms)),
     }
 
@@ -406,7 +408,7 @@ class BrowserStore(Store):
                     continue
                 samples[slot].append(round(ms * 1e6))
                 # One step per chunk when the wire is counted, so its count is this op's own.
-                trips[slot] += detail if wire_before is None else wire_after - wire_before
+                trips[slot] += detail if wire_before is None or wire_after is None else wire_after - wire_before
                 if extra is not None:
                     self.network_ms.setdefault(op, []).append(extra)
         return Timing([array("q", s) for s in samples], failures.errors, failures.examples, trips, failed,

@@ -17,8 +17,8 @@ answers: page, scripts, the client's import and its first request, preflight inc
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from storebench.backends.api_routes import encode_conversation
 from storebench.backends.base import Capabilities, Conversation, Settings, Target
@@ -32,7 +32,8 @@ class BrowserTursoStore(TursoTarget, BrowserStore):
     name = "browser-turso"
     kind = "remote"
     capabilities = Capabilities(
-        second_device=True, emulated=True, required_modules=("playwright", "jwt"), needs=("nextjs", "chromium", "turso"))
+        second_device=True, emulated=True, required_modules=("playwright", "jwt"),
+        needs=("nextjs", "chromium", "turso"))
     description = ("the design's phase 2: the page in headless Chromium uses @libsql/client/web with a token "
                    "straight to Turso (real or emulated), no routes; timed in the page")
     not_in_all = "starts a Next.js server (for the page), Chromium and the emulated Turso"
@@ -93,7 +94,8 @@ class BrowserTursoStore(TursoTarget, BrowserStore):
     def cold_start(cls, target: Target, settings: Settings, started_ns: int) -> tuple[int, int]:
         """A fresh browser opens the page: ms since navigation start when the first load answers."""
         with chromium() as browser:
-            ms, count = open_page(browser, target.extra["page_url"]).evaluate("([url, token, ms]) => window.storebench.coldLoad(url, token, ms)",
+            page = open_page(browser, target.extra["page_url"])
+            ms, count = page.evaluate("([url, token, ms]) => window.storebench.coldLoad(url, token, ms)",
                                       [target.url, target.auth_token, settings.op_timeout_s * 1000])
         return round(ms * 1e6), count
 

@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from importlib import metadata
-from typing import Any, Sequence
+from typing import Any
 
 from storebench.backends.base import Conversation, Message, OpTimeout, Store, StoreError
 from storebench.backends.sql import (
-    DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE, SCHEMA, SELECT_CONVERSATIONS,
-    SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, SYNCHRONOUS_NAMES, TOUCH_CONVERSATION, UPDATE_TITLE,
-    assemble, conversation_row, message_row,
+    DELETE_CONVERSATION,
+    DELETE_MESSAGES,
+    INSERT_CONVERSATION,
+    INSERT_MESSAGE,
+    SCHEMA,
+    SELECT_CONVERSATIONS,
+    SELECT_MESSAGES,
+    SELECT_PAGE,
+    SELECT_PAGE_MESSAGES,
+    SYNCHRONOUS_NAMES,
+    TOUCH_CONVERSATION,
+    UPDATE_TITLE,
+    assemble,
+    conversation_row,
+    message_row,
 )
 from storebench.model.secrets import redact_url, scrub
 
@@ -89,7 +102,8 @@ class HranaBatchStore(Store):
                   "after a timeout the client is closed and the next op connects anew")
     token_variable: str | None = None  # the environment variable to name in auth errors
     gevent_reason = ("libsql-client runs its own asyncio event loop in a thread; under gevent's monkey-patching "
-                     "(a Locust worker) no user finished connecting and preloading in 5 minutes (measured with sqld-ws)")
+                     "(a Locust worker) no user finished connecting and preloading in 5 minutes "
+                     "(measured with sqld-ws)")
 
     client: Any = None
     counter: TurnCounter | None = None
@@ -119,7 +133,7 @@ class HranaBatchStore(Store):
             raise
 
     def _client_url(self) -> str:
-        return self.target.url
+        return self.target.require_url()
 
     def close(self) -> None:
         if self.client is not None:

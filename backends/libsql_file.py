@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from importlib import metadata
+from typing import ClassVar
 
-from storebench.backends.base import Capabilities
+from storebench.backends.base import Capabilities, Kind
 from storebench.backends.sql import SqlStore
 
 
 class LibsqlStore(SqlStore):
     name = "libsql"
-    kind = "embedded"
+    kind: ClassVar[Kind] = "embedded"  # declared here too: SqldStore (a subclass) is a "server"
     capabilities = Capabilities(paging=True, required_modules=("libsql",))
     driver = "libsql"
     description = "libSQL embedded in the process (pip libsql) on a local file"

@@ -16,12 +16,21 @@ import json
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from storebench.backends.base import Capabilities, Conversation, Message, Settings, StoreError, Target
 from storebench.backends.browser import (
-    BrowserStore, encode_args, first_answer, http_get, ms_summary, open_page, read_package_version, running_next, spawn_next,
+    BrowserStore,
+    encode_args,
+    first_answer,
+    http_get,
+    ms_summary,
+    open_page,
+    read_package_version,
+    running_next,
+    spawn_next,
     stop_next,
 )
 from storebench.backends.sqlite3_file import Sqlite3Store
@@ -50,7 +59,7 @@ class NextjsRoutesStore(BrowserStore):
         self._evaluate("ms => window.storebench.useRoutes(ms)", self.settings.op_timeout_s * 1000)
 
     def _info(self) -> dict:
-        status, body = http_get(self.target.url, "/api/info", self.settings.op_timeout_s)
+        status, body = http_get(self.target.require_url(), "/api/info", self.settings.op_timeout_s)
         info = json.loads(body)
         if status != 200:
             raise StoreError(f"/api/info answered HTTP {status}: {info.get('error')}")
@@ -76,7 +85,7 @@ class NextjsRoutesStore(BrowserStore):
     def cold_start(cls, target: Target, settings: Settings, started_ns: int) -> tuple[int, int]:
         """A fresh `next start` on the same file: from its spawn to its first answered load."""
         with tempfile.TemporaryDirectory(prefix="storebench-next-cold-") as tmp:
-            server = spawn_next("start", Path(target.path), settings, Path(tmp) / "next.log")
+            server = spawn_next("start", Path(target.require_path()), settings, Path(tmp) / "next.log")
             try:
                 answered, body = first_answer(server, "/api/conversations/load")
             finally:
@@ -84,7 +93,8 @@ class NextjsRoutesStore(BrowserStore):
         return answered - server.spawned_ns, len(json.loads(body)["conversations"])
 
     def observations(self) -> dict:
-        return {**super().observations(), "next_dev": next_dev_figures(Path(self.target.path), self.settings, self.context,
+        return {**super().observations(),
+                "next_dev": next_dev_figures(Path(self.target.require_path()), self.settings, self.context,
                                                                   DEV_SERVERS, DEV_REPEATS)}
 
 
@@ -125,7 +135,8 @@ def next_dev_figures(db: Path, settings: Settings, browser: Any, servers: int, r
     `repeats` after it, timed in a new tab of `browser` like the run's ops (ms)."""
     first: dict[str, list[float]] = {op: [] for op in OPS}
     cached: dict[str, list[float]] = {op: [] for op in OPS}
-    ready_ms, errors = [], []
+    ready_ms: list[float] = []
+    errors: list[str] = []
     steps = dev_steps(repeats)
     for k in range(servers):
         try:

@@ -13,14 +13,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
-from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Settings, Target
 from storebench.backends.node_runner import NodeStore
 from storebench.backends.turso import TursoTarget, wire_counter
+from storebench.servers import sqld_server
 
 REMOTE_TIMEOUT = ("enforced in Node: every HTTP request of @libsql/client carries AbortSignal.timeout(op_timeout_s); "
                   "a request that times out fails the op")
@@ -91,7 +91,8 @@ class NodeSqldStore(NodeStore):
 
     def counter_spec(self) -> dict | None:
         admin_url = self.target.extra.get("admin_url")
-        return {"metrics_url": f"{admin_url}/metrics", "metric": sqld_server.HTTP_RESPONSES_METRIC} if admin_url else None
+        return {"metrics_url": f"{admin_url}/metrics",
+                "metric": sqld_server.HTTP_RESPONSES_METRIC} if admin_url else None
 
     def round_trips(self) -> int | None:
         """HTTP requests sqld answered (its own metrics; each is one round trip)."""
@@ -99,7 +100,7 @@ class NodeSqldStore(NodeStore):
         if not admin_url:
             return None
         try:
-            return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+            return sqld_server.Sqld(self.target.require_url(), admin_url).http_requests()
         except OSError:  # the server is gone: the op itself reports the error
             return None
 

@@ -20,12 +20,13 @@ import subprocess
 import tempfile
 import time
 from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, ClassVar, Sequence
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
-from storebench.servers.processes import die_with_parent, stop_process
+from storebench.servers.processes import die_with_parent, pipes, stop_process
 
 if TYPE_CHECKING:
     from storebench.core.timing import Timing
@@ -95,14 +96,15 @@ class NodeProcess:
             ["node", str(RUNNER)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._stderr, preexec_fn=die_with_parent,
         )
+        self.stdin, self.stdout = pipes(self.proc)
 
     def request(self, message: dict) -> dict:
         """Send one request and return the answer; a failure answer raises StoreError
         (OpTimeout when the system's op timeout fired)."""
         try:
-            self.proc.stdin.write(json.dumps(message, ensure_ascii=False).encode() + b"\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
+            self.stdin.write(json.dumps(message, ensure_ascii=False).encode() + b"\n")
+            self.stdin.flush()
+            line = self.stdout.readline()
         except (BrokenPipeError, ValueError):  # ValueError: the pipes were closed by stop()
             line = b""
         if not line:
@@ -127,12 +129,12 @@ class NodeProcess:
         if self.proc.poll() is None:
             try:
                 self.request({"op": "close"})
-                self.proc.stdin.close()
+                self.stdin.close()
                 self.proc.wait(STOP_GRACE_S)
             except (StoreError, OSError, subprocess.TimeoutExpired):
                 pass
         stop_process(self.proc)
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.stdin, self.stdout):
             stream.close()
         self._stderr.close()
 
@@ -165,17 +167,19 @@ class NodeStore(Store):
         what a user pays, Python's is not). The answer carries only the number of
         conversations, so encoding the data for the harness is not timed."""
         store = cls(target, settings)
-        lines = [store.open_request(), {"op": "call", "name": "load_all", "args": [], "reply": "count"}, {"op": "close"}]
+        lines = [store.open_request(), {"op": "call", "name": "load_all", "args": [], "reply": "count"},
+                 {"op": "close"}]
         payload = "".join(json.dumps(line) + "\n" for line in lines).encode()
         t0 = time.perf_counter_ns()
         proc = subprocess.Popen(["node", str(RUNNER)], cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 preexec_fn=die_with_parent)
-        proc.stdin.write(payload)  # read by the runner as soon as it has started
-        proc.stdin.close()
-        opened = proc.stdout.readline()
-        loaded = proc.stdout.readline()
+        stdin, stdout = pipes(proc)
+        stdin.write(payload)  # read by the runner as soon as it has started
+        stdin.close()
+        opened = stdout.readline()
+        loaded = stdout.readline()
         t1 = time.perf_counter_ns()
-        proc.stdout.read()
+        stdout.read()
         proc.wait()
         for line in (opened, loaded):
             answer = json.loads(line or b'{"ok": false, "error": "the Node runner exited without answering"}')
@@ -208,8 +212,14 @@ class NodeStore(Store):
             process, self.process = self.process, None
             process.stop()
 
+    def _runner(self) -> NodeProcess:
+        """The runner process `open` started."""
+        if self.process is None:
+            raise StoreError(f"{self.name} is not open")
+        return self.process
+
     def _call(self, name: str, *args: Any) -> Any:
-        return self.process.request({"op": "call", "name": name, "args": list(args)})["value"]
+        return self._runner().request({"op": "call", "name": name, "args": list(args)})["value"]
 
     def setup_schema(self) -> None:
         self._call("schema")
@@ -239,8 +249,9 @@ class NodeStore(Store):
         from storebench.model import stats
 
         info = self._call("describe")
-        floor = self.process.request({"op": "floor", "n": FLOOR_CALLS})["ns"]
-        info["runner_floor"] = {"op": "null (timed in Node like an op)", **stats.overhead_summary(floor[FLOOR_CALLS // 10:])}
+        floor = self._runner().request({"op": "floor", "n": FLOOR_CALLS})["ns"]
+        info["runner_floor"] = {"op": "null (timed in Node like an op)",
+                                **stats.overhead_summary(floor[FLOOR_CALLS // 10:])}
         info["node_version"] = node_version()
         if self.overhead_vs:
             info["overhead_vs"] = self.overhead_vs
@@ -252,24 +263,25 @@ class NodeStore(Store):
         return {"settings_after_run": self._call("describe")["settings"]}
 
     def time_plan(self, steps: Sequence[tuple[int, str, tuple]], slots: int, warmup: int,
-                  store_size: Callable[[int, int], None] | None = None) -> "Timing":
+                  store_size: Callable[[int, int], None] | None = None) -> Timing:
         """Node times every step (and counts what each load_all returned, after the clock read);
         the answers fill what `storebench.core.timing.time_steps` returns."""
         from storebench.core.timing import Failures, Timing
 
+        process = self._runner()
         failures = Failures(slots, [self.target.auth_token])
         samples: list[array] = [array("q") for _ in range(slots)]
         trips = [0] * slots
         failed: list[int] = []
         for start in range(0, len(steps), PLAN_CHUNK):
             chunk = steps[start:start + PLAN_CHUNK]
-            answer = self.process.request({"op": "plan", "steps": [[op, wire_args(args)] for _, op, args in chunk]})
+            answer = process.request({"op": "plan", "steps": [[op, wire_args(args)] for _, op, args in chunk]})
             for k, ((slot, _, _), ns) in enumerate(zip(chunk, answer["ns"])):
                 i = start + k
                 if ns is None:
                     failed.append(i)
                     if i >= warmup:
-                        failures.record(slot, error_from(self.process.scrub(answer["errors"][str(k)])))
+                        failures.record(slot, error_from(process.scrub(answer["errors"][str(k)])))
                 elif i >= warmup:
                     samples[slot].append(ns)
                     if answer["trips"] is not None:

@@ -29,7 +29,7 @@ class PytursoStore(SqlStore):
         import turso
 
         # isolation_level=None: autocommit, so BEGIN IMMEDIATE is ours to issue.
-        return turso.connect(self.target.path, isolation_level=None)
+        return turso.connect(self.target.require_path(), isolation_level=None)
 
     def _driver_version(self) -> str:
         return metadata.version("pyturso")

@@ -8,7 +8,8 @@ driver module only says how to connect, execute and query. ORMs and HTTP backend
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from storebench.backends.base import Conversation, Message, Store
 

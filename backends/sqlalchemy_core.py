@@ -7,8 +7,20 @@ one transaction), as a web handler written with Core would do it.
 
 from __future__ import annotations
 
-from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, Table, Text, delete, insert,
-                        select, update)
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from storebench.backends import sqlalchemy_support as support
 from storebench.backends.base import Capabilities, Conversation, Message
@@ -54,7 +66,7 @@ class SqlalchemyCoreStore(support.SqlalchemyStore):
     metadata = metadata
 
     def preload(self, items: list[Conversation]) -> None:
-        with self.write_engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(insert(conversations), [conversation_values(c) for c in items])
             rows = [message_values(m) for c in items for m in c.messages]
             if rows:
@@ -75,31 +87,31 @@ class SqlalchemyCoreStore(support.SqlalchemyStore):
                         messages.c.created_at)
         if limit is not None:
             wanted = wanted.where(messages.c.conversation_id.in_(recent.with_only_columns(conversations.c.id)))
-        with self.engine.begin() as conn:
+        with self.reader.begin() as conn:
             conversation_rows = conn.execute(recent).all()
             message_rows = conn.execute(
                 wanted.order_by(messages.c.conversation_id, messages.c.created_at, messages.c.id)).all()
         return assemble(conversation_rows, message_rows)
 
     def create_conversation(self, conversation: Conversation) -> None:
-        with self.write_engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(insert(conversations), conversation_values(conversation))
             if conversation.messages:
                 conn.execute(insert(messages), [message_values(m) for m in conversation.messages])
 
     def add_message(self, message: Message) -> None:
-        with self.write_engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(insert(messages), message_values(message))
             conn.execute(update(conversations).where(conversations.c.id == message.conversation_id)
                          .values(updated_at=message.created_at))
 
     def update_title(self, conversation_id: str, title: str, updated_at: int) -> None:
-        with self.write_engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(conversations).where(conversations.c.id == conversation_id)
                          .values(title=title, updated_at=updated_at))
 
     def delete_conversation(self, conversation_id: str) -> None:
         # Messages are deleted explicitly, as in backends/sql.py: independent of foreign_keys.
-        with self.write_engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(delete(messages).where(messages.c.conversation_id == conversation_id))
             conn.execute(delete(conversations).where(conversations.c.id == conversation_id))

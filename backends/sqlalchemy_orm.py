@@ -10,11 +10,13 @@ conversation by primary key, change attributes, let the flush write them.
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload, sessionmaker
 
 from storebench.backends import sqlalchemy_support as support
-from storebench.backends.base import Capabilities, Conversation, Message, StoreError
+from storebench.backends.base import Capabilities, Conversation, Message, Role, StoreError
 
 
 class Base(DeclarativeBase):
@@ -31,7 +33,7 @@ class ConversationRow(Base):
     # passive_deletes: the database's ON DELETE CASCADE removes the messages, so deleting a
     # conversation does not first load its messages (SQLAlchemy's advice when the schema has
     # the cascade; it needs foreign_keys=ON, which open() checks).
-    messages: Mapped[list["MessageRow"]] = relationship(
+    messages: Mapped[list[MessageRow]] = relationship(
         back_populates="conversation", cascade="all, delete-orphan", passive_deletes=True,
         order_by="(MessageRow.created_at, MessageRow.id)",
     )
@@ -63,8 +65,10 @@ def conversation_row(c: Conversation) -> ConversationRow:
 
 
 def to_conversation(row: ConversationRow) -> Conversation:
+    # The role column's CHECK constraint admits only the two roles.
     return Conversation(row.id, row.title, row.created_at, row.updated_at,
-                        [Message(m.id, m.conversation_id, m.role, m.content, m.created_at) for m in row.messages])
+                        [Message(m.id, m.conversation_id, cast(Role, m.role), m.content, m.created_at)
+                         for m in row.messages])
 
 
 class SqlalchemyOrmStore(support.SqlalchemyStore):
@@ -72,7 +76,8 @@ class SqlalchemyOrmStore(support.SqlalchemyStore):
     kind = "orm"
     capabilities = Capabilities(paging=True, required_modules=("sqlalchemy", "sqlalchemy_libsql"))
     driver = "sqlalchemy"
-    description = "SQLAlchemy ORM (declarative models, Session unit of work) on an embedded libSQL file, or --sqlalchemy-url"
+    description = ("SQLAlchemy ORM (declarative models, Session unit of work) on an embedded libSQL file, "
+                   "or --sqlalchemy-url")
 
     metadata = Base.metadata
 

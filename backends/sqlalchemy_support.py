@@ -13,9 +13,10 @@ our BEGIN, so writes take the write lock up front with BEGIN IMMEDIATE, as every
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
 from sqlalchemy.engine import URL
@@ -121,7 +122,7 @@ def describe_engine(engine: Engine) -> dict:
         "settings": settings,
         "sqlalchemy_version": metadata.version("sqlalchemy"),
         "dialect": f"{engine.dialect.name}+{driver}",
-        "dbapi": f"{engine.dialect.dbapi.__name__} {metadata.version(dbapi_dist) if dbapi_dist else '(stdlib)'}",
+        "dbapi": f"{engine.dialect.loaded_dbapi.__name__} {metadata.version(dbapi_dist) if dbapi_dist else '(stdlib)'}",
         "dialect_package": f"sqlalchemy-libsql {metadata.version('sqlalchemy-libsql')}" if driver == "libsql" else None,
         "overhead_vs": RAW_BACKEND_BY_DRIVER.get(driver) if is_local_file(engine.url) else None,
     }
@@ -141,7 +142,7 @@ class StatementCounter:
             self.count += 1
 
     @contextlib.contextmanager
-    def counting(self) -> Iterator["StatementCounter"]:
+    def counting(self) -> Iterator[StatementCounter]:
         self.count = 0
         event.listen(self.engine, "before_cursor_execute", self._count)
         try:
@@ -185,8 +186,22 @@ class SqlalchemyStore(Store):
             self.engine.dispose()  # closes the pooled connections
             self.engine = self.write_engine = None
 
+    @property
+    def reader(self) -> Engine:
+        """The engine for reads that `open` made."""
+        if self.engine is None:
+            raise StoreError(f"{self.name} is not open")
+        return self.engine
+
+    @property
+    def writer(self) -> Engine:
+        """The engine for write ops (BEGIN IMMEDIATE) that `open` made."""
+        if self.write_engine is None:
+            raise StoreError(f"{self.name} is not open")
+        return self.write_engine
+
     def describe(self) -> dict:
-        return describe_engine(self.engine)
+        return describe_engine(self.reader)
 
     def setup_schema(self) -> None:
-        self.metadata.create_all(self.write_engine)
+        self.metadata.create_all(self.writer)

@@ -9,15 +9,15 @@ the embedded backends; so a write op here costs 6–8 round trips.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
 
-from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Conversation, Settings, Target
 from storebench.backends.hrana_batch import SERVER_SETTINGS_NOTE
 from storebench.backends.libsql_file import LibsqlStore
 from storebench.backends.sql import INSERT_CONVERSATION, INSERT_MESSAGE, conversation_row, message_row
+from storebench.servers import sqld_server
 
 
 def sql_literal(value: str | int) -> str:
@@ -88,7 +88,7 @@ class SqldStore(LibsqlStore):
         if not admin_url:
             return None
         try:
-            return sqld_server.Sqld(self.target.url, admin_url).http_requests()
+            return sqld_server.Sqld(self.target.require_url(), admin_url).http_requests()
         except OSError:  # the server is gone (killed mid-run): the op itself reports the error
             return None
 

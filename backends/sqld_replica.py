@@ -32,19 +32,25 @@ import http.client
 import json
 import statistics
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
-from urllib.parse import urlsplit
+from typing import Any
 
-from storebench.servers import sqld_server
+from storebench.backends.api_routes import connection
 from storebench.backends.base import Capabilities, Conversation, Settings, StoreError, Target
 from storebench.backends.libsql_file import LibsqlStore
-from storebench.servers.processes import free_port
 from storebench.backends.sql import (
-    INSERT_CONVERSATION, SELECT_CONVERSATIONS, SELECT_MESSAGES, SELECT_PAGE, SELECT_PAGE_MESSAGES, assemble,
+    INSERT_CONVERSATION,
+    SELECT_CONVERSATIONS,
+    SELECT_MESSAGES,
+    SELECT_PAGE,
+    SELECT_PAGE_MESSAGES,
+    assemble,
     conversation_row,
 )
 from storebench.backends.sqld import SqldStore
+from storebench.servers import sqld_server
+from storebench.servers.processes import free_port
 
 CATCH_UP_TIMEOUT_S = 10.0  # longest a read waits for the replica to reach the primary's frame
 SNAPSHOT_ATTEMPTS = 5  # reads repeated at most this often when a commit lands mid-read
@@ -73,8 +79,7 @@ class JsonHttp:
     new TCP connection per request would add a handshake to every poll."""
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=HTTP_TIMEOUT_S)
+        self.conn = connection(url, HTTP_TIMEOUT_S)
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
         data = None if body is None else json.dumps(body)
@@ -104,7 +109,7 @@ class SqldReplicaStore(SqldStore):
     description = ("a real sqld primary and replica on loopback via libsql over Hrana HTTP: writes to the "
                    "primary, load_all from the replica once it has caught up")
 
-    replica = None
+    replica: Any = None  # libsql's connection to the replica (the driver has no type hints)
     primary_hrana: JsonHttp | None = None
     replica_admin: JsonHttp | None = None
 
@@ -137,7 +142,7 @@ class SqldReplicaStore(SqldStore):
 
         super().open()
         self.replica = libsql.connect(self.target.extra["replica_url"], isolation_level=None)
-        self.primary_hrana = JsonHttp(self.target.url)
+        self.primary_hrana = JsonHttp(self.target.require_url())
         self.replica_admin = JsonHttp(self.target.extra["replica_admin_url"])
         self.forwarded_at_open = self.forwarded()
 
@@ -169,7 +174,7 @@ class SqldReplicaStore(SqldStore):
             self.reads_that_waited += polls > 1
             conversations = self.replica.execute(conversations_sql, params).fetchall()
             messages = self.replica.execute(messages_sql, params).fetchall()
-            if self._index(self.replica_admin) == before:
+            if self._replica_index() == before:
                 return assemble(conversations, messages)
             self.reads_repeated += 1
         raise StoreError(f"the replica applied commits during each of {SNAPSHOT_ATTEMPTS} read attempts; "
@@ -180,21 +185,29 @@ class SqldReplicaStore(SqldStore):
         poll is one admin request (well under a millisecond on loopback), so the wait ends
         within one poll of the frame arriving."""
         deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
-        index, polls = self._index(self.replica_admin), 1
+        index, polls = self._replica_index(), 1
         while index < frame:
             if time.monotonic() > deadline:
                 raise StoreError(f"the replica did not reach the primary's frame {frame} within "
                                  f"{CATCH_UP_TIMEOUT_S:g} s (it is at {index})")
-            index, polls = self._index(self.replica_admin), polls + 1
+            index, polls = self._replica_index(), polls + 1
         return index, polls
 
-    def _index(self, admin: JsonHttp) -> int:
+    def _replica_index(self) -> int:
         self.index_reads += 1
-        return int(admin.request("GET", STATS_PATH)["replication_index"])
+        return int(self._admin().request("GET", STATS_PATH)["replication_index"])
+
+    def _admin(self) -> JsonHttp:
+        """The replica's admin API client that `open` made."""
+        if self.replica_admin is None:
+            raise StoreError("sqld-replica is not open")
+        return self.replica_admin
 
     def _primary_index(self) -> int:
         """The primary's replication index as of now (0 before its first commit). The request
         goes to the primary's user port, so its metrics count it as a round trip."""
+        if self.primary_hrana is None:
+            raise StoreError("sqld-replica is not open")
         return int(hrana_execute(self.primary_hrana, "SELECT 1")["replication_index"] or 0)
 
     # Reporting ----------------------------------------------------------------------------
@@ -209,8 +222,10 @@ class SqldReplicaStore(SqldStore):
         """HTTP requests both servers answered on their user ports (their own metrics), plus
         the admin requests this client made for the replica's index."""
         extra = self.target.extra
-        primary = sqld_server.Sqld(self.target.url, extra["admin_url"]).http_requests()
+        primary = sqld_server.Sqld(self.target.require_url(), extra["admin_url"]).http_requests()
         replica = sqld_server.Sqld(extra["replica_url"], extra["replica_admin_url"]).http_requests()
+        if primary is None or replica is None:  # not so here: both servers are given an admin URL
+            return None
         return primary + replica + self.index_reads
 
     def observations(self) -> dict:
@@ -231,7 +246,7 @@ class SqldReplicaStore(SqldStore):
 
     def forwarded(self) -> int:
         """Statements the replica has forwarded to the primary over its life (its own stats)."""
-        return int(self.replica_admin.request("GET", STATS_PATH)["write_requests_delegated"])
+        return int(self._admin().request("GET", STATS_PATH)["write_requests_delegated"])
 
     def measure_lag(self, probes: int) -> dict:
         """Write acknowledged by the primary -> visible on the replica, `probes` times.
@@ -251,9 +266,12 @@ class SqldReplicaStore(SqldStore):
         # Imported here: it brings numpy, which would otherwise count in every cold start.
         from storebench.model.stats import summarize
 
-        writer = JsonHttp(self.target.url)
+        writer = JsonHttp(self.target.require_url())
         poller = JsonHttp(self.target.extra["replica_url"])
-        lags, lower_bounds, polls, periods = [], [], [], []
+        lags: list[float] = []
+        lower_bounds: list[float] = []
+        polls: list[int] = []
+        periods: list[float] = []
         try:
             self.wait_for_replica(self._primary_index())
             for i in range(probes):

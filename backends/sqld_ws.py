@@ -5,12 +5,12 @@ two rows show what the client and transport cost. Each op is one Hrana batch (se
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Settings, Target
 from storebench.backends.hrana_batch import HranaBatchStore
+from storebench.servers import sqld_server
 
 
 class SqldWsStore(HranaBatchStore):

@@ -19,7 +19,7 @@ class Sqlite3Store(SqlStore):
         # isolation_level=None: no implicit transactions, so BEGIN IMMEDIATE is ours to issue.
         # The module's statement cache (cached_statements) gives statement reuse.
         return sqlite3.connect(
-            self.target.path,
+            self.target.require_path(),
             isolation_level=None,
             timeout=self.settings.busy_timeout_ms / 1000,
             cached_statements=256,

@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Literal
 
-from storebench.servers import sqld_server
 from storebench.backends.base import Capabilities, Settings, StoreError, Target
 from storebench.backends.hrana_batch import HranaBatchStore
+from storebench.servers import sqld_server
 from storebench.servers.wan_proxy import Counters, WanProxy
 
 URL_VARIABLE = "TURSO_DATABASE_URL"
@@ -41,7 +42,7 @@ def real_turso() -> tuple[str, str] | None:
     if token and not url:
         raise StoreError(f"{TOKEN_VARIABLE} is set but {URL_VARIABLE} is not: set {URL_VARIABLE} "
                          f"(or unset {TOKEN_VARIABLE} to use the emulated Turso)")
-    return (url, token) if url else None
+    return (url, token) if url and token else None
 
 
 def new_key_pair(workdir: Path):
@@ -109,7 +110,7 @@ class TursoTarget:
     its provisioning."""
 
     # What the results say before provisioning (e.g. when it fails); then the target decides.
-    emulated = False if os.environ.get(URL_VARIABLE) else EMULATION
+    emulated: str | Literal[False] = False if os.environ.get(URL_VARIABLE) else EMULATION
 
     def __init__(self, target: Target, settings: Settings) -> None:
         super().__init__(target, settings)  # type: ignore[call-arg]
@@ -153,7 +154,7 @@ class TursoStore(TursoTarget, HranaBatchStore):
 
     def _client_url(self) -> str:
         # The emulated server speaks plain ws:// through the proxy; libsql:// means wss://.
-        url = self.target.url
+        url = self.target.require_url()
         return "ws" + url.removeprefix("http") if url.startswith("http") else url
 
     def close(self) -> None:

@@ -14,9 +14,9 @@ that is over a second per round, hence `rounds_fraction`.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
 
 from storebench.backends.base import Capabilities, Conversation, Settings, StoreError, Target
 from storebench.backends.sql import SELECT_CONVERSATIONS, SELECT_MESSAGES, SqlStore, assemble
@@ -34,7 +34,8 @@ class TursoReplicaStore(TursoTarget, SqlStore):
     capabilities = Capabilities(
         paging=True, emulated=True, required_modules=("libsql_experimental", "jwt"), needs=("turso",))
     driver = "libsql-experimental"
-    description = "embedded replica of the turso database (libsql-experimental): local reads, writes forwarded to the primary"
+    description = ("embedded replica of the turso database (libsql-experimental): local reads, "
+                   "writes forwarded to the primary")
     extra_ops = ("sync",)
     rounds_fraction = 0.05  # 10 rounds in quick: a round is over a second at 20 ms
     op_timeout = ("not supported by driver libsql-experimental 0.0.55: reads are local, forwarded writes "

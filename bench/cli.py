@@ -11,18 +11,19 @@ import os
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import NoReturn
 
 from storebench import backends
 from storebench.backends.base import SYNCHRONOUS_LEVELS, Settings
 from storebench.core import inject as inject_mod
+from storebench.core.workload import OPS, PROFILES, params_for
 from storebench.errors import UsageError
 from storebench.model import results as results_mod
 from storebench.model.results import BackendResult, ConcurrencyResult, OpResult, Results, Sweep
 from storebench.model.secrets import redact_url
-from storebench.core.workload import OPS, PROFILES, params_for
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is almost surely a typo
@@ -33,7 +34,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print the whole usage block
+    def error(self, message: str) -> NoReturn:  # argparse would print the whole usage block
         raise UsageError(message)
 
 
@@ -47,7 +48,8 @@ def whole_number(minimum: int, maximum: int = 10**9) -> Callable[[str], int]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} must be {'0 or more' if minimum == 0 else f'at least {minimum}'}")
+            floor = "0 or more" if minimum == 0 else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"{value} must be {floor}")
         if value > maximum:
             raise argparse.ArgumentTypeError(f"{value} is more than {maximum:,}, the most storebench accepts here")
         return value
@@ -103,8 +105,10 @@ def build_parser() -> Parser:
     run.add_argument("--backends", default="all", help="comma-separated names, or 'all' (default)")
     run.add_argument("--backend-module", action="append", default=[], metavar="FILE.py:CLASS",
                      help="register your own Store subclass from a file (repeatable); then name it in --backends")
-    run.add_argument("--profile", default="quick", choices=list(PROFILES), help="data size and iterations (default quick)")
-    run.add_argument("--conversations", type=whole_number(1, 10_000_000), help="preloaded conversations (overrides the profile)")
+    run.add_argument("--profile", default="quick", choices=list(PROFILES),
+                     help="data size and iterations (default quick)")
+    run.add_argument("--conversations", type=whole_number(1, 10_000_000),
+                     help="preloaded conversations (overrides the profile)")
     run.add_argument("--messages", type=whole_number(0, 100_000), help="messages per preloaded conversation")
     run.add_argument("--iterations", type=whole_number(1, 10_000_000), help="timed rounds (each runs every write op)")
     run.add_argument("--load-every", type=whole_number(1, 1000),
@@ -113,24 +117,34 @@ def build_parser() -> Parser:
     run.add_argument("--cold-starts", type=whole_number(0, 1000), help="fresh processes for the cold_start op")
     run.add_argument("--probes", action=argparse.BooleanOptionalAction,
                      help="run the capability probes after timing (default: yes, except in the smoke profile)")
-    run.add_argument("--synchronous", default="normal", choices=SYNCHRONOUS_LEVELS, help="SQLite durability level (default normal)")
-    run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000, help="busy timeout for every backend (default 5000)")
-    run.add_argument("--rtt-ms", type=non_negative_float, default=20.0, help="emulated round-trip time for emulated remote backends (default 20)")
+    run.add_argument("--synchronous", default="normal", choices=SYNCHRONOUS_LEVELS,
+                     help="SQLite durability level (default normal)")
+    run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000,
+                     help="busy timeout for every backend (default 5000)")
+    run.add_argument("--rtt-ms", type=non_negative_float, default=20.0,
+                     help="emulated round-trip time for emulated remote backends (default 20)")
     run.add_argument("--op-timeout-s", type=positive_float, default=60.0,
                      help="give up on one op after this many seconds, where the driver allows (default 60)")
-    run.add_argument("--sqlalchemy-url", help="database URL for the sqlalchemy-* backends (default: an embedded libSQL file)")
+    run.add_argument("--sqlalchemy-url",
+                     help="database URL for the sqlalchemy-* backends (default: an embedded libSQL file)")
     run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
-    run.add_argument("--out", type=Path, help="results file (default results/<timestamp>.json, copied to results/latest.json)")
+    run.add_argument("--out", type=Path,
+                     help="results file (default results/<timestamp>.json, copied to results/latest.json)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    run.add_argument("--rate", type=positive_float, help="open loop: start ops at R per second and time them from their scheduled start")
-    run.add_argument("--arrivals", default="poisson", choices=("poisson", "uniform"), help="arrival process for --rate (default poisson, seeded)")
-    run.add_argument("--concurrency", type=client_counts, help="also run N worker processes per backend, or a list: 1,2,4,8")
+    run.add_argument("--rate", type=positive_float,
+                     help="open loop: start ops at R per second and time them from their scheduled start")
+    run.add_argument("--arrivals", default="poisson", choices=("poisson", "uniform"),
+                     help="arrival process for --rate (default poisson, seeded)")
+    run.add_argument("--concurrency", type=client_counts,
+                     help="also run N worker processes per backend, or a list: 1,2,4,8")
     run.add_argument("--sweep", type=sweep_spec, action="append", default=[],
                      help="also sweep a data size: conversations=10,100,1000 or messages=1,10,100 (repeatable)")
 
-    run.add_argument("--reports", type=Path, default=Path("reports"), help="folder for the reports written after the run (default reports/)")
+    run.add_argument("--reports", type=Path, default=Path("reports"),
+                     help="folder for the reports written after the run (default reports/)")
     run.add_argument("--processes", type=whole_number(1, 64), default=3,
-                     help="fresh worker processes per backend, their rounds interleaved with every other backend's (default 3)")
+                     help="fresh worker processes per backend, their rounds interleaved with every other "
+                          "backend's (default 3)")
     run.add_argument("--pin-cpu", type=non_negative_int, metavar="CPU",
                      help="pin every measuring worker to this CPU (after it started its servers); recorded")
     run.add_argument("--inject", metavar="BACKEND.OP=+Xms|+Y%",
@@ -146,18 +160,22 @@ def build_parser() -> Parser:
     check.add_argument("--allow-mismatch", action="store_true",
                        help="compare files of different profiles or data sizes (refused by default)")
     check.add_argument("--relative-to", metavar="BACKEND.OP",
-                       help="judge every op relative to this op's p50 in the same file (baselines from another machine)")
+                       help="judge every op relative to this op's p50 in the same file "
+                            "(baselines from another machine)")
     check.add_argument("--confirm", type=Path, metavar="CURRENT2.json",
                        help="a second current run: a regression counts only if it shows there too (noisy runners)")
 
-    ab = sub.add_parser("ab", help="measure base and head side by side, interleaved; exit 1 on a regression, 3 inconclusive")
+    ab = sub.add_parser("ab",
+                        help="measure base and head side by side, interleaved; exit 1 on a regression, 3 inconclusive")
     ab.add_argument("--base-python", required=True, help="python of the environment holding the base side's code")
     ab.add_argument("--head-python", required=True, help="python of the environment holding the head side's code")
-    ab.add_argument("--backends", default="sqlite3,apsw,libsql", help="comma-separated names (default sqlite3,apsw,libsql)")
+    ab.add_argument("--backends", default="sqlite3,apsw,libsql",
+                    help="comma-separated names (default sqlite3,apsw,libsql)")
     ab.add_argument("--profile", default="smoke", choices=list(PROFILES), help="data size (default smoke)")
     # p99 is opt-in: per pair of 500-round processes it moved ±50 % between A/A pairs here, so
     # it left every A/A job inconclusive (docs/regression-gate.md).
-    ab.add_argument("--metric", default="p50", help="percentiles to judge, comma-separated (default p50; p99 needs many pairs)")
+    ab.add_argument("--metric", default="p50",
+                    help="percentiles to judge, comma-separated (default p50; p99 needs many pairs)")
     ab.add_argument("--pairs", type=whole_number(3, 64), default=6, help="process pairs to start with (default 6)")
     ab.add_argument("--max-pairs", type=whole_number(3, 256), default=12,
                     help="add pairs up to this many while anything is inconclusive (default 12)")
@@ -165,7 +183,8 @@ def build_parser() -> Parser:
                     help="timed rounds per pair and side (default 500: enough samples to judge p99)")
     ab.add_argument("--alpha", default="0.05", help="chance that any interval of the job misses (default 0.05)")
     ab.add_argument("--base-inject", metavar="BACKEND.OP=+Xms|+Y%", help="--inject on the base side only")
-    ab.add_argument("--head-inject", metavar="BACKEND.OP=+Xms|+Y%", help="--inject on the head side only (validates the gate)")
+    ab.add_argument("--head-inject", metavar="BACKEND.OP=+Xms|+Y%",
+                    help="--inject on the head side only (validates the gate)")
     ab.add_argument("--pin-cpu", default="auto",
                     help="CPU every worker of both sides is pinned to: a number, auto (the last one) or none")
     ab.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
@@ -177,8 +196,8 @@ def build_parser() -> Parser:
 
     from storebench.core import swarm  # light: Locust itself is imported only by the processes it starts
 
-    swarm.add_arguments(sub.add_parser("swarm", help="distributed load on Locust (master and workers), exact merged percentiles"),
-                        positive_int, positive_float, non_negative_int)
+    swarm_help = "distributed load on Locust (master and workers), exact merged percentiles"
+    swarm.add_arguments(sub.add_parser("swarm", help=swarm_help), positive_int, positive_float, non_negative_int)
 
     report = sub.add_parser("report", help="render the decision matrix, latency report, plots and index.html")
     report.add_argument("results", nargs="*", type=Path, default=[Path("results/latest.json")],
@@ -204,7 +223,8 @@ def parse_backends(text: str) -> list[str]:
         chosen += [n for n in backends.names() if backends.in_all(n)] if name == "all" else [name] if name else []
     unknown = [n for n in chosen if n not in backends.REGISTRY]
     if unknown or not chosen:
-        raise UsageError(f"unknown backend {', '.join(unknown) or repr(text)}; valid backends: {', '.join(backends.names())}, all")
+        raise UsageError(f"unknown backend {', '.join(unknown) or repr(text)}; "
+                         f"valid backends: {', '.join(backends.names())}, all")
     return list(dict.fromkeys(chosen))
 
 
@@ -219,7 +239,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
         entry = BackendResult(name=name, status="ok" if reason is None else "unavailable",
                               emulated=cls.emulated if cls else False)  # before provisioning: what the class declares
         listed.append((name, entry))
-        print(f"{labels.marked(name, entry):<20} {kind:<9} {'available' if reason is None else 'unavailable: ' + reason}")
+        state = "available" if reason is None else "unavailable: " + reason
+        print(f"{labels.marked(name, entry):<20} {kind:<9} {state}")
     for line in labels.mark_legend(listed):
         print(line)
     return EXIT_OK
@@ -275,7 +296,7 @@ def results_paths(out: Path | None) -> tuple[Path, Path | None]:
     file in results/ with results/latest.json beside it."""
     if out is not None:
         return out, None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path("results") / f"{stamp}.json", Path("results") / "latest.json"
 
 
@@ -304,19 +325,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts,
                         probes=args.probes, load_every=args.load_every)
     if args.rate and params.iterations * len(OPS) / args.rate > MAX_SCHEDULE_S:
-        raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / args.rate:.0f} s per backend "
-                         f"(limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
+        raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / args.rate:.0f} s "
+                         f"per backend (limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
     settings = Settings(synchronous=args.synchronous, busy_timeout_ms=args.busy_timeout_ms,
                         rtt_ms=args.rtt_ms, sqlalchemy_url=args.sqlalchemy_url, op_timeout_s=args.op_timeout_s)
 
     from rich.console import Console
 
-    from storebench.core import coordinator, openloop, runner
-
-    from storebench.model import overhead_ratio
-
     from storebench.capabilities import preflight
-
+    from storebench.core import coordinator, openloop, runner
+    from storebench.model import overhead_ratio
     from storebench.reports import report, summary
 
     preflight.check(names, settings)
@@ -348,7 +366,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         with summary.progress_bar(console, names, disabled=args.no_progress) as progress:
             if load is None:  # closed loop: worker processes, interleaved (docs/measurement.md)
                 coordinator.measure(coordinator.backend_specs(names, injection), params, args.seed, settings,
-                                    args.processes, args.pin_cpu, progress=progress, done=lambda m: save(m.entry, m.ops))
+                                    args.processes, args.pin_cpu, progress=progress,
+                                    done=lambda m: save(m.entry, m.ops))
             else:  # open loop: one arrival schedule per backend, in this process
                 for name in names:
                     started = time.monotonic()
@@ -437,7 +456,7 @@ def cmd_swarm(args: argparse.Namespace) -> int:
     from storebench.core import swarm
 
     names = [] if args.worker else parse_backends(args.backends)
-    out = args.out or Path("results") / f"swarm-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out = args.out or Path("results") / f"swarm-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     swarm.check_input(args, names)
     if not args.worker:
         check_writable(out)
@@ -468,7 +487,6 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from storebench.gate import ab, ab_verdict, check
-
     from storebench.reports import summary
 
     names = parse_backends(args.backends)

@@ -43,7 +43,8 @@ def argument(action: argparse.Action) -> str:
 
 def help_text(action: argparse.Action) -> str:
     text = (action.help or "") % {"default": action.default, "prog": ""} if action.help else ""
-    return " ".join(text.split()).replace("|", "\\|") + (" (required)" if action.required and action.option_strings else "")
+    required = " (required)" if action.required and action.option_strings else ""
+    return " ".join(text.split()).replace("|", "\\|") + required
 
 
 def table(parser: argparse.ArgumentParser) -> list[str]:

@@ -25,11 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -92,8 +92,9 @@ def background_load(kind: str) -> Iterator[None]:
 def trial(scenario: str, backends: str, workdir: Path) -> tuple[AbSection, float]:
     spec = SCENARIOS[scenario]
     out = workdir / f"{scenario}.json"
-    command = [sys.executable, "-m", "storebench", "ab", "--base-python", sys.executable, "--head-python", sys.executable,
-               "--backends", backends, "--metric", spec["metric"], "--no-progress", "--out", str(out)]
+    command = [sys.executable, "-m", "storebench", "ab", "--base-python", sys.executable,
+               "--head-python", sys.executable, "--backends", backends, "--metric", spec["metric"],
+               "--no-progress", "--out", str(out)]
     if spec["inject"]:
         command += ["--head-inject", spec["inject"]]
     started = time.monotonic()
@@ -126,7 +127,7 @@ def main() -> int:
                         print(f"{scenario} {load} trial {i + 1}: {ab.overall}, {ab.pairs} pairs, {wall:.0f} s",
                               flush=True)
                     tallies.append(tally)
-    lines = [f"Machine: {cpu_model()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "
+    lines = [f"Machine: {cpu_model()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "
              f"target {TARGET}.", "",
              "| scenario | load | trials | detected | false flags | inconclusive | pairs | median wall |",
              "|---|---|---:|---:|---:|---:|---|---:|"] + [t.row() for t in tallies]

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,7 +142,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the markdown report here")
     args = parser.parse_args()
     targets = [tuple(t.strip().split(".", 1)) for t in args.target.split(",") if t.strip()]
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     big = ["--iterations", "1000", "--cold-starts", "0"]
     first = targets[0]
     plan = [("A/A smoke", args.backends, [], None, None, "p50")]

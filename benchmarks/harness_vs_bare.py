@@ -27,8 +27,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -36,8 +36,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storebench import backends  # noqa: E402
 from storebench.backends.base import Conversation, Message, Settings, Target  # noqa: E402
-from storebench.backends.sql import (DELETE_CONVERSATION, DELETE_MESSAGES, INSERT_CONVERSATION, INSERT_MESSAGE,  # noqa: E402
-                          SELECT_CONVERSATIONS, SELECT_MESSAGES, TOUCH_CONVERSATION, UPDATE_TITLE, assemble)
+from storebench.backends.sql import (  # noqa: E402
+    DELETE_CONVERSATION,
+    DELETE_MESSAGES,
+    INSERT_CONVERSATION,
+    INSERT_MESSAGE,
+    SELECT_CONVERSATIONS,
+    SELECT_MESSAGES,
+    TOUCH_CONVERSATION,
+    UPDATE_TITLE,
+    assemble,
+)
 from storebench.core.runner import measure_overhead  # noqa: E402
 from storebench.core.timing import time_steps  # noqa: E402
 from storebench.core.workload import OPS, PROFILES, DataGenerator  # noqa: E402

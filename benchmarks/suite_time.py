@@ -2,8 +2,9 @@
 
 Each profile runs as a user would run it (`storebench run --profile P --backends all`, a real
 process), timed by the wall clock from start to exit. Budgets (issues 8 and 17, on 2 cores):
-smoke within 20 s, quick (the default run, `make bench`) within 120 s. Also prints the null-op harness overhead each run recorded
-(target: p50 at most 1 µs) and which backends ran, so a budget is never met by skipping one.
+smoke within 20 s, quick (the default run, `make bench`) within 120 s. Also prints the null-op
+harness overhead each run recorded (target: p50 at most 1 µs) and which backends ran, so a budget
+is never met by skipping one.
 
     python benchmarks/suite_time.py [--profiles smoke,quick] [--backends all]
 
@@ -36,7 +37,8 @@ def time_profile(profile: str, backends: str) -> tuple[float, Results | None, st
                               cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
         wall = time.perf_counter() - t0
         data = Results.load(out) if out.exists() else None
-    problem = "" if proc.returncode == 0 else f"exit {proc.returncode}: {(proc.stderr.strip().splitlines() or [''])[-1]}"
+    last = (proc.stderr.strip().splitlines() or [""])[-1]
+    problem = "" if proc.returncode == 0 else f"exit {proc.returncode}: {last}"
     return wall, data, problem
 
 

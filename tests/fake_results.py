@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from storebench.model import results
 from storebench.core.runner import op_entry
 from storebench.core.workload import ALL_OPS, COLD_START
+from storebench.model import results
 
 PROBE_NAMES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
 
@@ -42,7 +42,7 @@ class FakeResults:
 
     def backend(self, name: str, median_ms: float, kind: str = "embedded", status: str = "ok",
                 emulated: bool | str = False, round_trips: float | None = None, capabilities: dict | None = None,
-                n: int = 50) -> "FakeResults":
+                n: int = 50) -> FakeResults:
         caps = {p: {"result": "yes", "evidence": f"fake evidence for {p}", "figures": {}} for p in PROBE_NAMES}
         self._entry(name, kind, status, None if status == "ok" else "fake reason", emulated=emulated,
                     capabilities={**caps, **(capabilities or {})})
@@ -55,17 +55,17 @@ class FakeResults:
             self.data["ops"].append(op_entry(name, op, samples, round_trips=round_trips if op != COLD_START else None))
         return self
 
-    def op(self, backend: str, op: str, samples_ns) -> "FakeResults":
+    def op(self, backend: str, op: str, samples_ns) -> FakeResults:
         if backend not in [b["name"] for b in self.data["backends"]]:
             self._entry(backend, "embedded", "ok")
         self.data["ops"].append(op_entry(backend, op, [int(s) for s in samples_ns]))
         return self
 
-    def status(self, backend: str, status: str, reason: str) -> "FakeResults":
+    def status(self, backend: str, status: str, reason: str) -> FakeResults:
         self._entry(backend, "embedded", status, reason)
         return self
 
-    def injected(self, spec: str) -> "FakeResults":
+    def injected(self, spec: str) -> FakeResults:
         self.data["run"]["params"]["inject"] = {"spec": spec}
         return self
 

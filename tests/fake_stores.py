@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from storebench.backends.base import Settings, Target
 from storebench.backends.sqlite3_file import Sqlite3Store

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from storebench.gate.ab_verdict import (
-    INCONCLUSIVE, NO_REGRESSION, NOT_JUDGED, REGRESSION, Pair, decide, overall, samples_needed,
+    INCONCLUSIVE,
+    NO_REGRESSION,
+    NOT_JUDGED,
+    REGRESSION,
+    Pair,
+    decide,
+    overall,
+    samples_needed,
     summary_markdown,
 )
 

@@ -17,9 +17,9 @@ import pytest
 
 from storebench.backends.api_routes import ApiRoutesStore
 from storebench.backends.base import Conversation, Message, Settings, StoreError
+from storebench.core.workload import EPOCH_MS
 from storebench.model.overhead_ratio import add_overhead_ratios
 from storebench.model.results import BackendResult, OpResult, Results, RunInfo
-from storebench.core.workload import EPOCH_MS
 from tests.test_servers import default_sigint
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
@@ -89,7 +89,8 @@ def test_the_server_exits_when_the_harness_is_killed_outright(tmp_path):
               "from storebench.backends.base import Settings\n"
               "with ApiRoutesStore.provision(Path(sys.argv[1]), Settings()):\n"
               "    print('ready', flush=True); time.sleep(600)")
-    harness = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    harness = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, text=True)
     try:
         assert harness.stdout.readline().strip() == "ready"
         assert len(server_pids(str(tmp_path))) == 1

@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from fake_results import FakeResults
 
 from storebench.cli import EXIT_USAGE, main
-from fake_results import FakeResults
 
 SMOKE = ["run", "--backends", "sqlite3", "--profile", "smoke", "--no-progress"]
 

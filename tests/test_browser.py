@@ -5,7 +5,6 @@ test_contract.py, which runs against these backends too.)"""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,11 +17,11 @@ import pytest
 from storebench import backends
 from storebench.backends import browser, nextjs_routes
 from storebench.backends.base import Conversation, Settings
-from storebench.reports import claims, report
-from storebench.core import concurrency, runner
 from storebench.capabilities import probes
 from storebench.cli import parse_backends
+from storebench.core import concurrency, runner
 from storebench.core.workload import ALL_OPS, COLD_START, OPS, Params, Workload
+from storebench.reports import claims, report
 from tests.fake_results import FakeResults
 
 ROUTES, TURSO = "nextjs-routes", "browser-turso"

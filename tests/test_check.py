@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-
-from storebench.gate import check
-from storebench.cli import main
 from fake_results import FakeResults, fake_latencies, jitter
+
+from storebench.cli import main
+from storebench.gate import check
 
 OPS5 = ("load_all", "create_conversation", "add_message", "update_title", "delete_conversation")
 

@@ -10,13 +10,14 @@ import sys
 import pytest
 
 from storebench import backends
-from storebench.core import coordinator, runner
 from storebench.cli import EXIT_USAGE, main
+from storebench.core import coordinator, runner
 from storebench.core.workload import ALL_OPS
 
 
 def storebench(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "storebench", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([sys.executable, "-m", "storebench", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,8 @@ def storebench(*args: str, cwd=None) -> subprocess.CompletedProcess:
         (["run", "--profile", "huge"], "invalid choice: 'huge' (choose from 'smoke', 'quick', 'standard')"),
         (["run", "--conversations", "0"], "--conversations: 0 must be at least 1"),
         (["run", "--iterations", "ten"], "--iterations: 'ten' is not a whole number"),
-        (["run", "--iterations", "100000000"], "--iterations: 100000000 is more than 10,000,000, the most storebench accepts here"),
+        (["run", "--iterations", "100000000"],
+         "--iterations: 100000000 is more than 10,000,000, the most storebench accepts here"),
         (["run", "--synchronous", "off"], "choose from 'normal', 'full'"),
         (["run", "--rtt-ms", "nan"], "--rtt-ms: nan must be a finite number, 0 or more"),
         (["explode"], "invalid choice: 'explode'"),

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from storebench import backends
+from storebench import backends, cli
 from storebench.backends.base import Settings
-from storebench import cli
 from storebench.core import coordinator
 from storebench.core.coordinator import Group, StoppingRule, WorkerSpec
 from storebench.core.workload import OPS, PROFILES, Params
@@ -183,8 +182,8 @@ def test_pinning_to_a_cpu_that_does_not_exist_is_bad_input(tmp_path, capsys):
 def test_a_self_timed_store_is_timed_through_its_time_plan(tmp_path):
     """A fake self-timed store (sqlite3 underneath; tests the session's dispatch only)."""
     from storebench.backends.sqlite3_file import Sqlite3Store
-    from storebench.core.timing import time_steps
     from storebench.core.session import Session
+    from storebench.core.timing import time_steps
 
     handed: list[tuple[int, int]] = []
 

@@ -42,8 +42,8 @@ def loopback_server():
 
 
 def connect_from(host: netns.OtherHost, address: str, port: int) -> str:
-    code = ("import socket\ntry:\n    s = socket.create_connection((%r, %d), timeout=2); print(s.recv(5).decode())\n"
-            "except OSError as e:\n    print('unreachable', e.errno)") % (address, port)
+    code = (f"import socket\ntry:\n    s = socket.create_connection(({address!r}, {port:d}), timeout=2)\n"
+            "    print(s.recv(5).decode())\nexcept OSError as e:\n    print('unreachable', e.errno)")
     return subprocess.run([*host.command(), sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=30).stdout.strip()
 
@@ -68,7 +68,8 @@ def test_urls_that_are_not_on_loopback_are_left_as_they_are():
     with netns.OtherHost() as host:
         assert host.reach("libsql://db.example.turso.io") == "libsql://db.example.turso.io"
         assert host.reach(None) is None
-        target = host.target(probes.Target(url="http://127.0.0.1:9/", auth_token="t", extra={"replica_url": "http://localhost:8/", "n": 1}))
+        target = host.target(probes.Target(url="http://127.0.0.1:9/", auth_token="t",
+                                           extra={"replica_url": "http://localhost:8/", "n": 1}))
         assert target.url.startswith(f"http://{host.host_address}:") and target.auth_token == "t"
         assert target.extra["replica_url"].startswith(f"http://{host.host_address}:") and target.extra["n"] == 1
 
@@ -100,7 +101,8 @@ def test_without_a_namespace_the_probe_names_what_it_showed(sqld, settings, tmp_
     monkeypatch.setattr(netns, "unavailable_reason", lambda: "creating a network namespace needs root")
     answer = probes.probe_cross_device(cls, target, settings, tmp_path)
     assert answer["result"] == "yes"
-    assert answer["figures"] == {"client_network": "loopback", "why_not_namespace": "creating a network namespace needs root"}
+    assert answer["figures"] == {"client_network": "loopback",
+                                 "why_not_namespace": "creating a network namespace needs root"}
     assert "reachability by URL + token from another process, not from another device" in answer["evidence"]
 
 

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from storebench import cli
 from storebench.backends.api_routes import ApiRoutesStore
 from storebench.backends.base import Settings, Target
 from storebench.backends.turso import TursoStore, emulated_turso
 from storebench.backends.turso_replica import TursoReplicaStore
-from storebench.servers.wan_proxy import Counters
-from storebench import cli
-from storebench.core import runner, safety
+from storebench.core import safety
 from storebench.core.timing import time_steps
-from storebench.reports import summary
 from storebench.core.workload import Params, Workload
+from storebench.reports import summary
+from storebench.servers.wan_proxy import Counters
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 
@@ -94,7 +94,8 @@ def test_sqld_killed_mid_run_records_errors_and_the_run_goes_on(kill_sqld_mid_ru
     assert sqld["checks"]["after_run"].startswith("not checked: the store could not be read")
     ops = {o["op"]: o for o in data["ops"] if o["backend"] == "sqld"}
     assert all(ops[op]["n"] > 0 for op in ("load_all", "add_message")), "ops ran before the kill"
-    assert all(o["errors"] > 0 and o["error_examples"] for o in ops.values()), {o["op"]: o["errors"] for o in ops.values()}
+    errors = {o["op"]: o["errors"] for o in ops.values()}
+    assert all(o["errors"] > 0 and o["error_examples"] for o in ops.values()), errors
     assert all(example.strip() for o in ops.values() for example in o["error_examples"])
     assert sqlite3["status"] == "ok" and sqlite3["checks"]["after_run"] == "ok"
     assert sqlite3["writes"]["unacknowledged"] == 0
@@ -137,8 +138,9 @@ def add_messages_with_fault(store, switch, workload, fault: str, healthy_before:
     plan = [("add_message", (workload.gen.message(conversations[i % len(conversations)].id, "user"),))
             for i in range(8)]
     steps = [(0, store.add_message, args) for _, args in plan]
-    switched = steps[:healthy_before] + [(1, switch.set_fault, (fault,))] + steps[healthy_before:healthy_before + faulty]
-    switched += [(1, switch.set_fault, ("none",))] + steps[healthy_before + faulty:]
+    faulty_end = healthy_before + faulty
+    switched = [*steps[:healthy_before], (1, switch.set_fault, (fault,)), *steps[healthy_before:faulty_end]]
+    switched += [(1, switch.set_fault, ("none",))] + steps[faulty_end:]
     guard = threading.Timer(CLEAR_AFTER_S, switch.set_fault, ("none",))
     guard.start()
     try:

@@ -38,7 +38,8 @@ def test_bad_specs_are_refused_saying_why(spec, message):
 
 
 def test_bad_spec_on_the_command_line_exits_2_with_one_line(tmp_path, capsys):
-    code = main(["run", "--backends", "sqlite3", "--inject", "sqlite3.add_message=10%", "--out", str(tmp_path / "r.json")])
+    code = main(["run", "--backends", "sqlite3", "--inject", "sqlite3.add_message=10%", "--out",
+                 str(tmp_path / "r.json")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "r.json").exists()

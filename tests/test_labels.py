@@ -16,10 +16,10 @@ from rich.console import Console
 from scipy.stats import binom
 
 from storebench import backends
-from storebench.reports import labels, plots, ranking, report, summary
+from storebench.cli import main
 from storebench.model import stats
 from storebench.model.results import BackendResult, OpResult
-from storebench.cli import main
+from storebench.reports import labels, plots, ranking, report, summary
 from storebench.reports.report import Run
 
 NODE_BACKENDS = ("node-libsql", "node-sqld", "node-turso", "drizzle", "drizzle-turso", "prisma", "better-sqlite3",
@@ -92,7 +92,8 @@ def test_storebench_backends_marks_emulated_backends_and_equivalents(capsys):
 
 
 def test_terminal_summary_at_80_columns_cuts_no_figure_and_explains_its_marks():
-    fake = (FakeResults().backend("sqlalchemy-core", 10.123, kind="orm").backend("turso-replica", 1234.5, emulated=EMULATED)
+    fake = (FakeResults().backend("sqlalchemy-core", 10.123, kind="orm").backend("turso-replica", 1234.5,
+                                                                                 emulated=EMULATED)
             .backend("sqlite3", 0.02).status("pyturso", "unavailable", "not installed"))
     console = Console(width=80, record=True, color_system=None)
     summary.print_summary(console, fake.results)

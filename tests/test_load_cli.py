@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_cli import storebench
 
 from storebench.core.workload import OPS
-from test_cli import storebench
 
 
 @pytest.mark.parametrize("args, expected", [
     (["--rate", "0"], "--rate: 0 must be more than 0"),
     (["--rate", "fast"], "--rate: 'fast' is not a number"),
-    (["--rate", "0.01"], "--rate 0.01 would take 100000 s per backend (limit 3600 s); raise --rate or lower --iterations"),
+    (["--rate", "0.01"],
+     "--rate 0.01 would take 100000 s per backend (limit 3600 s); raise --rate or lower --iterations"),
     (["--arrivals", "bursty"], "invalid choice: 'bursty' (choose from 'poisson', 'uniform')"),
     (["--concurrency", "0"], "--concurrency: 0 must be at least 1; give a client count like 4 or a list like 1,2,4,8"),
     (["--concurrency", "1,x"], "--concurrency: 'x' is not a whole number"),
@@ -41,7 +42,8 @@ def test_a_run_with_rate_concurrency_and_sweep_records_all_three(tmp_path):
     assert "Data-size sweeps" in (tmp_path / "reports" / "latency.md").read_text()
     assert data["run"]["params"]["concurrency"] == [1, 2]
     assert all(o["latency_basis"] == "intended" for o in data["ops"] if o["op"] in OPS)
-    assert [(c["backend"], c["clients"], c["status"]) for c in data["concurrency"]] == [("sqlite3", 1, "ok"), ("sqlite3", 2, "ok")]
+    assert [(c["backend"], c["clients"], c["status"]) for c in data["concurrency"]] == [
+        ("sqlite3", 1, "ok"), ("sqlite3", 2, "ok")]
     assert [len(c["workers"]) for c in data["concurrency"]] == [1, 2]
     (spec,) = data["sweeps"]
     assert (spec["param"], spec["values"], spec["backends"][0]["backend"]) == ("conversations", [4, 8], "sqlite3")

@@ -20,7 +20,7 @@ import pytest
 from storebench import backends
 from storebench.backends import node_runner, sql
 from storebench.backends.base import Conversation, Message, Settings, StoreError, Target
-from storebench.backends.node import NodeSqldStore, NodeTursoStore
+from storebench.backends.node import NodeTursoStore
 from storebench.core.runner import cold_starts
 from storebench.core.workload import EPOCH_MS, OPS, Params, Workload
 
@@ -96,8 +96,9 @@ def test_the_node_systems_run_the_same_sql_as_the_python_backends():
     js = json.loads(subprocess.run(["node", "--input-type=module", "-e", script], cwd=node_runner.NODE_DIR,
                                    capture_output=True, text=True, check=True).stdout)
     assert js["SCHEMA"] == list(sql.SCHEMA)
-    for name in ("SELECT_CONVERSATIONS", "SELECT_MESSAGES", "SELECT_PAGE", "SELECT_PAGE_MESSAGES", "INSERT_CONVERSATION",
-                 "INSERT_MESSAGE", "TOUCH_CONVERSATION", "UPDATE_TITLE", "DELETE_MESSAGES", "DELETE_CONVERSATION"):
+    for name in ("SELECT_CONVERSATIONS", "SELECT_MESSAGES", "SELECT_PAGE", "SELECT_PAGE_MESSAGES",
+                 "INSERT_CONVERSATION", "INSERT_MESSAGE", "TOUCH_CONVERSATION", "UPDATE_TITLE", "DELETE_MESSAGES",
+                 "DELETE_CONVERSATION"):
         assert js[name] == getattr(sql, name), name
 
 
@@ -148,7 +149,8 @@ def test_remote_ops_cross_the_wire_once_each_and_are_counted_there(open_store, n
 def test_the_runner_floor_and_versions_are_recorded(open_store):
     info = open_store("better-sqlite3").describe()
     floor = info["runner_floor"]
-    assert floor["n"] == node_runner.FLOOR_CALLS - node_runner.FLOOR_CALLS // 10 and 0 < floor["min_ns"] <= floor["p50_ns"]
+    assert floor["n"] == node_runner.FLOOR_CALLS - node_runner.FLOOR_CALLS // 10
+    assert 0 < floor["min_ns"] <= floor["p50_ns"]
     assert info["node_version"].startswith("v")
     assert info["driver_version"].startswith("better-sqlite3 12.")
 
@@ -172,8 +174,8 @@ def test_the_settings_stay_in_force_through_write_transactions(open_store, name)
     store.add_message(Message("m1", "c1", "user", "hi", BIG_MS + 1))
     store.delete_conversation("c1")
     settings = store.observations()["settings_after_run"]
-    assert (settings["journal_mode"], settings["synchronous"], settings["foreign_keys"], settings["busy_timeout_ms"]) == (
-        "wal", "normal", True, 1234)
+    keys = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout_ms")
+    assert tuple(settings[k] for k in keys) == ("wal", "normal", True, 1234)
 
 
 @pytest.mark.parametrize("name", FILE_BACKENDS)
@@ -274,8 +276,8 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_in_the_middle_of_a_run_stops_the_node_process(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "storebench", "run", "--backends", "node-libsql", "--profile", "smoke",
-                             "--iterations", "2000", "--no-progress", "--out", "out.json"],
+    proc = subprocess.Popen([sys.executable, "-m", "storebench", "run", "--backends", "node-libsql",
+                             "--profile", "smoke", "--iterations", "2000", "--no-progress", "--out", "out.json"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + WAIT_S

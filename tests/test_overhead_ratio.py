@@ -58,7 +58,8 @@ def test_raw_backend_not_in_the_run_gives_none_and_says_so():
 @pytest.mark.parametrize("status", ["failed", "unavailable"])
 def test_raw_backend_that_did_not_finish_gives_none_with_its_reason(status):
     data = results(
-        [backend("libsql", "embedded", status, "driver missing"), backend("sqlalchemy-orm", "orm", overhead_vs="libsql")],
+        [backend("libsql", "embedded", status, "driver missing"),
+         backend("sqlalchemy-orm", "orm", overhead_vs="libsql")],
         [op("libsql", "add_message", 0.04), op("sqlalchemy-orm", "add_message", 0.1)],
     )
     assert orm_op(data)["overhead_ratio"] is None

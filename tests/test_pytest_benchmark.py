@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from storebench.gate import check
 from storebench.cli import main
+from storebench.gate import check
 from storebench.model.pytest_benchmark_json import convert, is_pytest_benchmark
 from storebench.model.results import Results
 
@@ -62,7 +62,8 @@ def summary_only(median_s: float) -> dict:
     return {"machine_info": {"cpu": {"brand_raw": "x"}}, "commit_info": {}, "version": "5.1.0",
             "benchmarks": [{"name": "test_insert", "fullname": "tests/test_db.py::test_insert", "group": None,
                             "extra_info": {}, "stats": {"median": median_s, "mean": median_s, "max": 2 * median_s,
-                                                        "stddev": 0.0, "rounds": 100, "iterations": 1, "ops": 1 / median_s}}]}
+                                                        "stddev": 0.0, "rounds": 100, "iterations": 1,
+                                                        "ops": 1 / median_s}}]}
 
 
 def test_summary_only_json_keeps_its_median_and_no_samples():

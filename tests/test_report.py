@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fake_results import FakeResults
 
-from storebench.reports import labels, report
 from storebench.cli import main
-from storebench.reports.report import Run
 from storebench.model.results import OpResult, Results
+from storebench.reports import labels, report
+from storebench.reports.report import Run
 
 pytestmark = pytest.mark.slow  # most tests render every plot
 
@@ -66,7 +66,8 @@ def test_matrix_has_a_row_for_every_seed_option_and_says_which_are_not_in_this_r
     matrix = rendered(full_run().data, tmp_path)["decision-matrix.md"]
     for option in labels.SEED_OPTIONS:
         assert f"| {option.option}" in matrix
-    assert "| Current (file + API routes) — Python equivalent: `api-routes` | `api-routes` | not in this run |" in matrix
+    assert ("| Current (file + API routes) — Python equivalent: `api-routes` | `api-routes` | not in this run |"
+            in matrix)
     assert re.search(r"\| `pyturso` \| \[unavailable: fake reason\]", matrix)
 
 
@@ -198,12 +199,15 @@ def test_cli_report_on_a_missing_file_exits_2(tmp_path, capsys):
 def test_a_measured_answer_that_contradicts_the_seed_is_called_out():
     fake = full_run()
     for b in fake.data["backends"]:
-        b["capabilities"]["cross_device"]["result"] = "no" if b["name"] == "sqld" else b["capabilities"]["cross_device"]["result"]
+        if b["name"] == "sqld":
+            b["capabilities"]["cross_device"]["result"] = "no"
     [bullets] = report.seed_disagreements(Run("r", fake.results))
-    assert any(item.startswith("Self-hosted libSQL → `sqld`: the seed says good: Yes; measured: [no]") for item in bullets.items)
+    sqld = "Self-hosted libSQL → `sqld`: the seed says good: Yes; measured: [no]"
+    assert any(item.startswith(sqld) for item in bullets.items)
     # apsw stands for better-sqlite3 here; its "yes" came from another process on loopback: no claim either way
     [apsw] = [item for item in bullets.items if item.startswith("better-sqlite3 — Python equivalent: `apsw`")]
-    assert "the seed says bad: No; measured: [yes]" in apsw and "not from another device: no evidence either way" in apsw
+    assert "the seed says bad: No; measured: [yes]" in apsw
+    assert "not from another device: no evidence either way" in apsw
 
     fake.data["backends"][1]["capabilities"]["cross_device"]["figures"] = {"client_network": "namespace"}
     [bullets] = report.seed_disagreements(Run("r", fake.results))

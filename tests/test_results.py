@@ -107,7 +107,8 @@ def test_one_index_finds_entries_by_backend_and_op():
         ('{"schema": "other"}', "unknown \"schema\""),
         ('{"schema": "storebench.results/9", "run": {}, "backends": [], "ops": []}', "upgrade storebench"),
         ('{"schema": "storebench.results/1", "run": {}, "backends": {}, "ops": []}', "\"backends\" must be a list"),
-        ('{"schema": "storebench.results/1", "run": {"host": 3}, "backends": [], "ops": []}', "run.host must be an object"),
+        ('{"schema": "storebench.results/1", "run": {"host": 3}, "backends": [], "ops": []}',
+         "run.host must be an object"),
         ('{"schema": "storebench.results/1", "run": {}, "backends": [], "ops": [], "sweeps": [1]}',
          "sweeps[0] must be an object"),
         ('{"schema": "storebench.results/1", "run": {}, "backends": [], "ops": [], "sweeps": [{"values": []}]}',
@@ -136,7 +137,8 @@ def test_samples_must_be_integers():
 
 def test_pytest_benchmark_json_loads_as_the_model(tmp_path):
     raw = {"machine_info": {"system": "Linux"}, "commit_info": {}, "datetime": "2026-01-01T00:00:00", "version": "5",
-           "benchmarks": [{"name": "test_add", "group": "sqlite3", "extra_info": {"backend": "sqlite3", "op": "add_message"},
+           "benchmarks": [{"name": "test_add", "group": "sqlite3",
+                           "extra_info": {"backend": "sqlite3", "op": "add_message"},
                            "stats": {"data": [0.001, 0.002], "rounds": 2, "iterations": 1}}]}
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(raw))

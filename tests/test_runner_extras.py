@@ -9,8 +9,8 @@ from storebench import backends
 from storebench.backends.sqlite3_file import Sqlite3Store
 from storebench.capabilities import emulation_check
 from storebench.core import runner
-from storebench.model.results import BackendResult, OpResult, Results, ResultsError, RunInfo
 from storebench.core.workload import OPS, Params
+from storebench.model.results import BackendResult, OpResult, Results, ResultsError, RunInfo
 
 
 class FakeSyncStore(Sqlite3Store):

@@ -4,7 +4,6 @@ counting, auth errors, and that no process the harness starts outlives it."""
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import signal
 import socket
@@ -17,12 +16,12 @@ import pytest
 
 from storebench.backends.base import Settings, StoreError, Target
 from storebench.backends.sqld import SqldStore
-from storebench.servers.sqld_server import find_sqld, running_sqld
 from storebench.backends.sqld_ws import SqldWsStore
 from storebench.backends.turso import TursoStore, emulated_turso, real_turso
 from storebench.backends.turso_replica import TursoReplicaStore
-from storebench.servers.wan_proxy import WanProxy
 from storebench.core.workload import Params, Workload
+from storebench.servers.sqld_server import find_sqld, running_sqld
+from storebench.servers.wan_proxy import WanProxy
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 
@@ -68,7 +67,8 @@ def test_a_sqld_that_exits_on_start_is_tried_three_times_and_its_error_line_repo
                     "echo '   11: _start'\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("SQLD_BIN", str(fake))
-    with pytest.raises(StoreError, match=r"sqld exited with status 1 before answering: .*panicked at .* Address already in use$"):
+    with pytest.raises(StoreError,
+                       match=r"sqld exited with status 1 before answering: .*panicked at .* Address already in use$"):
         with running_sqld(tmp_path):
             pass
     assert (tmp_path / "fake-crashing-sqld.calls").read_text().count("started") == 3

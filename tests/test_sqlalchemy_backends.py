@@ -70,7 +70,7 @@ def test_write_ops_begin_immediate_and_reads_begin_deferred(sqla):
 def test_a_failing_write_op_leaves_nothing_behind(sqla):
     sqla.create_conversation(Conversation("c1", "t", T, T, []))
     sqla.add_message(Message("m1", "c1", "user", "hi", T + 1))
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own error (libSQL: ValueError, not wrapped by SQLAlchemy)
         sqla.add_message(Message("m1", "c1", "user", "again", T + 2))  # duplicate id
     [c] = sqla.load_all()
     assert c.updated_at == T + 1 and [m.content for m in c.messages] == ["hi"]

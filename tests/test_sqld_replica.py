@@ -11,8 +11,8 @@ import pytest
 from storebench.backends.base import Conversation, Settings, Target
 from storebench.backends.sqld import SqldStore
 from storebench.backends.sqld_replica import SqldReplicaStore
-from storebench.servers.sqld_server import Sqld
 from storebench.core.workload import EPOCH_MS
+from storebench.servers.sqld_server import Sqld
 from tests.test_servers import processes_mentioning
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from storebench import backends
-from storebench.model import results, stats
-from storebench.core import swarm, swarm_records
 from storebench.cli import main
-from storebench.core.timing import Timing
+from storebench.core import swarm, swarm_records
 from storebench.core.safety import replay
+from storebench.core.timing import Timing
 from storebench.core.workload import OPS
+from storebench.model import results, stats
 
 pytestmark = pytest.mark.skipif(backends.unavailable_reason("sqld") is not None, reason="no sqld here")
 STOREBENCH = [sys.executable, "-m", "storebench"]

@@ -9,9 +9,9 @@ import pytest
 from storebench.backends.base import Settings
 from storebench.core import sweep
 from storebench.core.preload import bulk_preload
+from storebench.core.workload import OPS, Params
 from storebench.model.results import Sweep
 from storebench.reports.sweep_plot import plot_sweep
-from storebench.core.workload import OPS, Params
 
 
 def test_parse_sweep_accepts_a_param_and_two_or_more_sizes():
@@ -42,7 +42,8 @@ def test_growth_exponent_is_the_log_log_slope():
 def test_load_all_limit_is_interpolated_or_extrapolated():
     sizes = [10, 100, 1000]
     # p50 = size / 10 ms: crosses 100 ms exactly at 1000... and between 100 and 1000 for size/5.
-    assert sweep.limit_crossing(sizes, [s / 5 for s in sizes], 100.0) == {"size": 500, "basis": "measured (interpolated)"}
+    assert sweep.limit_crossing(sizes, [s / 5 for s in sizes], 100.0) == {
+        "size": 500, "basis": "measured (interpolated)"}
     assert sweep.limit_crossing(sizes, [s / 1000 for s in sizes], 100.0) == {"size": 100_000, "basis": "extrapolated"}
     assert sweep.limit_crossing(sizes, [200.0, 300.0, 400.0], 100.0)["basis"] == "exceeded at the smallest size"
     assert sweep.limit_crossing(sizes, [5.0, 4.0, 3.0], 100.0) == {"size": None, "basis": "does not grow"}

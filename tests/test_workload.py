@@ -8,7 +8,15 @@ from dataclasses import replace
 import pytest
 
 from storebench.core.workload import (
-    EPOCH_MS, MAX_CONTENT, MIN_CONTENT, OPS, PROFILES, Params, Workload, checksum, difference,
+    EPOCH_MS,
+    MAX_CONTENT,
+    MIN_CONTENT,
+    OPS,
+    PROFILES,
+    Params,
+    Workload,
+    checksum,
+    difference,
 )
 
 PARAMS = Params(conversations=30, messages=6, iterations=10, warmup=2, cold_starts=0)
@@ -136,7 +144,8 @@ def test_new_conversations_start_with_a_first_exchange_and_deletes_take_old_ones
     sizes = [len(c.messages) for c in created]
     assert 15 <= sum(sizes) / len(sizes) <= 25  # about M = 20, like the conversations they replace
     for c in created:
-        assert [m.role for m in c.messages] == ["user", "assistant"] * (len(c.messages) // 2) + ["user"] * (len(c.messages) % 2)
+        n = len(c.messages)
+        assert [m.role for m in c.messages] == ["user", "assistant"] * (n // 2) + ["user"] * (n % 2)
         assert all(m.conversation_id == c.id for m in c.messages)
         assert c.updated_at == (c.messages[-1].created_at if c.messages else c.created_at)
     deleted = [args[0] for op, args in steps if op == "delete_conversation"]

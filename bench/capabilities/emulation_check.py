@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from storebench.model.results import Results, ResultsError
 from storebench.core.workload import OPS
+from storebench.model.results import Results, ResultsError
 
 EMULATED, BASELINE = "turso", "sqld-ws"
 
@@ -36,7 +36,8 @@ def compare(data: Results) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m storebench.capabilities.emulation_check", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m storebench.capabilities.emulation_check",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("results")
     parser.add_argument("--tolerance", type=float, default=0.2)
     args = parser.parse_args(argv)

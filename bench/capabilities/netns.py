@@ -27,12 +27,12 @@ import subprocess
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-from storebench.errors import StorebenchError
 from storebench.backends.base import Target
+from storebench.errors import StorebenchError
 from storebench.servers.wan_proxy import Counters, Link
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -70,7 +70,7 @@ def _free_subnet() -> ipaddress.IPv4Network:
              if line and line.split()[0][0].isdigit()]
     seed = uuid.uuid4().int
     for k in range(256):
-        candidate = ipaddress.ip_network(f"169.254.{(seed + k) % 256}.{4 * ((seed >> 8) % 64)}/30")
+        candidate = ipaddress.IPv4Network(f"169.254.{(seed + k) % 256}.{4 * ((seed >> 8) % 64)}/30")
         if not candidate.overlaps(RESERVED) and not any(candidate.overlaps(u) for u in used):
             return candidate
     raise NetnsError("no free /30 in 169.254.0.0/16")
@@ -131,7 +131,7 @@ class OtherHost:
         self.counters = Counters(Path(self._dir.name) / "relay.counters", create=True)
         self.host_address = self.address = ""
 
-    def __enter__(self) -> "OtherHost":
+    def __enter__(self) -> OtherHost:
         try:
             with _subnet_lock():  # another probe (a parallel one) must not pick the same /30
                 subnet = _free_subnet()

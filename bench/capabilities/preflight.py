@@ -7,8 +7,8 @@ import os
 import urllib.error
 
 from storebench import backends
-from storebench.errors import UsageError
 from storebench.backends.base import Settings, StoreError, Target
+from storebench.errors import UsageError
 from storebench.model.secrets import redact_url
 
 PREFLIGHT_TIMEOUT_S = 5.0
@@ -45,7 +45,8 @@ def check_sqld_url() -> None:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise PreflightError(f"{sqld_server.SQLD_URL_ENV}={redact_url(url)} does not answer ({reason}); "
-                             f"start that server or unset {sqld_server.SQLD_URL_ENV} to let storebench start one") from None
+                             f"start that server or unset {sqld_server.SQLD_URL_ENV} "
+                             "to let storebench start one") from None
 
 
 def check_real_turso(settings: Settings) -> None:

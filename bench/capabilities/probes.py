@@ -34,15 +34,16 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from storebench.backends.base import Conversation, Message, Settings, Store, Target
+from storebench.backends.base import Conversation, Message, Settings, Store, StoreError, Target
 from storebench.capabilities import netns
-from storebench.model.secrets import redact_url, scrub
 from storebench.core.workload import EPOCH_MS, checksum
+from storebench.model.secrets import redact_url, scrub
+from storebench.servers.processes import pipes
 
 PROBES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
 YES, NO, NA = "yes", "no", "n/a"
@@ -149,9 +150,11 @@ class Child:
         # stderr goes to a file, not a pipe: a chatty driver can then never block the child.
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [*wrapper, sys.executable, "-m", "storebench.capabilities.probes"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [*wrapper, sys.executable, "-m", "storebench.capabilities.probes"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, text=True, bufsize=1,
         )
+        self.stdin, self.stdout = pipes(self.proc)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.ended = False
         threading.Thread(target=self._pump, daemon=True).start()
@@ -162,7 +165,7 @@ class Child:
             raise
 
     def _pump(self) -> None:
-        for line in self.proc.stdout:
+        for line in self.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
@@ -178,8 +181,8 @@ class Child:
         return line
 
     def send(self, line: str) -> None:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
+        self.stdin.write(line + "\n")
+        self.stdin.flush()
 
     def finish(self, deadline: float) -> tuple[list[str], int, str]:
         """All remaining stdout lines, the exit status and the last stderr line."""
@@ -198,7 +201,7 @@ class Child:
 
     def close(self) -> None:
         self.kill()
-        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+        for stream in (self.stdin, self.stdout, self.stderr):
             try:
                 stream.close()
             except OSError:
@@ -343,8 +346,10 @@ def probe_crash_durability(cls: type[Store], target: Target, settings: Settings,
     figures = {"acknowledged": len(acked), "present": present}
     note = "(process kill, not power loss)"
     if present == len(acked):
-        return outcome(YES, f"{present}/{len(acked)} acknowledged writes present after SIGKILL of the writer, {level} {note}", **figures)
-    return outcome(NO, f"only {present}/{len(acked)} acknowledged writes present after SIGKILL, {level} {note}", **figures)
+        return outcome(YES, f"{present}/{len(acked)} acknowledged writes present after SIGKILL of the writer, "
+                       f"{level} {note}", **figures)
+    return outcome(NO, f"only {present}/{len(acked)} acknowledged writes present after SIGKILL, {level} {note}",
+                   **figures)
 
 
 def probe_concurrent_writers(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
@@ -427,7 +432,7 @@ def dump_url(url: str) -> str:
 def fetch_dump(target: Target) -> str | None:
     """The server's SQL dump, or None when the URL serves none (not a libSQL server)."""
     headers = {"Authorization": f"Bearer {target.auth_token}"} if target.auth_token else {}
-    request = urllib.request.Request(dump_url(target.url), headers=headers)
+    request = urllib.request.Request(dump_url(target.require_url()), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=CHILD_TIMEOUT_S) as response:
             text = response.read().decode("utf-8")
@@ -438,7 +443,11 @@ def fetch_dump(target: Target) -> str | None:
     return text if "CREATE TABLE" in text else None
 
 
-def _restore_dump(sql: str, dest: Path) -> None:
+def _restore_dump(target: Target, dest: Path) -> None:
+    """The server's SQL dump as of now, loaded into a new SQLite file at `dest`."""
+    sql = fetch_dump(target)
+    if sql is None:
+        raise StoreError("the server's /dump endpoint stopped serving a SQL dump")
     conn = sqlite3.connect(dest)
     try:
         conn.executescript(sql)
@@ -454,9 +463,9 @@ def _backup_method(cls: type[Store], target: Target, settings: Settings) -> tupl
         timeout_s = settings.busy_timeout_ms / 1000
         return "SQLite's online backup API", lambda dest: _sqlite_backup(target.path, dest, timeout_s)
     if target.url and urlsplit(target.url).scheme in ("http", "https", "ws", "wss", "libsql"):
-        dump = fetch_dump(target)
-        if dump is not None:
-            return "the server's /dump endpoint (restored with executescript)", lambda dest: _restore_dump(fetch_dump(target), dest)
+        if fetch_dump(target) is not None:
+            return ("the server's /dump endpoint (restored with executescript)",
+                    lambda dest: _restore_dump(target, dest))
         return f"no database file, no backup hook, and {redact_url(dump_url(target.url))} serves no SQL dump"
     return "no database file and no backup hook: the backend's client exposes no backup"
 
@@ -481,7 +490,8 @@ def probe_online_backup(cls: type[Store], target: Target, settings: Settings, wo
     if restored == before:
         return outcome(YES, f"copy taken with {how} while the store was open; restored (read with {reader}) "
                             f"to the same checksum {before[:16]}", **figures)
-    return outcome(NO, f"the copy taken with {how} restores to checksum {restored[:16]}, the store has {before[:16]}", **figures)
+    return outcome(NO, f"the copy taken with {how} restores to checksum {restored[:16]}, "
+                   f"the store has {before[:16]}", **figures)
 
 
 PROBE_FUNCTIONS = {

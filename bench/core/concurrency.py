@@ -23,9 +23,10 @@ from pathlib import Path
 from storebench import backends
 from storebench.backends.base import Settings, Store, Target
 from storebench.core import safety
+from storebench.core.workload import OPS, Params, Workload
 from storebench.model import stats
 from storebench.model.secrets import scrub
-from storebench.core.workload import OPS, Params, Workload
+from storebench.servers.processes import pipes
 
 READY_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 1800
@@ -43,21 +44,22 @@ def worker_params(params: Params, clients: int) -> Params:
                    iterations=max(1, params.iterations // clients), cold_starts=0)
 
 
-def _read_line(proc: subprocess.Popen, deadline: float) -> str:
+def _read_line(proc: subprocess.Popen[str], deadline: float) -> str:
+    _, stdout = pipes(proc)
     remaining = deadline - time.monotonic()
-    ready, _, _ = select.select([proc.stdout], [], [], max(0.0, remaining))
+    ready, _, _ = select.select([stdout], [], [], max(0.0, remaining))
     if not ready:
         raise TimeoutError("worker did not get ready in time")
-    line = proc.stdout.readline()
+    line = stdout.readline()
     if not line:
-        err = (proc.stderr.read().strip().splitlines() or ["no output"])[-1]
+        err = ((proc.stderr.read() if proc.stderr else "").strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"worker exited before it was ready: {err}")
     return line
 
 
 def run_workers(name: str, target: Target, settings: Settings, params: Params, seeds: list[int]) -> list[dict]:
     """Start one worker per seed, release them together, and return their reports."""
-    procs: list[subprocess.Popen] = []
+    procs: list[subprocess.Popen[str]] = []
     try:
         for seed in seeds:
             proc = subprocess.Popen([sys.executable, "-m", "storebench.core.worker"], stdin=subprocess.PIPE,
@@ -65,14 +67,16 @@ def run_workers(name: str, target: Target, settings: Settings, params: Params, s
             procs.append(proc)
             request = {"backend": name, "target": asdict(target), "settings": asdict(settings),
                        "params": asdict(params), "seed": seed}
-            proc.stdin.write(json.dumps(request) + "\n")
-            proc.stdin.flush()
+            stdin, _ = pipes(proc)
+            stdin.write(json.dumps(request) + "\n")
+            stdin.flush()
         deadline = time.monotonic() + READY_TIMEOUT_S
         for proc in procs:
             _read_line(proc, deadline)
         for proc in procs:
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
+            stdin, _ = pipes(proc)
+            stdin.write("go\n")
+            stdin.flush()
         reports = []
         for proc in procs:
             out, err = proc.communicate(timeout=RUN_TIMEOUT_S)

@@ -26,18 +26,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Sequence
 
-from storebench.errors import StorebenchError
 from storebench import backends
 from storebench.backends.base import Settings, Store
-from storebench.model import stats
 from storebench.core.inject import Injection
 from storebench.core.inject import parse as parse_inject
 from storebench.core.runner import StoreSizes, _rounds, backend_entry, mark_failures, op_entry
 from storebench.core.timing import ERROR_EXAMPLES
 from storebench.core.workload import COLD_START, OPS, Params
+from storebench.errors import StorebenchError
+from storebench.model import stats
+from storebench.servers.processes import pipes
 
 PROCESSES = 3
 READY_TIMEOUT_S = 600  # provisioning, preloading and warming up, all workers at once
@@ -83,6 +84,7 @@ class Worker:
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([spec.python, "-m", "storebench.core.backend_worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        self.stdin, self.stdout = pipes(self.proc)
         self.pinned: int | str | None = None
         self.round_s: float | None = None
         self.ready = False  # it has provisioned, preloaded and warmed up its store
@@ -92,19 +94,19 @@ class Worker:
 
     def send(self, message: dict) -> None:
         try:
-            self.proc.stdin.write(json.dumps(message) + "\n")
-            self.proc.stdin.flush()
+            self.stdin.write(json.dumps(message) + "\n")
+            self.stdin.flush()
         except (BrokenPipeError, OSError):
             raise WorkerFailed(f"worker {self.index} is gone: {self.last_error()}") from None
 
     def answered(self, timeout_s: float) -> bool:
         """Whether the worker has written an answer, waiting at most `timeout_s`."""
-        return bool(select.select([self.proc.stdout], [], [], timeout_s)[0])
+        return bool(select.select([self.stdout], [], [], timeout_s)[0])
 
     def receive(self, timeout_s: float) -> dict:
         if not self.answered(timeout_s):
             raise WorkerFailed(f"worker {self.index} did not answer within {timeout_s:.0f} s")
-        line = self.proc.stdout.readline()
+        line = self.stdout.readline()
         if not line:
             self.proc.wait(STOP_GRACE_S)
             raise WorkerFailed(f"worker {self.index} exited {self.proc.returncode}: {self.last_error()}")
@@ -125,10 +127,10 @@ class Worker:
 
     def stop(self) -> None:
         """Close its stdin (it stops what it started and exits), then terminate, then kill."""
-        if self.proc.stdout.closed:
+        if self.stdout.closed:
             return
         try:
-            self.proc.stdin.close()
+            self.stdin.close()
         except OSError:
             pass
         for signal_it in (None, self.proc.terminate, self.proc.kill):
@@ -139,7 +141,7 @@ class Worker:
                 break
             except subprocess.TimeoutExpired:
                 continue
-        self.proc.stdout.close()
+        self.stdout.close()
         self.stderr.close()
 
 
@@ -173,7 +175,7 @@ class Group:
         # often, so its load_all still gets samples from every process.
         self.params = replace(params, load_every=max(1, min(params.load_every, self.cap // self.processes // 4)))
         self.workers: list[Worker] = []
-        self.samples = {op: [[] for _ in range(self.processes)] for op in self.names}
+        self.samples: dict[str, list[list[int]]] = {op: [[] for _ in range(self.processes)] for op in self.names}
         self.in_order: dict[str, list[int]] = {op: [] for op in self.names}
         self.errors = {op: 0 for op in self.names}
         self.timeouts = {op: 0 for op in self.names}
@@ -314,8 +316,8 @@ def _await_ready(groups: list[Group]) -> None:
             for group, worker in waiting:
                 group.fail(f"worker {worker.index} was not ready within {READY_TIMEOUT_S} s")
             return
-        ready = select.select([w.proc.stdout for _, w in waiting], [], [], KEEP_ALIVE_POLL_S)[0]
-        for group, worker in [(g, w) for g, w in waiting if w.proc.stdout in ready]:
+        ready = select.select([w.stdout for _, w in waiting], [], [], KEEP_ALIVE_POLL_S)[0]
+        for group, worker in [(g, w) for g, w in waiting if w.stdout in ready]:
             waiting.remove((group, worker))
             if group.entry is None:
                 _take_ready(group, worker)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 from storebench.core.timing import wait_until
 from storebench.core.workload import OPS

@@ -10,8 +10,8 @@ would hold, conversation for conversation, because both draw from `DataGenerator
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from storebench.backends.base import Conversation, Store
 from storebench.core.workload import DataGenerator

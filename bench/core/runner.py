@@ -13,19 +13,20 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import cast
 
 from storebench import backends
-from storebench.backends.base import Settings, Store, StoreError, Target
+from storebench.backends.base import Conversation, Settings, Store, StoreError, Target
 from storebench.capabilities import probes
 from storebench.core import openloop, safety
-from storebench.model import stats
 from storebench.core.inject import Injection, wrap
-from storebench.core.timing import ERROR_EXAMPLES, no_round_trips, time_open_loop, time_steps
-from storebench.model.secrets import scrub
+from storebench.core.timing import ERROR_EXAMPLES, OpenTiming, no_round_trips, time_open_loop, time_steps
 from storebench.core.workload import COLD_START, OPS, Params, Workload, difference
+from storebench.model import stats
+from storebench.model.secrets import scrub
 
 Progress = Callable[[str, int, int], None]  # (backend, done, total)
 COLD_START_TIMEOUT_S = 120
@@ -42,7 +43,8 @@ class StoreSizes:
 
     def __call__(self, slot: int, result: object) -> None:
         if slot == self.slot:
-            self.count(len(result), sum(len(c.messages) for c in result))
+            conversations = cast("list[Conversation]", result)  # what load_all (this slot's op) returns
+            self.count(len(conversations), sum(len(c.messages) for c in conversations))
 
     def count(self, conversations: int, messages: int) -> None:
         """One load_all's answer: `conversations` holding `messages` in all."""
@@ -59,7 +61,7 @@ class StoreSizes:
 
     def fields(self) -> dict:
         """The load_all entry's store_* fields (None where no load_all returned)."""
-        out = {}
+        out: dict[str, int | None] = {}
         for name, span in (("conversations", self.conversations), ("messages", self.messages)):
             out[f"store_{name}_min"], out[f"store_{name}_max"] = (span[0], span[1]) if span else (None, None)
         return out
@@ -181,6 +183,7 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         report = (lambda i: progress(cls.name, i, len(calls))) if progress else None
         counted = store.round_trips() is not None  # asked before the run: a dead server cannot answer after
         sizes = StoreSizes(OPS.index("load_all"))
+        open_timing: OpenTiming | None = None  # timed open-loop (--rate): with the service and wait times
         with frozen_heap():
             if cls.self_timed:  # timed in the store's own runtime (a Node process, a page)
                 if load is not None or inject is not None:
@@ -191,8 +194,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
                 timing = time_steps(calls, len(names), warmup, _round_trip_counter(store), report, secrets, sizes)
             else:
                 offsets = openloop.schedule(len(calls) - warmup, load.rate, load.arrivals, seed)
-                timing = time_open_loop(calls, len(names), offsets, warmup, _round_trip_counter(store),
-                                        report, secrets)
+                timing = open_timing = time_open_loop(calls, len(names), offsets, warmup,
+                                                      _round_trip_counter(store), report, secrets)
         problem, entry["writes"] = check_writes(workload, plan, calls, timing.failed, store, secrets)
         entry["checks"]["after_run"] = problem or "ok"
         try:
@@ -210,9 +213,9 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         for i, op in enumerate(names)
     ]
     ops[OPS.index("load_all")].update(sizes.fields())
-    if load is not None:
+    if load is not None and open_timing is not None:
         for i, entry_op in enumerate(ops):
-            entry_op.update(openloop.open_loop_fields(timing, i, load))
+            entry_op.update(openloop.open_loop_fields(open_timing, i, load))
     if inject is not None:  # marked on the op itself too, so no report can mistake it for real
         ops[OPS.index(inject.op)]["injected"] = inject.record()["spec"]
     cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)

@@ -16,8 +16,8 @@ With no errors this is exactly the equality check: expected state == store conte
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Iterable, Sequence
 
 from storebench.backends.base import Conversation
 from storebench.core.workload import WRITES, Model, Step, conversation_of, difference

@@ -11,16 +11,22 @@ checks that no acknowledged write was lost and closes the store. A worker proces
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from storebench.backends.base import Settings, Store, StoreError, Target
 from storebench.core.inject import Injection
 from storebench.core.runner import (
-    StoreSizes, _calls, _round_trip_counter, backend_entry, check_writes, frozen_heap, prepare,
+    StoreSizes,
+    _calls,
+    _round_trip_counter,
+    backend_entry,
+    check_writes,
+    frozen_heap,
+    prepare,
 )
 from storebench.core.timing import Timing, time_steps
-from storebench.model.secrets import scrub
 from storebench.core.workload import OPS, Params, Step, Workload
+from storebench.model.secrets import scrub
 
 LOAD_ALL = OPS.index("load_all")
 

@@ -23,18 +23,17 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
-from storebench.errors import UsageError
 from storebench import backends
 from storebench.backends.base import Settings, Target
-from storebench.servers.processes import die_with_parent, free_port, stop_process
+from storebench.core.workload import Params
+from storebench.errors import UsageError
 from storebench.model import results as results_mod
 from storebench.model.results import Results
-from storebench.core.workload import Params
+from storebench.servers.processes import die_with_parent, free_port, stop_process
 
 CONFIG_ENV = "STOREBENCH_SWARM"  # the run's configuration (JSON, no secrets) for the master
 TOKEN_ENV = "STOREBENCH_AUTH_TOKEN"  # the server's auth token, read from the environment only
@@ -92,7 +91,7 @@ class SwarmConfig:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "SwarmConfig":
+    def from_json(cls, text: str) -> SwarmConfig:
         return cls(**json.loads(text))
 
     def params(self) -> Params:
@@ -112,20 +111,26 @@ class SwarmConfig:
 def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float, non_negative_int) -> None:
     parser.add_argument("--backends", default="sqld", help="backend(s) to load, comma-separated (default sqld)")
     parser.add_argument("--workers", type=positive_int, default=2,
-                        help="Locust worker processes: started here, or with --master the number to wait for (default 2)")
+                        help="Locust worker processes: started here, or with --master the number to wait for "
+                             "(default 2)")
     parser.add_argument("--users", type=positive_int, default=8, help="Locust users over all workers (default 8)")
-    parser.add_argument("--duration", type=parse_duration, default=30.0, help="timed window, e.g. 30s, 2m (default 30s)")
+    parser.add_argument("--duration", type=parse_duration, default=30.0,
+                        help="timed window, e.g. 30s, 2m (default 30s)")
     parser.add_argument("--rate", type=positive_float,
                         help="open loop: ops per second over all users, each op timed from its scheduled start")
-    parser.add_argument("--arrivals", default="poisson", choices=("poisson", "uniform"), help="arrival process for --rate")
-    parser.add_argument("--conversations", type=positive_int, default=20, help="conversations preloaded per user (default 20)")
-    parser.add_argument("--messages", type=non_negative_int, default=5, help="messages per preloaded conversation (default 5)")
+    parser.add_argument("--arrivals", default="poisson", choices=("poisson", "uniform"),
+                        help="arrival process for --rate")
+    parser.add_argument("--conversations", type=positive_int, default=20,
+                        help="conversations preloaded per user (default 20)")
+    parser.add_argument("--messages", type=non_negative_int, default=5,
+                        help="messages per preloaded conversation (default 5)")
     parser.add_argument("--warmup", type=non_negative_int, default=2, help="untimed rounds per user (default 2)")
     parser.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     parser.add_argument("--url", help=f"the server under test, already running (its token, if any, in ${TOKEN_ENV})")
     parser.add_argument("--out", type=Path, help="results file (default results/swarm-<timestamp>.json)")
     parser.add_argument("--csv", metavar="PREFIX",
-                        help="also write Locust's own CSV statistics (its --csv; PREFIX_<backend> with several backends)")
+                        help="also write Locust's own CSV statistics "
+                             "(its --csv; PREFIX_<backend> with several backends)")
     role = parser.add_mutually_exclusive_group()
     role.add_argument("--master", action="store_true", help="run only the master; workers join from other machines")
     role.add_argument("--worker", action="store_true", help="run only a worker, joining the master at --master-host")
@@ -133,7 +138,8 @@ def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float,
     parser.add_argument("--master-port", type=positive_int, default=DEFAULT_MASTER_PORT,
                         help=f"the master's port (default {DEFAULT_MASTER_PORT})")
     parser.add_argument("--bind-host", default="127.0.0.1",
-                        help="with --master: the address the master listens on (default 127.0.0.1; 0.0.0.0 for other machines)")
+                        help="with --master: the address the master listens on "
+                             "(default 127.0.0.1; 0.0.0.0 for other machines)")
 
 
 def check_input(args: argparse.Namespace, names: Sequence[str]) -> None:
@@ -282,7 +288,8 @@ def run_worker(master_host: str, port: int) -> int:
 
 
 def last_line(log: Path) -> str:
-    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()] if log.is_file() else []
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else "no output"
 
 

@@ -12,17 +12,17 @@ No Locust import here: the merge is plain data, tested without starting anything
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from storebench.backends.base import Conversation
 from storebench.core import openloop, safety
-from storebench.model import stats
 from storebench.core.runner import op_entry
 from storebench.core.timing import ERROR_EXAMPLES, OpenTiming
 from storebench.core.workload import Params, Step, Workload
+from storebench.model import stats
 
 KINDS = ("latency", "service", "wait")  # service and wait only in open-loop runs
 CHUNK = 50_000  # samples per message: a few hundred kB of msgpack
@@ -163,7 +163,8 @@ def user_plan(params: Params, seed: int, rounds: int) -> tuple[Workload, list[St
     return workload, [step for _ in range(rounds) for step in workload.plan(1)]
 
 
-def check_writes(params: Params, users: Sequence[UserRecord], actual: Sequence[Conversation]) -> tuple[str | None, dict]:
+def check_writes(params: Params, users: Sequence[UserRecord],
+                 actual: Sequence[Conversation]) -> tuple[str | None, dict]:
     """No acknowledged write lost, over every user (bench/core/safety.py): users touch only their
     own conversations, so their plans concatenated are one plan of disjoint steps. Other
     conversations in the store (a given server's earlier data) are not ours and are left out."""

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from storebench import backends
 from storebench.backends.base import Settings
 from storebench.core import runner
-from storebench.model import stats
 from storebench.core.preload import bulk_preload
 from storebench.core.timing import time_steps
 from storebench.core.workload import OPS, Params
+from storebench.model import stats
 
 SWEEP_PARAMS = ("conversations", "messages")
 LOAD_ALL_LIMIT_MS = 100.0
@@ -101,7 +102,8 @@ def measure_page(name: str, params: Params, seed: int, settings: Settings, round
                 expected = store.load_all()[:PAGE_SIZE]
                 page = store.load_page(PAGE_SIZE)
                 if [c.id for c in page] != [c.id for c in expected]:
-                    return {"status": "failed", "reason": "load_page differs from load_all's first page", "samples_ns": []}
+                    return {"status": "failed", "reason": "load_page differs from load_all's first page",
+                            "samples_ns": []}
                 if store.self_timed:  # timed in its own runtime, like its run's ops
                     timing = store.time_plan([(0, "load_page", (PAGE_SIZE,))] * (warmup + rounds), 1, warmup)
                 else:
@@ -128,7 +130,8 @@ def run_sweep(names: Sequence[str], sweep: Sweep, params: Params, seed: int, set
     fixed = replace(params, iterations=rounds, warmup=warmup, cold_starts=0, probes=False)
     measured: dict[str, list[tuple[dict, dict, dict]]] = {name: [] for name in names}
     for value in sweep.values:
-        point = replace(fixed, **{sweep.param: value})
+        changes: dict[str, Any] = {sweep.param: value}
+        point = replace(fixed, **changes)
         for name in names:
             entry, ops = runner.run_backend(name, point, seed, settings)
             page = (_page_or_failure(name, point, seed, settings, rounds, warmup) if entry["status"] == "ok"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from storebench.backends.base import OpTimeout
 from storebench.model.secrets import scrub

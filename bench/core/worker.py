@@ -15,6 +15,7 @@ import json
 import sys
 import time
 
+
 def run(request: dict, stdin, stdout) -> dict:
     from storebench import backends
     from storebench.backends.base import Settings, Target

@@ -11,12 +11,13 @@ import hashlib
 import json
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import Any
 
 import numpy as np
 
-from storebench.backends.base import Conversation, Message
+from storebench.backends.base import Conversation, Message, Role
 
 OPS = ("load_all", "create_conversation", "add_message", "update_title", "delete_conversation")
 COLD_START = "cold_start"
@@ -65,7 +66,8 @@ PROFILES: dict[str, Params] = {
 
 def params_for(profile: str, **overrides: int | bool | None) -> Params:
     """The profile's parameters with any non-None overrides applied."""
-    return replace(PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None})
+    changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    return replace(PROFILES[profile], **changes)
 
 
 class WordStream:
@@ -89,7 +91,7 @@ class WordStream:
     def take(self, target: int) -> str:
         """The next words, as few as make the body (words joined by spaces) at least `target`
         UTF-8 bytes long: the rule of adding a word while the body is shorter than `target`."""
-        parts = []
+        parts: list[str] = []
         need = target + 1  # counting a separator after every word, the last one included
         while True:
             if self.pos == self.CHUNK:
@@ -130,7 +132,7 @@ class DataGenerator:
         target = int(math.exp(self.rng.uniform(math.log(MIN_CONTENT), math.log(MAX_CONTENT))))
         return self.words.take(target)
 
-    def message(self, conversation_id: str, role: str) -> Message:
+    def message(self, conversation_id: str, role: Role) -> Message:
         return Message(self.new_id("msg"), conversation_id, role, self.content(), self.tick())
 
     def conversation(self, messages: int) -> Conversation:
@@ -295,7 +297,10 @@ class SizeIndex:
         bucket = self.buckets.get(size, [])
         if bumped is not None and self.size[bumped] == size:
             return bucket[k + (k >= self._pos[bumped])]
-        return bucket[k] if k < len(bucket) else bumped
+        if k < len(bucket):
+            return bucket[k]
+        assert bumped is not None  # k is past the bucket only when the bumped conversation counts
+        return bumped
 
 
 class Workload:
@@ -305,8 +310,9 @@ class Workload:
     `slack` messages more or fewer than the stated N x M (5 %), nor a conversation count other
     than N or N + 1 (within 5 % from N = 20 on), and most rounds end on exactly N x M. A round
     is: load_all (in every `load_every`-th round, the first included); create a conversation
-    that starts with a first exchange sized to balance the round; add a message (to a conversation drawn uniformly, the new one included, among those
-    below `ceiling` messages); retitle one; delete one drawn uniformly among the older ones.
+    that starts with a first exchange sized to balance the round; add a message (to a conversation
+    drawn uniformly, the new one included, among those below `ceiling` messages); retitle one;
+    delete one drawn uniformly among the older ones.
     Every prefix of the plan is as stationary as the whole, so a backend that runs a share of
     the rounds sees the same store size as the others.
     """
@@ -366,7 +372,7 @@ class Workload:
         sizes.add(new.id, first_exchange)
 
         target = m.conversations[new.id if bumped is None else bumped]
-        role = "user" if len(target.messages) % 2 == 0 else "assistant"
+        role: Role = "user" if len(target.messages) % 2 == 0 else "assistant"
         write("add_message", (g.message(target.id, role),))
         sizes.grow(target.id)
 

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
-from storebench.errors import UsageError
 from storebench.backends.base import Settings
-from storebench.gate import ab_verdict
 from storebench.core import coordinator
-from storebench.gate.ab_verdict import INCONCLUSIVE, REGRESSION, Pair, Verdict
 from storebench.core.workload import Params
+from storebench.errors import UsageError
+from storebench.gate import ab_verdict
+from storebench.gate.ab_verdict import INCONCLUSIVE, REGRESSION, Pair, Verdict
 from storebench.model.results import AbSection, BackendResult, OpResult
 
 SIDES = ("base", "head")
@@ -77,7 +77,8 @@ def check_python(side: str, python: str) -> str:
     if not path.exists():
         raise AbError(f"--{side}-python {python}: no such file; give the python of the {side} side's environment")
     try:
-        proc = subprocess.run([str(path), "-c", "import storebench.core.backend_worker"], capture_output=True, text=True,
+        proc = subprocess.run([str(path), "-c", "import storebench.core.backend_worker"],
+                              capture_output=True, text=True,
                               timeout=60)
     except OSError as exc:
         raise AbError(f"--{side}-python {python}: cannot run it ({exc.strerror})") from None

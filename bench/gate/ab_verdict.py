@@ -23,8 +23,8 @@ both sides (p99: 500 samples per pair and side); below that a p99 is one unlucky
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 from scipy.stats import t as student_t

@@ -37,14 +37,15 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
+from typing import Literal
 
 import numpy as np
 from scipy.stats import mannwhitneyu, wilcoxon
 
+from storebench.core.workload import OPS
 from storebench.errors import UsageError
 from storebench.model import pytest_benchmark_json
 from storebench.model.results import OpResult, Results, ResultsError
-from storebench.core.workload import OPS
 
 METRICS = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
 DEFAULT_METRICS = ("p50", "p99")
@@ -207,7 +208,7 @@ def bootstrap_p(base: np.ndarray, cur: np.ndarray, q: float, rng: np.random.Gene
 def rank_p(base: np.ndarray, cur: np.ndarray, slower: bool, paired: bool) -> float:
     """One-sided rank-test p-value that current is slower (or faster) than baseline:
     Wilcoxon signed-rank on paired log ratios, else Mann-Whitney U."""
-    alternative = "greater" if slower else "less"
+    alternative: Literal["greater", "less"] = "greater" if slower else "less"
     if paired:
         diffs = np.log(np.maximum(cur, 1e-12) / np.maximum(base, 1e-12))
         if not np.any(diffs):
@@ -289,10 +290,11 @@ def _judge(baseline: Results, current: Results, options: Options,
         # one of the planned ones (cold starts are independent processes).
         paired = plan and key[1] in OPS and len(base) == len(cur) and not b_entry.errors and not c_entry.errors
         comparisons.append(_compare_one(key, metric, base, cur, b_entry, c_entry, rng, paired))
-    judged = [c for c in comparisons if c.p_value is not None]
-    for c, p in zip(judged, holm([c.p_value for c in judged])):
+    # A comparison has a ratio whenever it has a p-value (_compare_one sets the ratio first).
+    judged = [(c, c.ratio, c.p_value) for c in comparisons if c.ratio is not None and c.p_value is not None]
+    for (c, ratio, _), p in zip(judged, holm([p for _, _, p in judged])):
         c.p_adjusted = p
-        c.verdict, c.note = _verdict(c, options)
+        c.verdict, c.note = _verdict(ratio, p, options)
     return comparisons
 
 
@@ -333,6 +335,7 @@ def _compare_one(key: tuple[str, str], metric: str, base: np.ndarray, cur: np.nd
     if not c.baseline:
         c.note = "baseline is zero"
         return c
+    assert c.current is not None  # a percentile of the samples, never None
     c.ratio = c.current / c.baseline
     if paired and q == 50:
         c.ratio = float(np.exp(np.median(np.log(np.maximum(cur, 1e-12) / np.maximum(base, 1e-12)))))
@@ -352,12 +355,12 @@ def _summary_value(samples: np.ndarray, found: OpResult, metric: str) -> float |
     return found.percentile_ms(METRICS[metric])  # pytest-benchmark without raw data: its own summary
 
 
-def _verdict(c: Comparison, options: Options) -> tuple[str, str]:
-    significant = c.p_adjusted < options.alpha
+def _verdict(ratio: float, p_adjusted: float, options: Options) -> tuple[str, str]:
+    significant = p_adjusted < options.alpha
     big = options.min_effect
-    if significant and c.ratio >= 1 + big:
+    if significant and ratio >= 1 + big:
         return REGRESSION, ""
-    if significant and c.ratio <= 1 / (1 + big):
+    if significant and ratio <= 1 / (1 + big):
         return FASTER, ""
     if significant:
         return UNCHANGED, f"significant, under {big:.0%}"

@@ -10,8 +10,9 @@ newer than this code. Setting a declared field marks its key present.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import MISSING, Field, dataclass, field, fields
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from storebench.errors import UsageError
 

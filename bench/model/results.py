@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from dataclasses import MISSING, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ PACKAGES = (
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def cpu_model() -> str:
@@ -60,7 +60,7 @@ def host_info() -> dict:
 
 
 def package_versions() -> dict:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -423,10 +423,12 @@ def _require(cond: bool, where: str, what: str) -> None:
 
 def validate(data: object, where: str = "results") -> dict:
     """Check the structure every reader relies on; raise ResultsError naming the first problem."""
-    _require(isinstance(data, dict), where, "not a JSON object; is this a storebench results file?")
+    if not isinstance(data, dict):
+        raise ResultsError(f"{where}: not a JSON object; is this a storebench results file?")
     schema = data.get("schema")
     if isinstance(schema, str) and schema.startswith("storebench.results/") and schema != SCHEMA:
-        raise ResultsError(f"{where}: schema {schema!r} is not supported by this storebench (reads {SCHEMA!r}); upgrade storebench")
+        raise ResultsError(f"{where}: schema {schema!r} is not supported by this storebench (reads {SCHEMA!r}); "
+                           "upgrade storebench")
     _require(schema == SCHEMA, where, f"missing or unknown \"schema\" (expected {SCHEMA!r})")
     _require(isinstance(data.get("run"), dict), where, "\"run\" must be an object")
     _require(isinstance(data.get("backends"), list), where, "\"backends\" must be a list")
@@ -438,7 +440,8 @@ def validate(data: object, where: str = "results") -> dict:
         _require(b.get("status") in STATUSES, where, f"backends[{i}] status must be one of {', '.join(STATUSES)}")
     for i, o in enumerate(data["ops"]):
         _require(isinstance(o, dict), where, f"ops[{i}] must be an object")
-        _require(isinstance(o.get("backend"), str) and isinstance(o.get("op"), str), where, f"ops[{i}] needs backend and op")
+        _require(isinstance(o.get("backend"), str) and isinstance(o.get("op"), str), where,
+                 f"ops[{i}] needs backend and op")
         samples = o.get("samples_ns", [])
         _require(isinstance(samples, list) and all(type(s) is int for s in samples), where,
                  f"ops[{i}].samples_ns must be a list of integers")

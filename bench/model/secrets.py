@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 REDACTED = "***"
@@ -21,7 +22,7 @@ def redact_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, host, parts.path, query, ""))
 
 
-def scrub(text: str, secrets: list[str | None]) -> str:
+def scrub(text: str, secrets: Sequence[str | None]) -> str:
     """`text` with every occurrence of each secret replaced by ***."""
     for secret in secrets:
         if secret:

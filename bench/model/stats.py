@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ def summarize(samples_ns: Sequence[int]) -> dict:
         return {**empty, "max_ms": None, "mean_ms": None, "stdev_ms": None, "ops_per_s": None}
     a = np.asarray(samples_ns, dtype=np.int64)
     pct = np.percentile(a, PERCENTILES, method="inverted_cdf")
-    out = {f"p{p}_ms": float(v) / 1e6 for p, v in zip(PERCENTILES, pct)}
+    out: dict[str, float | None] = {f"p{p}_ms": float(v) / 1e6 for p, v in zip(PERCENTILES, pct)}
     out["max_ms"] = float(a.max()) / 1e6
     out["mean_ms"] = float(a.mean()) / 1e6
     out["stdev_ms"] = float(a.std(ddof=1)) / 1e6 if len(a) > 1 else 0.0

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storebench.gate.ab_verdict import REGRESSION
 from storebench.model.results import Results
 from storebench.reports import document as doc
-from storebench.gate.ab_verdict import REGRESSION
 
 AB_MD, AB_HTML = "ab.md", "ab.html"
 

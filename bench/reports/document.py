@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class Para:
 @dataclass
 class Bullets:
     items: list[str]
-    anchors: list[str | None] = field(default_factory=list)
+    anchors: Sequence[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -98,8 +99,8 @@ def render_markdown(blocks: list[Block], doc: str) -> str:
             out += [_md_links(block.text, doc), ""]
         elif isinstance(block, Bullets):
             anchors = block.anchors or [None] * len(block.items)
-            for item, anchor in zip(block.items, anchors):
-                prefix = f'<a id="{anchor}"></a>' if anchor else ""
+            for item, item_anchor in zip(block.items, anchors):
+                prefix = f'<a id="{item_anchor}"></a>' if item_anchor else ""
                 out.append(f"- {prefix}{_md_links(item, doc)}")
             out.append("")
         elif isinstance(block, Table):

@@ -14,8 +14,8 @@ back to a labelled Python equivalent otherwise.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from storebench.model.results import BackendResult
 

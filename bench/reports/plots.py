@@ -7,22 +7,23 @@ set of files does not depend on the data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Literal
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: no display needed, deterministic output
 
+import matplotlib.lines  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
-import matplotlib.lines  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from storebench.core.workload import ALL_OPS, COLD_START  # noqa: E402
 from storebench.model.results import BackendResult, OpResult, Results  # noqa: E402
 from storebench.reports import labels, ranking  # noqa: E402
-from storebench.core.workload import ALL_OPS, COLD_START  # noqa: E402
 from storebench.reports.sweep_plot import plot_sweep  # noqa: E402
 
 PERCENTILES = ("p50", "p95", "p99")  # the order of `_percentiles`
@@ -64,7 +65,7 @@ def _ms_label(value: float, _pos: int | None = None) -> str:
     return f"{value:.6f}".rstrip("0")
 
 
-def _log_ms_axis(ax: Axes, which: str, values: Sequence[float]) -> None:
+def _log_ms_axis(ax: Axes, which: Literal["x", "y"], values: Sequence[float]) -> None:
     """A log axis in ms with 1-2-5 ticks labelled plainly, padded around the data."""
     low, high = min(values), max(values)
     getattr(ax, f"set_{which}scale")("log")
@@ -99,7 +100,8 @@ def _save(fig: plt.Figure, path: Path, legend_handles: list | None = None, legen
         ncol = max(1, min(6, len(legend_handles), int(width_chars // (longest + 6))))
         rows = -(-len(legend_handles) // ncol)
         inches = 0.35 + 0.25 * rows + 0.2 * (legend_title or "").count("\n")
-        fig.legend(handles=legend_handles, loc="lower center", ncol=ncol, title=legend_title, frameon=False, fontsize=10)
+        fig.legend(handles=legend_handles, loc="lower center", ncol=ncol, title=legend_title, frameon=False,
+                   fontsize=10)
         fig.tight_layout(rect=(0, inches / fig.get_figheight(), 1, 0.96))
     else:
         fig.tight_layout(rect=(0, 0, 1, 0.96))
@@ -150,11 +152,11 @@ def percentiles_plot(data: Results, path: Path) -> None:
         ax.set_yticks(range(len(rows)), [labels.marked(n, entries.get(n)) for n, _ in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)
         _log_ms_axis(ax, "x", [v for _, o in rows for v in _percentiles(o) if v])
-    handles = [matplotlib.lines.Line2D([], [], color="#444", marker=PERCENTILE_MARKERS[label], linestyle="", label=label,
-                                       markersize=8) for label in PERCENTILES]
+    handles = [matplotlib.lines.Line2D([], [], color="#444", marker=PERCENTILE_MARKERS[label], linestyle="",
+                                       label=label, markersize=8) for label in PERCENTILES]
     marks = labels.mark_legend([(n, entries.get(n)) for n in names])
-    _save(fig, path, handles, "\n".join(["percentile (colour = backend; the capped bar around p50 is its 95 % interval)",
-                                          *marks]))
+    _save(fig, path, handles,
+          "\n".join(["percentile (colour = backend; the capped bar around p50 is its 95 % interval)", *marks]))
 
 
 def _samples(data: Results, backend: str, op: str) -> list[int]:
@@ -200,7 +202,8 @@ def cold_start_plot(data: Results, path: Path) -> None:
     palette = colors(names)
     rows = [(n, o) for n in names if (o := data.op(n, COLD_START)) and o.n]
     fig, ax = plt.subplots(figsize=(12, 1.8 + 0.75 * max(1, len(rows))))
-    ax.set_title("Cold start: fresh process, import driver, open, first load_all\n(ms; dots = runs, bar and label = p50)")
+    ax.set_title("Cold start: fresh process, import driver, open, first load_all\n"
+                 "(ms; dots = runs, bar and label = p50)")
     if not rows:
         _no_data(ax, "no cold-start samples")
     else:
@@ -260,7 +263,7 @@ def comparison_plot(datas: Sequence[Results], labels: Sequence[str], path: Path)
             _no_data(ax, "no samples")
     handles = [matplotlib.lines.Line2D([], [], color=palette[n], marker="o", label=_label(n, entries))
                for n in names if n in drawn]
-    runs = "; ".join(f"{i + 1} = {l}" for i, l in enumerate(labels))[:150]
+    runs = "; ".join(f"{i + 1} = {label}" for i, label in enumerate(labels))[:150]
     _save(fig, path, handles, f"backend; bars: the p50's 95 % interval (runs: {runs})")
 
 

@@ -10,8 +10,8 @@ p50 ± that coefficient of variation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from storebench.model import stats
 from storebench.model.results import OpResult
@@ -32,8 +32,8 @@ class Figure:
             return None
         return max(self.value - self.low, self.high - self.value) / self.value
 
-    def overlaps(self, other: "Figure") -> bool:
-        if None in (self.low, self.high, other.low, other.high):
+    def overlaps(self, other: Figure) -> bool:
+        if self.low is None or self.high is None or other.low is None or other.high is None:
             return self.value == other.value
         return self.low <= other.high and other.low <= self.high
 
@@ -56,9 +56,11 @@ def p50_figure(entry: OpResult) -> Figure | None:
 def total(figures: Sequence[Figure]) -> Figure:
     """A sum of p50s; its interval adds the ends (conservative: wider than a joint interval)."""
     value = sum(f.value for f in figures)
-    if any(f.low is None or f.high is None for f in figures):
+    lows = [f.low for f in figures if f.low is not None]
+    highs = [f.high for f in figures if f.high is not None]
+    if len(lows) < len(figures) or len(highs) < len(figures):
         return Figure(value)
-    return Figure(value, sum(f.low for f in figures), sum(f.high for f in figures))
+    return Figure(value, sum(lows), sum(highs))
 
 
 def leaders(ranked: Sequence[tuple[str, Figure]]) -> list[tuple[str, Figure]]:

@@ -10,22 +10,20 @@ overhead_ratio, samples_ns …) may be missing: older files still render.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from urllib.parse import urlsplit
 
-from storebench.reports import claims
-from storebench.reports import document as doc
-from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
-from storebench.reports import labels
-from storebench.reports import plots as plots_mod
-from storebench.reports import ranking
-from storebench.reports.plots import op_names
+from storebench.core.workload import ALL_OPS, COLD_START, OPS
 from storebench.model.pytest_benchmark_json import load_any
 from storebench.model.results import BackendResult, Capability, Host, OpResult, Results, Sweep
+from storebench.reports import claims, labels, ranking
+from storebench.reports import document as doc
+from storebench.reports import plots as plots_mod
+from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
+from storebench.reports.plots import op_names
 from storebench.reports.ranking import Figure
-from storebench.core.workload import ALL_OPS, COLD_START, OPS
 
 MATRIX, LATENCY, INDEX = "decision-matrix.md", "latency.md", "index.html"
 
@@ -145,7 +143,8 @@ def round_cost(run: Run, backend: str) -> Figure | None:
     """The p50s of the five operations added, with the interval their intervals add up to:
     the cost of one request of each route."""
     figures = [ranking.p50_figure(o) if (o := run.data.op(backend, op)) else None for op in OPS]
-    return None if any(f is None for f in figures) else ranking.total(figures)
+    present = [f for f in figures if f is not None]
+    return ranking.total(present) if len(present) == len(figures) else None
 
 
 # ---------------------------------------------------------------- decision matrix
@@ -284,10 +283,12 @@ def seed_disagreements(run: Run) -> list[Block]:
         documented = seed_words(SEED_MATRIX[row.column][factor])
         says_yes = "Yes" in documented
         link = f"[{measured}]({MATRIX}#{cap_anchor(row.backend, 'cross_device')})"
-        who = row.option if row.backend in labels.EQUIVALENT_OF else f"{row.option} → {labels.prose(row.backend, entries[row.backend])}"
+        who = (row.option if row.backend in labels.EQUIVALENT_OF
+               else f"{row.option} → {labels.prose(row.backend, entries[row.backend])}")
         if measured == "yes" and cross_device_basis(result) == "loopback":
             if not says_yes:
-                items.append(f"{who}: the seed says {documented}; measured: {link} only from another process on this host's loopback, which "
+                items.append(f"{who}: the seed says {documented}; measured: {link} only from another process "
+                             "on this host's loopback, which "
                              "shows it is reachable by URL + token from another process, not from another device: "
                              "no evidence either way.")
             continue
@@ -454,7 +455,8 @@ def matrix_blocks(run: Run) -> list[Block]:
         Heading(2, "Where the measurements disagree with the seed", "disagreements"),
         *seed_disagreements(run),
         Heading(2, "The seed's factors (documented)", "seed"),
-        Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; * = with Turso or another cloud provider."),
+        Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; "
+             "* = with Turso or another cloud provider."),
         seed_table(run),
         Heading(2, "Capability evidence", "capability-evidence"),
         *capability_evidence(run),
@@ -635,7 +637,8 @@ def sweep_blocks(run: Run) -> list[Block]:
         fixed = ", ".join(f"{key} {value}" for key, value in (sweep.fixed or {}).items())
         blocks += [Heading(3, f"{sweep.param} = {', '.join(map(str, sweep.values))}"),
                    Para(f"Each exponent is the least-squares slope of log p50 on log {sweep.param} over the sizes "
-                        f"named in its row (the measured points; a failed point is left out){', at ' + fixed if fixed else ''}. "
+                        "named in its row (the measured points; a failed point is left out)"
+                        f"{', at ' + fixed if fixed else ''}. "
                         "It describes that range only, not sizes beyond it."),
                    Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {sweep.param}"], rows)]
     return blocks

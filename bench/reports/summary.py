@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from rich import box
 from rich.console import Console
@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from storebench.core.workload import ALL_OPS
 from storebench.model.results import OpResult, Results
 from storebench.reports import labels, ranking
-from storebench.core.workload import ALL_OPS
 
 SHORT = {"load_all": "load", "create_conversation": "create", "add_message": "message",
          "update_title": "title", "delete_conversation": "delete", "cold_start": "cold start"}

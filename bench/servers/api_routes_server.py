@@ -19,8 +19,9 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable, Sequence
 from importlib import metadata
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -28,8 +29,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from storebench.backends.api_routes import (ROUTES, json_field, decode_conversation, decode_conversations, decode_message,
-                                 encode_conversation)
+from storebench.backends.api_routes import (
+    ROUTES,
+    decode_conversation,
+    decode_conversations,
+    decode_message,
+    encode_conversation,
+    json_field,
+)
 from storebench.backends.base import Settings, Store, Target
 from storebench.backends.libsql_file import LibsqlStore
 
@@ -47,10 +54,12 @@ def _no_args(body: Any) -> tuple:
 # path -> (HTTP method, Store method, how to read its arguments from the body)
 ENDPOINTS: dict[str, tuple[str, str, Parse]] = {
     f"{ROUTES}/load": ("GET", "load_all", _no_args),
-    f"{ROUTES}/create": ("POST", "create_conversation", lambda b: (decode_conversation(json_field(b, "conversation", dict)),)),
+    f"{ROUTES}/create": ("POST", "create_conversation",
+                         lambda b: (decode_conversation(json_field(b, "conversation", dict)),)),
     f"{ROUTES}/message": ("POST", "add_message", lambda b: (decode_message(json_field(b, "message", dict)),)),
     f"{ROUTES}/title": ("POST", "update_title",
-                        lambda b: (json_field(b, "id", str), json_field(b, "title", str), json_field(b, "updated_at", int))),
+                        lambda b: (json_field(b, "id", str), json_field(b, "title", str),
+                                   json_field(b, "updated_at", int))),
     f"{ROUTES}/delete": ("POST", "delete_conversation", lambda b: (json_field(b, "id", str),)),
     # Harness-only routes, never timed: schema and bulk preload.
     "/api/setup": ("POST", "setup_schema", _no_args),

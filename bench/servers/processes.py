@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from typing import IO, AnyStr
 
 PR_SET_PDEATHSIG = 1
 
@@ -23,6 +24,13 @@ def die_with_parent() -> None:
     even by SIGKILL, so no server outlives it."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def pipes(proc: subprocess.Popen[AnyStr]) -> tuple[IO[AnyStr], IO[AnyStr]]:
+    """The stdin and stdout of a child started with stdin=PIPE and stdout=PIPE."""
+    if proc.stdin is None or proc.stdout is None:
+        raise ValueError("the child was started without stdin=PIPE and stdout=PIPE")
+    return proc.stdin, proc.stdout
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:

@@ -24,13 +24,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from storebench.backends.base import StoreError
-from storebench.servers.processes import die_with_parent, free_port, stop_process
 from storebench.model.secrets import redact_url
+from storebench.servers.processes import die_with_parent, free_port, stop_process
 
 SQLD_BIN_ENV = "SQLD_BIN"
 SQLD_URL_ENV = "SQLD_URL"

@@ -210,7 +210,7 @@ class WanProxy:
         self.port: int | None = None
         self.counters: Counters | None = None
 
-    def __enter__(self) -> "WanProxy":
+    def __enter__(self) -> WanProxy:
         self.counters = Counters(self.counter_path, create=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "storebench.servers.wan_proxy", "--upstream-port", str(self.upstream_port),
@@ -219,8 +219,11 @@ class WanProxy:
             preexec_fn=die_with_parent,
         )
         try:
-            ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT_S)
-            line = self.proc.stdout.readline().strip() if ready else ""
+            stdout = self.proc.stdout
+            if stdout is None:
+                raise ProxyError("the WAN proxy was started without a pipe for its port")
+            ready, _, _ = select.select([stdout], [], [], START_TIMEOUT_S)
+            line = stdout.readline().strip() if ready else ""
             if not line.isdigit():
                 raise ProxyError(f"the WAN proxy did not start within {START_TIMEOUT_S} s")
             self.port = int(line)
@@ -232,19 +235,25 @@ class WanProxy:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def _opened_counters(self) -> Counters:
+        if self.counters is None:
+            raise ProxyError("the WAN proxy is not started")
+        return self.counters
+
     def round_trips(self) -> int:
-        return self.counters.read()[0]
+        return self._opened_counters().read()[0]
 
     def connections(self) -> int:
-        return self.counters.read()[1]
+        return self._opened_counters().read()[1]
 
     def set_fault(self, fault: str) -> None:
-        self.counters.set_fault(fault)
+        self._opened_counters().set_fault(fault)
 
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc)
-            self.proc.stdout.close()
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
             self.proc = None
         if self.counters is not None:
             self.counters.close()

@@ -41,9 +41,9 @@ from storebench import backends
 from storebench.backends.base import Settings
 from storebench.core import openloop, runner, swarm, swarm_records
 from storebench.core.timing import time_open_loop, time_steps
+from storebench.core.workload import OPS
 from storebench.model import results
 from storebench.model.secrets import scrub
-from storebench.core.workload import OPS
 
 REQUEST_TYPE = "storebench"
 POLL_S = 0.05
@@ -108,12 +108,12 @@ class StoreUser(User):
         WORKER.go.wait()
         self.begin_ns = WORKER.go_ns
         self.window_ns = round(self.config.duration_s * 1e9)
-        self.offsets = self.schedule() if self.config.rate else None
+        self.offsets = self.schedule(self.config.rate) if self.config.rate else None
 
-    def schedule(self) -> array:
+    def schedule(self, total_rate: float) -> array:
         """This user's share of the open-loop rate, as intended starts after the go; shifted by a
         seeded phase within one mean gap, so the users' first ops do not all fall at once."""
-        rate = self.config.rate / self.config.users
+        rate = total_rate / self.config.users
         count = int(rate * self.config.duration_s) + 2 * len(self.names)  # whole rounds past the window's end
         phase = round(random.Random(self.record.seed).uniform(0, 1e9 / rate))
         return array("q", (phase + t for t in openloop.schedule(count, rate, self.config.arrivals, self.record.seed)))
@@ -136,6 +136,7 @@ class StoreUser(User):
 
     def run_round(self, warmup: bool):
         steps = self.workload.plan(1)
+        assert self.store is not None  # opened by on_start, which stops the user when it cannot
         calls = runner._calls(self.store, self.names, steps)
         first = self.planned
         self.pending = (first, len(steps))
@@ -216,7 +217,8 @@ class Master:
         environment.parsed_options.storebench = config.to_json()
         master = environment.runner
         master.register_message("storebench_ready", self.on_ready)
-        master.register_message("storebench_samples", lambda environment, msg, **_: self.collector.add_samples(msg.data))
+        master.register_message("storebench_samples",
+                                lambda environment, msg, **_: self.collector.add_samples(msg.data))
         master.register_message("storebench_done", lambda environment, msg, **_: self.collector.add_done(msg.data))
         environment.events.test_start.add_listener(self.on_test_start)
         cls = backends.get(config.backend)
