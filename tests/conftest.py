@@ -49,6 +49,25 @@ def checkout_files() -> dict[str, tuple[int, int]]:
 
 BEFORE = checkout_files()  # as pytest loads this file, before any test module is imported
 
+# Most of the suite's time is spent waiting on other processes (sqld, Node, Chromium, Next.js,
+# child runs of storebench), so more workers than the 2 cores of the target machine pay.
+DEFAULT_WORKERS = 4
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """A plain `pytest` runs in DEFAULT_WORKERS pytest-xdist workers, each test group on one
+    worker (`--dist loadgroup`: the tests that share a session's Node runner, browser or module
+    fixture carry one xdist_group mark, so it starts once). Any -n given wins: `-n 0` or
+    `-p no:xdist` runs in this process, for debugging; --pdb implies it."""
+    xdist_loaded = config.pluginmanager.hasplugin("xdist")
+    is_worker = hasattr(config, "workerinput")
+    if not xdist_loaded or is_worker or config.option.numprocesses is not None or config.option.usepdb:
+        return
+    config.option.numprocesses = DEFAULT_WORKERS
+    if config.option.dist == "no":
+        config.option.dist = "loadgroup"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def checkout_unchanged():
@@ -71,12 +90,18 @@ def in_tmp_path(tmp_path, monkeypatch):
 SERVER_KINDS = {"server", "api", "remote", "replica"}
 
 
+def backend_marks(name: str) -> list[pytest.MarkDecorator]:
+    """A server backend's tests are marked `server`. A self-timed backend's tests share its
+    session store (shared_stores: a Node runner or a browser page, seconds to start), so they run
+    on one pytest-xdist worker: the group named after the backend."""
+    cls = backends.get(name)
+    return ([pytest.mark.server] if cls.kind in SERVER_KINDS else []) + \
+        ([pytest.mark.xdist_group(name)] if cls.self_timed else [])
+
+
 def pytest_generate_tests(metafunc):
     if "backend_name" in metafunc.fixturenames:
-        metafunc.parametrize("backend_name", [
-            pytest.param(name, marks=pytest.mark.server) if backends.get(name).kind in SERVER_KINDS else name
-            for name in backends.names()
-        ])
+        metafunc.parametrize("backend_name", [pytest.param(name, marks=backend_marks(name)) for name in backends.names()])
 
 
 def skip_if_opt_in(name: str) -> None:

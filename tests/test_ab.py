@@ -18,6 +18,11 @@ def ab(tmp_path, *extra: str) -> int:
                  "--out", str(tmp_path / "ab.json"), "--summary", str(tmp_path / "ab.md"), *extra])
 
 
+# The tests reading the module-scoped `injected` run on one pytest-xdist worker (loadgroup),
+# which computes it once.
+same_ab_job = pytest.mark.xdist_group("ab-injected")
+
+
 @pytest.fixture(scope="module")
 def injected(tmp_path_factory):
     """One real job whose head side has delete_conversation slowed to five times its own
@@ -30,6 +35,7 @@ def injected(tmp_path_factory):
     return folder, ab(folder, "--head-inject", "sqlite3.delete_conversation=+400%")
 
 
+@same_ab_job
 def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
     tmp_path, status = injected
     assert status == 1
@@ -71,6 +77,7 @@ def test_an_environment_without_storebench_workers_is_refused(tmp_path, capsys):
     assert "has no storebench with measuring workers" in capsys.readouterr().err
 
 
+@same_ab_job
 def test_report_of_an_ab_file_is_the_ab_page(injected):
     tmp_path, _ = injected
     assert main(["report", str(tmp_path / "ab.json"), "--out", str(tmp_path / "reports")]) == 0

@@ -21,6 +21,11 @@ pytestmark = pytest.mark.slow  # runs pytest-benchmark in a child process
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The tests reading the module-scoped `saved_json` run on one pytest-xdist worker (loadgroup),
+# which computes it once.
+same_benchmark_run = pytest.mark.xdist_group("pytest-benchmark-json")
+
+
 @pytest.fixture(scope="module")
 def saved_json(tmp_path_factory) -> Path:
     """A real pytest-benchmark JSON (it always carries the raw data): sqlite3 update_title and add_message, smoke."""
@@ -34,6 +39,7 @@ def saved_json(tmp_path_factory) -> Path:
     return out
 
 
+@same_benchmark_run
 def test_benchmarks_run_each_op_through_the_workload(saved_json):
     raw = json.loads(saved_json.read_text())
     assert is_pytest_benchmark(raw)
@@ -43,6 +49,7 @@ def test_benchmarks_run_each_op_through_the_workload(saved_json):
         assert b["extra_info"]["backend"] == "sqlite3" and b["stats"]["rounds"] == 40  # smoke: 40 timed rounds
 
 
+@same_benchmark_run
 def test_saved_data_converts_to_raw_samples(saved_json):
     data = convert(json.loads(saved_json.read_text()))
     ops = {(o["backend"], o["op"]): o for o in data["ops"]}
@@ -52,6 +59,7 @@ def test_saved_data_converts_to_raw_samples(saved_json):
     assert entry["p50_ms"] <= entry["p99_ms"] and entry["iterations"] == 1
 
 
+@same_benchmark_run
 def test_check_compares_pytest_benchmark_json_with_itself(saved_json, capsys):
     assert main(["check", str(saved_json), str(saved_json)]) == 0
     assert "no regression" in capsys.readouterr().out
@@ -78,6 +86,7 @@ def test_check_refuses_to_judge_without_raw_samples(tmp_path, capsys):
     assert "--benchmark-save-data" in capsys.readouterr().err
 
 
+@same_benchmark_run
 def test_converted_json_is_judged_call_by_call_like_a_results_file(saved_json):
     data = Results.from_dict(convert(json.loads(saved_json.read_text())))
     outcome = check.compare(data, data, check.Options())
