@@ -58,15 +58,24 @@ DEFAULT_WORKERS = 4
 def pytest_cmdline_main(config):
     """A plain `pytest` runs in DEFAULT_WORKERS pytest-xdist workers, each test group on one
     worker (`--dist loadgroup`: the tests that share a session's Node runner, browser or module
-    fixture carry one xdist_group mark, so it starts once). Any -n given wins: `-n 0` or
+    fixture carry one xdist_group mark, so it starts once). An -n or --dist given wins: `-n 0` or
     `-p no:xdist` runs in this process, for debugging; --pdb implies it."""
-    xdist_loaded = config.pluginmanager.hasplugin("xdist")
-    is_worker = hasattr(config, "workerinput")
-    if not xdist_loaded or is_worker or config.option.numprocesses is not None or config.option.usepdb:
+    if not config.pluginmanager.hasplugin("xdist") or config.option.usepdb:
         return
-    config.option.numprocesses = DEFAULT_WORKERS
-    if config.option.dist == "no":
+    if hasattr(config, "workerinput"):  # a worker: it parsed only the command line, see below
+        config.option.loadgroup = config.workerinput["storebench_loadgroup"]
+        return
+    if config.option.numprocesses is None:
+        config.option.numprocesses = DEFAULT_WORKERS
+    if config.option.numprocesses and config.option.dist == "no":
         config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist starts each worker with the command line, not the options set above, and a
+    worker names its tests after their xdist_group only under loadgroup: tell it."""
+    node.workerinput["storebench_loadgroup"] = node.config.option.dist == "loadgroup"
 
 
 @pytest.fixture(scope="session", autouse=True)

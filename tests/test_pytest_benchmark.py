@@ -5,6 +5,7 @@ raw samples."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,12 @@ pytestmark = pytest.mark.slow  # runs pytest-benchmark in a child process
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def not_an_xdist_worker() -> dict[str, str]:
+    """This environment without the variables a pytest-xdist worker sets: pytest-benchmark
+    turns itself off when it finds PYTEST_XDIST_WORKER, which a child of a worker inherits."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+
+
 # The tests reading the module-scoped `saved_json` run on one pytest-xdist worker (loadgroup),
 # which computes it once.
 same_benchmark_run = pytest.mark.xdist_group("pytest-benchmark-json")
@@ -34,7 +41,7 @@ def saved_json(tmp_path_factory) -> Path:
         [sys.executable, "-m", "pytest", "benchmarks/", "--benchmark-only", "--storebench-backends", "sqlite3",
          "-k", "update_title or add_message", f"--benchmark-json={out}", "-q", "-p",
          "no:cacheprovider"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env=not_an_xdist_worker())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out
 
