@@ -81,7 +81,10 @@ def pytest_configure_node(node):
 @pytest.fixture(scope="session", autouse=True)
 def checkout_unchanged():
     """Fails the suite (an error at the last test's teardown) when any test created, changed or
-    removed a file in the checkout: reports/, results/ and the user's files are theirs."""
+    removed a file in the checkout: reports/, results/ and the user's files are theirs. Under
+    pytest-xdist each worker checks at its end, against the checkout as it found it before any
+    test ran (workers collect before the first test is handed out), so the worker that ran the
+    offending test always reports it, and no worker can report another's tool state."""
     yield
     after = checkout_files()
     changed = sorted(p for p in BEFORE.keys() | after.keys() if BEFORE.get(p) != after.get(p))
