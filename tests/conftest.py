@@ -23,7 +23,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 # dev` compiles into web/.next/dev and rewrites web/next-env.d.ts; both are git-ignored).
 # Everything else in the checkout must stay as it was.
 TOOL_STATE = {".git", ".venv", "__pycache__", ".pytest_cache", "storebench.egg-info", "node_modules", ".next",
-              "next-env.d.ts"}
+              "next-env.d.ts", ".mypy_cache", ".ruff_cache", "build"}  # build/: make lint's package tree
 
 # Hypothesis keeps its example database and caches in .hypothesis/ under the folder pytest
 # started in, some of it while test modules are imported: its home is a temporary folder
@@ -49,11 +49,42 @@ def checkout_files() -> dict[str, tuple[int, int]]:
 
 BEFORE = checkout_files()  # as pytest loads this file, before any test module is imported
 
+# Most of the suite's time is spent waiting on other processes (sqld, Node, Chromium, Next.js,
+# child runs of storebench), so more workers than the 2 cores of the target machine pay.
+DEFAULT_WORKERS = 4
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """A plain `pytest` runs in DEFAULT_WORKERS pytest-xdist workers, each test group on one
+    worker (`--dist loadgroup`: the tests that share a session's Node runner, browser or module
+    fixture carry one xdist_group mark, so it starts once). An -n or --dist given wins: `-n 0` or
+    `-p no:xdist` runs in this process, for debugging; --pdb implies it."""
+    if not config.pluginmanager.hasplugin("xdist") or config.option.usepdb:
+        return
+    if hasattr(config, "workerinput"):  # a worker: it parsed only the command line, see below
+        config.option.loadgroup = config.workerinput["storebench_loadgroup"]
+        return
+    if config.option.numprocesses is None:
+        config.option.numprocesses = DEFAULT_WORKERS
+    if config.option.numprocesses and config.option.dist == "no":
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist starts each worker with the command line, not the options set above, and a
+    worker names its tests after their xdist_group only under loadgroup: tell it."""
+    node.workerinput["storebench_loadgroup"] = node.config.option.dist == "loadgroup"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def checkout_unchanged():
     """Fails the suite (an error at the last test's teardown) when any test created, changed or
-    removed a file in the checkout: reports/, results/ and the user's files are theirs."""
+    removed a file in the checkout: reports/, results/ and the user's files are theirs. Under
+    pytest-xdist each worker checks at its end, against the checkout as it found it before any
+    test ran (workers collect before the first test is handed out), so the worker that ran the
+    offending test always reports it, and no worker can report another's tool state."""
     yield
     after = checkout_files()
     changed = sorted(p for p in BEFORE.keys() | after.keys() if BEFORE.get(p) != after.get(p))
@@ -71,12 +102,18 @@ def in_tmp_path(tmp_path, monkeypatch):
 SERVER_KINDS = {"server", "api", "remote", "replica"}
 
 
+def backend_marks(name: str) -> list[pytest.MarkDecorator]:
+    """A server backend's tests are marked `server`. A self-timed backend's tests share its
+    session store (shared_stores: a Node runner or a browser page, seconds to start), so they run
+    on one pytest-xdist worker: the group named after the backend."""
+    cls = backends.get(name)
+    return ([pytest.mark.server] if cls.kind in SERVER_KINDS else []) + \
+        ([pytest.mark.xdist_group(name)] if cls.self_timed else [])
+
+
 def pytest_generate_tests(metafunc):
     if "backend_name" in metafunc.fixturenames:
-        metafunc.parametrize("backend_name", [
-            pytest.param(name, marks=pytest.mark.server) if backends.get(name).kind in SERVER_KINDS else name
-            for name in backends.names()
-        ])
+        metafunc.parametrize("backend_name", [pytest.param(name, marks=backend_marks(name)) for name in backends.names()])
 
 
 def skip_if_opt_in(name: str) -> None:

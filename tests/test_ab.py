@@ -13,9 +13,17 @@ PY = sys.executable
 
 
 def ab(tmp_path, *extra: str) -> int:
+    # Up to 12 pairs, 3 at a time: a quiet machine has its verdict after the first 3; on a loaded
+    # one (a CPU hog, parallel test workers) 3 pairs left even the +400 % op inconclusive, and
+    # ab adds pairs until the verdict is known, as it does for a user.
     return main(["ab", "--base-python", PY, "--head-python", PY, "--backends", "sqlite3,apsw", "--pairs", "3",
-                 "--max-pairs", "3", "--rounds", "40", "--metric", "p50", "--no-progress",
+                 "--max-pairs", "12", "--rounds", "40", "--metric", "p50", "--no-progress",
                  "--out", str(tmp_path / "ab.json"), "--summary", str(tmp_path / "ab.md"), *extra])
+
+
+# The tests reading the module-scoped `injected` run on one pytest-xdist worker (loadgroup),
+# which computes it once.
+same_ab_job = pytest.mark.xdist_group("ab-injected")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +38,7 @@ def injected(tmp_path_factory):
     return folder, ab(folder, "--head-inject", "sqlite3.delete_conversation=+400%")
 
 
+@same_ab_job
 def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
     tmp_path, status = injected
     assert status == 1
@@ -71,6 +80,7 @@ def test_an_environment_without_storebench_workers_is_refused(tmp_path, capsys):
     assert "has no storebench with measuring workers" in capsys.readouterr().err
 
 
+@same_ab_job
 def test_report_of_an_ab_file_is_the_ab_page(injected):
     tmp_path, _ = injected
     assert main(["report", str(tmp_path / "ab.json"), "--out", str(tmp_path / "reports")]) == 0

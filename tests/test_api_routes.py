@@ -24,7 +24,9 @@ from tests.test_servers import default_sigint
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 
-WAIT_S = 30.0  # upper bound for a process to appear or go away; never a timing assertion
+# upper bound for a process to appear or go away, generous for a loaded machine running the suite in
+# parallel workers; never a timing assertion
+WAIT_S = 120.0
 
 
 def server_pids(marker: str) -> list[int]:

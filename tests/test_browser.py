@@ -89,6 +89,7 @@ def fresh(store) -> None:
 
 
 @needs_browser
+@pytest.mark.xdist_group(ROUTES)  # with the other tests of the session's ROUTES store (conftest.backend_marks)
 def test_time_plan_times_each_step_in_the_page_and_counts_failures_in_their_slot(shared_stores):
     store = shared_stores(ROUTES, SETTINGS)
     fresh(store)
@@ -109,6 +110,7 @@ def test_time_plan_times_each_step_in_the_page_and_counts_failures_in_their_slot
 
 
 @needs_browser
+@pytest.mark.xdist_group(TURSO)  # with the other tests of the session's TURSO store (conftest.backend_marks)
 def test_browser_turso_counts_each_ops_round_trips_on_the_wire(shared_stores):
     store = shared_stores(TURSO, SETTINGS)
     fresh(store)

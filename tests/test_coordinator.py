@@ -36,6 +36,11 @@ def workers_alive() -> list[int]:
     return alive
 
 
+# The tests reading the module-scoped `measured` run on one pytest-xdist worker (loadgroup),
+# which computes it once.
+same_measurement = pytest.mark.xdist_group("coordinator-measured")
+
+
 @pytest.fixture(scope="module")
 def measured():
     chunks: list[str] = []
@@ -45,6 +50,7 @@ def measured():
     return results, chunks
 
 
+@same_measurement
 def test_every_group_is_measured_by_its_processes_and_checked(measured):
     results, _ = measured
     assert [m.spec.backend for m in results] == ["sqlite3", "apsw", "sqlite3"]
@@ -67,12 +73,14 @@ def test_every_group_is_measured_by_its_processes_and_checked(measured):
         assert [o["op"] for o in m.ops][-1] == "cold_start" and m.ops[-1]["n"] == 1
 
 
+@same_measurement
 def test_sides_are_kept_apart(measured):
     results, _ = measured
     assert [m.entry["side"] for m in results] == ["a", None, "b"]
     assert all(o["side"] == "a" for o in results[0].ops if o["op"] in OPS)
 
 
+@same_measurement
 def test_load_all_records_the_store_size_it_returned(measured):
     results, _ = measured
     for m in results:
@@ -81,12 +89,14 @@ def test_load_all_records_the_store_size_it_returned(measured):
         assert 76 <= load_all["store_messages_min"] <= load_all["store_messages_max"] <= 84
 
 
+@same_measurement
 def test_groups_take_turns_in_alternating_order(measured):
     _, chunks = measured
     a, b, c = "sqlite3@a", "apsw", "sqlite3@b"
     assert chunks[:6] == [a, b, c, c, b, a]
 
 
+@same_measurement
 def test_no_worker_outlives_the_measurement(measured):
     assert workers_alive() == []
 

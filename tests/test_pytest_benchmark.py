@@ -5,6 +5,7 @@ raw samples."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,17 @@ pytestmark = pytest.mark.slow  # runs pytest-benchmark in a child process
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def not_an_xdist_worker() -> dict[str, str]:
+    """This environment without the variables a pytest-xdist worker sets: pytest-benchmark
+    turns itself off when it finds PYTEST_XDIST_WORKER, which a child of a worker inherits."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+
+
+# The tests reading the module-scoped `saved_json` run on one pytest-xdist worker (loadgroup),
+# which computes it once.
+same_benchmark_run = pytest.mark.xdist_group("pytest-benchmark-json")
+
+
 @pytest.fixture(scope="module")
 def saved_json(tmp_path_factory) -> Path:
     """A real pytest-benchmark JSON (it always carries the raw data): sqlite3 update_title and add_message, smoke."""
@@ -29,11 +41,12 @@ def saved_json(tmp_path_factory) -> Path:
         [sys.executable, "-m", "pytest", "benchmarks/", "--benchmark-only", "--storebench-backends", "sqlite3",
          "-k", "update_title or add_message", f"--benchmark-json={out}", "-q", "-p",
          "no:cacheprovider"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env=not_an_xdist_worker())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out
 
 
+@same_benchmark_run
 def test_benchmarks_run_each_op_through_the_workload(saved_json):
     raw = json.loads(saved_json.read_text())
     assert is_pytest_benchmark(raw)
@@ -43,6 +56,7 @@ def test_benchmarks_run_each_op_through_the_workload(saved_json):
         assert b["extra_info"]["backend"] == "sqlite3" and b["stats"]["rounds"] == 40  # smoke: 40 timed rounds
 
 
+@same_benchmark_run
 def test_saved_data_converts_to_raw_samples(saved_json):
     data = convert(json.loads(saved_json.read_text()))
     ops = {(o["backend"], o["op"]): o for o in data["ops"]}
@@ -52,6 +66,7 @@ def test_saved_data_converts_to_raw_samples(saved_json):
     assert entry["p50_ms"] <= entry["p99_ms"] and entry["iterations"] == 1
 
 
+@same_benchmark_run
 def test_check_compares_pytest_benchmark_json_with_itself(saved_json, capsys):
     assert main(["check", str(saved_json), str(saved_json)]) == 0
     assert "no regression" in capsys.readouterr().out
@@ -79,6 +94,7 @@ def test_check_refuses_to_judge_without_raw_samples(tmp_path, capsys):
     assert "--benchmark-save-data" in capsys.readouterr().err
 
 
+@same_benchmark_run
 def test_converted_json_is_judged_call_by_call_like_a_results_file(saved_json):
     data = Results.from_dict(convert(json.loads(saved_json.read_text())))
     outcome = check.compare(data, data, check.Options())

@@ -142,10 +142,13 @@ def test_sqld_round_trips_from_server_metrics_match_the_wire(sqld, tmp_path, set
 
 
 def test_websocket_client_round_trips_match_the_wire(sqld, tmp_path, settings):
-    # With some latency, as on any real link: the client's messages of one batch leave
-    # together, so the server cannot answer between them (at zero latency it can, and the
-    # wire would see more, shorter turns than a WAN would).
-    with WanProxy(sqld.port, 20, tmp_path) as proxy:
+    # With latency, as on any real link: the client's messages of one batch leave together,
+    # so the server cannot answer between them (at zero latency it can, and the wire would see
+    # more, shorter turns than a WAN would). "Together" means before the server's answer to
+    # the first reaches the proxy, one way (RTT/2) later: 100 ms, which outlasts the few tens of
+    # ms a thread may wait for a CPU on a loaded machine (at 10 ms, under load, the wire saw a
+    # batch's second message after the answer to its first: 18 turns for 17).
+    with WanProxy(sqld.port, 200, tmp_path) as proxy:
         store = SqldWsStore(Target(url=f"ws://127.0.0.1:{proxy.port}"), settings)
         with store:
             counted, wire = store.round_trips(), proxy.round_trips()

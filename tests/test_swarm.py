@@ -93,28 +93,48 @@ def test_bad_input_is_one_line_and_exit_2_before_anything_starts(argv, words, ca
     assert list(tmp_path.iterdir()) == []
 
 
-def _ours() -> list[str]:
-    """Processes this test suite's swarm runs may have started and left behind."""
+def swarm_env(folder: Path) -> dict[str, str]:
+    """The environment of a `storebench swarm` child whose temporary folders (the server's data,
+    Locust's log folders) are made under `folder`, a folder of the test's own."""
+    return {**os.environ, "TMPDIR": str(folder)}
+
+
+def _ours(folder: Path) -> list[str]:
+    """Live processes a swarm run given swarm_env(folder) started and may have left behind: the
+    server names its data folder under `folder` in its command line, Locust's master and
+    workers run in a log folder below it (the test itself runs in its tmp_path, not below).
+    Only this test's: other tests' runs (in other pytest-xdist workers, or another checkout's
+    suite) have folders of their own."""
     found = []
     for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cwd = os.readlink(f"/proc/{pid}/cwd")
         except (OSError, ValueError, IndexError):
             continue
-        if state != "Z" and (str(swarm.LOCUSTFILE) in cmdline or "storebench-swarm-" in cmdline):
+        if state != "Z" and (f"{folder}/" in cmdline or cwd.startswith(f"{folder}/")):
             found.append(cmdline[:200])
     return found
 
 
+# The tests reading the module-scoped `closed_run` run on one pytest-xdist worker (loadgroup),
+# which computes it once.
+same_swarm_run = pytest.mark.xdist_group("swarm-closed-run")
+
+
 @pytest.fixture(scope="module")
 def closed_run(tmp_path_factory):
+    """(the finished process, its results file); its temporary folders were in out's folder."""
     out = tmp_path_factory.mktemp("swarm") / "closed.json"
     proc = subprocess.run(STOREBENCH + ["swarm", *LOAD, "--duration", "3s", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=swarm_env(out.parent))
     return proc, out
 
 
+@same_swarm_run
 def test_swarm_writes_exact_merged_results_that_locust_counted_too(closed_run):
     proc, out = closed_run
     assert proc.returncode == 0, proc.stderr
@@ -136,6 +156,7 @@ def test_swarm_writes_exact_merged_results_that_locust_counted_too(closed_run):
         assert op.locust["failures"] == op.errors
 
 
+@same_swarm_run
 def test_swarm_results_are_read_by_report_and_check(closed_run, tmp_path, capsys):
     _, out = closed_run
     assert main(["report", str(out), "--out", str(tmp_path / "reports")]) == 0
@@ -143,14 +164,16 @@ def test_swarm_results_are_read_by_report_and_check(closed_run, tmp_path, capsys
     assert main(["check", str(out), str(out)]) == 0
 
 
+@same_swarm_run
 def test_no_master_worker_or_server_is_left_after_a_run(closed_run):
-    assert _ours() == []
+    _, out = closed_run
+    assert _ours(out.parent) == []
 
 
 def test_open_loop_records_wait_and_service_apart(tmp_path):
     out = tmp_path / "open.json"
     proc = subprocess.run(STOREBENCH + ["swarm", *LOAD, "--duration", "2s", "--rate", "100", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=swarm_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     data = results.Results.load(out)
     for op in data.ops:
@@ -159,15 +182,15 @@ def test_open_loop_records_wait_and_service_apart(tmp_path):
         # Merged in the same order: each latency is its own op's service time plus its wait.
         assert op.samples_ns == [s + w for s, w in zip(op.service_samples_ns, op.wait_samples_ns)]
         assert op.locust["requests"] == op.n + op.errors
-    assert _ours() == []
+    assert _ours(tmp_path) == []
 
 
 def test_ctrl_c_stops_master_workers_and_server(tmp_path):
     proc = subprocess.Popen(STOREBENCH + ["swarm", *LOAD, "--duration", "60s", "--out", str(tmp_path / "r.json")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=swarm_env(tmp_path))
     try:
         deadline = time.monotonic() + 120
-        while sum(str(swarm.LOCUSTFILE) in line for line in _ours()) < 3:  # master and both workers
+        while sum(str(swarm.LOCUSTFILE) in line for line in _ours(tmp_path)) < 3:  # master and both workers
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
@@ -176,7 +199,7 @@ def test_ctrl_c_stops_master_workers_and_server(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
-    assert _ours() == []
+    assert _ours(tmp_path) == []
 
 
 def test_the_write_check_leaves_out_conversations_that_are_not_the_users_own():

@@ -39,8 +39,8 @@ def storebench(*args: str, env: dict | None = None, cwd: Path | None = None) -> 
 def test_a_backend_from_a_file_passes_the_contract_suite(tmp_path):
     # The contract suite, collected with the user's backend registered (as --backend-module does).
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "test_contract.py"),
-         "-k", "sqlite3-nocache", "--rootdir", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",  # in this one process
+         str(TESTS / "test_contract.py"), "-k", "sqlite3-nocache", "--rootdir", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=TESTS,
         env={**os.environ, "STOREBENCH_BACKEND_MODULES": f"{HERE}:NoCacheStore"})
     assert proc.returncode == 0, proc.stdout[-2000:]
