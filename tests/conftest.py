@@ -113,7 +113,8 @@ def backend_marks(name: str) -> list[pytest.MarkDecorator]:
 
 def pytest_generate_tests(metafunc):
     if "backend_name" in metafunc.fixturenames:
-        metafunc.parametrize("backend_name", [pytest.param(name, marks=backend_marks(name)) for name in backends.names()])
+        metafunc.parametrize("backend_name",
+                             [pytest.param(name, marks=backend_marks(name)) for name in backends.names()])
 
 
 def skip_if_opt_in(name: str) -> None:
