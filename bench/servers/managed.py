@@ -91,6 +91,11 @@ class ManagedServer:
     def pid(self) -> int:
         return self.process().pid
 
+    @property
+    def url(self) -> str:
+        """http://127.0.0.1 on its first port."""
+        return f"http://127.0.0.1:{self.ports[0]}"
+
     def log_tail(self) -> str:
         return self.reason(self.log)
 

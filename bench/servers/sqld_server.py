@@ -132,8 +132,7 @@ def http_get(url: str, timeout: float = HTTP_TIMEOUT_S) -> str:
 
 def wait_healthy(server: ManagedServer, timeout_s: float = READY_TIMEOUT_S) -> None:
     """Wait until the started sqld answers GET /health on its (first) port."""
-    url = f"http://127.0.0.1:{server.ports[0]}"
-    server.wait_ready(answers(url, "/health"), f"answer at {url}", timeout_s)
+    server.wait_ready(answers(server.url, "/health"), f"answer at {server.url}", timeout_s)
 
 
 def _log_reason(log: Path) -> str:
@@ -194,8 +193,7 @@ def running_sqld(workdir: Path, jwt_key_file: Path | None = None, name: str = "s
                              reason=_log_reason)
 
     with started(make, wait_healthy, START_ATTEMPTS) as server:
-        http_port, admin_port = server.ports
-        yield Sqld(f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{admin_port}")
+        yield Sqld(server.url, f"http://127.0.0.1:{server.ports[1]}")
 
 
 @contextlib.contextmanager
