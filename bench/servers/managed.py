@@ -44,7 +44,7 @@ def last_line(log: Path) -> str:
     return (lines[-1] if lines else "no output")[-LOG_TAIL_CHARS:]
 
 
-def poll(ready: Callable[[], T], timeout_s: float, poll_s: float = READY_POLL_S,
+def poll(ready: Callable[[], T | None], timeout_s: float, poll_s: float = READY_POLL_S,
          exited: Callable[[], None] = lambda: None) -> T | None:
     """`ready()`'s first true result within `timeout_s`, else None; `exited` raises when the
     server has gone, so a dead server fails at once instead of at the deadline."""
@@ -105,7 +105,8 @@ class ManagedServer:
         if proc.poll() is not None:
             raise EarlyExit(f"{self.name} exited with status {proc.returncode} before answering: {self.log_tail()}")
 
-    def wait_ready(self, ready: Callable[[], T], awaited: str, timeout_s: float, poll_s: float = READY_POLL_S) -> T:
+    def wait_ready(self, ready: Callable[[], T | None], awaited: str, timeout_s: float,
+                   poll_s: float = READY_POLL_S) -> T:
         """Poll `ready` until it returns something true (which is returned); `awaited` says
         what was awaited in the timeout's message (e.g. "answer GET /health at http://…")."""
         result = poll(ready, timeout_s, poll_s, self.check_running)

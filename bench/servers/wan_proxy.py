@@ -222,10 +222,9 @@ class WanProxy:
         self.counters = Counters(self.counter_path, create=True)
         argv = [sys.executable, "-m", "storebench.servers.wan_proxy", "--upstream-port", str(self.upstream_port),
                 "--rtt-ms", str(self.rtt_ms), "--counters", str(self.counter_path)]
-        self.server = ManagedServer("the WAN proxy", argv, self.counter_path.with_suffix(".log")).start()
+        server = self.server = ManagedServer("the WAN proxy", argv, self.counter_path.with_suffix(".log")).start()
         try:
-            self.port = self.server.wait_ready(lambda: printed_port(self.server), "print its port",
-                                               START_TIMEOUT_S)
+            self.port = server.wait_ready(lambda: printed_port(server), "print its port", START_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
