@@ -31,11 +31,12 @@ def server_settings(settings: Settings) -> str:
 @contextlib.contextmanager
 def running_api_routes(db: Path, settings: Settings, log: Path) -> Iterator[ManagedServer]:
     """The server over the libSQL file `db`, answering at its `url`; stopped on exit."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        argv = [sys.executable, "-m", "storebench.servers.api_routes_server", "--fd", str(listener.fileno()),
-                "--db", str(db), "--settings", server_settings(settings)]
-        server = ManagedServer("api-routes server", argv, log, (listener.getsockname()[1],),
-                               pass_fds=(listener.fileno(),)).start()
-    with server:
+    listener = socket.create_server(("127.0.0.1", 0))
+    argv = [sys.executable, "-m", "storebench.servers.api_routes_server", "--fd", str(listener.fileno()),
+            "--db", str(db), "--settings", server_settings(settings)]
+    with ManagedServer("api-routes server", argv, log, (listener.getsockname()[1],),
+                       pass_fds=(listener.fileno(),)) as server:
+        with listener:  # the server holds the socket now
+            server.start()
         server.wait_ready(answers(server.url, "/api/info"), f"answer at {server.url}", READY_TIMEOUT_S)
         yield server
