@@ -3,7 +3,8 @@ libSQL file — reached through a keep-alive HTTP client.
 
 `provision` starts the server (`bench/servers/api_routes_server.py`: Starlette served by uvicorn,
 over the same embedded `LibsqlStore` the `libsql` row uses) as a separate process on a free
-loopback port, waits until it answers, and stops it on exit, also on error and Ctrl-C. The
+loopback port, waits until it answers, and stops it on exit, also on error and Ctrl-C
+(`bench/servers/api_routes_process.py`). The
 store here is only the client: one `http.client` connection kept alive, one HTTP request per
 op. So the difference to the `libsql` row is what the route layer adds: HTTP, JSON both ways,
 the framework, and a second process.
@@ -16,22 +17,15 @@ import http.client
 import json
 import platform
 import select
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from storebench.backends.base import Capabilities, Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
+from storebench.servers.api_routes_process import running_api_routes
 
 ROUTES = "/api/conversations"  # the seed's app/api/conversations/{load,create,message,delete,title}
-READY_TIMEOUT_S = 30.0  # first start imports uvicorn, starlette and libsql: seconds on a slow disk
-READY_POLL_S = 0.05
-STOP_TIMEOUT_S = 5.0
 LOG_TAIL_CHARS = 300
 
 
@@ -74,77 +68,12 @@ def decode_conversations(d: Any) -> list[Conversation]:
     return [decode_conversation(c) for c in json_field(d, "conversations", list)]
 
 
-# --- the server process ---------------------------------------------------------------------
-
-def _server_settings(settings: Settings) -> str:
-    """The settings as JSON for the server's command line, without the one field that can
-    hold a password (the ORM backends' database URL, which the server never uses)."""
-    return json.dumps(asdict(replace(settings, sqlalchemy_url=None)))
-
-
-def _start_server(db: Path, settings: Settings, log: Path) -> tuple[subprocess.Popen, str]:
-    """Start the server on a loopback socket bound here (port 0: the OS picks a free one) and
-    handed over as a file descriptor, so no other process can take the port in between."""
-    with socket.create_server(("127.0.0.1", 0)) as listener, open(log, "wb") as log_file:
-        port = listener.getsockname()[1]
-        command = [sys.executable, "-m", "storebench.servers.api_routes_server", "--fd", str(listener.fileno()),
-                   "--db", str(db), "--settings", _server_settings(settings)]
-        proc = subprocess.Popen(command, pass_fds=(listener.fileno(),), stdin=subprocess.DEVNULL,
-                                stdout=log_file, stderr=subprocess.STDOUT)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _log_tail(log: Path) -> str:
-    try:
-        lines = log.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return "no log"
-    return (lines[-1] if lines else "no output")[-LOG_TAIL_CHARS:]
-
-
 def connection(url: str, timeout: float) -> http.client.HTTPConnection:
     """A (lazily connecting) HTTP/1.1 connection to the server at `url`."""
     parts = urlsplit(url)
     if parts.hostname is None:
         raise StoreError(f"no host in the url {url!r}")
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-
-
-def _answers(url: str) -> bool:
-    conn = connection(url, timeout=1.0)
-    try:
-        conn.request("GET", "/api/info")
-        return conn.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False  # the socket listens from the start; the app may still be starting up
-    finally:
-        conn.close()
-
-
-def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
-    """Poll GET /api/info until it answers 200, the process exits, or READY_TIMEOUT_S passes."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StoreError(f"api-routes server exited with status {proc.returncode} on start: {_log_tail(log)}")
-        if _answers(url):
-            return
-        time.sleep(READY_POLL_S)
-    raise StoreError(f"api-routes server did not answer at {url} within {READY_TIMEOUT_S:.0f} s: {_log_tail(log)}")
-
-
-def _stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it has not exited in time or
-    the wait is interrupted (a second Ctrl-C)."""
-    try:
-        proc.terminate()
-        proc.wait(STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        pass
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(STOP_TIMEOUT_S)
 
 
 # --- the client store -----------------------------------------------------------------------
@@ -174,12 +103,8 @@ class ApiRoutesStore(Store):
     @contextlib.contextmanager
     def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
         db, log = workdir / f"{cls.name}.db", workdir / f"{cls.name}-server.log"
-        proc, url = _start_server(db, settings, log)
-        try:
-            _wait_ready(proc, url, log)
-            yield Target(path=str(db), url=url, extra={"server_pid": proc.pid})
-        finally:
-            _stop_server(proc)
+        with running_api_routes(db, settings, log) as server:
+            yield Target(path=str(db), url=server.url, extra={"server_pid": server.pid})
 
     def open(self) -> None:
         # One connection kept alive across requests, as a browser tab keeps one to its app.

@@ -1,41 +1,32 @@
-"""Shared by the browser backends (`nextjs-routes`, `browser-turso`): the Next.js app in `web/`,
-its server (`next start`, or `next dev`), and its page in headless Chromium driven by Playwright.
+"""Shared by the browser backends (`nextjs-routes`, `browser-turso`): the page of the Next.js app
+in `web/` (served by `bench/servers/next_server.py`) in headless Chromium driven by Playwright.
 
 The page (`web/lib/bench.ts`, as `window.storebench`) issues the ops the way each architecture
 does and times them itself with `performance.now()`; Python hands it chunks of steps with
 `page.evaluate` and reads back one result per step, so neither Python nor the DevTools protocol
 is inside a sample (`self_timed`). The five op methods also work one call at a time.
 
-Everything started here is stopped on exit, error and Ctrl-C: the Next.js server in its own
-process group (`next dev` forks a worker), killed as a group, and told by the kernel to stop if
-the harness dies (Linux); Chromium through Playwright, whose driver closes it when its pipe to
-us closes.
+Chromium is stopped on exit, error and Ctrl-C through Playwright, whose driver closes it
+when its pipe to us closes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from storebench.backends.api_routes import decode_conversation, encode_conversation, encode_message
 from storebench.backends.base import Conversation, Message, OpTimeout, Settings, Store, StoreError, Target
 from storebench.model.secrets import scrub
-from storebench.servers.processes import die_with_parent, free_port
+from storebench.servers.next_server import READY_TIMEOUT_S, WEB_DIR, app_unavailable_reason
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-NEXT_BIN = WEB_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
 CHROMIUM_ENV = "STOREBENCH_CHROMIUM"
 SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 # As /work/.library/env/machines/python.md starts it: no sandbox (root in a container), no
@@ -43,52 +34,17 @@ SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 # machine's closed network refuses and which would otherwise run beside our requests.
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                   "--disable-background-networking", "--disable-component-update")
-MIN_NODE = 20
-READY_TIMEOUT_S = 120  # `next dev` compiles the page on first visit: seconds on a loaded machine
-START_ATTEMPTS = 3
-POLL_S = 0.002  # the cold-start poll: its granularity is in the figure, so keep it fine
-STOP_TIMEOUT_S = 5
 CHUNK_STEPS = 50  # steps per page.evaluate: the DevTools round trip is outside the samples anyway
 LOG_TAIL_CHARS = 300
-BUILD_HINT = "run `make web` (npm ci and next build in web/)"
 
 
 # --- what must be on the machine ------------------------------------------------------------
-
-def node_binary() -> str | None:
-    return shutil.which("node")
-
-
-def node_major() -> int | None:
-    node = node_binary()
-    if node is None:
-        return None
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
-    try:
-        return int(out.strip().lstrip("v").split(".")[0])
-    except ValueError:
-        return None
-
 
 def chromium_path() -> str | None:
     """`STOREBENCH_CHROMIUM`, else a system Chromium on the PATH (Debian's `chromium`)."""
     if os.environ.get(CHROMIUM_ENV):
         return os.environ[CHROMIUM_ENV]
     return next((p for p in map(shutil.which, SYSTEM_CHROMIUM) if p), None)
-
-
-def app_unavailable_reason() -> str | None:
-    """Why the Next.js app cannot be served here, or None."""
-    major = node_major()
-    if major is None:
-        return f"no Node.js on the PATH (Node {MIN_NODE} or newer serves the Next.js app in web/)"
-    if major < MIN_NODE:
-        return f"Node {major} is too old for Next.js 16: install Node {MIN_NODE} or newer"
-    if not NEXT_BIN.is_file():
-        return f"web/ has no node_modules: {BUILD_HINT}"
-    if not (WEB_DIR / ".next" / "BUILD_ID").is_file():
-        return f"web/ is not built: {BUILD_HINT}"
-    return None
 
 
 def browser_unavailable_reason() -> str | None:
@@ -103,140 +59,6 @@ def browser_unavailable_reason() -> str | None:
     if not (Path(path).is_file() and os.access(path, os.X_OK)):
         return f"{CHROMIUM_ENV}={path} is not an executable file"
     return None
-
-
-# --- the Next.js server ---------------------------------------------------------------------
-
-def server_env(db: Path, settings: Settings) -> dict[str, str]:
-    """The server's environment: telemetry off, the database file and the fair settings."""
-    inherited = {k: v for k, v in os.environ.items() if k != "NODE_ENV"}  # next sets it per mode itself
-    return {
-        **inherited, "NEXT_TELEMETRY_DISABLED": "1",
-        "STOREBENCH_DB": str(db), "STOREBENCH_JOURNAL_MODE": settings.journal_mode,
-        "STOREBENCH_SYNCHRONOUS": settings.synchronous,
-        "STOREBENCH_FOREIGN_KEYS": "1" if settings.foreign_keys else "0",
-        "STOREBENCH_BUSY_TIMEOUT_MS": str(int(settings.busy_timeout_ms)),
-    }
-
-
-@dataclass
-class NextServer:
-    proc: subprocess.Popen
-    url: str
-    log: Path
-    spawned_ns: int  # perf_counter_ns just before the process was started
-
-    def log_tail(self) -> str:
-        try:
-            lines = self.log.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "no log"
-        return (lines[-1] if lines else "no output")[-LOG_TAIL_CHARS:]
-
-    def exited(self) -> StoreError | None:
-        if self.proc.poll() is None:
-            return None
-        return StoreError(f"next exited with status {self.proc.returncode}: {self.log_tail()}")
-
-
-def spawn_next(mode: str, db: Path, settings: Settings, log: Path) -> NextServer:
-    """`next start` or `next dev` on a free 127.0.0.1 port, in its own process group."""
-    port = free_port()
-    command = [node_binary() or "node", str(NEXT_BIN), mode, "--hostname", "127.0.0.1", "--port", str(port)]
-    with open(log, "wb") as log_file:
-        started = time.perf_counter_ns()
-        proc = subprocess.Popen(command, cwd=WEB_DIR, env=server_env(db, settings),
-                                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=die_with_parent)
-    return NextServer(proc, f"http://127.0.0.1:{port}", log, started)
-
-
-def stop_next(server: NextServer) -> None:
-    """SIGTERM to the whole group, then SIGKILL if it has not exited in time; reaps it."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.proc.pid, sig)
-        try:
-            server.proc.wait(STOP_TIMEOUT_S)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.proc.pid, signal.SIGKILL)  # any worker left in the group
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def http_get(url: str, path: str, timeout: float) -> tuple[int, bytes]:
-    host, port = url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def first_answer(server: NextServer, path: str, timeout_s: float = READY_TIMEOUT_S) -> tuple[int, bytes]:
-    """Poll GET `path` until it answers 200: (perf_counter_ns at the answer, its body)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        problem = server.exited()
-        if problem:
-            raise problem
-        try:
-            status, body = http_get(server.url, path, timeout_s)
-        except (OSError, http.client.HTTPException):
-            time.sleep(POLL_S)  # not listening yet
-            continue
-        answered = time.perf_counter_ns()
-        if status != 200:
-            raise StoreError(f"GET {path} answered HTTP {status}: {body[:LOG_TAIL_CHARS].decode(errors='replace')}")
-        return answered, body
-    raise StoreError(f"next did not answer GET {path} at {server.url} within {timeout_s:.0f} s: {server.log_tail()}")
-
-
-def listening(server: NextServer, timeout_s: float = READY_TIMEOUT_S) -> None:
-    """Wait until the server accepts connections, without sending a request (which would make
-    `next dev` compile something)."""
-    import socket
-
-    host, port = server.url.removeprefix("http://").split(":")
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        problem = server.exited()
-        if problem:
-            raise problem
-        with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=1):
-            return
-        time.sleep(POLL_S)
-    raise StoreError(f"next did not listen at {server.url} within {timeout_s:.0f} s: {server.log_tail()}")
-
-
-@contextlib.contextmanager
-def running_next(mode: str, db: Path, settings: Settings, workdir: Path, ready_path: str | None = "/api/info"
-                 ) -> Iterator[NextServer]:
-    """A Next.js server over `db`, answering `ready_path` (or only listening when None), stopped
-    on exit. A start that fails at once (a port taken between picking and binding) is retried."""
-    for attempt in range(1, START_ATTEMPTS + 1):
-        server = spawn_next(mode, db, settings, workdir / f"next-{mode}-{attempt}.log")
-        try:
-            if ready_path is None:
-                listening(server)
-            else:
-                first_answer(server, ready_path)
-        except StoreError:
-            stop_next(server)
-            if attempt == START_ATTEMPTS or "EADDRINUSE" not in server.log.read_text(errors="replace"):
-                raise
-            continue
-        except BaseException:
-            stop_next(server)
-            raise
-        break
-    try:
-        yield server
-    finally:
-        stop_next(server)
 
 
 # --- the page in Chromium -------------------------------------------------------------------

@@ -22,10 +22,11 @@ from pathlib import Path
 
 from storebench.backends.api_routes import encode_conversation
 from storebench.backends.base import Capabilities, Conversation, Settings, Target
-from storebench.backends.browser import BrowserStore, chromium, open_page, read_package_version, running_next
+from storebench.backends.browser import BrowserStore, chromium, open_page, read_package_version
 from storebench.backends.hrana_batch import SERVER_SETTINGS_NOTE
 from storebench.backends.turso import TursoTarget, turso_target, wire_counter
 from storebench.model.secrets import redact_url
+from storebench.servers.next_server import running_next
 
 
 class BrowserTursoStore(TursoTarget, BrowserStore):

@@ -21,20 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from storebench.backends.base import Capabilities, Conversation, Message, Settings, StoreError, Target
-from storebench.backends.browser import (
-    BrowserStore,
-    encode_args,
-    first_answer,
-    http_get,
-    ms_summary,
-    open_page,
-    read_package_version,
-    running_next,
-    spawn_next,
-    stop_next,
-)
+from storebench.backends.browser import BrowserStore, encode_args, ms_summary, open_page, read_package_version
 from storebench.backends.sqlite3_file import Sqlite3Store
 from storebench.core.workload import OPS
+from storebench.servers.managed import http_get
+from storebench.servers.next_server import first_answer, next_server, running_next
 
 DEV_SERVERS = 2  # fresh `next dev` processes after the run
 DEV_REPEATS = 5  # calls of each op after its first, on each dev server
@@ -53,7 +44,7 @@ class NextjsRoutesStore(BrowserStore):
     def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
         db = workdir / f"{cls.name}.db"
         with running_next("start", db, settings, workdir) as server:
-            yield Target(path=str(db), url=server.url, extra={"page_url": server.url, "server_pid": server.proc.pid})
+            yield Target(path=str(db), url=server.url, extra={"page_url": server.url, "server_pid": server.pid})
 
     def _configure_page(self) -> None:
         self._evaluate("ms => window.storebench.useRoutes(ms)", self.settings.op_timeout_s * 1000)
@@ -85,12 +76,9 @@ class NextjsRoutesStore(BrowserStore):
     def cold_start(cls, target: Target, settings: Settings, started_ns: int) -> tuple[int, int]:
         """A fresh `next start` on the same file: from its spawn to its first answered load."""
         with tempfile.TemporaryDirectory(prefix="storebench-next-cold-") as tmp:
-            server = spawn_next("start", Path(target.require_path()), settings, Path(tmp) / "next.log")
-            try:
+            with next_server("start", Path(target.require_path()), settings, Path(tmp) / "next.log").start() as server:
                 answered, body = first_answer(server, "/api/conversations/load")
-            finally:
-                stop_next(server)
-        return answered - server.spawned_ns, len(json.loads(body)["conversations"])
+        return answered - server.started_ns, len(json.loads(body)["conversations"])
 
     def observations(self) -> dict:
         return {**super().observations(),
@@ -117,7 +105,7 @@ def dev_server_run(db: Path, settings: Settings, browser: Any, steps: list[tuple
     """One fresh `next dev`: the page's results for `steps`; appends its time to listen."""
     with tempfile.TemporaryDirectory(prefix="storebench-next-dev-") as tmp:
         with running_next("dev", db, settings, Path(tmp), ready_path=None) as server:
-            ready_ms.append((time.perf_counter_ns() - server.spawned_ns) / 1e6)
+            ready_ms.append((time.perf_counter_ns() - server.started_ns) / 1e6)
             try:
                 page = open_page(browser, server.url)  # the page's own compilation is untimed
             except Exception as exc:

@@ -105,7 +105,7 @@ def test_the_server_exits_when_the_harness_is_killed_outright(tmp_path):
 
 def test_a_database_the_server_cannot_open_fails_provision_with_the_reason(tmp_path):
     (tmp_path / "api-routes.db").mkdir()  # a directory where the database file should be
-    with pytest.raises(StoreError, match=r"exited with status 2 on start: .*cannot open the database"):
+    with pytest.raises(StoreError, match=r"exited with status 2 before answering: .*cannot open the database"):
         with ApiRoutesStore.provision(tmp_path, Settings()):
             pass
     assert server_pids(str(tmp_path)) == []

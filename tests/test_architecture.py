@@ -151,3 +151,33 @@ def test_backends_holds_adapters_only():
         stores = [v for v in vars(module).values()
                   if isinstance(v, type) and issubclass(v, Store) and v.__module__ == name]
         assert stores, f"{path.relative_to(CHECKOUT)} defines no Store: it belongs in bench/ (e.g. bench/servers)"
+
+
+# Starting a server is bench/servers' job (`ManagedServer`): a backend module asks for one
+# (`running_sqld`, `running_api_routes`, `running_next`) and is the client only. The exception is
+# the Node runner: its child *is* the client (the store's driver runs in Node and times itself
+# there), so starting it is the adapter's own work, not a server the adapter talks to.
+CHILD_IS_THE_CLIENT = {"storebench.backends.node_runner"}
+# A process that outlives the call, or a listening socket (`from subprocess import Popen` too).
+STARTS_A_PROCESS_OR_SERVER = {"Popen", "subprocess.Popen", "ManagedServer", "os.fork", "os.posix_spawn",
+                              "multiprocessing.Process", "socket.create_server"}
+
+
+def calls(path: Path) -> set[str]:
+    """What a module calls, as written (`subprocess.Popen`, `Popen`, `os.fork`)."""
+    return {ast.unparse(node.func) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call)}
+
+
+def test_no_backend_module_starts_a_process_or_a_server_itself():
+    for name, path in module_files().items():
+        if name.startswith("storebench.backends.") and name not in CHILD_IS_THE_CLIENT:
+            started = calls(path) & STARTS_A_PROCESS_OR_SERVER
+            assert not started, (f"{path.relative_to(CHECKOUT)} calls {sorted(started)}: start servers with "
+                                 "storebench.servers (ManagedServer), and keep the backend an adapter")
+
+
+def test_the_check_sees_a_server_started_in_a_module(tmp_path):
+    module = tmp_path / "adapter.py"
+    module.write_text("import subprocess\ndef start():\n    return subprocess.Popen(['sqld'])\n")
+    assert "subprocess.Popen" in calls(module) & STARTS_A_PROCESS_OR_SERVER

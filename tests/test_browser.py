@@ -22,6 +22,7 @@ from storebench.cli import parse_backends
 from storebench.core import concurrency, runner
 from storebench.core.workload import ALL_OPS, COLD_START, OPS, Params, Workload
 from storebench.reports import claims, report
+from storebench.servers import next_server
 from tests.fake_results import FakeResults
 
 ROUTES, TURSO = "nextjs-routes", "browser-turso"
@@ -222,7 +223,7 @@ def test_missing_chromium_node_or_build_make_the_backends_unavailable_with_the_r
     monkeypatch.setenv(browser.CHROMIUM_ENV, str(tmp_path / "no-chromium"))
     assert "is not an executable file" in backends.unavailable_reason(ROUTES) or ""
     monkeypatch.delenv(browser.CHROMIUM_ENV)
-    monkeypatch.setattr(browser, "NEXT_BIN", tmp_path / "next")
+    monkeypatch.setattr(next_server, "NEXT_BIN", tmp_path / "next")
     assert "make web" in backends.unavailable_reason(TURSO)
     monkeypatch.setenv("PATH", str(tmp_path))
     assert backends.unavailable_reason(ROUTES).startswith("no Node.js on the PATH")

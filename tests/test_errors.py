@@ -17,7 +17,7 @@ from storebench.errors import StorebenchError, UsageError
 from storebench.gate.ab import AbError
 from storebench.gate.check import CheckError
 from storebench.model.results import ResultsError
-from storebench.servers.sqld_server import EarlyExit
+from storebench.servers.managed import EarlyExit
 from storebench.servers.wan_proxy import ProxyError
 
 USER_ERRORS = [ResultsError, CheckError, AbError, SwarmUsage, InjectError, backends.UnknownBackend,

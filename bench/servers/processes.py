@@ -1,8 +1,11 @@
-"""Starting and stopping the helper processes the server backends need (sqld, the WAN proxy)."""
+"""Helpers for the child processes the harness starts: free ports, dying with the parent,
+pipes, and stopping them."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -33,12 +36,26 @@ def pipes(proc: subprocess.Popen[AnyStr]) -> tuple[IO[AnyStr], IO[AnyStr]]:
     return proc.stdin, proc.stdout
 
 
-def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
-    """Terminate, then kill if it does not exit within `grace_s`; always reaps it."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
+def stop_process(proc: subprocess.Popen, grace_s: float = 5.0, group: bool = False) -> None:
+    """Terminate, then kill if it does not exit within `grace_s` or the wait is interrupted
+    (a second Ctrl-C); always reaps it. `group`: signal its whole process group (a child
+    started with `start_new_session=True`), and kill what is left of the group (workers it
+    forked) once the leader has exited."""
+
+    def send(sig: signal.Signals) -> None:
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+        elif proc.poll() is None:
+            proc.send_signal(sig)
+
+    try:
+        if proc.poll() is None:
+            send(signal.SIGTERM)
             proc.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if group or proc.poll() is None:
+            send(signal.SIGKILL)
+        proc.wait()

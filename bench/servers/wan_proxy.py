@@ -24,20 +24,19 @@ that fails this way may have been applied: the case the data-safety check must a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import mmap
 import queue
-import select
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 from storebench.errors import StorebenchError
-from storebench.servers.processes import die_with_parent, stop_process
+from storebench.servers.managed import ManagedServer
 
 COUNTERS = struct.Struct("qq")  # round trips, connections
 FAULT = struct.Struct("q")  # after the counters: the fault switch, an index into FAULTS
@@ -50,7 +49,7 @@ START_TIMEOUT_S = 15
 
 
 class ProxyError(StorebenchError):
-    """The WAN proxy could not start or relay."""
+    """The WAN proxy was used before it started (its start failures are the `ManagedServer` errors)."""
 
 
 class Counters:
@@ -199,6 +198,15 @@ def main() -> None:
     serve(listener, ("127.0.0.1", args.upstream_port), args.rtt_ms / 2000, Counters(args.counters))
 
 
+def printed_port(server: ManagedServer) -> int | None:
+    """The port the proxy prints first thing in its log once it listens, or None before."""
+    with contextlib.suppress(OSError):
+        first = server.log.read_text().partition("\n")
+        if first[1] and first[0].isdigit():
+            return int(first[0])
+    return None
+
+
 class WanProxy:
     """The proxy process, started and stopped by the harness (a context manager)."""
 
@@ -206,27 +214,17 @@ class WanProxy:
         self.upstream_port = upstream_port
         self.rtt_ms = rtt_ms
         self.counter_path = workdir / f"wan-proxy-{upstream_port}.counters"
-        self.proc: subprocess.Popen | None = None
+        self.server: ManagedServer | None = None
         self.port: int | None = None
         self.counters: Counters | None = None
 
     def __enter__(self) -> WanProxy:
         self.counters = Counters(self.counter_path, create=True)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "storebench.servers.wan_proxy", "--upstream-port", str(self.upstream_port),
-             "--rtt-ms", str(self.rtt_ms), "--counters", str(self.counter_path)],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-            preexec_fn=die_with_parent,
-        )
+        argv = [sys.executable, "-m", "storebench.servers.wan_proxy", "--upstream-port", str(self.upstream_port),
+                "--rtt-ms", str(self.rtt_ms), "--counters", str(self.counter_path)]
+        server = self.server = ManagedServer("the WAN proxy", argv, self.counter_path.with_suffix(".log")).start()
         try:
-            stdout = self.proc.stdout
-            if stdout is None:
-                raise ProxyError("the WAN proxy was started without a pipe for its port")
-            ready, _, _ = select.select([stdout], [], [], START_TIMEOUT_S)
-            line = stdout.readline().strip() if ready else ""
-            if not line.isdigit():
-                raise ProxyError(f"the WAN proxy did not start within {START_TIMEOUT_S} s")
-            self.port = int(line)
+            self.port = server.wait_ready(lambda: printed_port(server), "print its port", START_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
@@ -250,11 +248,9 @@ class WanProxy:
         self._opened_counters().set_fault(fault)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-            self.proc = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
         if self.counters is not None:
             self.counters.close()
             self.counters = None
