@@ -73,9 +73,10 @@ class NodeSqldStore(NodeStore):
     description = "Node: @libsql/client over HTTP to the real sqld on loopback, the self-hosted option"
     system = "libsql"
     op_timeout = REMOTE_TIMEOUT
-    # Node 20's fetch reads sqld's 2 MB load_all answer in about half a second (docs/node.md):
-    # a quarter of the rounds (as `turso`) keeps the default run's share of it near 30 s.
-    rounds_fraction = 0.25
+    # Node 20's fetch reads sqld's 2 MB load_all answer in about half a second (docs/node.md),
+    # and the writes (a few ms, on loopback) reach their ±3 % interval within the 25 rounds an
+    # eighth of quick's gives them; the default run has 120 s for 17 backends.
+    rounds_fraction = 0.125
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -116,9 +117,11 @@ class NodeTursoStore(TursoTarget, NodeStore):
     description = "Node: @libsql/client with a libsql:// URL and a token (real Turso or emulated)"
     system = "libsql"
     op_timeout = REMOTE_TIMEOUT
-    # As for `turso`: every op pays the (emulated) WAN round trip, so its spread is small next
-    # to it and a quarter of the profile's rounds pins the percentiles.
-    rounds_fraction = 0.25
+    # Every op pays the (emulated) WAN round trip, so its spread is small next to it: the
+    # writes reached their ±3 % interval within 50 rounds, and an eighth of the profile's
+    # rounds (25 in quick) pins the percentiles; load_all (Node's fetch of 2 MB, ~0.45 s) is
+    # the op that costs the time.
+    rounds_fraction = 0.125
 
     def node_target(self) -> dict:
         # The emulated database is plain HTTP through the proxy: in libsql:// form that is

@@ -18,6 +18,8 @@ class SqldWsStore(HranaBatchStore):
     kind = "server"
     capabilities = Capabilities(paging=True, required_modules=("libsql_client",), needs=("sqld",))
     description = "the same sqld via libsql-client over Hrana WebSocket, one batch request per op"
+    not_in_all = ("a transport variant of `sqld` (WebSocket instead of HTTP), left out of the default run "
+                  "to keep it within 120 s")
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

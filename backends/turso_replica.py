@@ -37,7 +37,10 @@ class TursoReplicaStore(TursoTarget, SqlStore):
     description = ("embedded replica of the turso database (libsql-experimental): local reads, "
                    "writes forwarded to the primary")
     extra_ops = ("sync",)
-    rounds_fraction = 0.05  # 10 rounds in quick: a round is over a second at 20 ms
+    # 5 rounds in quick: a round is over two seconds at 20 ms (a new chat's first exchange is
+    # written through to the primary one statement at a time, ~1.4 s); every op's spread is
+    # small next to its round trips.
+    rounds_fraction = 0.025
     op_timeout = ("not supported by driver libsql-experimental 0.0.55: reads are local, forwarded writes "
                   "and sync take no network timeout and hold the GIL while blocked")
     single_process_reason = ("an embedded replica's local file belongs to one process: two processes "

@@ -117,13 +117,12 @@ def pytest_generate_tests(metafunc):
                              [pytest.param(name, marks=backend_marks(name)) for name in backends.names()])
 
 
-def skip_if_opt_in(name: str) -> None:
+def skip_if_in_a_browser(name: str) -> None:
     """The generic per-backend tests that start a client process per writer (probes, concurrent
-    clients) skip the backends left out of the default run: each such client starts its own
-    browser, seconds apiece. tests/test_browser.py covers those paths for them."""
-    reason = backends.get(name).not_in_all
-    if reason:
-        pytest.skip(f"{name} is opt-in ({reason}); see tests/test_browser.py")
+    clients) skip the backends whose client is a page in Chromium: each such client starts its
+    own browser, seconds apiece. tests/test_browser.py covers those paths for them."""
+    if "chromium" in backends.get(name).capabilities.needs:
+        pytest.skip(f"{name} runs in a browser (one per client); see tests/test_browser.py")
 
 
 @pytest.fixture

@@ -12,14 +12,14 @@ from storebench.backends.base import Settings
 from storebench.core import concurrency, safety
 from storebench.core.timing import is_busy
 from storebench.core.workload import OPS, Params, Workload
-from tests.conftest import skip_if_opt_in
+from tests.conftest import skip_if_in_a_browser
 
 PARAMS = Params(conversations=8, messages=3, iterations=25, warmup=2, cold_starts=0)
 
 
 @pytest.mark.slow
 def test_four_concurrent_writers_leave_exactly_the_acknowledged_writes(backend_name):
-    skip_if_opt_in(backend_name)
+    skip_if_in_a_browser(backend_name)
     entry = concurrency.run_clients(backend_name, PARAMS, 1, Settings(), 4)
     single_process = backends.get(backend_name).single_process_reason
     if single_process:  # such a backend says why, instead of failing or vanishing

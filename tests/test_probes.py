@@ -9,7 +9,7 @@ from storebench import backends
 from storebench.capabilities import netns, probes
 from storebench.core import runner
 from storebench.core.workload import Params
-from tests.conftest import skip_if_opt_in
+from tests.conftest import skip_if_in_a_browser
 
 EMBEDDED_FILES = ("sqlite3", "apsw", "libsql")
 ANSWERS = {"yes", "no", "n/a"}
@@ -20,7 +20,7 @@ def probed(backend_name, settings, tmp_path, monkeypatch):
     """(target, capabilities) for a freshly provisioned store with its schema. The crash probe
     kills its writer after CRASH_ACKS acknowledgements or CRASH_SECONDS after the first; here
     the time bound is the child deadline, so the kill follows the count, not the clock."""
-    skip_if_opt_in(backend_name)
+    skip_if_in_a_browser(backend_name)
     monkeypatch.setattr(probes, "CRASH_SECONDS", probes.CHILD_TIMEOUT_S)
     cls = backends.get(backend_name)
     with cls.provision(tmp_path, settings) as target:
