@@ -348,8 +348,8 @@ def _chosen(run: Run, candidates: list[tuple[str, BackendResult, Figure]], why: 
     entries = {name: entry for name, entry, _ in candidates}
     if len(tied) == 1:
         name, cost = tied[0]
-        return (f"{labels.prose(name, entries[name])}, {why}: {ranking.fmt_interval(cost, fmt_ms)} ms for one of each op"
-                f"{_cold(run, name)}.")
+        return (f"{labels.prose(name, entries[name])}, {why}: {ranking.fmt_interval(cost, fmt_ms)} ms "
+                f"for one of each op{_cold(run, name)}.")
     names = [labels.prose(n, entries[n]) for n, _ in tied]
     costs = "; ".join(f"`{n}` {ranking.fmt_interval(c, fmt_ms)} ms" for n, c in tied)
     return (f"{', '.join(names[:-1])} and {names[-1]} tie within {ranking.tie_spread(tied)} ({why}; their "
