@@ -277,7 +277,8 @@ def alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_in_the_middle_of_a_run_stops_the_node_process(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "storebench", "run", "--backends", "node-libsql",
-                             "--profile", "smoke", "--iterations", "2000", "--no-progress", "--out", "out.json"],
+                             "--profile", "smoke", "--iterations", "2000", "--cold-starts", "100", "--no-progress",
+                             "--out", "out.json"],  # cold starts: a run that cannot be over before the Ctrl-C
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + WAIT_S

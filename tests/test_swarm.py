@@ -186,7 +186,8 @@ def test_open_loop_records_wait_and_service_apart(tmp_path):
 
 
 def test_ctrl_c_stops_master_workers_and_server(tmp_path):
-    proc = subprocess.Popen(STOREBENCH + ["swarm", *LOAD, "--duration", "60s", "--out", str(tmp_path / "r.json")],
+    # A duration no loaded machine reaches before the Ctrl-C (60 s did, with a CPU hog beside 4 test workers).
+    proc = subprocess.Popen(STOREBENCH + ["swarm", *LOAD, "--duration", "600s", "--out", str(tmp_path / "r.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=swarm_env(tmp_path))
     try:
         deadline = time.monotonic() + 120
