@@ -7,6 +7,7 @@ import atexit
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -123,6 +124,13 @@ def skip_if_in_a_browser(name: str) -> None:
     own browser, seconds apiece. tests/test_browser.py covers those paths for them."""
     if "chromium" in backends.get(name).capabilities.needs:
         pytest.skip(f"{name} runs in a browser (one per client); see tests/test_browser.py")
+
+
+def default_sigint() -> None:
+    """`preexec_fn` for a harness a Ctrl-C test interrupts: a suite started as a shell's
+    background job (`make test &`, nohup) has SIGINT ignored, children inherit that, and Python
+    then never turns Ctrl-C into KeyboardInterrupt. The Ctrl-C tests need the default back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

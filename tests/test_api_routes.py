@@ -20,7 +20,7 @@ from storebench.backends.base import Conversation, Message, Settings, StoreError
 from storebench.core.workload import EPOCH_MS
 from storebench.model.overhead_ratio import add_overhead_ratios
 from storebench.model.results import BackendResult, OpResult, Results, RunInfo
-from tests.test_servers import default_sigint
+from tests.conftest import default_sigint
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 

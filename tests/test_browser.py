@@ -23,6 +23,7 @@ from storebench.core import concurrency, runner
 from storebench.core.workload import ALL_OPS, COLD_START, OPS, Params, Workload
 from storebench.reports import claims, report
 from storebench.servers import next_server
+from tests.conftest import default_sigint
 from tests.fake_results import FakeResults
 
 ROUTES, TURSO = "nextjs-routes", "browser-turso"
@@ -172,7 +173,8 @@ def test_ctrl_c_stops_the_run_the_server_and_the_browser(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the run's folders, and so its database, are in tmp_path
     command = [sys.executable, "-m", "storebench", "run", "--backends", ROUTES, "--profile", "smoke", "--no-progress",
                "--out", str(tmp_path / "results.json"), "--reports", str(tmp_path / "reports")]
-    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + GONE_WITHIN_S * 4
         while not any("chromium" in command_line(p) for p in descendants(run.pid)) and run.poll() is None:

@@ -23,6 +23,7 @@ from storebench.backends.base import Conversation, Message, Settings, StoreError
 from storebench.backends.node import NodeTursoStore
 from storebench.core.runner import cold_starts
 from storebench.core.workload import EPOCH_MS, OPS, Params, Workload
+from tests.conftest import default_sigint
 
 NODE_BACKENDS = ["node-libsql", "node-sqld", "node-turso", "drizzle", "drizzle-turso", "prisma", "better-sqlite3"]
 FILE_BACKENDS = ["node-libsql", "drizzle", "prisma", "better-sqlite3"]
@@ -279,6 +280,7 @@ def test_ctrl_c_in_the_middle_of_a_run_stops_the_node_process(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "storebench", "run", "--backends", "node-libsql",
                              "--profile", "smoke", "--iterations", "2000", "--cold-starts", "100", "--no-progress",
                              "--out", "out.json"],  # cold starts: a run that cannot be over before the Ctrl-C
+                            preexec_fn=default_sigint,
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + WAIT_S

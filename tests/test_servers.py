@@ -22,6 +22,7 @@ from storebench.backends.turso_replica import TursoReplicaStore
 from storebench.core.workload import Params, Workload
 from storebench.servers.sqld_server import find_sqld, running_sqld
 from storebench.servers.wan_proxy import WanProxy
+from tests.conftest import default_sigint
 
 pytestmark = pytest.mark.server  # starts real servers (sqld, the API server, the WAN proxy)
 
@@ -218,13 +219,6 @@ def storebench(args: list[str], tmp_path: Path, env: dict | None = None, **kwarg
         [sys.executable, "-m", "storebench", *args], env={**os.environ, "TMPDIR": str(harness_tmp), **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, preexec_fn=default_sigint, **kwargs,
     )
-
-
-def default_sigint() -> None:
-    """Run in the child before it starts: a suite started as a shell's background job has
-    SIGINT ignored, children inherit that, and Python then never turns Ctrl-C into
-    KeyboardInterrupt. The Ctrl-C tests need the default back."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_a_run_with_the_url_but_no_token_is_refused_naming_TURSO_AUTH_TOKEN(tmp_path):

@@ -25,6 +25,7 @@ from storebench.core.safety import replay
 from storebench.core.timing import Timing
 from storebench.core.workload import OPS
 from storebench.model import results, stats
+from tests.conftest import default_sigint
 
 pytestmark = pytest.mark.skipif(backends.unavailable_reason("sqld") is not None, reason="no sqld here")
 STOREBENCH = [sys.executable, "-m", "storebench"]
@@ -188,6 +189,7 @@ def test_open_loop_records_wait_and_service_apart(tmp_path):
 def test_ctrl_c_stops_master_workers_and_server(tmp_path):
     # A duration no loaded machine reaches before the Ctrl-C (60 s did, with a CPU hog beside 4 test workers).
     proc = subprocess.Popen(STOREBENCH + ["swarm", *LOAD, "--duration", "600s", "--out", str(tmp_path / "r.json")],
+                            preexec_fn=default_sigint,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=swarm_env(tmp_path))
     try:
         deadline = time.monotonic() + 120
