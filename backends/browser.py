@@ -36,6 +36,7 @@ CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update")
 CHUNK_STEPS = 50  # steps per page.evaluate: the DevTools round trip is outside the samples anyway
 LOG_TAIL_CHARS = 300
+LAUNCH_ATTEMPTS = 3
 
 
 # --- what must be on the machine ------------------------------------------------------------
@@ -87,13 +88,34 @@ class _Playwright:
                 instance.stop()
 
 
+def launch_failure(message: str) -> str:
+    """What a failed launch says: Playwright's first line and the browser's own last log lines
+    (`[pid=N][err] …`, where Chromium says why it exited), not the long command line between."""
+    lines = message.splitlines()
+    said = [line.strip() for line in lines if line.lstrip().startswith("[pid=")]
+    return " | ".join(lines[:1] + said[-3:])[-2 * LOG_TAIL_CHARS:]
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator[Any]:
     """A fresh headless Chromium with a new, empty profile (a Playwright browser context),
-    closed on exit."""
-    with tempfile.TemporaryDirectory(prefix="storebench-chromium-") as profile, _Playwright.running() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))
+    closed on exit. Launching is set-up, outside every sample, so a launch in which Chromium
+    exits by itself is tried again (LAUNCH_ATTEMPTS in all): it happened about once per
+    suite run on a 2-core machine under a CPU hog, and never when tried in isolation."""
+    from playwright.sync_api import Error
+
+    with contextlib.ExitStack() as stack:
+        pw = stack.enter_context(_Playwright.running())
+        for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+            profile = stack.enter_context(tempfile.TemporaryDirectory(prefix="storebench-chromium-"))
+            try:
+                context = pw.chromium.launch_persistent_context(
+                    profile, executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))
+                break
+            except Error as exc:
+                if attempt == LAUNCH_ATTEMPTS:
+                    raise StoreError(f"Chromium did not start ({LAUNCH_ATTEMPTS} attempts): "
+                                     f"{launch_failure(exc.message)}") from None
         try:
             yield context
         finally:

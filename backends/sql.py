@@ -115,10 +115,12 @@ class SqlStore(Store):
 
     def _apply_settings(self) -> None:
         s = self.settings
+        # busy_timeout first: journal_mode takes a lock, and writers opening one file at once
+        # (concurrency runs) would otherwise get SQLITE_BUSY instead of waiting
+        self._execute(f"PRAGMA busy_timeout={int(s.busy_timeout_ms)}")
         self._query(f"PRAGMA journal_mode={s.journal_mode}")
         self._execute(f"PRAGMA synchronous={s.synchronous}")
         self._execute(f"PRAGMA foreign_keys={'ON' if s.foreign_keys else 'OFF'}")
-        self._execute(f"PRAGMA busy_timeout={int(s.busy_timeout_ms)}")
 
     def describe(self) -> dict:
         def one(sql: str):

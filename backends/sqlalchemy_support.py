@@ -83,12 +83,12 @@ def make_engines(url: URL, settings: Settings) -> tuple[Engine, Engine]:
         if not local:  # a server keeps its own journal and durability settings
             return
         cursor = dbapi_connection.cursor()
-        try:
+        try:  # busy_timeout first, as backends/sql.py says
+            cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
             cursor.execute(f"PRAGMA journal_mode={settings.journal_mode}")
             cursor.fetchall()
             cursor.execute(f"PRAGMA synchronous={settings.synchronous}")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if settings.foreign_keys else 'OFF'}")
-            cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
         finally:
             cursor.close()
 

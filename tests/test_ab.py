@@ -32,8 +32,9 @@ def injected(tmp_path_factory):
     duration, busy-waited: far beyond what a loaded machine does to a pair. The round's last op
     is slowed, because a long wait also slows the op right after it (caches and branch
     predictors cooled by the spin: update_title, 10 µs, measured 50 % slower after a 120 µs
-    wait in add_message), and load_all, which follows delete_conversation, is long enough not
-    to notice. (folder, exit status)"""
+    wait in add_message); load_all, which follows delete_conversation, is long enough to
+    notice little, but under a CPU hog it was flagged once too: the spin's wake is part of the
+    injected head code. (folder, exit status)"""
     folder = tmp_path_factory.mktemp("ab")
     return folder, ab(folder, "--head-inject", "sqlite3.delete_conversation=+400%")
 
@@ -43,8 +44,10 @@ def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
     tmp_path, status = injected
     assert status == 1
     data = json.loads((tmp_path / "ab.json").read_text())
-    regressions = [v for v in data["ab"]["verdicts"] if v["verdict"] == "regression"]
-    assert [(v["backend"], v["op"]) for v in regressions] == [("sqlite3", "delete_conversation")]
+    regressions = {(v["backend"], v["op"]) for v in data["ab"]["verdicts"] if v["verdict"] == "regression"}
+    # the injected op, and at most the op its spin runs into in the same head process
+    assert ("sqlite3", "delete_conversation") in regressions
+    assert regressions <= {("sqlite3", "delete_conversation"), ("sqlite3", "load_all")}
     assert "`sqlite3.delete_conversation` | p50 | +" in (tmp_path / "ab.md").read_text()
     assert data["ab"]["inject"] == {"base": None, "head": "sqlite3.delete_conversation=+400%"}
     assert data["ab"]["failures"] == []  # the injection reaches sqlite3's head workers only

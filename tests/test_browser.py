@@ -275,3 +275,30 @@ def test_the_claims_section_says_what_a_run_did_not_measure(tmp_path):
     table = claims.claims_blocks(run)[-1]
     assert {c.text for row in table.rows for c in row[2:6]} == {"not in this run"}
     assert all(row[-1].text.endswith("nothing measured for it in this run.") for row in table.rows)
+
+
+FLAKY_CHROMIUM = """#!/bin/sh
+# Exits at launch, as Chromium did under load, on the first FAILURES calls; then the real one.
+n=$(cat "{counter}" 2>/dev/null || echo 0); echo $((n + 1)) > "{counter}"
+if [ "$n" -lt {failures} ]; then echo "dying at launch $n" >&2; exit 1; fi
+exec "{real}" "$@"
+"""
+
+
+def flaky_chromium(tmp_path: Path, failures: int) -> Path:
+    script = tmp_path / f"chromium-failing-{failures}"
+    script.write_text(FLAKY_CHROMIUM.format(counter=tmp_path / f"launches-{failures}", failures=failures,
+                                            real=browser.chromium_path()))
+    script.chmod(0o755)
+    return script
+
+
+@needs_browser
+def test_a_chromium_that_exits_at_launch_is_launched_again_up_to_the_limit(monkeypatch, tmp_path):
+    monkeypatch.setenv(browser.CHROMIUM_ENV, str(flaky_chromium(tmp_path, browser.LAUNCH_ATTEMPTS - 1)))
+    with browser.chromium() as context:
+        assert context.new_page().evaluate("1 + 1") == 2
+    monkeypatch.setenv(browser.CHROMIUM_ENV, str(flaky_chromium(tmp_path, browser.LAUNCH_ATTEMPTS)))
+    with pytest.raises(browser.StoreError, match=r"Chromium did not start \(3 attempts\): .*dying at launch 2"):
+        with browser.chromium():
+            pass

@@ -4,6 +4,7 @@ must end holding exactly the writes the workers had acknowledged."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 
@@ -15,6 +16,32 @@ from storebench.core.workload import OPS, Params, Workload
 from tests.conftest import skip_if_in_a_browser
 
 PARAMS = Params(conversations=8, messages=3, iterations=25, warmup=2, cold_starts=0)
+LOCK_HELD_S = 0.5  # far below the 5 s busy_timeout the store must wait for
+
+
+def test_a_store_opened_while_another_connection_holds_the_file_waits_for_it(backend_name, tmp_path):
+    """A store must wait for a lock it meets while opening, not fail with SQLITE_BUSY: a 4-writer
+    drizzle run did so under load, its workers opening while the parent's Node runner was still
+    closing (a checkpoint-on-close holds the file). So busy_timeout is set before the first
+    statement that reads the file (journal_mode). Here another connection holds the WAL file
+    exclusively (locking_mode=EXCLUSIVE) and lets go after LOCK_HELD_S."""
+    skip_if_in_a_browser(backend_name)
+    cls = backends.get(backend_name)
+    with cls.provision(tmp_path, Settings()) as target:
+        if target.path is None or cls.kind == "replica":
+            pytest.skip(f"{backend_name} opens no database file another connection may hold"
+                        if target.path is None else f"{backend_name}'s file is written only by its sync protocol")
+        holder = sqlite3.connect(target.path, isolation_level=None, check_same_thread=False)
+        for statement in ("PRAGMA journal_mode=wal", "CREATE TABLE IF NOT EXISTS held (x)",
+                          "PRAGMA locking_mode=EXCLUSIVE", "BEGIN EXCLUSIVE", "COMMIT"):
+            holder.execute(statement)  # the exclusive lock stays after the COMMIT
+        release = threading.Timer(LOCK_HELD_S, holder.close)
+        release.start()
+        try:
+            with cls(target, Settings()) as store:
+                assert store.describe()["settings"]["journal_mode"] == "wal"
+        finally:
+            release.join()
 
 
 @pytest.mark.slow

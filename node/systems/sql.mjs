@@ -63,13 +63,17 @@ export function settingsFrom(journalMode, synchronous, foreignKeys, busyTimeout,
   };
 }
 
-/** The PRAGMAs that apply the run's fairness settings to one connection. */
+/**
+ * The PRAGMAs that apply the run's fairness settings to one connection. busy_timeout comes
+ * first: journal_mode needs a lock, and with several writers opening the same file at once
+ * (concurrency runs) it otherwise failed with SQLITE_BUSY instead of waiting.
+ */
 export function settingPragmas(settings) {
   return [
+    `PRAGMA busy_timeout=${Math.trunc(settings.busy_timeout_ms)}`,
     `PRAGMA journal_mode=${settings.journal_mode}`,
     `PRAGMA synchronous=${settings.synchronous}`,
     `PRAGMA foreign_keys=${settings.foreign_keys ? "ON" : "OFF"}`,
-    `PRAGMA busy_timeout=${Math.trunc(settings.busy_timeout_ms)}`,
   ];
 }
 
