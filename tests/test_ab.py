@@ -33,8 +33,7 @@ def injected(tmp_path_factory):
     is slowed, because a long wait also slows the op right after it (caches and branch
     predictors cooled by the spin: update_title, 10 µs, measured 50 % slower after a 120 µs
     wait in add_message); load_all, which follows delete_conversation, is long enough to
-    notice little, but under a CPU hog it was flagged once too: the spin's wake is part of the
-    injected head code. (folder, exit status)"""
+    notice little. (folder, exit status)"""
     folder = tmp_path_factory.mktemp("ab")
     return folder, ab(folder, "--head-inject", "sqlite3.delete_conversation=+400%")
 
@@ -45,9 +44,12 @@ def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
     assert status == 1
     data = json.loads((tmp_path / "ab.json").read_text())
     regressions = {(v["backend"], v["op"]) for v in data["ab"]["verdicts"] if v["verdict"] == "regression"}
-    # the injected op, and at most the op its spin runs into in the same head process
+    # The injected op; besides it, only ops of the same head processes: the spin's wake slows
+    # the next op (load_all), and under CPU contention a process that burns 5x the CPU in one
+    # op is preempted more often in its others (add_message once, with 3 hogs on 2 cores), as a
+    # real CPU-bound slowdown would be. apsw's processes never see it.
     assert ("sqlite3", "delete_conversation") in regressions
-    assert regressions <= {("sqlite3", "delete_conversation"), ("sqlite3", "load_all")}
+    assert {backend for backend, _ in regressions} == {"sqlite3"}
     assert "`sqlite3.delete_conversation` | p50 | +" in (tmp_path / "ab.md").read_text()
     assert data["ab"]["inject"] == {"base": None, "head": "sqlite3.delete_conversation=+400%"}
     assert data["ab"]["failures"] == []  # the injection reaches sqlite3's head workers only

@@ -98,7 +98,8 @@ def test_backends_lists_every_backend_with_its_availability():
 
 @pytest.mark.slow
 def test_smoke_run_writes_a_complete_results_file(tmp_path):
-    proc = storebench("run", "--profile", "smoke", "--backends", "sqlite3,apsw,libsql", "--no-progress", cwd=tmp_path)
+    proc = storebench("run", "--profile", "smoke", "--backends", "sqlite3,apsw,libsql", "--cold-starts", "1",
+                      "--no-progress", cwd=tmp_path)  # smoke times none unless asked
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "results" / "latest.json").read_text())
     assert data["complete"] is True and data["schema"] == "storebench.results/1"
