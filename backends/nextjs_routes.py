@@ -132,7 +132,7 @@ def next_dev_figures(db: Path, settings: Settings, browser: Any, servers: int, r
         except Exception as exc:  # the other servers' figures stand; say what failed
             errors.append(f"dev server {k + 1}: {type(exc).__name__}: {exc}"[:600])
             continue
-        for i, ((op, _), (ms, detail, _)) in enumerate(zip(steps, results)):
+        for i, ((op, _), (ms, detail, *_)) in enumerate(zip(steps, results)):
             if ms is None:
                 errors.append(f"{op}: {detail}"[:300])
             else:

@@ -99,8 +99,11 @@ def test_time_plan_times_each_step_in_the_page_and_counts_failures_in_their_slot
     store.preload(workload.initial_state)
     steps = plan_steps(workload, 3)
     twice = (OPS.index("create_conversation"), "create_conversation", (Conversation("twice", "t", 1, 1, []),))
-    timing = store.time_plan(steps + [twice, twice], len(OPS), warmup=len(OPS))
+    sizes: list[tuple[int, int]] = []
+    timing = store.time_plan(steps + [twice, twice], len(OPS), warmup=len(OPS),
+                             store_size=lambda c, m: sizes.append((c, m)))
     assert [len(s) for s in timing.samples] == [2, 3, 2, 2, 2]  # the failed create is no sample
+    assert len(sizes) == 2 and all(c > 0 and m >= c for c, m in sizes)  # counted in the page, per timed load_all
     assert all(ns > 0 for s in timing.samples for ns in s)
     assert timing.errors == [0, 1, 0, 0, 0] and timing.failed == [len(steps) + 1]
     assert "UNIQUE" in timing.error_examples[1][0]
@@ -140,6 +143,8 @@ def test_a_run_measures_six_ops_without_errors_and_verifies_the_store(name, monk
     assert entry["settings"]["journal_mode"] == "wal"
     cold = next(o for o in ops if o["op"] == COLD_START)
     assert cold["n"] == 1 and cold["p50_ms"] > 0
+    load_all = ops[OPS.index("load_all")]
+    assert 3 <= load_all["store_conversations_min"] <= load_all["store_conversations_max"] <= 5
     if name == ROUTES:
         assert entry["settings"]["synchronous"] == "normal" and entry["settings"]["busy_timeout_ms"] == 5000
         dev = entry["observations"]["next_dev"]

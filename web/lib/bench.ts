@@ -11,7 +11,14 @@ import * as store from "./store";
 type Op = (...args: any[]) => Promise<unknown>;
 type Api = Record<string, Op>;
 // Per step: [ms, requests, network ms | null] when it succeeded, [null, error, timed out] when not.
-type StepResult = [number, number, number | null] | [null, string, boolean];
+// [ms, requests, network ms, [conversations, messages] load_all returned] or [null, error, timed out]
+type StepResult = [number, number, number | null, [number, number] | null] | [null, string, boolean];
+
+// What load_all returned, counted after the clock read (as the Python and Node sides do).
+function storeSize(value: unknown): [number, number] {
+  const rows = value as { messages: unknown[] }[];
+  return [rows.length, rows.reduce((total, c) => total + c.messages.length, 0)];
+}
 
 let api: Api | null = null;
 let opTimeoutMs = 60_000;
@@ -106,9 +113,9 @@ async function run(steps: [string, unknown[]][]): Promise<StepResult[]> {
     timedOut = false;
     const t0 = performance.now();
     try {
-      await fn(...args);
+      const value = await fn(...args);
       const t1 = performance.now();
-      results.push([t1 - t0, requests - before, null]);
+      results.push([t1 - t0, requests - before, null, name === "load_all" ? storeSize(value) : null]);
     } catch (error) {
       results.push([null, error instanceof Error ? `${error.name}: ${error.message}` : String(error), timedOut]);
     }
