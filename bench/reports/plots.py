@@ -7,10 +7,7 @@ set of files does not depend on the data.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +22,7 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from storebench.core.workload import ALL_OPS, COLD_START  # noqa: E402
-from storebench.model.results import BackendResult, OpResult, Results, Sweep  # noqa: E402
+from storebench.model.results import BackendResult, OpResult, Results  # noqa: E402
 from storebench.reports import labels, ranking  # noqa: E402
 from storebench.reports.sweep_plot import plot_sweep  # noqa: E402
 
@@ -272,26 +269,21 @@ def comparison_plot(datas: Sequence[Results], labels: Sequence[str], path: Path)
 
 def write_plots(datas: Sequence[Results], labels: Sequence[str], out: Path) -> list[tuple[str, str]]:
     """Draw every plot for the last results file (and the comparison for several);
-    returns (file name, caption) pairs. The plots are drawn side by side in forked processes:
-    matplotlib's layout is CPU-bound, and one after another they were 3 of a smoke run's 30 s."""
+    returns (file name, caption) pairs."""
     current = datas[-1]
-    jobs: list[tuple[str, str, Callable[..., object], tuple]] = [
-        ("latency-percentiles.png", "p50 / p95 / p99 per operation and backend", percentiles_plot, (current,)),
-        ("latency-cdf.png", "latency distribution per operation", cdf_plot, (current,)),
-        ("cold-start.png", "cold start per backend", cold_start_plot, (current,)),
+    plots = [
+        ("latency-percentiles.png", "p50 / p95 / p99 per operation and backend", percentiles_plot),
+        ("latency-cdf.png", "latency distribution per operation", cdf_plot),
+        ("cold-start.png", "cold start per backend", cold_start_plot),
     ]
+    for file, _, draw in plots:
+        draw(current, out / file)
+    written = [(file, caption) for file, caption, _ in plots]
     for sweep in current.sweeps or []:
-        jobs.append((f"sweep-{sweep.param}.png",
-                     f"p50 against {sweep.param}, log-log, with each backend's growth exponent b",
-                     _sweep_plot, (sweep, _entries([current]))))
+        file = f"sweep-{sweep.param}.png"
+        plot_sweep(sweep, out / file, _entries([current]))
+        written.append((file, f"p50 against {sweep.param}, log-log, with each backend's growth exponent b"))
     if len(datas) > 1:
-        jobs.append(("comparison.png", "p50 per operation across the given runs", comparison_plot, (datas, labels)))
-    with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1),
-                             mp_context=multiprocessing.get_context("fork")) as pool:
-        for done in [pool.submit(draw, *args, out / file) for file, _, draw, args in jobs]:
-            done.result()  # a plot that failed fails the report, as it would drawn here
-    return [(file, caption) for file, caption, _, _ in jobs]
-
-
-def _sweep_plot(sweep: Sweep, entries: dict[str, BackendResult], path: Path) -> None:
-    plot_sweep(sweep, path, entries)
+        comparison_plot(datas, labels, out / "comparison.png")
+        written.append(("comparison.png", "p50 per operation across the given runs"))
+    return written
