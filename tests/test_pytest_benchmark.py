@@ -53,7 +53,7 @@ def test_benchmarks_run_each_op_through_the_workload(saved_json):
     names = sorted(b["name"] for b in raw["benchmarks"])
     assert names == ["test_op[sqlite3-add_message]", "test_op[sqlite3-update_title]"]
     for b in raw["benchmarks"]:
-        assert b["extra_info"]["backend"] == "sqlite3" and b["stats"]["rounds"] == 40  # smoke: 40 timed rounds
+        assert b["extra_info"]["backend"] == "sqlite3" and b["stats"]["rounds"] == 30  # smoke: 30 timed rounds
 
 
 @same_benchmark_run
@@ -62,7 +62,7 @@ def test_saved_data_converts_to_raw_samples(saved_json):
     ops = {(o["backend"], o["op"]): o for o in data["ops"]}
     assert set(ops) == {("sqlite3", "add_message"), ("sqlite3", "update_title")}
     entry = ops[("sqlite3", "add_message")]
-    assert entry["n"] == 40 and len(entry["samples_ns"]) == 40 and all(s > 0 for s in entry["samples_ns"])
+    assert entry["n"] == 30 and len(entry["samples_ns"]) == 30 and all(s > 0 for s in entry["samples_ns"])
     assert entry["p50_ms"] <= entry["p99_ms"] and entry["iterations"] == 1
 
 

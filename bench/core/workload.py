@@ -56,8 +56,10 @@ PROFILES: dict[str, Params] = {
     # smoke is the CI gate's profile: latency only, no capability probes (they cost more than
     # the timing on the WAN-emulated backends and do not change between commits).
     # No cold starts: one sample per backend judges nothing (ab and check leave it out), and
-    # 17 fresh processes were 6 s of its 30 s here; --cold-starts N adds them.
-    "smoke": Params(conversations=20, messages=5, iterations=40, warmup=5, cold_starts=0, probes=False),
+    # 17 fresh processes were 6 s of its 30 s here; --cold-starts N adds them. 30 rounds, in
+    # one process per backend (StoppingRule.min_process_rounds): starting 29 workers at once
+    # was its longest phase on 2 cores. So smoke records no between-process spread.
+    "smoke": Params(conversations=20, messages=5, iterations=30, warmup=5, cold_starts=0, probes=False),
     # From quick on, load_all (the page load) opens every 4th round, as a chat app lists its
     # conversations when a page opens and then writes several times: the read of the whole
     # store costs 10-1000x a write, and sampling it in every round made it most of the run.
