@@ -5,8 +5,10 @@ workers on real embedded stores; the stopping rule also on synthetic samples."""
 from __future__ import annotations
 
 import os
+import random
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -90,10 +92,28 @@ def test_load_all_records_the_store_size_it_returned(measured):
 
 
 @same_measurement
-def test_groups_take_turns_in_alternating_order(measured):
+def test_every_group_takes_one_turn_per_cycle_with_a_backends_sides_back_to_back_in_abba_order(measured):
     _, chunks = measured
     a, b, c = "sqlite3@a", "apsw", "sqlite3@b"
-    assert chunks[:6] == [a, b, c, c, b, a]
+    first, second = chunks[:3], chunks[3:6]  # each group's two processes take one turn each
+    for cycle in (first, second):
+        assert sorted(cycle) == sorted([a, b, c])
+        assert abs(cycle.index(a) - cycle.index(c)) == 1  # sqlite3's sides back to back
+    assert first.index(a) < first.index(c) and second.index(c) < second.index(a)
+
+
+def test_the_backends_order_changes_between_cycles_and_follows_the_seed():
+    groups = [SimpleNamespace(spec=WorkerSpec(name, side=side)) for name in ("a", "b", "c", "d") for side in "xy"]
+
+    def cycles(seed: int) -> list[list[tuple[str, str]]]:
+        rng = random.Random(seed)
+        return [[(g.spec.backend, g.spec.side) for g in coordinator._cycle_order(groups, k, rng)] for k in range(40)]
+
+    run = cycles(7)
+    assert len({tuple(b for b, _ in cycle[::2]) for cycle in run}) > 10  # not one fixed order
+    assert all(cycle[i][0] == cycle[i + 1][0] for cycle in run for i in range(0, 8, 2))  # sides back to back
+    assert all(cycle[0][1] == ("x" if k % 2 == 0 else "y") for k, cycle in enumerate(run))  # A B, then B A
+    assert cycles(7) == run and cycles(8) != run
 
 
 @same_measurement

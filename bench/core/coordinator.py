@@ -7,12 +7,14 @@ optional `--inject` spec applied inside the worker. Specs with the same (backend
 a group; each group gets `processes` workers (bench/core/backend_worker.py), each with its own
 store built from the same seed. All workers start, provision and warm up together; then the
 coordinator hands out "run the next k rounds" in cycles: every group's next worker in turn
-(its processes round-robin), the group order reversed every other cycle (A B C, C B A, ...),
-so whatever the machine does at any moment hits every group alike. Only one worker runs at a
-time. A group stops when every op's p50 95 % confidence interval is within `StoppingRule.ci`
-(or at its cap of rounds). A worker whose store's connections expire when idle (`Store.idle_timeout_s`,
-e.g. sqld's Hrana streams) runs an untimed round whenever it has waited half that long. When
-all timing is done, every worker checks its writes and closes its store; then each group's
+(its processes round-robin), the backends in a seeded random order each cycle and a
+backend's sides (`ab`'s base and head) back to back, in A B / B A order on alternate cycles,
+so whatever the machine does at any moment hits every group alike, and every side follows the
+same mix of neighbours. Only one worker runs at a time. A group stops when every op's p50
+95 % confidence interval is within `StoppingRule.ci` (or at its cap of rounds). A worker
+whose store's connections expire when idle (`Store.idle_timeout_s`, e.g. sqld's Hrana
+streams) runs an untimed round before it would reach 70 % of that limit. When all timing is
+done, every worker checks its writes and closes its store (all at once); then each group's
 first worker runs the cold starts, one group after the other, and last the capability probes,
 several groups at a time (they check behaviour, not speed). Each backend entry records the
 seconds of each phase (`phase_s`).
@@ -21,6 +23,7 @@ seconds of each phase (`phase_s`).
 from __future__ import annotations
 
 import json
+import random
 import select
 import subprocess
 import sys
@@ -269,7 +272,7 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
         for spec in specs:
             groups.append(_start(spec, params, seed, settings, processes, pin_cpu, rule, unavailable[spec.backend]))
         _await_ready(groups)
-        _interleave(groups, progress)
+        _interleave(groups, random.Random(seed), progress)
         _checks(groups)  # right after the timing: no store waits long enough to expire
         for group in groups:
             _cold_starts(group, params)
@@ -356,13 +359,27 @@ def _chunk_rounds(round_s: float | None, rule: StoppingRule) -> int:
     return max(1, min(rule.max_chunk_rounds, round(rule.chunk_s / round_s)))
 
 
-def _interleave(groups: list[Group], progress: Callable[[str, int, int], None] | None) -> None:
+def _cycle_order(active: list[Group], cycle: int, rng: random.Random) -> list[Group]:
+    """One cycle's turns: the backends in random order, each backend's sides back to back,
+    first side first in even cycles and last in odd ones. A fixed order reversed every other
+    cycle (A B C D, D C B A) put a side after the same neighbour every time: in an `ab` job
+    under a CPU hog, apsw's base always ran right after sqlite3's injected head, and apsw's
+    head never did; apsw.load_all then differed by +8 % in all three pairs, same code both sides."""
+    blocks: dict[str, list[Group]] = {}
+    for group in active:
+        blocks.setdefault(group.spec.backend, []).append(group)
+    order = list(blocks.values())
+    rng.shuffle(order)
+    return [group for block in order for group in (block if cycle % 2 == 0 else block[::-1])]
+
+
+def _interleave(groups: list[Group], rng: random.Random, progress: Callable[[str, int, int], None] | None) -> None:
     cycle = 0
     while True:
         active = [g for g in groups if not g.done]
         if not active:
             return
-        for group in active if cycle % 2 == 0 else reversed(active):
+        for group in _cycle_order(active, cycle, rng):
             worker = group.next_worker()
             count = min(group.chunk_rounds, group.share(worker))
             # Before a chunk, not after: the others must not expire while it runs (a slow
