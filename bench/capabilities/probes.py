@@ -35,7 +35,6 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -504,37 +503,18 @@ PROBE_FUNCTIONS = {
 }
 
 
-# Two lanes run side by side: the writers' probes (their own rows, a killed or a second
-# writer) and the second client's (one row, read from elsewhere). Each probe mostly waits on
-# child processes and round trips, so on a WAN-emulated Node backend the lanes took the probes
-# from 25 s to the longer lane's 17. One lane where the store's local file belongs to one
-# process (an embedded replica: both lanes' clients would open it) and for a page in Chromium
-# (Playwright's sync API allows one user per thread).
-LANES = (("crash_durability", "concurrent_writers", "online_backup"), ("cross_device", "auth_enforced"))
-
-
 def run_all(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
     """Every probe on the provisioned store; a probe that breaks answers no, with the error."""
-    def lane(names: Sequence[str]) -> dict:
-        return {name: _run_probe(name, cls, target, settings, workdir) for name in names}
-
-    if cls.single_process_reason or "chromium" in cls.capabilities.needs:
-        results = lane(PROBES)
-    else:
-        with ThreadPoolExecutor(len(LANES)) as pool:
-            results = {k: v for done in list(pool.map(lane, LANES)) for k, v in done.items()}
-    return {name: results[name] for name in PROBES}
-
-
-def _run_probe(name: str, cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
-    started = time.monotonic()
-    try:
-        result = PROBE_FUNCTIONS[name](cls, target, settings, workdir)
-    except Exception as exc:
-        message = scrub(f"{type(exc).__name__}: {exc}", [target.auth_token]).replace("\n", " ")[:300]
-        result = outcome(NO, f"probe failed: {message}")
-    result["seconds"] = round(time.monotonic() - started, 2)
-    return result
+    results = {}
+    for name in PROBES:
+        started = time.monotonic()
+        try:
+            results[name] = PROBE_FUNCTIONS[name](cls, target, settings, workdir)
+        except Exception as exc:
+            message = scrub(f"{type(exc).__name__}: {exc}", [target.auth_token]).replace("\n", " ")[:300]
+            results[name] = outcome(NO, f"probe failed: {message}")
+        results[name]["seconds"] = round(time.monotonic() - started, 2)
+    return results
 
 
 if __name__ == "__main__":
