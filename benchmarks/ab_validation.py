@@ -8,10 +8,10 @@ same code: any difference between the sides is the machine's, or the injected de
 
 - aa:  no delay, judged on p50 (ab's default). A false flag is any regression; an
        inconclusive trial is counted apart.
-- p50: --head-inject TARGET=+10 %, judged on p50: detected when TARGET's p50 is a
+- p50: --head-inject sqlite3.delete_conversation=+10 %, judged on p50: detected when its p50 is a
        regression; a regression of any other op counts as a false flag.
-- p99: --head-inject TARGET=+25 %, judged on p99 alone (500 rounds per pair: 5 samples
-       beyond the p99 in every pair and side).
+- p99: --head-inject apsw.delete_conversation=+25 %, judged on p99 alone (500 rounds per
+       pair: 5 samples beyond the p99 in every pair and side).
 
 `--load hog` runs the same trials while one busy process (started and stopped by this script,
 bounded by the script's own run) occupies a core. Prints, and with --out writes, a markdown
@@ -37,12 +37,14 @@ sys.path.insert(0, str(ROOT))
 from storebench.model.results import AbSection, Results, cpu_model  # noqa: E402
 
 # The round's last op: a wait also slows the op right after it (see tests/test_ab.py), and
-# load_all, which follows, is long enough not to notice.
-TARGET = "sqlite3.delete_conversation"
+# load_all, which follows, is long enough not to notice. For p99 apsw's: sqlite3's
+# delete_conversation has its p99 on a cliff below a WAL checkpoint, which no method judges
+# (docs/regression-gate.md, "p99 is opt-in").
+TARGETS = {"aa": "sqlite3.delete_conversation", "p50": "sqlite3.delete_conversation", "p99": "apsw.delete_conversation"}
 SCENARIOS = {
     "aa": {"inject": None, "metric": "p50"},
-    "p50": {"inject": f"{TARGET}=+10%", "metric": "p50"},
-    "p99": {"inject": f"{TARGET}=+25%", "metric": "p99"},
+    "p50": {"inject": f"{TARGETS['p50']}=+10%", "metric": "p50"},
+    "p99": {"inject": f"{TARGETS['p99']}=+25%", "metric": "p99"},
 }
 TRIAL_TIMEOUT_S = 900
 
@@ -61,9 +63,10 @@ class Tally:
     def add(self, ab: AbSection, wall_s: float) -> None:
         regressions = {f"{v['backend']}.{v['op']}" for v in ab.verdicts if v["verdict"] == "regression"}
         injected = SCENARIOS[self.scenario]["inject"] is not None
+        target = TARGETS[self.scenario]
         self.trials += 1
-        self.detected += injected and TARGET in regressions
-        self.false_flags += bool(regressions - {TARGET}) if injected else bool(regressions)
+        self.detected += injected and target in regressions
+        self.false_flags += bool(regressions - {target}) if injected else bool(regressions)
         self.inconclusive += ab.overall == "inconclusive"
         self.pairs.append(ab.pairs)
         self.wall_s.append(wall_s)
@@ -127,8 +130,9 @@ def main() -> int:
                         print(f"{scenario} {load} trial {i + 1}: {ab.overall}, {ab.pairs} pairs, {wall:.0f} s",
                               flush=True)
                     tallies.append(tally)
+    targets = ", ".join(f"{s} {TARGETS[s]}" for s in args.scenarios.split(",") if SCENARIOS[s]["inject"])
     lines = [f"Machine: {cpu_model()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "
-             f"target {TARGET}.", "",
+             f"targets: {targets or 'none'}.", "",
              "| scenario | load | trials | detected | false flags | inconclusive | pairs | median wall |",
              "|---|---|---:|---:|---:|---:|---|---:|"] + [t.row() for t in tallies]
     text = "\n".join(lines) + "\n"
