@@ -240,7 +240,7 @@ class BrowserStore(Store):
                                      [[op, encode_args(op, args)] for _, op, args in chunk])
             wire_after = self._wire_round_trips()
             for i, ((slot, op, _), result) in enumerate(zip(chunk, results), start):
-                ms, detail, extra, *size = result
+                ms, detail, extra = result[:3]  # a success also has load_all's store size (or null)
                 if ms is None:
                     failed.append(i)
                     if i >= warmup:
@@ -250,8 +250,8 @@ class BrowserStore(Store):
                 if i < warmup:
                     continue
                 samples[slot].append(round(ms * 1e6))
-                if store_size is not None and size and size[0] is not None:  # load_all's answer, counted in the page
-                    store_size(*size[0])
+                if store_size is not None and result[3] is not None:  # counted in the page
+                    store_size(*result[3])
                 # One step per chunk when the wire is counted, so its count is this op's own.
                 trips[slot] += detail if wire_before is None or wire_after is None else wire_after - wire_before
                 if extra is not None:

@@ -40,11 +40,10 @@ from storebench.model.results import AbSection, Results, cpu_model  # noqa: E402
 # load_all, which follows, is long enough not to notice. For p99 apsw's: sqlite3's
 # delete_conversation has its p99 on a cliff below a WAL checkpoint, which no method judges
 # (docs/regression-gate.md, "p99 is opt-in").
-TARGETS = {"aa": "sqlite3.delete_conversation", "p50": "sqlite3.delete_conversation", "p99": "apsw.delete_conversation"}
 SCENARIOS = {
-    "aa": {"inject": None, "metric": "p50"},
-    "p50": {"inject": f"{TARGETS['p50']}=+10%", "metric": "p50"},
-    "p99": {"inject": f"{TARGETS['p99']}=+25%", "metric": "p99"},
+    "aa": {"target": None, "inject": None, "metric": "p50"},
+    "p50": {"target": "sqlite3.delete_conversation", "inject": "+10%", "metric": "p50"},
+    "p99": {"target": "apsw.delete_conversation", "inject": "+25%", "metric": "p99"},
 }
 TRIAL_TIMEOUT_S = 900
 
@@ -62,11 +61,10 @@ class Tally:
 
     def add(self, ab: AbSection, wall_s: float) -> None:
         regressions = {f"{v['backend']}.{v['op']}" for v in ab.verdicts if v["verdict"] == "regression"}
-        injected = SCENARIOS[self.scenario]["inject"] is not None
-        target = TARGETS[self.scenario]
+        target = SCENARIOS[self.scenario]["target"]
         self.trials += 1
-        self.detected += injected and target in regressions
-        self.false_flags += bool(regressions - {target}) if injected else bool(regressions)
+        self.detected += target is not None and target in regressions
+        self.false_flags += bool(regressions - {target})
         self.inconclusive += ab.overall == "inconclusive"
         self.pairs.append(ab.pairs)
         self.wall_s.append(wall_s)
@@ -98,8 +96,8 @@ def trial(scenario: str, backends: str, workdir: Path) -> tuple[AbSection, float
     command = [sys.executable, "-m", "storebench", "ab", "--base-python", sys.executable,
                "--head-python", sys.executable, "--backends", backends, "--metric", spec["metric"],
                "--no-progress", "--out", str(out)]
-    if spec["inject"]:
-        command += ["--head-inject", spec["inject"]]
+    if spec["target"]:
+        command += ["--head-inject", f"{spec['target']}={spec['inject']}"]
     started = time.monotonic()
     proc = subprocess.run(command, capture_output=True, text=True, timeout=TRIAL_TIMEOUT_S, cwd=workdir)
     if proc.returncode not in (0, 1, 3):
@@ -130,7 +128,7 @@ def main() -> int:
                         print(f"{scenario} {load} trial {i + 1}: {ab.overall}, {ab.pairs} pairs, {wall:.0f} s",
                               flush=True)
                     tallies.append(tally)
-    targets = ", ".join(f"{s} {TARGETS[s]}" for s in args.scenarios.split(",") if SCENARIOS[s]["inject"])
+    targets = ", ".join(f"{s} {SCENARIOS[s]['target']}" for s in args.scenarios.split(",") if SCENARIOS[s]["target"])
     lines = [f"Machine: {cpu_model()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "
              f"targets: {targets or 'none'}.", "",
              "| scenario | load | trials | detected | false flags | inconclusive | pairs | median wall |",

@@ -10,8 +10,8 @@ import * as store from "./store";
 
 type Op = (...args: any[]) => Promise<unknown>;
 type Api = Record<string, Op>;
-// Per step: [ms, requests, network ms | null] when it succeeded, [null, error, timed out] when not.
-// [ms, requests, network ms, [conversations, messages] load_all returned] or [null, error, timed out]
+// Per step: [ms, requests, network ms | null, [conversations, messages] for load_all | null] when
+// it succeeded, [null, error, timed out] when not.
 type StepResult = [number, number, number | null, [number, number] | null] | [null, string, boolean];
 
 // What load_all returned, counted after the clock read (as the Python and Node sides do).
