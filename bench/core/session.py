@@ -10,6 +10,7 @@ checks that no acknowledged write was lost and closes the store. A worker proces
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
@@ -21,7 +22,7 @@ from storebench.core.runner import (
     _round_trip_counter,
     backend_entry,
     check_writes,
-    frozen_heap,
+    freeze_heap,
     prepare,
 )
 from storebench.core.timing import Timing, time_steps
@@ -96,13 +97,13 @@ class Session:
         self.calls += calls
         untimed = 0 if timed else len(calls)
         sizes = StoreSizes(LOAD_ALL)
-        with frozen_heap():
-            if self.cls.self_timed:
-                timing = self.store.time_plan([(slot, self.names[slot], args) for slot, _, args in calls],
-                                              len(self.names), untimed, store_size=sizes.count)
-            else:
-                timing = time_steps(calls, len(self.names), untimed, _round_trip_counter(self.store),
-                                    secrets=self.secrets, observe=sizes)
+        freeze_heap()  # stays frozen between chunks; finish() unfreezes
+        if self.cls.self_timed:
+            timing = self.store.time_plan([(slot, self.names[slot], args) for slot, _, args in calls],
+                                          len(self.names), untimed, store_size=sizes.count)
+        else:
+            timing = time_steps(calls, len(self.names), untimed, _round_trip_counter(self.store),
+                                secrets=self.secrets, observe=sizes)
         self.failed += [base + i for i in timing.failed]
         return timing, sizes
 
@@ -122,6 +123,7 @@ class Session:
                 if observed:
                     self.entry["observations"] = observed
         finally:
+            gc.unfreeze()
             if self.opened:
                 self.store.close()
                 self.opened = False
