@@ -33,6 +33,28 @@ def test_time_steps_measures_the_call():
     assert all(s >= 2_000_000 for s in timing.samples[0])
 
 
+def test_round_trips_are_counted_per_timed_op_reading_the_counter_once_between_ops():
+    """A counter may cost a request (sqld's metrics page): it is read once between two timed
+    calls, again after a failed call, and never during the warm-up."""
+    server = {"requests": 0, "reads": 0}
+
+    def request(n):
+        server["requests"] += n
+
+    def fail():
+        server["requests"] += 1
+        raise RuntimeError("reset")
+
+    def counter():
+        server["reads"] += 1
+        return server["requests"]
+
+    steps = [(0, request, (1,)), (1, request, (3,)), (2, fail, ())] * 3
+    timing = time_steps(steps, slots=3, warmup=3, round_trips=counter)
+    assert timing.round_trips == [2, 6, 0]
+    assert server["reads"] == 6  # per round: before the first call, after it, after the second
+
+
 def test_observe_sees_each_timed_result_after_its_sample_is_taken():
     """The store-size count happens outside the timed call: a slow observer adds nothing."""
     seen = []
