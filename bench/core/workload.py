@@ -7,17 +7,19 @@ The workload knows nothing about backends: it produces calls on the `Store` inte
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from storebench.backends.base import Conversation, Message, Role
+
+if TYPE_CHECKING:
+    import numpy as np
 
 OPS = ("load_all", "create_conversation", "add_message", "update_title", "delete_conversation")
 COLD_START = "cold_start"
@@ -35,10 +37,19 @@ WORDS = (
     "café naïve résumé 数据库 会话 ✓ → 🙂"
 ).split()
 TITLE_WORDS = "Planning Notes Question Debugging Ideas Recipe Trip Review Draft Summary Chat Help".split()
-# Every ordered pair of words, so a chunk of text is joined from half as many pieces.
-WORD_PAIRS = np.array([f"{a} {b}" for a in WORDS for b in WORDS], dtype=object)
-WORD_BYTES = np.array([len(w.encode()) + 1 for w in WORDS])  # each word with its separator
-WORD_CHARS = np.array([len(w) + 1 for w in WORDS])
+
+
+@functools.cache
+def _word_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ordered pair of words (a chunk of text is joined from half as many pieces), and
+    each word's UTF-8 bytes and characters with its separator. numpy is imported here, not at
+    the top: the capability probes' client processes import this module for EPOCH_MS and
+    `checksum` only, and numpy's import (with OpenBLAS starting its threads) cost each about
+    0.2 s of CPU, seconds in all over a default run's ~70 clients."""
+    import numpy as np
+
+    pairs = np.array([f"{a} {b}" for a in WORDS for b in WORDS], dtype=object)
+    return (pairs, np.array([len(w.encode()) + 1 for w in WORDS]), np.array([len(w) + 1 for w in WORDS]))
 
 
 @dataclass(frozen=True)
@@ -84,14 +95,18 @@ class WordStream:
     CHUNK = 1 << 16  # words per draw (even: the text is joined from pairs of words)
 
     def __init__(self, seed: int) -> None:
+        import numpy as np
+
+        self.np = np
         self.rng = np.random.default_rng(seed)
         self._refill()
 
     def _refill(self) -> None:
+        pairs, word_bytes, word_chars = _word_tables()
         picks = self.rng.integers(0, len(WORDS), self.CHUNK)
-        self.text = " ".join(WORD_PAIRS[picks[0::2] * len(WORDS) + picks[1::2]].tolist()) + " "
-        self.byte_end = np.cumsum(WORD_BYTES[picks])  # UTF-8 bytes up to and including word i
-        self.char_end = np.cumsum(WORD_CHARS[picks])
+        self.text = " ".join(pairs[picks[0::2] * len(WORDS) + picks[1::2]].tolist()) + " "
+        self.byte_end = self.np.cumsum(word_bytes[picks])  # UTF-8 bytes up to and including word i
+        self.char_end = self.np.cumsum(word_chars[picks])
         self.pos = 0  # the next unused word
 
     def take(self, target: int) -> str:
@@ -104,7 +119,7 @@ class WordStream:
                 self._refill()
             base_bytes = int(self.byte_end[self.pos - 1]) if self.pos else 0
             base_chars = int(self.char_end[self.pos - 1]) if self.pos else 0
-            last = int(np.searchsorted(self.byte_end, base_bytes + need))  # first word reaching it
+            last = int(self.np.searchsorted(self.byte_end, base_bytes + need))  # first word reaching it
             if last < self.CHUNK:
                 self.pos = last + 1
                 body = self.text[base_chars:int(self.char_end[last]) - 1]  # without the last separator
