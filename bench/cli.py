@@ -177,8 +177,8 @@ def build_parser() -> Parser:
     ab.add_argument("--metric", default="p50",
                     help="percentiles to judge, comma-separated (default p50; p99 needs many pairs)")
     ab.add_argument("--pairs", type=whole_number(3, 64), default=6, help="process pairs to start with (default 6)")
-    ab.add_argument("--max-pairs", type=whole_number(3, 256), default=12,
-                    help="add pairs up to this many while anything is inconclusive (default 12)")
+    ab.add_argument("--max-pairs", type=whole_number(3, 256), default=18,
+                    help="add pairs of the backends with an undecided comparison, up to this many (default 18)")
     ab.add_argument("--rounds", type=whole_number(1, 1_000_000), default=500,
                     help="timed rounds per pair and side (default 500: enough samples to judge p99)")
     ab.add_argument("--alpha", default="0.05", help="chance that any interval of the job misses (default 0.05)")

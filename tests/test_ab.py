@@ -95,3 +95,35 @@ def test_report_of_an_ab_file_is_the_ab_page(injected):
     first_row = next(line for line in page.splitlines() if line.startswith("| `"))
     assert first_row.startswith("| `sqlite3.delete_conversation` | p50 | +") and first_row.endswith("| regression |")
     assert (tmp_path / "reports" / "ab.html").exists()
+
+
+def test_more_pairs_are_measured_only_of_the_backends_left_undecided(monkeypatch):
+    """After the first batch, a backend whose every comparison is decided is not measured
+    again; the undecided one gets batches until it is decided or max_pairs is reached."""
+    from storebench.backends.base import Settings
+    from storebench.core import coordinator
+    from storebench.core.workload import PROFILES
+    from storebench.gate import ab
+
+    asked: list[tuple[str, ...]] = []
+
+    def fake_measure(specs, params, seed, settings, processes, **_):
+        """Harness logic only: sqlite3's sides are identical; apsw's head differs from its base by
+        a process effect that changes sign from pair to pair, so its pairs cannot tell."""
+        asked.append(tuple(dict.fromkeys(s.backend for s in specs)))
+        out = []
+        for s in specs:
+            wobble = [1.3 if i % 2 else 0.8 for i in range(processes)]
+            runs = [[100_000 * (w if s.backend == "apsw" and s.side == "head" else 1.0)] * 40 for w in wobble]
+            out.append(coordinator.Measured(s, {"status": "ok"}, [], {"add_message": runs}))
+        return out
+
+    monkeypatch.setattr(coordinator, "measure", fake_measure)
+    plan = ab.Plan(("sqlite3", "apsw"), {"base": "py", "head": "py"}, PROFILES["smoke"], 1, Settings(),
+                   metrics=("p50",), rounds=40, pairs=3, max_pairs=9)
+    outcome = ab.run(plan)
+    assert asked == [("sqlite3", "apsw"), ("apsw",), ("apsw",)]
+    verdicts = {v.backend: v for v in outcome.verdicts}
+    assert (verdicts["sqlite3"].verdict, verdicts["sqlite3"].pairs) == ("no regression", 3)
+    assert (verdicts["apsw"].verdict, verdicts["apsw"].pairs) == ("inconclusive", 9)
+    assert outcome.batches == [3, 3, 3] and outcome.exit_code == 3
