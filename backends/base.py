@@ -234,6 +234,13 @@ class Store(ABC):
         return store
 
     @classmethod
+    def reusing(cls) -> contextlib.AbstractContextManager[None]:
+        """A scope in which a closed store may leave what it started (a runtime process) to the
+        next store this process opens, which is still a fresh client: the capability probes
+        open and close several stores in a row. By default nothing is kept."""
+        return contextlib.nullcontext()
+
+    @classmethod
     def cold_start(cls, target: Target, settings: Settings, started_ns: int) -> tuple[int, int]:
         """One cold start, run in a fresh process (bench/core/coldstart.py) whose clock started at
         `started_ns` (perf_counter_ns) before this backend's module was imported: (ns, number of

@@ -12,6 +12,7 @@ floor (a null call timed the same way) is recorded with the backend (`runner_flo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -20,7 +21,7 @@ import subprocess
 import tempfile
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
@@ -89,7 +90,8 @@ class NodeProcess:
     """One `node runner.mjs` child: a JSON line out, a JSON line back."""
 
     def __init__(self, secrets: Sequence[str | None] = ()) -> None:
-        self.secrets = [s for s in secrets if s]
+        self.secrets: list[str] = []
+        self.keep_secret(secrets)
         self._stderr: IO[bytes] = tempfile.TemporaryFile()
         # stdin, not argv or the environment, carries the target: a token never shows in `ps`.
         self.proc = subprocess.Popen(
@@ -113,6 +115,10 @@ class NodeProcess:
         if not answer.pop("ok"):
             raise error_from(self.scrub(answer["error"]))
         return answer
+
+    def keep_secret(self, secrets: Sequence[str | None]) -> None:
+        """Scrub these from its errors too (a reused runner serves another store's target)."""
+        self.secrets += [s for s in secrets if s and s not in self.secrets]
 
     def scrub(self, text: str) -> str:
         from storebench.model.secrets import scrub
@@ -142,6 +148,10 @@ class NodeProcess:
 def error_from(text: str) -> StoreError:
     """The runner's error line as the harness's exception (a fired op timeout is OpTimeout)."""
     return OpTimeout(text) if "TimeoutError" in text else StoreError(text)
+
+
+# Inside NodeStore.reusing(): runners whose store was closed, each ready to open the next.
+_spare_runners: list[list[NodeProcess]] = []
 
 
 class NodeStore(Store):
@@ -199,8 +209,25 @@ class NodeStore(Store):
         return {"op": "open", "system": self.system, "target": self.node_target(), "settings": asdict(self.settings),
                 "counter": self.counter_spec()}
 
+    @classmethod
+    @contextlib.contextmanager
+    def reusing(cls) -> Iterator[None]:
+        """Stores closed inside leave their runner (its store closed, the system's module loaded)
+        to the next store opened: the probes' own stores then cost no Node start-up each
+        (prisma's is about a second of CPU). Runners left at the end are stopped."""
+        spares: list[NodeProcess] = []
+        _spare_runners.append(spares)
+        try:
+            yield
+        finally:
+            _spare_runners.remove(spares)
+            for process in spares:
+                process.stop()
+
     def open(self) -> None:
-        self.process = NodeProcess([self.target.auth_token])
+        spares = _spare_runners[-1] if _spare_runners else []
+        self.process = spares.pop() if spares else NodeProcess()
+        self.process.keep_secret([self.target.auth_token])
         try:
             self.process.request(self.open_request())
         except BaseException:
@@ -208,9 +235,17 @@ class NodeStore(Store):
             raise
 
     def close(self) -> None:
-        if self.process is not None:
-            process, self.process = self.process, None
-            process.stop()
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        if _spare_runners and process.proc.poll() is None:
+            try:
+                process.request({"op": "close"})  # the runner closes the store and waits for the next
+                _spare_runners[-1].append(process)
+                return
+            except StoreError:
+                pass
+        process.stop()
 
     def _runner(self) -> NodeProcess:
         """The runner process `open` started."""

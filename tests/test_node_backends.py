@@ -236,6 +236,25 @@ def test_a_store_that_fails_to_open_leaves_no_node_process(tmp_path, monkeypatch
     assert [p.poll() is not None for p in started] == [True]
 
 
+def test_inside_reusing_a_closed_store_leaves_its_runner_to_the_next_store(tmp_path):
+    """The probes' own stores: each a fresh client, without a Node start-up each; the scope
+    stops what is left."""
+    cls = backends.get("node-libsql")
+    with cls.provision(tmp_path, Settings()) as target:
+        with cls.reusing():
+            first = cls.opened(target, Settings())
+            first.setup_schema()
+            first.create_conversation(conv("a"))
+            runner = first.process.proc
+            first.close()
+            assert runner.poll() is None and first.process is None
+            second = cls.opened(target, Settings())
+            assert second.process.proc is runner
+            assert [c.id for c in second.load_all()] == ["a"]
+            second.close()
+        assert runner.poll() is not None
+
+
 def test_a_wrong_token_is_refused_without_showing_it(open_store):
     target = open_store("node-turso").target
     store = NodeTursoStore(Target(url=target.url, auth_token="not-a-jwt-secret", extra=target.extra), Settings())

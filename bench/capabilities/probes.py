@@ -506,14 +506,15 @@ PROBE_FUNCTIONS = {
 def run_all(cls: type[Store], target: Target, settings: Settings, workdir: Path) -> dict:
     """Every probe on the provisioned store; a probe that breaks answers no, with the error."""
     results = {}
-    for name in PROBES:
-        started = time.monotonic()
-        try:
-            results[name] = PROBE_FUNCTIONS[name](cls, target, settings, workdir)
-        except Exception as exc:
-            message = scrub(f"{type(exc).__name__}: {exc}", [target.auth_token]).replace("\n", " ")[:300]
-            results[name] = outcome(NO, f"probe failed: {message}")
-        results[name]["seconds"] = round(time.monotonic() - started, 2)
+    with cls.reusing():  # the probes open and close several stores of their own, one at a time
+        for name in PROBES:
+            started = time.monotonic()
+            try:
+                results[name] = PROBE_FUNCTIONS[name](cls, target, settings, workdir)
+            except Exception as exc:
+                message = scrub(f"{type(exc).__name__}: {exc}", [target.auth_token]).replace("\n", " ")[:300]
+                results[name] = outcome(NO, f"probe failed: {message}")
+            results[name]["seconds"] = round(time.monotonic() - started, 2)
     return results
 
 
