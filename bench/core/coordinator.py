@@ -23,6 +23,7 @@ seconds of each phase (`phase_s`).
 from __future__ import annotations
 
 import json
+import os
 import random
 import select
 import subprocess
@@ -86,8 +87,11 @@ class Worker:
     def __init__(self, spec: WorkerSpec, index: int, request: dict) -> None:
         self.index = index
         self.stderr = tempfile.TemporaryFile(mode="w+")
+        # Workers use numpy for text and percentiles, never its BLAS: one OpenBLAS thread (not
+        # one per core) halves numpy's import, which some 40 workers do at once.
+        env = {"OPENBLAS_NUM_THREADS": "1", **os.environ}
         self.proc = subprocess.Popen([spec.python, "-m", "storebench.core.backend_worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+                                     stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=env)
         self.stdin, self.stdout = pipes(self.proc)
         self.pinned: int | str | None = None
         self.round_s: float | None = None
