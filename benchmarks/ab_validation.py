@@ -125,10 +125,10 @@ def main() -> int:
                     for i in range(args.trials):
                         ab, wall = trial(scenario, args.backends, Path(tmp))
                         tally.add(ab, wall)
-                        undecided = [f"{v['backend']}.{v['op']} {v['metric']} ({v['note']})"
-                                     for v in ab.verdicts if v["verdict"] == "inconclusive"]
+                        named = [f"{v['verdict']}: {v['backend']}.{v['op']} {v['metric']} {v['note']}".rstrip()
+                                 for v in ab.verdicts if v["verdict"] in ("regression", "inconclusive")]
                         print(f"{scenario} {load} trial {i + 1}: {ab.overall}, {ab.pairs} pairs, {wall:.0f} s"
-                              + "".join(f"; {u}" for u in undecided), flush=True)
+                              + "".join(f"; {n}" for n in named), flush=True)
                     tallies.append(tally)
     targets = ", ".join(f"{s} {SCENARIOS[s]['target']}" for s in args.scenarios.split(",") if SCENARIOS[s]["target"])
     lines = [f"Machine: {cpu_model()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, backends {args.backends}, "
