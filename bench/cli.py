@@ -513,7 +513,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     data.ab = ab.results_section(plan, outcome)
     data.complete = True
     data.dump(args.out)
-    text = ab_verdict.summary_markdown(outcome.verdicts, outcome.pairs, "\n".join(ab.failures(outcome)))
+    text = ab_verdict.summary_markdown(outcome.verdicts, "\n".join(ab.failures(outcome)))
     if args.summary:
         args.summary.write_text(text, encoding="utf-8")
     print(text)

@@ -138,7 +138,7 @@ def overall(verdicts: Sequence[Verdict]) -> str:
     return NO_REGRESSION
 
 
-def summary_markdown(verdicts: Sequence[Verdict], pairs: int, context: str = "") -> str:
+def summary_markdown(verdicts: Sequence[Verdict], context: str = "") -> str:
     """A pull-request comment: the verdict, then every comparison that was not a clear pass."""
     verdict = overall(verdicts)
     heading = {REGRESSION: "❌ regression", INCONCLUSIVE: "⚠️ inconclusive",
@@ -147,7 +147,11 @@ def summary_markdown(verdicts: Sequence[Verdict], pairs: int, context: str = "")
     if context:
         lines += [context, ""]
     judged = [v for v in verdicts if v.verdict != NOT_JUDGED]
-    lines.append(f"{len(judged)} comparisons judged over {pairs} process pairs, base and head interleaved.")
+    counts = sorted({v.pairs for v in judged})
+    span = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    more = " (more where a backend was undecided)" if len(counts) > 1 else ""
+    lines.append(f"{len(judged)} comparisons judged over {span} process pairs per backend{more}, "
+                 "base and head interleaved.")
     notable = [v for v in verdicts if v.verdict in (REGRESSION, INCONCLUSIVE)]
     if notable:
         lines += ["", "| backend.op | metric | head vs base | interval | verdict |", "|---|---|---|---|---|"]

@@ -30,8 +30,9 @@ def blocks(data: Results) -> list[doc.Block]:
     run = data.run
     out: list[doc.Block] = [
         doc.Heading(1, f"A/B: {ab.overall}", "ab"),
-        doc.Para(f"Profile `{run.profile}`, seed {run.seed}, {ab.pairs} process pairs "
-                 f"({' + '.join(map(str, ab.batches))} in batches), {ab.rounds_per_pair} rounds per pair and "
+        doc.Para(f"Profile `{run.profile}`, seed {run.seed}, up to {ab.pairs} process pairs per backend "
+                 f"(batches of {' + '.join(map(str, ab.batches))}; after the first, only of the backends "
+                 f"with an undecided comparison), {ab.rounds_per_pair} rounds per pair and "
                  f"side, workers pinned to CPU {ab.pin_cpu if ab.pin_cpu is not None else 'none'}; "
                  f"alpha {ab.alpha} over the whole job (Bonferroni). Base and head were interleaved round "
                  f"by round in one job (docs/regression-gate.md)."),
