@@ -55,7 +55,9 @@ def plot_sweep(sweep: Sweep, path: Path, entries: dict[str, BackendResult] | Non
         ax.set_visible(False)
     fixed = ", ".join(f"{k}={v}" for k, v in sweep.fixed.items())
     fig.suptitle(f"p50 latency vs {sweep.param} ({fixed})", fontsize=10)
-    fig.tight_layout()
+    from storebench.reports.plots import tight_layout  # plots imports this module
+
+    tight_layout(fig)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
