@@ -133,14 +133,18 @@ class Worker:
         lines = [line for line in self.stderr.read().splitlines() if line.strip()]
         return lines[-1][:300] if lines else "no output"
 
-    def stop(self) -> None:
-        """Close its stdin (it stops what it started and exits), then terminate, then kill."""
-        if self.stdout.closed:
-            return
+    def let_go(self) -> None:
+        """Close its stdin: it stops what it started and exits; `stop` then waits for that."""
         try:
             self.stdin.close()
         except OSError:
             pass
+
+    def stop(self) -> None:
+        """Close its stdin (it stops what it started and exits), then terminate, then kill."""
+        if self.stdout.closed:
+            return
+        self.let_go()
         for signal_it in (None, self.proc.terminate, self.proc.kill):
             if signal_it is not None:
                 signal_it()
@@ -281,6 +285,11 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
         for group in groups:
             _cold_starts(group, params)
         _probes(groups, params)
+        # All at once: each worker stops its servers and runtimes while the others do (one
+        # after another, 16 backends took 1.8 s here).
+        for group in groups:
+            for worker in group.workers:
+                worker.let_go()
         results = []
         for group in groups:
             measured = _entries(group)
@@ -514,7 +523,7 @@ def _entries(group: Group) -> Measured:
     if group.entry is not None:
         group.entry.setdefault("side", group.spec.side or None)
         return Measured(group.spec, group.entry)
-    group.workers[0].stop()
+    group.workers[0].stop()  # exited already, or exiting (measure let every worker go)
     ops = [_op_entry(group, op) for op in group.names]
     ops[OPS.index("load_all")].update(group.sizes.fields())
     if group.spec.inject:  # marked on the op itself too, so no report can mistake it for real
