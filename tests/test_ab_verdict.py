@@ -62,6 +62,13 @@ def test_too_few_pairs_are_not_judged():
     assert decide({("apsw", "load_all"): pairs(2)}, metrics=("p50",))[0].verdict == NOT_JUDGED
 
 
+def test_the_summary_of_a_job_that_judged_nothing_says_so():
+    text = summary_markdown(decide({("apsw", "load_all"): pairs(2)}, metrics=("p50",)))
+    assert "0 comparisons judged over 2 process pairs per backend, base and head interleaved." in text
+    assert "Not judged: 1 (apsw.load_all p50: needs at least 3 pairs)." in text
+    assert "0 comparisons judged over 0 process pairs per backend" in summary_markdown([])
+
+
 def test_the_interval_widens_with_the_size_of_the_family():
     one = decide({("a", "x"): pairs(6)}, metrics=("p50",))[0]
     many = decide({(f"b{i}", "x"): pairs(6) for i in range(20)}, metrics=("p50",))[0]

@@ -8,7 +8,7 @@ import time
 from storebench.backends.base import Settings, Target
 from storebench.backends.sqlite3_file import Sqlite3Store
 from storebench.core import runner
-from storebench.core.timing import time_steps
+from storebench.core.timing import time_open_loop, time_steps
 from storebench.core.workload import OPS, Params
 
 PARAMS = Params(conversations=5, messages=3, iterations=6, warmup=2, cold_starts=0)
@@ -53,6 +53,13 @@ def test_round_trips_are_counted_per_timed_op_reading_the_counter_once_between_o
     timing = time_steps(steps, slots=3, warmup=3, round_trips=counter)
     assert timing.round_trips == [2, 6, 0]
     assert server["reads"] == 6  # per round: before the first call, after it, after the second
+
+    # Open loop: a call waits for its start time, and traffic meanwhile is not its own, so the
+    # counter is read again after the wait.
+    server.update(requests=0, reads=0)
+    timing = time_open_loop(steps, slots=3, offsets_ns=[0] * 6, warmup=3, round_trips=counter)
+    assert timing.round_trips == [2, 6, 0]
+    assert server["reads"] == 10  # before and after each of the 4 calls that returned, before the 2 that failed
 
 
 def test_observe_sees_each_timed_result_after_its_sample_is_taken():

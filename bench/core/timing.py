@@ -146,6 +146,7 @@ def _run(steps: Sequence[Step], slots: int, warmup: int, round_trips: Callable[[
                 begin = clock()
             intended = begin + offsets_ns[i - warmup]
             wait_until(intended, clock)
+            reading = None  # time has passed: traffic meanwhile (a replica's sync) is not this op's
         rt0 = (round_trips() if reading is None else reading) if timed else 0
         reading = None
         t0 = clock()

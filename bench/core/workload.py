@@ -95,9 +95,8 @@ class WordStream:
     CHUNK = 1 << 16  # words per draw (even: the text is joined from pairs of words)
 
     def __init__(self, seed: int) -> None:
-        import numpy as np
+        import numpy as np  # see _word_tables
 
-        self.np = np
         self.rng = np.random.default_rng(seed)
         self._refill()
 
@@ -105,8 +104,8 @@ class WordStream:
         pairs, word_bytes, word_chars = _word_tables()
         picks = self.rng.integers(0, len(WORDS), self.CHUNK)
         self.text = " ".join(pairs[picks[0::2] * len(WORDS) + picks[1::2]].tolist()) + " "
-        self.byte_end = self.np.cumsum(word_bytes[picks])  # UTF-8 bytes up to and including word i
-        self.char_end = self.np.cumsum(word_chars[picks])
+        self.byte_end = word_bytes[picks].cumsum()  # UTF-8 bytes up to and including word i
+        self.char_end = word_chars[picks].cumsum()
         self.pos = 0  # the next unused word
 
     def take(self, target: int) -> str:
@@ -119,7 +118,7 @@ class WordStream:
                 self._refill()
             base_bytes = int(self.byte_end[self.pos - 1]) if self.pos else 0
             base_chars = int(self.char_end[self.pos - 1]) if self.pos else 0
-            last = int(self.np.searchsorted(self.byte_end, base_bytes + need))  # first word reaching it
+            last = int(self.byte_end.searchsorted(base_bytes + need))  # first word reaching it
             if last < self.CHUNK:
                 self.pos = last + 1
                 body = self.text[base_chars:int(self.char_end[last]) - 1]  # without the last separator

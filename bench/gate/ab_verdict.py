@@ -150,7 +150,7 @@ def summary_markdown(verdicts: Sequence[Verdict], context: str = "") -> str:
     if context:
         lines += [context, ""]
     judged = [v for v in verdicts if v.verdict != NOT_JUDGED]
-    counts = sorted({v.pairs for v in judged})
+    counts = sorted({v.pairs for v in verdicts}) or [0]  # every backend that ran, judged or not
     span = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
     more = " (more where a backend was undecided)" if len(counts) > 1 else ""
     lines.append(f"{len(judged)} comparisons judged over {span} process pairs per backend{more}, "
