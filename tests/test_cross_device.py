@@ -87,13 +87,21 @@ def sqld(settings, tmp_path):
 
 
 @needs_netns
-def test_the_cross_device_probe_reads_from_another_host(sqld, settings, tmp_path):
+def test_the_cross_device_probe_reads_from_another_host(sqld, settings, tmp_path, monkeypatch):
     cls, target = sqld
+    made: list[str] = []  # this probe's namespaces (parallel test workers make their own)
+    real_init = netns.OtherHost.__init__
+
+    def recording_init(self):
+        real_init(self)
+        made.append(self.name)
+
+    monkeypatch.setattr(netns.OtherHost, "__init__", recording_init)
     answer = probes.probe_cross_device(cls, target, settings, tmp_path)
     assert answer["result"] == "yes", answer
     assert answer["figures"]["client_network"] == "namespace"
     assert "a client on another host (network namespace" in answer["evidence"]
-    assert not [line for line in namespaces().splitlines() if line.startswith("storebench-")]
+    assert len(made) == 1 and made[0] not in namespaces()
 
 
 def test_without_a_namespace_the_probe_names_what_it_showed(sqld, settings, tmp_path, monkeypatch):
