@@ -61,11 +61,12 @@ def test_an_unreachable_SQLD_URL(capsys, tmp_path, monkeypatch, backend):
 
 
 @pytest.mark.parametrize("backend", ["turso", "turso-replica", "node-turso"])
-def test_an_unreachable_real_turso(capsys, tmp_path, monkeypatch, backend):
-    monkeypatch.setenv("TURSO_DATABASE_URL", "ws://127.0.0.1:1")
+@pytest.mark.parametrize("url", ["ws://127.0.0.1:1", "ftp://127.0.0.1:1"])  # unreachable; a scheme no client speaks
+def test_an_unusable_real_turso_url(capsys, tmp_path, monkeypatch, backend, url):
+    monkeypatch.setenv("TURSO_DATABASE_URL", url)
     monkeypatch.setenv("TURSO_AUTH_TOKEN", "secret-token-42")
     err = refused(capsys, ["run", "--backends", backend, "--profile", "smoke", "--out", str(tmp_path / "r.json")])
-    assert "TURSO_DATABASE_URL ws://127.0.0.1:1 cannot be used" in err and "check the URL" in err
+    assert f"TURSO_DATABASE_URL {url} cannot be used" in err and "check the URL" in err
     assert "secret-token-42" not in err
 
 

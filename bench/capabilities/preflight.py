@@ -9,7 +9,7 @@ import urllib.error
 from storebench import backends
 from storebench.backends.base import Settings, StoreError, Target
 from storebench.errors import UsageError
-from storebench.model.secrets import redact_url
+from storebench.model.secrets import redact_url, scrub
 
 PREFLIGHT_TIMEOUT_S = 5.0
 
@@ -63,8 +63,8 @@ def check_real_turso(settings: Settings) -> None:
                        Settings(op_timeout_s=min(settings.op_timeout_s, PREFLIGHT_TIMEOUT_S)))
     try:
         store.open()
-    except StoreError as exc:  # its message is already scrubbed of the token
-        message = str(exc)
+    except Exception as exc:  # any failure to open (a StoreError, or the driver's own, e.g. a bad scheme)
+        message = scrub(str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}", [real[1]])
         if not message.startswith("authentication failed"):
             message = f"{URL_VARIABLE} {redact_url(real[0])} cannot be used: {message}; check the URL"
         raise PreflightError(message) from None
