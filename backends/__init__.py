@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from importlib import metadata
 from pathlib import Path
 
 from storebench.backends.base import Store
@@ -114,12 +113,25 @@ def register_file(location: str) -> str:
     return cls.name
 
 
-# Why a user's backend could not be registered when this module was imported: the CLI reports
-# these as bad input (exit 2) instead of letting an import-time traceback through.
+# Why a user's backend could not be registered (register_plugins): the CLI reports
+# these as bad input (exit 2) instead of letting a traceback through.
 PLUGIN_ERRORS: list[str] = []
 
 
-def _register_plugins() -> None:
+_plugins_registered = False
+
+
+def register_plugins() -> None:
+    """Add the entry points' and STOREBENCH_BACKEND_MODULES' backends (once per process).
+    Called on first need, not at import: scanning every installed distribution's metadata
+    took 80 ms, paid by each of the ~170 processes a default run starts (workers, probe
+    clients, cold starts), which only ever name a built-in or an already known backend."""
+    global _plugins_registered
+    if _plugins_registered:
+        return
+    _plugins_registered = True
+    from importlib import metadata
+
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             _add(entry_point.name, entry_point.value, f"entry point {entry_point.name!r}")
@@ -133,11 +145,14 @@ def _register_plugins() -> None:
 
 
 def names() -> list[str]:
+    register_plugins()
     return list(REGISTRY)
 
 
 def get(name: str) -> type[Store]:
     """The Store class registered under `name`."""
+    if name not in REGISTRY:
+        register_plugins()
     try:
         location = REGISTRY[name]
     except KeyError:
@@ -155,5 +170,3 @@ def unavailable_reason(name: str) -> str | None:
     except ImportError as exc:
         return f"cannot import backend module: {exc}"
 
-
-_register_plugins()

@@ -530,6 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        backends.register_plugins()
         if backends.PLUGIN_ERRORS:
             raise UsageError(backends.PLUGIN_ERRORS[0])
         return COMMANDS[args.command](args)

@@ -200,8 +200,9 @@ def test_a_cold_start_is_a_fresh_node_process_up_to_the_first_load_all(open_stor
     proc = subprocess.run([sys.executable, "-m", "storebench.core.coldstart"], input=request,
                           capture_output=True, text=True, timeout=WAIT_S)
     assert proc.returncode == 0, proc.stderr
-    answer = json.loads(proc.stdout)
-    assert answer["conversations"] == 2 and answer["ns"] > 0
+    ready, line = proc.stdout.splitlines()
+    answer = json.loads(line)
+    assert ready == "ready" and answer["conversations"] == 2 and answer["ns"] > 0
 
 
 def test_a_failing_cold_start_reports_the_error_without_the_token(open_store):

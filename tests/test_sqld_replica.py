@@ -5,6 +5,7 @@ every acknowledged write, replication lag is measured, and both servers are alwa
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -102,3 +103,37 @@ def test_both_servers_are_stopped_when_the_run_stops_inside_provision(tmp_path, 
             assert len(processes_mentioning(marker)) == 2
             raise failure()
     assert processes_mentioning(marker) == []
+
+
+STREAM_EXPIRY_S = 10  # sqld's, for an idle Hrana HTTP stream
+
+
+def test_only_the_replica_connection_expires_when_idle_and_keep_alive_keeps_it(target):
+    """Why sqld-replica declares `idle_timeout_s` and sqld does not (the coordinator's untimed
+    rounds cost a default run seconds): after more than sqld's stream expiry without a call, a
+    store on the primary still works, a replica store fails, and a replica store that made a
+    write and its `keep_alive` halfway through (the coordinator's untimed round) works."""
+    assert (SqldStore.idle_timeout_s, SqldReplicaStore.idle_timeout_s) == (None, STREAM_EXPIRY_S)
+    stores = {"primary": SqldStore(primary_only(target), SETTINGS), "replica": SqldReplicaStore(target, SETTINGS),
+              "kept": SqldReplicaStore(target, SETTINGS)}
+    failures = {}
+    try:
+        for n, store in enumerate(stores.values()):
+            store.open()
+            store.setup_schema()
+            store.create_conversation(Conversation(f"c{n}", "t", EPOCH_MS, EPOCH_MS))
+            store.load_all()
+        time.sleep(STREAM_EXPIRY_S * 0.6)
+        stores["kept"].update_title("c2", "kept", EPOCH_MS + 1)
+        stores["kept"].keep_alive()
+        time.sleep(STREAM_EXPIRY_S * 0.6)
+        for name, store in stores.items():
+            try:
+                store.load_all()
+                store.update_title(f"c{list(stores).index(name)}", "later", EPOCH_MS + 2)
+            except Exception as exc:
+                failures[name] = str(exc)
+    finally:
+        for store in stores.values():
+            store.close()
+    assert list(failures) == ["replica"] and "STREAM_EXPIRED" in failures["replica"]

@@ -302,9 +302,17 @@ def probe_auth_enforced(cls: type[Store], target: Target, settings: Settings, wo
         return outcome(NA, f"the backend uses no auth token: anyone who can reach the {where} can read and write")
     cid = _tag() + "auth"
     refusals, accepted = [], []
-    for label, token in (("no token", None), ("a token signed by another key", _wrong_key_token())):
-        attempt = Target(path=target.path, url=target.url, auth_token=token, extra=target.extra)
-        out, code, err = run_child(cls.name, attempt, settings, "read", find=cid)
+    attempts = (("no token", None), ("a token signed by another key", _wrong_key_token()))
+    # Both clients at once: a refused embedded replica retries its first sync for seconds.
+    children = [Child(cls.name, Target(path=target.path, url=target.url, auth_token=token, extra=target.extra),
+                      settings, "read", find=cid) for _, token in attempts]
+    try:
+        deadline = _deadline()
+        answers = [child.finish(deadline) for child in children]
+    finally:
+        for child in children:
+            child.close()
+    for (label, _token), (_out, code, err) in zip(attempts, answers):
         if code == 0:
             accepted.append(label)
         else:
