@@ -5,8 +5,7 @@ answers yes / no / n/a with the evidence (a count or a message) and goes into th
 results entry as `capabilities: {probe: {result, evidence, figures}}`.
 
 The probes only use the `Store` interface and the `Target`, and the second clients are child
-processes of this module (`python -m storebench.capabilities.probes`, request as one JSON line on stdin, never
-in argv, so a token stays out of the process list). So a new backend gets every probe
+processes (bench/capabilities/probe_client.py). So a new backend gets every probe
 without code of its own. A backend may refine two of them with `Store` hooks it declares in
 its `capabilities` (backends/base.py):
 
@@ -24,7 +23,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -39,8 +37,9 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from storebench.backends.base import Conversation, Message, Settings, Store, StoreError, Target
+from storebench.backends.base import Settings, Store, StoreError, Target
 from storebench.capabilities import netns
+from storebench.capabilities.probe_client import conversation
 from storebench.core.workload import EPOCH_MS, checksum
 from storebench.model.secrets import redact_url, scrub
 from storebench.servers.processes import pipes
@@ -59,83 +58,6 @@ def outcome(result: str, evidence: str, **figures) -> dict:
     return {"result": result, "evidence": evidence, "figures": figures}
 
 
-# ---------------------------------------------------------------- child side
-
-
-def _child_store(request: dict) -> Store:
-    from storebench import backends
-
-    return backends.get(request["backend"]).opened(Target(**request["target"]), Settings(**request["settings"]))
-
-
-def _conversation(cid: str, at: int) -> Conversation:
-    return Conversation(cid, f"probe {cid}", at, at, [])
-
-
-def _connects(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
-def child_read(request: dict) -> None:
-    """Print whether conversation `find` is in the store (and, with `server`, whether the
-    server's own loopback address can be reached from here: from another host it cannot)."""
-    store = _child_store(request)
-    try:
-        ids = {c.id for c in store.load_all()}
-    finally:
-        store.close()
-    answer = {"found": request["find"] in ids, "conversations": len(ids)}
-    if request.get("server"):
-        answer["server_loopback_reachable"] = _connects(*request["server"])
-    print(json.dumps(answer), flush=True)
-
-
-def child_write(request: dict) -> None:
-    """Write conversations one transaction each and print `ok ID` after each one returns
-    (the acknowledgement), or `err MESSAGE`. With `wait_go`, print `ready` after opening and
-    start only when the parent sends a line, so two writers start together."""
-    store = _child_store(request)
-    if request.get("wait_go"):
-        print("ready", flush=True)
-        sys.stdin.readline()
-    prefix, count = request["prefix"], request["count"]
-    start = time.time()
-    stop = time.monotonic() + request.get("seconds", float("inf"))
-    for i in range(count):
-        if time.monotonic() > stop:
-            break
-        cid = f"{prefix}{i:06d}"
-        at = EPOCH_MS + i * 2
-        try:
-            store.create_conversation(_conversation(cid, at))
-            if request.get("with_message"):
-                store.add_message(Message(f"{cid}-m", cid, "user", "probe", at + 1))
-            print(f"ok {cid}", flush=True)
-        except Exception as exc:
-            message = scrub(f"{type(exc).__name__}: {exc}", [request["target"].get("auth_token")])
-            print("err " + message.replace("\n", " ")[:200], flush=True)
-    print(f"done {start} {time.time()}", flush=True)
-    store.close()
-
-
-CHILD_ACTIONS: dict[str, Callable[[dict], None]] = {"read": child_read, "write": child_write}
-
-
-def main() -> int:
-    request = json.loads(sys.stdin.readline())
-    secrets = [request["target"].get("auth_token")]
-    try:
-        CHILD_ACTIONS[request["action"]](request)
-    except Exception as exc:
-        print(scrub(f"{type(exc).__name__}: {exc}", secrets).replace("\n", " ")[:300], file=sys.stderr)
-        return 1
-    return 0
-
-
 # ---------------------------------------------------------------- parent side
 
 
@@ -150,7 +72,7 @@ class Child:
         # stderr goes to a file, not a pipe: a chatty driver can then never block the child.
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [*wrapper, sys.executable, "-m", "storebench.capabilities.probes"],
+            [*wrapper, sys.executable, "-m", "storebench.capabilities.probe_client"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, text=True, bufsize=1,
         )
@@ -265,7 +187,7 @@ def probe_cross_device(cls: type[Store], target: Target, settings: Settings, wor
     cid = _tag() + "xdev"
     store = cls.opened(target, settings)
     try:
-        store.create_conversation(_conversation(cid, EPOCH_MS))
+        store.create_conversation(conversation(cid, EPOCH_MS))
     finally:
         store.close()
     (out, code, err), where = _read_from_other_host(cls, remote, settings, cid)
@@ -525,6 +447,3 @@ def run_all(cls: type[Store], target: Target, settings: Settings, workdir: Path)
             results[name]["seconds"] = round(time.monotonic() - started, 2)
     return results
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -84,7 +84,6 @@ def serve(request: dict, read: IO[str], send) -> None:
 
 
 def _measure(cls, target, settings, session, request: dict, workdir: Path, read: IO[str], send) -> None:
-    from storebench.capabilities import probes
     from storebench.core.runner import cold_starts
 
     pinned = pin(request.get("pin_cpu"))
@@ -115,6 +114,8 @@ def _measure(cls, target, settings, session, request: dict, workdir: Path, read:
             cold, problems = cold_starts(cls.name, target, settings, message["count"])
             send({"samples_ns": cold, "problems": problems, "seconds": time.monotonic() - started})
         else:
+            from storebench.capabilities import probes  # only a group's first worker probes
+
             capabilities = probes.run_all(cls, target, settings, workdir)
             send({"capabilities": capabilities, "seconds": time.monotonic() - started})
 

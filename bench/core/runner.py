@@ -21,7 +21,6 @@ from typing import cast
 
 from storebench import backends
 from storebench.backends.base import Conversation, Settings, Store, StoreError, Target
-from storebench.capabilities import probes
 from storebench.core import openloop, safety
 from storebench.core.inject import Injection, wrap
 from storebench.core.timing import ERROR_EXAMPLES, OpenTiming, no_round_trips, time_open_loop, time_steps
@@ -180,6 +179,8 @@ def run_backend(name: str, params: Params, seed: int, settings: Settings,
                 if params.probes:
                     if note:
                         note(f"{name}: capability probes (crash, two writers, backup, auth, second device)")
+                    from storebench.capabilities import probes  # loaded only to probe: most processes never do
+
                     entry["capabilities"] = probes.run_all(cls, target, settings, Path(tmp))
                 return entry, ops
         except Exception as exc:  # the backend failed; the run goes on with the others
