@@ -119,11 +119,12 @@ class NodeTursoStore(TursoTarget, NodeStore):
     description = "Node: @libsql/client with a libsql:// URL and a token (real Turso or emulated)"
     system = "libsql"
     op_timeout = REMOTE_TIMEOUT
-    # Every op pays the (emulated) WAN round trip, so its spread is small next to it: the
-    # writes reached their ±3 % interval within 50 rounds, and an eighth of the profile's
-    # rounds (25 in quick) pins the percentiles; load_all (Node's fetch of 2 MB, ~0.45 s) is
-    # the op that costs the time.
-    rounds_fraction = 0.125
+    # Every op pays the (emulated) WAN round trip, so its spread is small next to it, and
+    # load_all (Node's fetch of 2 MB, ~0.5 s, docs/node.md) is the op that costs the time.
+    # Over four default runs at 25 rounds, each write's p50 varied by 1.0-2.8 % (CV) and
+    # load_all's by 4.8-6.6 %. 15 rounds in quick (load_all in every third: 5 samples, 7 at
+    # 25) cost each of node-turso and drizzle-turso 2 s less of the default run's 120 s.
+    rounds_fraction = 0.075
 
     def node_target(self) -> dict:
         # The emulated database is plain HTTP through the proxy: in libsql:// form that is
