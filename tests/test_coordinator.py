@@ -121,53 +121,6 @@ def test_no_worker_outlives_the_measurement(measured):
     assert workers_alive() == []
 
 
-def children_running(pid: int, module: str) -> list[int]:
-    """Pids of `pid`'s children running `python -m module`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid and module.encode() in command:
-            found.append(int(entry.name))
-    return found
-
-
-def checked_worker(cold_starts: int) -> coordinator.Worker:
-    """A sqlite3 worker that has run its rounds' checks, asked to start `cold_starts` processes."""
-    spec = WorkerSpec("sqlite3")
-    group = Group(spec, backends.get("sqlite3"), SMALL, 1)
-    request = {"protocol": 1, "backend": "sqlite3", "params": vars(group.params), "seed": 1,
-               "settings": vars(Settings()), "inject": None, "pin_cpu": None, "warmup_rounds": 1}
-    worker = coordinator.Worker(spec, 0, request)
-    assert worker.receive(120)["ready"]
-    reply = worker.ask({"cmd": "finish", "observe": True, "cold_starts": cold_starts}, 120)
-    assert reply["entry"]["status"] == "ok"
-    return worker
-
-
-def test_cold_start_processes_load_during_the_write_check_and_are_timed_when_asked():
-    worker = checked_worker(cold_starts=2)
-    try:
-        waiting = children_running(worker.proc.pid, "storebench.core.coldstart")
-        assert len(waiting) == 2  # started with the check, before any was asked to run
-        cold = worker.ask({"cmd": "cold_starts"}, 120)
-        assert len(cold["samples_ns"]) == 2 and cold["problems"] == []
-        assert children_running(worker.proc.pid, "storebench.core.coldstart") == []
-    finally:
-        worker.stop()
-
-
-def test_cold_start_processes_never_asked_to_run_are_stopped_with_their_worker():
-    worker = checked_worker(cold_starts=2)
-    waiting = children_running(worker.proc.pid, "storebench.core.coldstart")
-    assert len(waiting) == 2
-    worker.stop()  # the coordinator lets go (e.g. the run was interrupted)
-    assert not any(Path(f"/proc/{pid}").exists() for pid in waiting)
-
-
 def test_workers_ready_early_are_kept_alive_while_others_still_prepare(monkeypatch):
     fakes = Path(__file__).with_name("fake_stores.py")
     monkeypatch.setattr(backends, "REGISTRY", dict(backends.REGISTRY))  # both restored afterwards

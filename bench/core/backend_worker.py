@@ -11,11 +11,9 @@ process list, and the store's token never leaves this process):
                             error_examples, round_trips}}, "store": {store_* fields}}
     coordinator -> worker  {"cmd": "idle", "count": k}   (k rounds untimed: keeps connections alive)
     worker -> coordinator  {"rounds": 0}
-    coordinator -> worker  {"cmd": "finish", "observe": bool, "cold_starts": n}   (check the
-                           writes, close the store; first start n cold-start processes, which
-                           load meanwhile and wait)
+    coordinator -> worker  {"cmd": "finish", "observe": bool}   (check the writes, close the store)
     worker -> coordinator  {"entry"}
-    coordinator -> worker  {"cmd": "cold_starts"}   (optional, after "cold_starts": n > 0; then "probes")
+    coordinator -> worker  {"cmd": "cold_starts", "count": n}   (optional; then "probes")
     worker -> coordinator  {"samples_ns", "problems", "seconds"}
     coordinator -> worker  {"cmd": "probes"}   (optional)
     worker -> coordinator  {"capabilities", "seconds"}
@@ -86,12 +84,11 @@ def serve(request: dict, read: IO[str], send) -> None:
 
 
 def _measure(cls, target, settings, session, request: dict, workdir: Path, read: IO[str], send) -> None:
-    from storebench.core.runner import ColdStarts
+    from storebench.core.runner import cold_starts
 
     pinned = pin(request.get("pin_cpu"))
     lines = iter(read)
     finish: dict = {}
-    cold = ColdStarts(0)
     try:
         ready = session.start(request["warmup_rounds"])
         send({"ready": ready, "entry": session.entry, "pinned_cpu": pinned, "round_s": session.round_s,
@@ -100,9 +97,6 @@ def _measure(cls, target, settings, session, request: dict, workdir: Path, read:
             message = json.loads(line)
             if message["cmd"] == "finish":
                 finish = message
-                # They load while this and every other worker check their writes (untimed, on
-                # both cores), not in the one-at-a-time cold-start phase.
-                cold = ColdStarts(finish.get("cold_starts", 0))
                 break
             if message["cmd"] == "idle":
                 session.idle(message["count"])
@@ -111,21 +105,14 @@ def _measure(cls, target, settings, session, request: dict, workdir: Path, read:
                 send(session.run(message["count"]))
     finally:
         entry = session.finish(observe=finish.get("observe", False))
-    try:
-        if finish:  # else stdin closed: the coordinator is gone or gave up on this worker
-            send({"entry": entry})
-            _finish(cls, target, settings, workdir, lines, send, cold)
-    finally:
-        cold.close()
-
-
-def _finish(cls, target, settings, workdir: Path, lines, send, cold) -> None:
-    """The cold starts and the probes, when asked."""
+    if not finish:  # stdin closed: the coordinator is gone or gave up on this worker
+        return
+    send({"entry": entry})
     for line in lines:
         message, started = json.loads(line), time.monotonic()
         if message["cmd"] == "cold_starts":
-            samples, problems = cold.run(cls.name, target, settings)
-            send({"samples_ns": samples, "problems": problems, "seconds": time.monotonic() - started})
+            cold, problems = cold_starts(cls.name, target, settings, message["count"])
+            send({"samples_ns": cold, "problems": problems, "seconds": time.monotonic() - started})
         else:
             from storebench.capabilities import probes  # only a group's first worker probes
 

@@ -15,10 +15,9 @@ same mix of neighbours. Only one worker runs at a time. A group stops when every
 whose store's connections expire when idle (`Store.idle_timeout_s`, e.g. sqld-replica's
 Hrana stream to the replica) runs an untimed round and the store's `keep_alive` before it
 would reach 70 % of that limit. When all timing is done, every worker checks its writes and
-closes its store (all at once), and each group's first worker starts its cold-start processes,
-which load meanwhile; then it times them, one group after the other, and last the capability
-probes, several groups at a time (they check behaviour, not speed). Each backend entry
-records the seconds of each phase (`phase_s`).
+closes its store (all at once); then each group's first worker runs the cold starts, one
+group after the other, and last the capability probes, several groups at a time (they check
+behaviour, not speed). Each backend entry records the seconds of each phase (`phase_s`).
 """
 
 from __future__ import annotations
@@ -456,9 +455,7 @@ def _checks(groups: list[Group]) -> None:
             continue
         for worker in group.workers:
             try:
-                first = worker.index == 0  # observes, and runs the cold starts (their processes load now)
-                worker.send({"cmd": "finish", "observe": first,
-                             "cold_starts": group.params.cold_starts if first else 0})
+                worker.send({"cmd": "finish", "observe": worker.index == 0})
             except WorkerFailed as exc:
                 group.fail(f"while checking the writes: {exc}")
                 break
@@ -483,7 +480,7 @@ def _cold_starts(group: Group, params: Params) -> None:
     if group.entry is not None or not params.cold_starts:
         return
     try:
-        group.cold = group.workers[0].ask({"cmd": "cold_starts"}, FINISH_TIMEOUT_S)
+        group.cold = group.workers[0].ask({"cmd": "cold_starts", "count": params.cold_starts}, FINISH_TIMEOUT_S)
     except WorkerFailed as exc:
         group.fail(f"while running cold starts: {exc}")
         return

@@ -115,48 +115,31 @@ def op_entry(backend: str, op: str, samples: Sequence[int], errors: int = 0,
     }
 
 
-class ColdStarts:
-    """`count` fresh processes for cold starts (bench/core/coldstart.py), all started at once:
-    each loads the interpreter and the harness (untimed, 0.2-0.3 s, which one after another was
-    a third of the cold-start phase) and then waits, using no CPU, until `run` times them."""
-
-    def __init__(self, count: int) -> None:
-        self.procs = [subprocess.Popen([sys.executable, "-m", "storebench.core.coldstart"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                      for _ in range(count)]
-
-    def run(self, name: str, target: Target, settings: Settings) -> tuple[list[int], list[str]]:
-        """Each process times import + open + first load_all, alone: the next is sent its request
-        only once the last has exited. (samples in ns, problems)"""
-        request = json.dumps({"backend": name, "target": asdict(target), "settings": asdict(settings)})
-        samples, problems = [], []
-        try:
-            for proc in self.procs:  # all loaded before any is timed
-                _await_line(proc, COLD_START_TIMEOUT_S)
-            for proc in self.procs:
-                out, err = proc.communicate(request, timeout=COLD_START_TIMEOUT_S)
-                if proc.returncode == 0:
-                    samples.append(int(json.loads(out)["ns"]))
-                else:
-                    last = (err.strip().splitlines() or ["no output"])[-1]
-                    problems.append(scrub(f"cold start exited {proc.returncode}: {last}", [target.auth_token])[:300])
-        finally:
-            self.close()
-        return samples, problems
-
-    def close(self) -> None:
-        for proc in self.procs:
+def cold_starts(name: str, target: Target, settings: Settings, count: int) -> tuple[list[int], list[str]]:
+    """`count` fresh processes, each timing import + open + first load_all. They start together
+    and load the interpreter and the harness (untimed, 0.2-0.3 s each, which one after another
+    was a third of the cold-start phase); then each is timed alone, one at a time, the next
+    sent its request only once the last has exited."""
+    request = json.dumps({"backend": name, "target": asdict(target), "settings": asdict(settings)})
+    procs = [subprocess.Popen([sys.executable, "-m", "storebench.core.coldstart"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    samples, problems = [], []
+    try:
+        for proc in procs:  # all loaded before any is timed
+            _await_line(proc, COLD_START_TIMEOUT_S)
+        for proc in procs:
+            out, err = proc.communicate(request, timeout=COLD_START_TIMEOUT_S)
+            if proc.returncode == 0:
+                samples.append(int(json.loads(out)["ns"]))
+            else:
+                last = (err.strip().splitlines() or ["no output"])[-1]
+                problems.append(scrub(f"cold start exited {proc.returncode}: {last}", [target.auth_token])[:300])
+    finally:
+        for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None and not stream.closed:
-                    stream.close()
-
-
-def cold_starts(name: str, target: Target, settings: Settings, count: int) -> tuple[list[int], list[str]]:
-    """`count` cold starts in fresh processes, loaded together and timed one at a time."""
-    return ColdStarts(count).run(name, target, settings)
+    return samples, problems
 
 
 def _await_line(proc: subprocess.Popen, timeout_s: float) -> None:
