@@ -57,7 +57,10 @@ def test_probe_answers_follow_from_what_the_target_exposes(probed):
 
 
 @pytest.mark.parametrize("name", EMBEDDED_FILES)
-def test_embedded_sqlite_files_take_two_writers_and_an_online_backup(name, settings, tmp_path):
+def test_embedded_sqlite_files_take_two_writers_and_an_online_backup(name, settings, tmp_path, monkeypatch):
+    # The writers' time bound is the child deadline here: each then stops only after its count
+    # and once the other has begun, however late a loaded machine starts it.
+    monkeypatch.setattr(probes, "CONCURRENT_SECONDS", probes.CHILD_TIMEOUT_S)
     cls = backends.get(name)
     with cls.provision(tmp_path, settings) as target:
         store = cls(target, settings)
@@ -71,6 +74,26 @@ def test_embedded_sqlite_files_take_two_writers_and_an_online_backup(name, setti
     backup = caps["online_backup"]
     assert backup["result"] == "yes"
     assert backup["figures"]["checksum"] == backup["figures"]["restored_checksum"]
+
+
+def test_a_writer_goes_on_past_its_count_until_the_other_writer_has_begun(settings, tmp_path):
+    cls = backends.get("sqlite3")
+    mine, peer = tmp_path / "mine", tmp_path / "peer"
+    with cls.provision(tmp_path, settings) as target:
+        store = cls.opened(target, settings)
+        store.setup_schema()
+        store.close()
+        writer = probes.Child("sqlite3", target, settings, "write", prefix="w-", count=5,
+                              seconds=probes.CHILD_TIMEOUT_S, marker=str(mine), peer_marker=str(peer))
+        try:
+            deadline = probes._deadline()
+            acknowledged = [writer.next_line(deadline) for _ in range(10)]  # twice its count, no peer yet
+            assert all(line and line.startswith("ok w-") for line in acknowledged) and mine.exists()
+            peer.touch()  # the other writer has begun: this one stops
+            rest, code, _ = writer.finish(deadline)
+        finally:
+            writer.close()
+    assert code == 0 and rest[-1].startswith("done ")
 
 
 def test_run_records_the_capabilities_in_the_backend_entry(settings):

@@ -9,6 +9,7 @@ loading the parent side's modules too (urllib, the network-namespace code) cost 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import time
@@ -54,15 +55,20 @@ def child_read(request: dict) -> None:
 def child_write(request: dict) -> None:
     """Write conversations one transaction each and print `ok ID` after each one returns
     (the acknowledgement), or `err MESSAGE`. With `wait_go`, print `ready` after opening and
-    start only when the parent sends a line, so two writers start together."""
+    start only when the parent sends a line, so two writers start together. With `marker` and
+    `peer_marker` (two writers), create `marker` after the first write and go on past `count`
+    until `peer_marker` exists: each is then still writing when the other starts, however
+    the machine schedules them (a fast file takes its `count` writes in milliseconds)."""
     store = _child_store(request)
     if request.get("wait_go"):
         print("ready", flush=True)
         sys.stdin.readline()
     prefix, count = request["prefix"], request["count"]
+    marker, peer = request.get("marker"), request.get("peer_marker")
     start = time.time()
     stop = time.monotonic() + request.get("seconds", float("inf"))
-    for i in range(count):
+    i = 0
+    while i < count or (peer and not os.path.exists(peer)):
         if time.monotonic() > stop:
             break
         cid = f"{prefix}{i:06d}"
@@ -75,6 +81,9 @@ def child_write(request: dict) -> None:
         except Exception as exc:
             message = scrub(f"{type(exc).__name__}: {exc}", [request["target"].get("auth_token")])
             print("err " + message.replace("\n", " ")[:200], flush=True)
+        if marker and i == 0:
+            open(marker, "x").close()
+        i += 1
     print(f"done {start} {time.time()}", flush=True)
     store.close()
 

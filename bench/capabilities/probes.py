@@ -50,7 +50,7 @@ CHILD_TIMEOUT_S = 30
 CRASH_ACKS = 25  # acknowledged writes to wait for before the SIGKILL...
 CRASH_SECONDS = 1.0  # ...or, after the first one, this long (a WAN backend acknowledges slowly)
 CRASH_MAX_WRITES = 100_000  # the writer's bound if it is never killed
-CONCURRENT_WRITES = 100  # per writer at most; each is one create + one add_message
+CONCURRENT_WRITES = 100  # per writer (more until the other has begun); each is one create + one add_message
 CONCURRENT_SECONDS = 1.0  # ...and for at most this long, so a slow (WAN) backend stays bounded
 
 
@@ -288,8 +288,10 @@ def probe_concurrent_writers(cls: type[Store], target: Target, settings: Setting
     # (URL and token, and its own local file if it keeps one, as an embedded replica does);
     # for a file-only store, a second process on the same file.
     targets = [target, cls.second_device_target(target, workdir) or target]
+    markers = [str(Path(tempfile.mkdtemp(prefix="writers-", dir=workdir)) / tag) for tag in tags]
     writers = [Child(cls.name, t, settings, "write", prefix=tag, count=CONCURRENT_WRITES,
-                     seconds=CONCURRENT_SECONDS, with_message=True, wait_go=True) for t, tag in zip(targets, tags)]
+                     seconds=CONCURRENT_SECONDS, with_message=True, wait_go=True, marker=mine, peer_marker=peer)
+               for t, tag, mine, peer in zip(targets, tags, markers, markers[::-1])]
     try:
         deadline = _deadline()
         for w in writers:
@@ -313,7 +315,7 @@ def probe_concurrent_writers(cls: type[Store], target: Target, settings: Setting
     figures = {"writes": sum(attempted), "succeeded": len(ok[0]) + len(ok[1]), "errors": n_err,
                "present": present, "overlapped": overlapped}
     summary = (f"two writer processes, {attempted[0]} + {attempted[1]} write pairs (create + message; "
-               f"at most {CONCURRENT_WRITES} each or {CONCURRENT_SECONDS:g} s), "
+               f"{CONCURRENT_WRITES} each and on until the other had begun, at most {CONCURRENT_SECONDS:g} s), "
                f"{'running at the same time' if overlapped else 'not overlapping in time'}: "
                f"{len(ok[0])} + {len(ok[1])} succeeded, {n_err} errors, {present} present afterwards")
     if n_err or present != len(ok[0]) + len(ok[1]) or len(spans) != 2:
