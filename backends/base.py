@@ -178,7 +178,7 @@ class Store(ABC):
     not_in_all: ClassVar[str | None] = None
     # Seconds after which an idle connection of this store stops working (None: never). A
     # multi-process measurement interleaves backends, so a worker can wait between its chunks;
-    # the coordinator runs an untimed round (then `keep_alive`) on any worker that would
+    # the coordinator runs an untimed round (and a load_all) on any worker that would
     # otherwise stay idle for 70 % of this long.
     idle_timeout_s: ClassVar[float | None] = None
     # The optional hooks it implements and what it needs (see Capabilities): none by default.
@@ -254,13 +254,6 @@ class Store(ABC):
         ns = time.perf_counter_ns() - started_ns
         store.close()
         return ns, len(conversations)
-
-    def keep_alive(self) -> None:
-        """Untimed, after the untimed round that keeps an idle store alive (`idle_timeout_s`):
-        use what that round's writes did not. By default a `load_all`: a plan round reads only
-        every `load_every`-th time, and a store may read through another connection than it
-        writes (sqld-replica)."""
-        self.load_all()
 
     @abstractmethod
     def open(self) -> None: ...

@@ -108,11 +108,11 @@ def test_both_servers_are_stopped_when_the_run_stops_inside_provision(tmp_path, 
 STREAM_EXPIRY_S = 10  # sqld's, for an idle Hrana HTTP stream
 
 
-def test_only_the_replica_connection_expires_when_idle_and_keep_alive_keeps_it(target):
+def test_only_the_replica_connection_expires_when_idle_and_an_untimed_round_keeps_it(target):
     """Why sqld-replica declares `idle_timeout_s` and sqld does not (the coordinator's untimed
     rounds cost a default run seconds): after more than sqld's stream expiry without a call, a
     store on the primary still works, a replica store fails, and a replica store that made a
-    write and its `keep_alive` halfway through (the coordinator's untimed round) works."""
+    write and a load_all halfway through (the coordinator's untimed round) works."""
     assert (SqldStore.idle_timeout_s, SqldReplicaStore.idle_timeout_s) == (None, STREAM_EXPIRY_S)
     stores = {"primary": SqldStore(primary_only(target), SETTINGS), "replica": SqldReplicaStore(target, SETTINGS),
               "kept": SqldReplicaStore(target, SETTINGS)}
@@ -125,7 +125,7 @@ def test_only_the_replica_connection_expires_when_idle_and_keep_alive_keeps_it(t
             store.load_all()
         time.sleep(STREAM_EXPIRY_S * 0.6)
         stores["kept"].update_title("c2", "kept", EPOCH_MS + 1)
-        stores["kept"].keep_alive()
+        stores["kept"].load_all()
         time.sleep(STREAM_EXPIRY_S * 0.6)
         for name, store in stores.items():
             try:

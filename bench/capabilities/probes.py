@@ -58,9 +58,6 @@ def outcome(result: str, evidence: str, **figures) -> dict:
     return {"result": result, "evidence": evidence, "figures": figures}
 
 
-# ---------------------------------------------------------------- parent side
-
-
 class Child:
     """A probe client process; its stdout lines arrive on a queue so every wait has a deadline."""
 

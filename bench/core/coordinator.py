@@ -13,8 +13,8 @@ so whatever the machine does at any moment hits every group alike, and every sid
 same mix of neighbours. Only one worker runs at a time. A group stops when every op's p50
 95 % confidence interval is within `StoppingRule.ci` (or at its cap of rounds). A worker
 whose store's connections expire when idle (`Store.idle_timeout_s`, e.g. sqld-replica's
-Hrana stream to the replica) runs an untimed round and the store's `keep_alive` before it
-would reach 70 % of that limit. When all timing is done, every worker checks its writes and
+Hrana stream to the replica) runs an untimed round and a load_all before it would reach
+70 % of that limit. When all timing is done, every worker checks its writes and
 closes its store (all at once); then each group's first worker runs the cold starts, one
 group after the other, and last the capability probes, several groups at a time (they check
 behaviour, not speed). Each backend entry records the seconds of each phase (`phase_s`).
@@ -325,8 +325,8 @@ def _start(spec: WorkerSpec, params: Params, seed: int, settings: Settings, proc
 def _await_ready(groups: list[Group]) -> None:
     """Wait for every worker to be ready, taking the answers in the order they come; meanwhile
     the workers already ready are kept alive (with many backends, preparing all of them takes
-    longer than sqld keeps an idle stream: a default run with 19 backends lost sqld-replica's
-    connections while it waited for other backends' workers)."""
+    longer than sqld keeps an idle stream: a default run with 19 backends lost sqld's and
+    sqld-replica's connections while it waited for other backends' workers)."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     waiting = [(g, w) for g in groups if g.entry is None for w in g.workers]
     while waiting:

@@ -117,9 +117,9 @@ def op_entry(backend: str, op: str, samples: Sequence[int], errors: int = 0,
 
 def cold_starts(name: str, target: Target, settings: Settings, count: int) -> tuple[list[int], list[str]]:
     """`count` fresh processes, each timing import + open + first load_all. They start together
-    and load the interpreter and the harness (untimed, 0.2-0.3 s each, which one after another
-    was a third of the cold-start phase); then each is timed alone, one at a time, the next
-    sent its request only once the last has exited."""
+    and load the interpreter and the harness (untimed; started and loaded one after another,
+    that was about a third of the cold-start phase); then each is timed alone, one at a time,
+    the next sent its request only once the last has exited."""
     request = json.dumps({"backend": name, "target": asdict(target), "settings": asdict(settings)})
     procs = [subprocess.Popen([sys.executable, "-m", "storebench.core.coldstart"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(count)]
@@ -139,6 +139,9 @@ def cold_starts(name: str, target: Target, settings: Settings, count: int) -> tu
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None and not stream.closed:
+                    stream.close()
     return samples, problems
 
 

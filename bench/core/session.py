@@ -82,11 +82,12 @@ class Session:
         return {"rounds": rounds, "ops": ops, "store": sizes.fields()}
 
     def idle(self, rounds: int) -> None:
-        """Run the next `rounds` rounds untimed, then the store's `keep_alive` (read-only: the
-        plan and the expected state are unchanged): keeps connections that expire when idle alive."""
+        """Run the next `rounds` rounds untimed, and a load_all (keeps connections that expire
+        when idle alive: a plan round may not read, with load_every > 1, and a store that
+        reads from elsewhere than it writes, as sqld-replica does, needs both kept alive)."""
         self.idle_rounds += rounds
         self._time(rounds, timed=False)
-        self.store.keep_alive()
+        self.store.load_all()  # read-only: the plan and the expected state are unchanged
 
     def _time(self, rounds: int, timed: bool) -> tuple[Timing, StoreSizes]:
         steps = self.workload.plan(rounds)
