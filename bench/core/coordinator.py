@@ -14,10 +14,10 @@ same mix of neighbours. Only one worker runs at a time. A group stops when every
 95 % confidence interval is within `StoppingRule.ci` (or at its cap of rounds). A worker
 whose store's connections expire when idle (`Store.idle_timeout_s`, e.g. sqld-replica's
 Hrana stream to the replica) runs an untimed round and a load_all before it would reach
-70 % of that limit. When all timing is done, every worker checks its writes and
-closes its store (all at once); then each group's first worker runs the cold starts, one
-group after the other, and last the capability probes, several groups at a time (they check
-behaviour, not speed). Each backend entry records the seconds of each phase (`phase_s`).
+70 % of that limit. When all timing is done, every worker checks its writes and closes its
+store (all at once); then each group's first worker runs the cold starts, one group after the
+other, and last the capability probes, several groups at a time (they check behaviour, not
+speed). Each backend entry records the seconds of each phase (`phase_s`).
 """
 
 from __future__ import annotations
