@@ -15,14 +15,17 @@ message removed, a deleted conversation re-created with its messages first). Blo
 two sides alternate, so drift (page cache, WAL growth, CPU frequency) hits both alike.
 
     python benchmarks/harness_vs_bare.py [--samples 600] [--load-samples 200] [--block 50] [--load-block 10]
+                                         [--json PATH]
 
 Prints the machine's load average, the null-op p50, and per driver and op: bare p50, harness
-p50, their ratio. The target (issue 17) is every ratio within 1.15 (±15 %).
+p50, their ratio. The target (issue 17) is every ratio within 1.15 (±15 %). `--json` also
+writes the rows to PATH (benchmarks/repeatability.py reads them).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -183,13 +186,14 @@ def main() -> int:
     parser.add_argument("--load-block", type=int, default=10,
                         help="calls per alternating block for load_all: its calls are long, so finer interleaving "
                              "is needed for drift to hit both sides alike")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
     params = PROFILES["quick"]
     print(f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}; {os.cpu_count()} cores")
     print(f"store: {params.conversations} conversations × {params.messages} messages (quick profile), seed {SEED}")
     print(f"null op p50: {measure_overhead()['p50_ns']} ns")
     print(f"{'backend':<8} {'op':<20} {'bare p50 µs':>12} {'harness p50 µs':>15} {'ratio':>7}  store after")
-    worst = 0.0
+    worst, rows = 0.0, []
     for name in EMBEDDED:
         for op in OPS:
             n, block = (args.load_samples, args.load_block) if op == "load_all" else (args.samples, args.block)
@@ -198,7 +202,10 @@ def main() -> int:
             worst = max(worst, abs(ratio - 1))
             print(f"{name:<8} {op:<20} {bare:>12.1f} {harness:>15.1f} {ratio:>7.3f}  {conversations} / {messages}",
                   flush=True)
+            rows.append({"backend": name, "op": op, "bare_p50_us": bare, "harness_p50_us": harness})
     print(f"largest difference: {worst * 100:.1f} % (target: within {(TARGET_RATIO - 1) * 100:.0f} %)")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
     return 0 if worst <= TARGET_RATIO - 1 else 1
 
 
