@@ -1,0 +1,58 @@
+"""benchmarks/repeatability.py's own logic: the run factor and what a phase-1 line recommends."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fake_results import FakeResults
+
+from storebench.reports import report
+from storebench.reports.report import Run
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "repeatability.py"
+_spec = importlib.util.spec_from_file_location("repeatability", SCRIPT)
+assert _spec and _spec.loader
+repeatability = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(repeatability)
+
+
+def test_a_shift_common_to_every_op_of_a_run_is_its_run_factor_and_leaves_no_residual():
+    table = {("apsw", "load_all"): [5.0, 5.5, 4.5], ("libsql", "update_title"): [0.010, 0.011, 0.009]}
+    factors = repeatability.run_factors(table)
+    assert factors[1] / factors[0] == pytest.approx(1.1) and factors[2] / factors[0] == pytest.approx(0.9)
+    for values in table.values():
+        assert repeatability.residual_cv(values, factors) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_an_op_that_moves_alone_keeps_its_spread_after_the_run_factor():
+    table = {("a", "x"): [1.0, 1.0, 1.0, 1.0], ("b", "y"): [1.0, 1.0, 1.0, 1.0], ("c", "z"): [1.0, 1.2, 1.0, 0.8]}
+    factors = repeatability.run_factors(table)
+    assert repeatability.residual_cv(table[("c", "z")], factors) > 0.1
+    assert repeatability.residual_cv(table[("a", "x")], factors) < 0.1
+
+
+def _phase1(second_median: float, spread: float) -> str:
+    fake = FakeResults()
+    rng = np.random.default_rng(3)
+    for name, median in (("apsw", 1.0), ("sqlite3", second_median)):
+        for op in report.ALL_OPS:
+            fake.op(name, op, rng.lognormal(np.log(median * 1e6), spread, 200))
+    for b in fake.data["backends"]:
+        b["capabilities"] = {"crash_durability": {"result": "yes", "evidence": "fake", "figures": {}}}
+    return report.recommend(Run("r", fake.results))[0]
+
+
+def test_the_recommended_backend_is_read_from_the_report_line_without_its_figures():
+    assert repeatability.chosen(_phase1(1.5, 0.05)) == "apsw"
+
+
+def test_backends_that_tie_are_read_as_the_recommendation_together():
+    assert repeatability.chosen(_phase1(1.01, 0.3)) == "apsw, sqlite3"
+
+
+def test_a_missing_phase1_line_is_not_read_as_a_recommendation():
+    assert repeatability.chosen("") == ""
+    assert repeatability.chosen("- **Phase 1, single machine now:** no backend ran ok with all five operations") == ""
