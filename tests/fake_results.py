@@ -92,3 +92,16 @@ def fake_latencies(n: int, median_ns: float = 30_000, spread: float = 0.3, seed:
 def jitter(samples: np.ndarray, seed: int, amount: float = 0.02) -> np.ndarray:
     """The same calls measured again: each sample off by a few percent, at random."""
     return samples * np.random.default_rng(seed).lognormal(0, amount, len(samples))
+
+
+def durable_twins(spread: float, second_median_ms: float) -> FakeResults:
+    """`apsw` around 1 ms and `sqlite3` around `second_median_ms` on every op, each with a
+    log-normal `spread` and its writes kept after a kill: the two candidates of a phase-1 line."""
+    fake = FakeResults()
+    rng = np.random.default_rng(3)
+    for name, median in (("apsw", 1.0), ("sqlite3", second_median_ms)):
+        for op in ALL_OPS:
+            fake.op(name, op, rng.lognormal(np.log(median * 1e6), spread, 200))
+    for b in fake.data["backends"]:
+        b["capabilities"] = {"crash_durability": {"result": "yes", "evidence": "fake", "figures": {}}}
+    return fake

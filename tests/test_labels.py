@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from fake_results import FakeResults
+from fake_results import FakeResults, durable_twins
 from matplotlib.colors import to_rgb
 from rich.console import Console
 from scipy.stats import binom
@@ -156,25 +156,14 @@ def test_a_recorded_interval_is_used_and_the_between_process_spread_widens_it():
     assert ranking.p50_figure(entry) == ranking.Figure(1.0, 0.9, 1.1)
 
 
-def _twins(spread: float, second_median: float) -> FakeResults:
-    fake = FakeResults()
-    rng = np.random.default_rng(3)
-    for name, median in (("apsw", 1.0), ("sqlite3", second_median)):
-        for op in report.ALL_OPS:
-            fake.op(name, op, rng.lognormal(np.log(median * 1e6), spread, 200))
-    for b in fake.data["backends"]:
-        b["capabilities"] = {"crash_durability": {"result": "yes", "evidence": "fake", "figures": {}}}
-    return fake
-
-
 def test_backends_within_each_others_interval_tie_in_the_recommendation():
-    phase1 = report.recommend(Run("r", _twins(0.3, 1.01).results))[0]
+    phase1 = report.recommend(Run("r", durable_twins(0.3, 1.01).results))[0]
     assert re.search(r"`apsw` \(Python equivalent of better-sqlite3\) and `sqlite3` \(Python equivalent of "
                      r"better-sqlite3\) tie within ±\d+ %", phase1)
 
 
 def test_a_difference_beyond_the_noise_is_ranked():
-    phase1 = report.recommend(Run("r", _twins(0.05, 1.5).results))[0]
+    phase1 = report.recommend(Run("r", durable_twins(0.05, 1.5).results))[0]
     assert "tie" not in phase1 and phase1.startswith("**Phase 1, single machine now:** `apsw`")
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import numpy as np
 import pytest
-from fake_results import FakeResults
+from fake_results import durable_twins
 
 from storebench.reports import report
 from storebench.reports.report import Run
@@ -34,15 +33,8 @@ def test_an_op_that_moves_alone_keeps_its_spread_after_the_run_factor():
     assert repeatability.residual_cv(table[("a", "x")], factors) < 0.1
 
 
-def _phase1(second_median: float, spread: float) -> str:
-    fake = FakeResults()
-    rng = np.random.default_rng(3)
-    for name, median in (("apsw", 1.0), ("sqlite3", second_median)):
-        for op in report.ALL_OPS:
-            fake.op(name, op, rng.lognormal(np.log(median * 1e6), spread, 200))
-    for b in fake.data["backends"]:
-        b["capabilities"] = {"crash_durability": {"result": "yes", "evidence": "fake", "figures": {}}}
-    return report.recommend(Run("r", fake.results))[0]
+def _phase1(second_median_ms: float, spread: float) -> str:
+    return report.recommend(Run("r", durable_twins(spread, second_median_ms).results))[0]
 
 
 def test_the_recommended_backend_is_read_from_the_report_line_without_its_figures():
