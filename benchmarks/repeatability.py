@@ -124,7 +124,7 @@ def main() -> int:
         worst = max(worst, spread)
         print(f"{k[0]:<10}{k[1]:<21}" + "".join(f"{v:9.1f}" for v in table[k])
               + f"  {percent(spread):>5}{percent(residual_cv(table[k], factors)):>8}"
-              + f"{percent(cv(bare_table[k])) if k in bare_table else '   -':>8}")
+              + f"{percent(cv(bare_table[k]) if k in bare_table else None):>8}")
     print("run factor:         " + " ".join(f"{f:.3f}" for f in factors))
     if bare_table:
         print("bare run factor:    " + " ".join(f"{f:.3f}" for f in run_factors(bare_table)))
