@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Quiet: pip's own progress is noise here; errors still print. (setuptools still prints its
 # generic notice about editable installs whose package folders are mapped, as ours are.)
 $(BIN)/storebench: pyproject.toml
-	@echo "installing storebench and its dependencies into $(VENV) (a minute or two, once)"
+	@echo "== install 1/4: storebench and its Python dependencies into $(VENV) (about 45 s, once)"
 	@$(PY) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --upgrade pip
 	@$(BIN)/pip install --quiet -e '.[dev]'
@@ -21,6 +21,7 @@ NODE_OK := $(shell node -e 'process.exit(Number(process.versions.node.split(".")
 NODE_STAMP := node/node_modules/.storebench-installed
 
 $(NODE_STAMP): node/package.json node/package-lock.json node/prisma/schema.prisma node/prisma/build.mjs
+	@echo "== install 2/4: the Node systems in node/ (npm ci, compiles better-sqlite3: about 90 s, once)"
 	cd node && npm ci --loglevel=error
 	touch $@
 
@@ -32,9 +33,11 @@ install: $(BIN)/storebench $(if $(NODE_OK),$(NODE_STAMP))
 WEB_SOURCES := $(shell find web/app web/lib -type f 2>/dev/null) web/next.config.mjs web/tsconfig.json
 
 web/node_modules/.package-lock.json: web/package-lock.json
+	@echo "== install 3/4: the Next.js app in web/ (npm ci: about 15 s, once)"
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 web/.next/BUILD_ID: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	@echo "== install 4/4: next build in web/ (about 15 s, again only when web/ changes)"
 	cd web && NEXT_TELEMETRY_DISABLED=1 ./node_modules/.bin/next build > build.log 2>&1 || { cat build.log; exit 1; }
 
 ifeq ($(NODE_OK),yes)
