@@ -61,7 +61,7 @@ def harness_run(tmp: Path, i: int, backends: str) -> tuple[dict[Key, float], str
 def chosen(line: str) -> str:
     """The backends a phase-1 line recommends (one, or several that tie), without its figures,
     which differ in every run; "" when there is none."""
-    head = re.split(r" the lowest cost| tie within", line)[0]
+    head = re.split(r",? the lowest cost| tie \(", line)[0]
     return ", ".join(re.findall(r"`([^`]+)`", head))
 
 

@@ -156,8 +156,8 @@ def test_an_injected_delay_is_applied_inside_the_worker_and_marked():
 
 @pytest.mark.parametrize("backend, processes, load_every", [
     ("sqlite3", 3, 4),  # 200 rounds: 66 per process
-    ("sqld", 2, 4),  # a quarter: 50 rounds, 25 per process (at least 20 each)
-    ("node-turso", 1, 3),  # 7.5 %: 15 rounds, all in one process, every third reads (5 of them)
+    ("sqld", 2, 2),  # a quarter: 50 rounds, 25 per process (at least 20 each); every second reads (25)
+    ("node-turso", 2, 2),  # a fifth: 40 rounds, 20 per process, every second reads (20 load_all samples)
     ("turso-replica", 1, 1),  # 2 %: 4 rounds, each of them reads
 ])
 def test_slow_backends_run_fewer_processes_and_read_more_often(backend, processes, load_every):
@@ -177,7 +177,7 @@ def group_with(samples_ms: dict[str, list[float]], processes: int = 2, cap: int 
     for p in range(processes):
         ops = {op: {"samples_ns": [int(v * 1e6) for v in samples_ms[op][p::processes]], "errors": 0,
                     "timeouts": 0, "error_examples": [], "round_trips": None} for op in OPS}
-        group.add(FakeWorker(p), {"rounds": 1, "ops": ops, "store": {}})
+        group.add(FakeWorker(p), {"rounds": 1, "ops": ops, "store": {}}, cycle=p)
     return group
 
 

@@ -184,11 +184,16 @@ class Group:
         self.warmup = max(1, -(-warmup // self.processes)) if warmup else 0
         # load_all opens every `load_every`-th round of each process's plan; a group whose
         # processes run only a few rounds each (a slow remote backend's share) reads more
-        # often, so its load_all still gets samples from every process.
-        self.params = replace(params, load_every=max(1, min(params.load_every, self.cap // self.processes // 4)))
+        # often, so its load_all still gets samples from every process, and at least
+        # ENOUGH_SAMPLES in all where the cap allows (a recommendation needs them).
+        every = min(params.load_every, self.cap // self.processes // 4, self.cap // stats.ENOUGH_SAMPLES)
+        self.params = replace(params, load_every=max(1, every))
         self.workers: list[Worker] = []
         self.samples: dict[str, list[list[int]]] = {op: [[] for _ in range(self.processes)] for op in self.names}
         self.in_order: dict[str, list[int]] = {op: [] for op in self.names}
+        # Per op, one [cycle, process, samples] per chunk, in the order of `in_order`: what
+        # pairs two backends' samples measured at the same time (bench/reports/paired.py).
+        self.chunks: dict[str, list[list[int]]] = {op: [] for op in self.names}
         self.errors = {op: 0 for op in self.names}
         self.timeouts = {op: 0 for op in self.names}
         self.examples: dict[str, list[str]] = {op: [] for op in self.names}
@@ -229,12 +234,14 @@ class Group:
         quota = self.cap // self.processes + (worker.index < self.cap % self.processes)
         return quota - self.worker_rounds[worker.index]
 
-    def add(self, worker: Worker, reply: dict) -> None:
+    def add(self, worker: Worker, reply: dict, cycle: int) -> None:
         self.rounds += reply["rounds"]
         self.worker_rounds[worker.index] += reply["rounds"]
         for op, got in reply["ops"].items():
             self.samples[op][worker.index] += got["samples_ns"]
             self.in_order[op] += got["samples_ns"]
+            if got["samples_ns"]:
+                self.chunks[op].append([cycle, worker.index, len(got["samples_ns"])])
             self.errors[op] += got["errors"]
             self.timeouts[op] += got["timeouts"]
             self.examples[op] = (self.examples[op] + got["error_examples"])[:ERROR_EXAMPLES]
@@ -408,7 +415,7 @@ def _interleave(groups: list[Group], rng: random.Random, progress: Callable[[str
                 continue
             elapsed = time.monotonic() - started
             group.add_phase("rounds", elapsed)
-            group.add(worker, reply)
+            group.add(worker, reply, cycle)
             group.slowest_round_s = max(group.slowest_round_s, elapsed / count)
             # Aim the next chunks at rule.chunk_s as rounds get cheaper (load_all left out).
             group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule)
@@ -548,7 +555,7 @@ def _op_entry(group: Group, op: str) -> dict:
     per_process = [stats.summarize(s)["p50_ms"] for s in group.samples[op] if s]
     entry.update({"p50_ci_low_ms": low, "p50_ci_high_ms": high, "stop_reason": group.stop_reason(op),
                   "processes": len(per_process), "process_p50_ms": per_process,
-                  "between_process_cv": stats.cv(per_process)})
+                  "between_process_cv": stats.cv(per_process), "chunks": group.chunks[op]})
     if group.spec.side:
         entry["side"] = group.spec.side
     return entry

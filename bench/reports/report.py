@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from storebench.core.workload import ALL_OPS, COLD_START, OPS
 from storebench.model.pytest_benchmark_json import load_any
 from storebench.model.results import BackendResult, Capability, Host, OpResult, Results, Sweep
-from storebench.reports import claims, labels, ranking
+from storebench.reports import claims, labels, paired, ranking
 from storebench.reports import document as doc
 from storebench.reports import plots as plots_mod
 from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
@@ -343,17 +343,33 @@ def _cold(run: Run, name: str) -> str:
 
 
 def _chosen(run: Run, candidates: list[tuple[str, BackendResult, Figure]], why: str) -> str:
-    """The cheapest candidate, or the candidates that tie with it within their spread."""
-    tied = ranking.leaders([(name, cost) for name, _, cost in candidates])
+    """The cheapest candidate by paired comparison (bench/reports/paired.py), or the candidates
+    that tie with it: within the practical margin, or not resolved, and which."""
     entries = {name: entry for name, entry, _ in candidates}
-    if len(tied) == 1:
-        name, cost = tied[0]
-        return (f"{labels.prose(name, entries[name])}, {why}: {ranking.fmt_interval(cost, fmt_ms)} ms "
-                f"for one of each op{_cold(run, name)}.")
-    names = [labels.prose(n, entries[n]) for n, _ in tied]
-    costs = "; ".join(f"`{n}` {ranking.fmt_interval(c, fmt_ms)} ms" for n, c in tied)
-    return (f"{', '.join(names[:-1])} and {names[-1]} tie within {ranking.tie_spread(tied)} ({why}; their "
-            f"per-round costs' 95 % intervals overlap, so the order between them is noise): {costs}.")
+    costs = {name: cost for name, _, cost in candidates}
+    ranked = paired.rank(run.data, [name for name, _, _ in candidates])
+    assert ranked is not None  # candidates is never empty here
+    leader = ranked.leader
+    cost = f"{ranking.fmt_interval(costs[leader], fmt_ms)} ms for one of each op{_cold(run, leader)}"
+    if not ranked.tied:
+        runner = f"; {ranked.others[0].inverse().text()}{_blocks(ranked.others[0])}" if ranked.others else ""
+        return f"{labels.prose(leader, entries[leader])}, {why}: {cost}{runner}."
+    names = [labels.prose(n, entries[n]) for n in [leader] + [c.backend for c in ranked.tied]]
+    reasons = "; ".join(_tie_reason(c) for c in ranked.tied)
+    return (f"{', '.join(names[:-1])} and {names[-1]} tie ({why}; `{leader}` {cost}): {reasons}.")
+
+
+def _blocks(c: paired.Comparison) -> str:
+    return f" (paired over {c.blocks} blocks of the interleaving)" if c.estimate is not None else ""
+
+
+def _tie_reason(c: paired.Comparison) -> str:
+    if c.outcome == paired.TIE:
+        return f"{c.text()}{_blocks(c)}, within the ±{paired.MARGIN * 100:.0f} % margin"
+    if c.estimate is None:
+        return c.note
+    return (f"{c.text()}{_blocks(c)}: cannot be resolved (the interval straddles 1 and reaches past the "
+            f"±{paired.MARGIN * 100:.0f} % margin)")
 
 
 def _phase1(run: Run, ok: list[tuple[str, BackendResult, Figure]]) -> str:
@@ -412,10 +428,13 @@ def recommend(run: Run) -> list[str]:
     """One sentence per seed phase, chosen from this run's measurements by stated rules."""
     ok = _ok_backends(run)
     return [_phase1(run, ok), _phase2(run, ok), _phase3(run, ok),
-            "Rules: cost = the five operations' p50s added (one request of each route), lowest first, among "
-            "backends with status ok; its interval adds the ops' 95 % intervals (widened to the between-process "
-            "spread where recorded). Backends whose intervals overlap the cheapest one's tie: the order between "
-            "them is within the noise. Failures are visible in the tables below."]
+            "Rules: cost = the five operations' p50s added (one request of each route), among backends with status "
+            "ok; its interval adds the ops' 95 % intervals (widened to the between-process spread where recorded). "
+            "Two backends are ranked by paired comparison: blocks of interleaving cycles in which both ran (measured "
+            "at the same time), per block the ratio of their costs, and the ratios' mean with a Student-t interval "
+            f"(95 %, Bonferroni over the line's comparisons; the `ab` gate's verdict). They tie when that interval "
+            f"lies within ±{paired.MARGIN * 100:.0f} % (the practical margin: the `ab` gate's minimum effect on p50) or "
+            "when it cannot be resolved; each tie says which. Failures are visible in the tables below."]
 
 
 # ---------------------------------------------------------------- documents
