@@ -118,15 +118,16 @@ def durable_twins(spread: float, second_median_ms: float) -> FakeResults:
 
 
 def drifting(medians_ms: dict[str, float], drift: float, spread: float = 0.02, cycles: int = 60,
-             per_chunk: int = 5, seed: int = 5, kind: str = "embedded") -> FakeResults:
+             per_chunk: int = 5, seed: int = 5, kinds: dict[str, str] | None = None) -> FakeResults:
     """Backends measured interleaved on a drifting machine: in each cycle every backend's
     samples are scaled by the same factor (log-normal, `drift`), on top of each sample's own
-    `spread`. Only pairing by cycle cancels the factor."""
+    `spread`. Only pairing by cycle cancels the factor. `kinds`: a backend's kind when not
+    `embedded`. No probes ran."""
     fake = FakeResults()
     rng = np.random.default_rng(seed)
     factors = rng.lognormal(0, drift, cycles)
     for name, median in medians_ms.items():
-        fake._entry(name, kind, "ok")
+        fake._entry(name, (kinds or {}).get(name, "embedded"), "ok")
         for op in OPS:
             samples = [median * 1e6 * f * x for f in factors for x in rng.lognormal(0, spread, per_chunk)]
             fake.data["ops"].append(op_entry(name, op, [int(v) for v in samples]))
