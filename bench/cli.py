@@ -240,6 +240,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
                               emulated=cls.emulated if cls else False)  # before provisioning: what the class declares
         listed.append((name, entry))
         state = "available" if reason is None else "unavailable: " + reason
+        if cls is not None and cls.not_in_all:
+            state += f" (not in the default run: {cls.not_in_all})"
         print(f"{labels.marked(name, entry):<20} {kind:<9} {state}")
     for line in labels.mark_legend(listed):
         print(line)
