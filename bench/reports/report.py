@@ -401,7 +401,7 @@ def _tie_reason(c: paired.Comparison) -> str:
 
 
 def _thin(run: Run, names: Sequence[str]) -> str:
-    """Which figures of the named backends have fewer than stats.ENOUGH_SAMPLES samples or
+    """Which figures of these backends have fewer than stats.ENOUGH_SAMPLES samples or
     come from fewer than two processes, and why (their share of the rounds)."""
     found = []
     for name in names:
@@ -429,7 +429,7 @@ def _decision(run: Run, stack: str, phase: int, candidates: list[Candidate], why
               extra: Callable[[paired.Ranking], str] = lambda ranked: "") -> Decision:
     ranked, text = _chosen(run, candidates, why)
     names, ties = _named(ranked)
-    text += extra(ranked) + _thin(run, names)
+    text += extra(ranked) + _thin(run, mine_names(candidates))  # every candidate's figures entered the ranking
     return Decision(stack, phase, names, ties, text)
 
 
