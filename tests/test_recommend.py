@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fake_results import drifting
 
-from storebench.reports import report
+from storebench.reports import outliers, report
 from storebench.reports.report import Run
 
 NODE = {"better-sqlite3": 1.0, "node-libsql": 1.2, "nextjs-routes": 3.0, "node-turso": 40.0, "browser-turso": 30.0,
@@ -30,8 +30,8 @@ def test_each_phase_for_the_nextjs_app_names_a_node_system_even_where_a_python_c
     assert node2.startswith("**Phase 2, cross-device next, for the Next.js app:** `browser-turso`")
     assert node3.startswith("**Phase 3, type safety later, for the Next.js app:** `drizzle-turso`, the lowest-cost "
                             "typed query layer over the cross-device store")
-    for line in (node1, node2, node3):
-        assert not any(f"`{name}`" in line for name in PYTHON)
+    for line in (node1, node2, node3):  # a Python client may appear only as an outlier's peer
+        assert not any(f"`{name}`" in line.split(" Outliers:")[0] for name in PYTHON)
     assert python.startswith("**For a Python app** (the Python clients measured in this run): Phase 1: `apsw`")
     assert "Phase 2: `turso`" in python and "Phase 3: `sqlalchemy-orm`" in python
     assert not any(f"`{name}`" in python for name in NODE)
@@ -85,3 +85,28 @@ def test_a_thin_figure_is_named_with_why():
 
 def test_enough_samples_from_two_processes_is_not_thin():
     assert "Thin" not in lines(drifting({"node-turso": 40.0, "browser-turso": 30.0}, drift=0.1, kinds=KINDS))[1]
+
+
+def test_an_outlier_carries_its_documented_reason_in_the_line_and_under_its_table(tmp_path):
+    fake = drifting({"node-turso": 40.0, "browser-turso": 30.0, "turso": 20.0}, drift=0.1, kinds=KINDS)
+    load = fake.entry("node-turso", "load_all")
+    load["samples_ns"] = [s * 20 for s in load["samples_ns"]]
+    load["p50_ms"] *= 20  # 800 ms against browser-turso's 30 ms
+    found = outliers.find(fake.results, "node-turso", "load_all")
+    assert (found.peer, found.reason) == ("browser-turso", outliers.KNOWN[("node-turso", "load_all")])
+    assert outliers.find(fake.results, "browser-turso", "load_all") is None  # the cheap one is no outlier
+    report.write_reports([fake.write(tmp_path / "r.json")], tmp_path / "out")
+    latency = (tmp_path / "out" / "latency.md").read_text()
+    line = next(x for x in latency.splitlines() if x.startswith("- Outlier: `node-turso` load_all p50 "))
+    assert "× its closest peer `browser-turso` (" in line and line.endswith(outliers.KNOWN[("node-turso", "load_all")] + ".")
+
+
+def test_an_outlier_without_a_documented_reason_is_explained_by_its_counted_round_trips():
+    fake = drifting({"turso": 20.0, "turso-replica": 80.0}, drift=0.1, kinds={"turso": "remote",
+                                                                             "turso-replica": "remote"})
+    fake.entry("turso", "create_conversation")["round_trips"] = 2.0
+    fake.entry("turso-replica", "create_conversation")["round_trips"] = 88.0
+    found = outliers.find(fake.results, "turso-replica", "create_conversation")
+    assert found.reason.startswith("88 network round trips counted per call against 2 for `turso`")
+    assert outliers.find(fake.results, "turso-replica", "load_all").reason == \
+        "no reason is known (not explained by the round trips counted)"

@@ -19,7 +19,7 @@ from storebench.core.workload import ALL_OPS, COLD_START, OPS
 from storebench.model import stats
 from storebench.model.pytest_benchmark_json import load_any
 from storebench.model.results import BackendResult, Capability, Host, OpResult, Results, Sweep
-from storebench.reports import claims, labels, paired, ranking
+from storebench.reports import claims, labels, outliers, paired, ranking
 from storebench.reports import document as doc
 from storebench.reports import plots as plots_mod
 from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
@@ -429,7 +429,8 @@ def _decision(run: Run, stack: str, phase: int, candidates: list[Candidate], why
               extra: Callable[[paired.Ranking], str] = lambda ranked: "") -> Decision:
     ranked, text = _chosen(run, candidates, why)
     names, ties = _named(ranked)
-    text += extra(ranked) + _thin(run, mine_names(candidates))  # every candidate's figures entered the ranking
+    text += (extra(ranked) + _thin(run, mine_names(candidates))  # every candidate's figures entered the ranking
+             + outliers.text(run.data, names, OPS))
     return Decision(stack, phase, names, ties, text)
 
 
@@ -664,6 +665,12 @@ def op_table(run: Run, op: str) -> Table:
     return Table(headers + ["results key"], rows)
 
 
+def outlier_blocks(run: Run, op: str) -> list[Block]:
+    """Under an op's table: each p50 more than 3× its closest peer's (same op and kind), with its reason."""
+    found = outliers.of_op(run.data, op)
+    return [Bullets([f"Outlier: {f.text()}." for f in found])] if found else []
+
+
 def overhead_blocks(run: Run) -> list[Block]:
     o = run.data.overhead
     if not o:
@@ -823,7 +830,7 @@ def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]
                                 "ops/s is single-client service throughput. Emulated conditions are labelled."),
                            Heading(2, "Harness overhead floor", "overhead"), *overhead_blocks(run)]
     for op in op_names([run.data]):
-        blocks += [Heading(2, f"`{op}`", f"op-{op}"), op_table(run, op)]
+        blocks += [Heading(2, f"`{op}`", f"op-{op}"), op_table(run, op), *outlier_blocks(run, op)]
     blocks += [Heading(2, "The seed's figures beside ours", "seed-figures"),
                Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
                     "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
