@@ -181,6 +181,18 @@ def group_with(samples_ms: dict[str, list[float]], processes: int = 2, cap: int 
     return group
 
 
+def test_each_chunk_is_recorded_with_its_cycle_and_process_for_pairing():
+    group = group_with({op: [1.0] * 6 for op in OPS}, processes=2)
+    assert all(group.chunks[op] == [[0, 0, 3], [1, 1, 3]] for op in OPS)
+
+
+def test_a_groups_cap_runs_in_at_least_min_chunks_chunks():
+    rule = StoppingRule()
+    assert coordinator._chunk_rounds(1e-6, rule, cap=30) == 30 // rule.min_chunks  # smoke: 2, not 20
+    assert coordinator._chunk_rounds(1e-6, rule, cap=1000) == rule.max_chunk_rounds
+    assert coordinator._chunk_rounds(1e-6, rule, cap=5) == 1
+
+
 def test_sampling_stops_when_every_p50_is_known_to_3_percent():
     tight = [1.0 + 0.001 * (i % 7) for i in range(60)]
     group = group_with({op: tight for op in OPS})

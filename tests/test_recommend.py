@@ -80,7 +80,16 @@ def test_a_thin_figure_is_named_with_why():
     fake.data["backends"][1]["rounds"] = {"timed": 50, "fraction": 0.25, "load_every": 4}
     node2 = lines(fake)[1]
     assert ("Thin figures (fewer than 20 samples or from one process): `browser-turso` load_all 12 samples from "
-            "1 process: its share of the rounds was 50 (0.25 of the profile's), load_all in every 4.") in node2
+            "1 process (it ran 50 rounds, 0.25 of the profile's, load_all in one round in 4).") in node2
+
+
+def test_a_backend_thin_on_every_op_is_named_once():
+    fake = drifting({"better-sqlite3": 1.0, "node-libsql": 1.2}, drift=0.1)
+    for o in fake.data["ops"]:
+        o["processes"] = 1
+    node1 = lines(fake)[0]
+    assert "`better-sqlite3` every op 300 samples from 1 process; `node-libsql` every op 300 samples from 1 process." \
+        in node1
 
 
 def test_enough_samples_from_two_processes_is_not_thin():

@@ -68,6 +68,10 @@ class StoppingRule:
     min_samples: int = 30  # ... and it has at least this many samples
     chunk_s: float = 0.05  # the wall time a chunk of rounds aims at: fine interleaving
     max_chunk_rounds: int = 20
+    # A group's cap is run in at least this many chunks (where it has the rounds), so two
+    # backends share enough cycles to be compared block by block (bench/reports/paired.py):
+    # at 20 rounds a chunk, smoke's 30 rounds were 2 chunks, too few to pair.
+    min_chunks: int = 12
     # Each process runs at least this many rounds, so its own p50 (the between-process
     # spread) means something: a slow backend's small share (turso-replica: 10 rounds) runs in
     # one process rather than in three of 3 rounds, each with its own warm-up.
@@ -351,7 +355,7 @@ def _await_ready(groups: list[Group]) -> None:
     for group in groups:
         if group.entry is None:
             slowest = max((w.round_s for w in group.workers if w.round_s), default=None)
-            group.chunk_rounds = _chunk_rounds(slowest, group.rule)
+            group.chunk_rounds = _chunk_rounds(slowest, group.rule, group.cap)
             group.slowest_round_s = slowest or 0.0
 
 
@@ -373,10 +377,10 @@ def _take_ready(group: Group, worker: Worker) -> None:
     group.phase_s["ready"] = max(group.phase_s["ready"], reply.get("ready_s", 0.0))
 
 
-def _chunk_rounds(round_s: float | None, rule: StoppingRule) -> int:
+def _chunk_rounds(round_s: float | None, rule: StoppingRule, cap: int) -> int:
     if not round_s:
         return 1
-    return max(1, min(rule.max_chunk_rounds, round(rule.chunk_s / round_s)))
+    return max(1, min(rule.max_chunk_rounds, cap // rule.min_chunks, round(rule.chunk_s / round_s)))
 
 
 def _cycle_order(active: list[Group], cycle: int, rng: random.Random) -> list[Group]:
@@ -418,7 +422,7 @@ def _interleave(groups: list[Group], rng: random.Random, progress: Callable[[str
             group.add(worker, reply, cycle)
             group.slowest_round_s = max(group.slowest_round_s, elapsed / count)
             # Aim the next chunks at rule.chunk_s as rounds get cheaper (load_all left out).
-            group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule)
+            group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule, group.cap)
             if progress:
                 progress(group.label, group.rounds, group.cap)
         cycle += 1
@@ -534,7 +538,8 @@ def _entries(group: Group) -> Measured:
     ops = [_op_entry(group, op) for op in group.names]
     ops[OPS.index("load_all")].update(group.sizes.fields())
     if group.spec.inject:  # marked on the op itself too, so no report can mistake it for real
-        ops[OPS.index(parse_inject(group.spec.inject, [group.spec.backend]).op)]["injected"] = group.spec.inject
+        for op in parse_inject(group.spec.inject, [group.spec.backend]).ops:
+            ops[OPS.index(op)]["injected"] = group.spec.inject
     cold = group.cold
     if group.params.cold_starts:  # none asked for (smoke): no cold_start entry, not an empty one
         ops.append(op_entry(group.cls.name, COLD_START, cold["samples_ns"], len(cold["problems"]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -338,6 +338,7 @@ class Decision:
     names: tuple[str, ...]
     ties: tuple[str, ...]  # per tied name: paired.TIE or paired.UNRESOLVED
     text: str
+    others: tuple[paired.Comparison, ...] = ()  # every other candidate against the first name
 
 
 Candidate = tuple[str, BackendResult, Figure]
@@ -410,15 +411,23 @@ def _thin(run: Run, names: Sequence[str]) -> str:
         if not short:
             continue
         rounds = (run.data.backend(name) or BackendResult(name=name, status="?")).rounds or {}
-        share = (f": its share of the rounds was {rounds['timed']} ({rounds.get('fraction', 1):g} of the profile's), "
-                 f"load_all in every {rounds.get('load_every', 1)}" if "timed" in rounds else "")
-        figures = ", ".join(f"{o.op} {o.n} samples from {o.processes or 'unrecorded'} process"
-                            f"{'es' if (o.processes or 0) != 1 else ''}" for o in short)
+        every = rounds.get("load_every", 1)
+        share = (f" (it ran {rounds['timed']} rounds, {rounds.get('fraction', 1):g} of the profile's, load_all in "
+                 f"{'every round' if every == 1 else f'one round in {every}'})" if "timed" in rounds else "")
+        shapes = {(o.n, o.processes) for o in short}
+        figures = (f"every op {_samples(short[0])}" if len(short) == len(OPS) and len(shapes) == 1
+                   else ", ".join(f"{o.op} {_samples(o)}" for o in short))
         found.append(f"`{name}` {figures}{share}")
     if not found:
         return ""
     return (f" Thin figures (fewer than {stats.ENOUGH_SAMPLES} samples or from one process): "
             + "; ".join(found) + ".")
+
+
+def _samples(o: OpResult) -> str:
+    processes = "unrecorded processes" if o.processes is None else \
+        f"{o.processes} process{'es' if o.processes != 1 else ''}"
+    return f"{o.n} samples from {processes}"
 
 
 def _named(ranked: paired.Ranking) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -431,7 +440,7 @@ def _decision(run: Run, stack: str, phase: int, candidates: list[Candidate], why
     names, ties = _named(ranked)
     text += (extra(ranked) + _thin(run, mine_names(candidates))  # every candidate's figures entered the ranking
              + outliers.text(run.data, names, OPS))
-    return Decision(stack, phase, names, ties, text)
+    return Decision(stack, phase, names, ties, text, tuple(ranked.others))
 
 
 def _phase1(run: Run, stack: str, ok: list[Candidate]) -> Decision | str:
@@ -490,7 +499,7 @@ def _phase3(run: Run, stack: str, ok: list[Candidate], cross: Sequence[str]) -> 
     if ratios:
         values = [r for r, _ in ratios]
         text = decision.text + f" `{name}` costs {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`."
-        decision = Decision(decision.stack, 3, decision.names, decision.ties, text)
+        decision = replace(decision, text=text)
     return decision
 
 
@@ -527,9 +536,8 @@ def decisions(run: Run) -> list[Decision | tuple[str, int, str]]:
             found = (_phase1(run, stack, mine) if phase == 1 else _phase2(run, stack, mine) if phase == 2
                      else _phase3(run, stack, mine, cross))
             if isinstance(found, Decision) and stack == "node" and (absent := _missing(run, phase, mine_names(mine))):
-                found = Decision(stack, phase, found.names, found.ties,
-                                 f"{found.text} Based on {', '.join(f'`{n}`' for n in mine_names(mine))} only; "
-                                 f"not in this answer: {absent}.")
+                found = replace(found, text=f"{found.text} Based on {', '.join(f'`{n}`' for n in mine_names(mine))} "
+                                            f"only; not in this answer: {absent}.")
             out.append(found if isinstance(found, Decision) else (stack, phase, found))
     return out
 
