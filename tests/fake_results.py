@@ -67,7 +67,8 @@ class FakeResults:
         took part in every cycle)."""
         for o in self.data["ops"]:
             n = len(o["samples_ns"])
-            o["chunks"] = [[k, k % processes, min(per_chunk, n - start)] for k, start in enumerate(range(0, n, per_chunk))]
+            starts = range(0, n, per_chunk)
+            o["chunks"] = [[k, k % processes, min(per_chunk, n - start)] for k, start in enumerate(starts)]
             o["processes"] = min(processes, len(o["chunks"]))
         return self
 

@@ -95,8 +95,9 @@ def _cycles(entry: OpResult) -> list[tuple[int, list[int]]]:
 
 
 def blocks(a: Blocks, b: Blocks) -> list[tuple[dict[str, list[int]], dict[str, list[int]]]]:
-    """Consecutive cycles in which both ran, cut into up to MAX_BLOCKS blocks with at least
-    MIN_BLOCK_SAMPLES of every op on each side (the last, short one joins the one before)."""
+    """Consecutive cycles in which both ran, cut into up to MAX_BLOCKS blocks of about equal
+    samples, each with at least MIN_BLOCK_SAMPLES of every op on each side (a last, shorter
+    block stands when it has them, else it joins the one before)."""
     common = sorted(set(a) & set(b))
     totals = [sum(len(side[c].get(op, [])) for c in common) for side in (a, b) for op in OPS]
     count = min(MAX_BLOCKS, min(totals) // MIN_BLOCK_SAMPLES)
@@ -113,7 +114,10 @@ def blocks(a: Blocks, b: Blocks) -> list[tuple[dict[str, list[int]], dict[str, l
         if all(n >= t for n, t in zip(counts, targets)):
             out.append(current)
             current = ({}, {})
-    if current[0] and out:
+    rest_counts = [len(cut.get(op, [])) for cut in current for op in OPS]
+    if min(rest_counts) >= MIN_BLOCK_SAMPLES:
+        out.append(current)
+    elif current[0] and out:
         for merged, rest in zip(out[-1], current):
             for op, samples in rest.items():
                 merged.setdefault(op, []).extend(samples)

@@ -462,7 +462,7 @@ def _phase1(run: Run, stack: str, ok: list[Candidate]) -> Decision | str:
 
 def _current_design(ranked: paired.Ranking) -> str:
     """The document's current design against the phase-1 choice, when it is not the choice."""
-    current = next((c for c in ranked.others if c.backend == labels.CURRENT_DESIGN), None)
+    current = next((c for c in ranked.others if c.backend == labels.CURRENT_DESIGN and not c.ties), None)
     return f" The document's current design: {current.text()}{_blocks(current)}." if current else ""
 
 
