@@ -147,10 +147,11 @@ def test_recommendation_follows_the_data(tmp_path):
 
 
 def test_recommendation_says_when_no_backend_qualifies():
-    phases = report.recommend(Run("r", FakeResults().backend("sqlite3", 0.02, capabilities={
-        "cross_device": {"result": "no", "evidence": "file"}}).results))
-    assert "Phase 2: no backend in it was reached by a second client" in phases[3]
-    assert "Phase 3: no Python backend of this phase (kind orm) ran ok" in phases[3]
+    unreachable = {"cross_device": {"result": "no", "evidence": "fake: not reached"}}
+    fake = FakeResults().backend("sqlite3", 0.02).backend("sqld", 1.0, kind="server", capabilities=unreachable)
+    python = report.recommend(Run("r", fake.results))[3]
+    assert "Phase 2: no backend in it was reached by a second client" in python
+    assert "Phase 3: no Python backend of this phase (kind orm) ran ok" in python
 
 
 def test_a_minimal_older_results_file_still_renders(tmp_path):
