@@ -65,16 +65,16 @@ def answers(data: Results) -> dict[Line, str]:
 
 
 def close_pair(data: Results) -> tuple[str, str, float] | None:
-    """(cheaper, runner-up, their paired ratio) of the closest pair within CLOSE whose cheaper
-    one can be injected (not a self-timed Node or browser system), or None."""
+    """(cheaper, runner-up, the cheaper's cost over the runner-up's) of the closest pair within
+    CLOSE whose cheaper one can be injected (not a self-timed Node or browser system), or None."""
     pairs = []
     for found in report.decisions(report.Run("run", data)):
         if not isinstance(found, report.Decision) or found.names[0] in labels.APP_STACK:
             continue
         for c in found.others:
             if c.estimate is not None and c.estimate <= CLOSE:
-                pairs.append((found.names[0], c.backend, c.estimate))
-    return min(pairs, key=lambda p: p[2]) if pairs else None
+                pairs.append((found.names[0], c.backend, 1 / c.estimate))
+    return max(pairs, key=lambda p: p[2]) if pairs else None
 
 
 def is_resolved(c: paired.Comparison) -> bool:
