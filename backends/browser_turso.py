@@ -37,7 +37,6 @@ class BrowserTursoStore(TursoTarget, BrowserStore):
         needs=("nextjs", "chromium", "turso"))
     description = ("the design's phase 2: the page in headless Chromium uses @libsql/client/web with a token "
                    "straight to Turso (real or emulated), no routes; timed in the page")
-    not_in_all = "starts a Next.js server (for the page), Chromium and the emulated Turso"
     # As `turso`: every op pays the emulated WAN round trip, so a quarter of the rounds pins it.
     rounds_fraction = 0.25
     chunk_steps = 1  # one op per evaluate, so the proxy's wire count is each op's own

@@ -37,7 +37,6 @@ class NextjsRoutesStore(BrowserStore):
     capabilities = Capabilities(second_device=True, required_modules=("playwright",), needs=("nextjs", "chromium"))
     description = ("the design's 5 Next.js route handlers (next start) over @libsql/client on a file, "
                    "called with fetch from a page in headless Chromium, timed in the page")
-    not_in_all = "starts a Next.js server and Chromium, and next dev servers for the compilation case"
 
     @classmethod
     @contextlib.contextmanager

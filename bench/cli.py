@@ -148,7 +148,8 @@ def build_parser() -> Parser:
     run.add_argument("--pin-cpu", type=non_negative_int, metavar="CPU",
                      help="pin every measuring worker to this CPU (after it started its servers); recorded")
     run.add_argument("--inject", metavar="BACKEND.OP=+Xms|+Y%",
-                     help="add a known delay to one op, to test a regression gate (recorded in the results)")
+                     help="add a known delay to one op (OP all: to every op), to test a regression gate or a "
+                          "ranking (recorded in the results)")
 
     check = sub.add_parser("check", help="exit 1 when CURRENT is slower than BASELINE (a CI regression gate)")
     check.add_argument("baseline", type=Path, help="baseline results (storebench or pytest-benchmark JSON)")
@@ -240,6 +241,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
                               emulated=cls.emulated if cls else False)  # before provisioning: what the class declares
         listed.append((name, entry))
         state = "available" if reason is None else "unavailable: " + reason
+        if cls is not None and cls.not_in_all:
+            state += f" (not in the default run: {cls.not_in_all})"
         print(f"{labels.marked(name, entry):<20} {kind:<9} {state}")
     for line in labels.mark_legend(listed):
         print(line)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 from storebench.core.workload import OPS
 from storebench.model.results import Results
 from storebench.model.stats import cv
+from storebench.reports import report
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_CV = 0.05
@@ -53,16 +53,17 @@ def harness_run(tmp: Path, i: int, backends: str) -> tuple[dict[Key, float], str
                    cwd=ROOT, check=True, capture_output=True, timeout=RUN_TIMEOUT_S)
     data = Results.load(out)
     p50s = {(o.backend, o.op): o.p50_ms * 1e3 for o in data.ops if o.op in OPS and o.p50_ms is not None}
-    matrix = (reports / "decision-matrix.md").read_text()
-    line = next((x for x in matrix.splitlines() if "**Phase 1" in x), "")
-    return p50s, chosen(line)
+    return p50s, chosen(data)
 
 
-def chosen(line: str) -> str:
-    """The backends a phase-1 line recommends (one, or several that tie), without its figures,
-    which differ in every run; "" when there is none."""
-    head = re.split(r" the lowest cost| tie within", line)[0]
-    return ", ".join(re.findall(r"`([^`]+)`", head))
+def chosen(data: Results) -> str:
+    """The backends the phase-1 answer for a Python app recommends (these are Python clients),
+    one, or several that tie (sorted), without figures; "" when there is none."""
+    found = next((d for d in report.decisions(report.Run("run", data))
+                  if isinstance(d, report.Decision) and (d.stack, d.phase) == ("python", 1)), None)
+    if found is None:
+        return ""
+    return ", ".join(sorted(found.names)) if found.ties else found.names[0]
 
 
 def bare_run(tmp: Path, i: int) -> dict[Key, float]:

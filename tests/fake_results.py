@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from storebench.core.runner import op_entry
-from storebench.core.workload import ALL_OPS, COLD_START
+from storebench.core.workload import ALL_OPS, COLD_START, OPS
 from storebench.model import results
 
 PROBE_NAMES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
@@ -61,6 +61,17 @@ class FakeResults:
         self.data["ops"].append(op_entry(backend, op, [int(s) for s in samples_ns]))
         return self
 
+    def cycles(self, per_chunk: int = 5, processes: int = 2) -> FakeResults:
+        """Record every op entry's `chunks` as the coordinator does: `per_chunk` samples per
+        chunk, chunk k in interleaving cycle k, on process k mod `processes` (every backend
+        took part in every cycle)."""
+        for o in self.data["ops"]:
+            n = len(o["samples_ns"])
+            starts = range(0, n, per_chunk)
+            o["chunks"] = [[k, k % processes, min(per_chunk, n - start)] for k, start in enumerate(starts)]
+            o["processes"] = min(processes, len(o["chunks"]))
+        return self
+
     def status(self, backend: str, status: str, reason: str) -> FakeResults:
         self._entry(backend, "embedded", status, reason)
         return self
@@ -104,4 +115,21 @@ def durable_twins(spread: float, second_median_ms: float) -> FakeResults:
             fake.op(name, op, rng.lognormal(np.log(median * 1e6), spread, 200))
     for b in fake.data["backends"]:
         b["capabilities"] = {"crash_durability": {"result": "yes", "evidence": "fake", "figures": {}}}
-    return fake
+    return fake.cycles()
+
+
+def drifting(medians_ms: dict[str, float], drift: float, spread: float = 0.02, cycles: int = 60,
+             per_chunk: int = 5, seed: int = 5, kinds: dict[str, str] | None = None) -> FakeResults:
+    """Backends measured interleaved on a drifting machine: in each cycle every backend's
+    samples are scaled by the same factor (log-normal, `drift`), on top of each sample's own
+    `spread`. Only pairing by cycle cancels the factor. `kinds`: a backend's kind when not
+    `embedded`. No probes ran."""
+    fake = FakeResults()
+    rng = np.random.default_rng(seed)
+    factors = rng.lognormal(0, drift, cycles)
+    for name, median in medians_ms.items():
+        fake._entry(name, (kinds or {}).get(name, "embedded"), "ok")
+        for op in OPS:
+            samples = [median * 1e6 * f * x for f in factors for x in rng.lognormal(0, spread, per_chunk)]
+            fake.data["ops"].append(op_entry(name, op, [int(v) for v in samples]))
+    return fake.cycles(per_chunk)

@@ -18,7 +18,7 @@ from storebench import backends
 from storebench.backends import browser, nextjs_routes
 from storebench.backends.base import Conversation, Settings
 from storebench.capabilities import probes
-from storebench.cli import parse_backends
+from storebench.cli import main, parse_backends
 from storebench.core import concurrency, runner
 from storebench.core.workload import ALL_OPS, COLD_START, OPS, Params, Workload
 from storebench.reports import claims, report
@@ -236,10 +236,15 @@ def test_missing_chromium_node_or_build_make_the_backends_unavailable_with_the_r
     assert backends.unavailable_reason(ROUTES).startswith("no Node.js on the PATH")
 
 
-def test_all_leaves_out_the_browser_backends_which_run_when_named():
-    assert ROUTES not in parse_backends("all") and TURSO not in parse_backends("all")
-    assert parse_backends("all,nextjs-routes") == [*parse_backends("all"), ROUTES]
+def test_the_default_run_includes_the_documents_two_architectures():
+    assert ROUTES in parse_backends("all") and TURSO in parse_backends("all")
     assert parse_backends("browser-turso") == [TURSO]
+
+
+def test_storebench_backends_says_why_a_backend_is_not_in_the_default_run(capsys):
+    assert main(["backends"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("sqld-ws "))
+    assert line.endswith("(not in the default run: " + backends.get("sqld-ws").not_in_all + ")")
 
 
 def fake_claims_run() -> FakeResults:

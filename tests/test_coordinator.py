@@ -156,8 +156,8 @@ def test_an_injected_delay_is_applied_inside_the_worker_and_marked():
 
 @pytest.mark.parametrize("backend, processes, load_every", [
     ("sqlite3", 3, 4),  # 200 rounds: 66 per process
-    ("sqld", 2, 4),  # a quarter: 50 rounds, 25 per process (at least 20 each)
-    ("node-turso", 1, 3),  # 7.5 %: 15 rounds, all in one process, every third reads (5 of them)
+    ("sqld", 2, 2),  # a quarter: 50 rounds, 25 per process (at least 20 each); every second reads (25)
+    ("node-turso", 2, 2),  # a fifth: 40 rounds, 20 per process, every second reads (20 load_all samples)
     ("turso-replica", 1, 1),  # 2 %: 4 rounds, each of them reads
 ])
 def test_slow_backends_run_fewer_processes_and_read_more_often(backend, processes, load_every):
@@ -177,8 +177,20 @@ def group_with(samples_ms: dict[str, list[float]], processes: int = 2, cap: int 
     for p in range(processes):
         ops = {op: {"samples_ns": [int(v * 1e6) for v in samples_ms[op][p::processes]], "errors": 0,
                     "timeouts": 0, "error_examples": [], "round_trips": None} for op in OPS}
-        group.add(FakeWorker(p), {"rounds": 1, "ops": ops, "store": {}})
+        group.add(FakeWorker(p), {"rounds": 1, "ops": ops, "store": {}}, cycle=p)
     return group
+
+
+def test_each_chunk_is_recorded_with_its_cycle_and_process_for_pairing():
+    group = group_with({op: [1.0] * 6 for op in OPS}, processes=2)
+    assert all(group.chunks[op] == [[0, 0, 3], [1, 1, 3]] for op in OPS)
+
+
+def test_a_groups_cap_runs_in_at_least_min_chunks_chunks():
+    rule = StoppingRule()
+    assert coordinator._chunk_rounds(1e-6, rule, cap=30) == 30 // rule.min_chunks  # smoke: 2, not 20
+    assert coordinator._chunk_rounds(1e-6, rule, cap=1000) == rule.max_chunk_rounds
+    assert coordinator._chunk_rounds(1e-6, rule, cap=5) == 1
 
 
 def test_sampling_stops_when_every_p50_is_known_to_3_percent():

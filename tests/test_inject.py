@@ -11,6 +11,7 @@ import pytest
 
 from storebench.cli import main
 from storebench.core.inject import InjectError, Injection, parse, wrap
+from storebench.core.workload import OPS
 
 NAMES = ["sqlite3", "apsw"]
 
@@ -19,6 +20,11 @@ def test_a_spec_names_backend_op_and_amount():
     assert parse("sqlite3.add_message=+100%", NAMES) == Injection("sqlite3", "add_message", "%", 100.0)
     assert parse(" apsw.load_all=+2.5ms ", NAMES) == Injection("apsw", "load_all", "ms", 2.5)
     assert parse("sqlite3.add_message=+10%", NAMES).record()["spec"] == "sqlite3.add_message=+10%"
+
+
+def test_op_all_delays_every_op_of_the_round():
+    assert parse("apsw.all=+10%", NAMES).ops == OPS
+    assert parse("apsw.add_message=+10%", NAMES).ops == ("add_message",)
 
 
 @pytest.mark.parametrize("spec, message", [

@@ -6,10 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from fake_results import durable_twins
-
-from storebench.reports import report
-from storebench.reports.report import Run
+from fake_results import FakeResults, durable_twins
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "repeatability.py"
 _spec = importlib.util.spec_from_file_location("repeatability", SCRIPT)
@@ -33,18 +30,13 @@ def test_an_op_that_moves_alone_keeps_its_spread_after_the_run_factor():
     assert alone > 0.1 and alone == pytest.approx(2 * still, rel=0.1)  # a third of its shift leaks into the factor
 
 
-def _phase1(second_median_ms: float, spread: float) -> str:
-    return report.recommend(Run("r", durable_twins(spread, second_median_ms).results))[0]
-
-
-def test_the_recommended_backend_is_read_from_the_report_line_without_its_figures():
-    assert repeatability.chosen(_phase1(1.5, 0.05)) == "apsw"
+def test_the_recommended_backend_is_the_python_phase1_choice():
+    assert repeatability.chosen(durable_twins(0.05, 1.5).results) == "apsw"
 
 
 def test_backends_that_tie_are_read_as_the_recommendation_together():
-    assert repeatability.chosen(_phase1(1.01, 0.3)) == "apsw, sqlite3"
+    assert repeatability.chosen(durable_twins(0.3, 1.01).results) == "apsw, sqlite3"
 
 
-def test_a_missing_phase1_line_is_not_read_as_a_recommendation():
-    assert repeatability.chosen("") == ""
-    assert repeatability.chosen("- **Phase 1, single machine now:** no backend ran ok with all five operations") == ""
+def test_no_phase1_answer_is_not_read_as_a_recommendation():
+    assert repeatability.chosen(FakeResults().status("sqlite3", "failed", "broken").results) == ""

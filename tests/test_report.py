@@ -132,24 +132,26 @@ def test_orm_overhead_ratio_is_shown_when_present(tmp_path):
 
 
 def test_recommendation_follows_the_data(tmp_path):
-    fake = full_run()
+    fake = full_run().cycles()
     for b in fake.data["backends"]:
         b["capabilities"]["cross_device"]["result"] = "yes" if b["name"] in ("sqld", "turso") else "no"
-    phases = report.recommend(Run("r", fake.results))
-    assert phases[0].startswith("**Phase 1, single machine now:** `apsw` (Python equivalent of better-sqlite3)")
-    assert phases[1].startswith("**Phase 2, cross-device next:** `sqld`")
-    assert phases[2].startswith("**Phase 3, type safety later:** `sqlalchemy-orm`")
+    python = report.recommend(Run("r", fake.results))[3]
+    assert python.startswith("**For a Python app** (the Python clients measured in this run): Phase 1: `apsw` "
+                             "(Python equivalent of better-sqlite3)")
+    assert "Phase 2: `sqld`" in python and "Phase 3: `sqlalchemy-orm`" in python
 
     for op in report.OPS:  # make turso the fastest remote option: the recommendation moves
-        fake.entry("turso", op)["p50_ms"] = 0.001
-    assert report.recommend(Run("r", fake.results))[1].startswith("**Phase 2, cross-device next:** `turso` (emulated")
+        entry = fake.entry("turso", op)
+        entry["p50_ms"], entry["samples_ns"] = 0.001, [1000] * len(entry["samples_ns"])
+    assert "Phase 2: `turso` (emulated" in report.recommend(Run("r", fake.results))[3]
 
 
 def test_recommendation_says_when_no_backend_qualifies():
-    phases = report.recommend(Run("r", FakeResults().backend("sqlite3", 0.02, capabilities={
-        "cross_device": {"result": "no", "evidence": "file"}}).results))
-    assert "no backend in this run was reached" in phases[1]
-    assert "no typed query layer" in phases[2]
+    unreachable = {"cross_device": {"result": "no", "evidence": "fake: not reached"}}
+    fake = FakeResults().backend("sqlite3", 0.02).backend("sqld", 1.0, kind="server", capabilities=unreachable)
+    python = report.recommend(Run("r", fake.results))[3]
+    assert "Phase 2: no backend in it was reached by a second client" in python
+    assert "Phase 3: no Python backend of this phase (kind orm) ran ok" in python
 
 
 def test_a_minimal_older_results_file_still_renders(tmp_path):

@@ -68,6 +68,10 @@ class StoppingRule:
     min_samples: int = 30  # ... and it has at least this many samples
     chunk_s: float = 0.05  # the wall time a chunk of rounds aims at: fine interleaving
     max_chunk_rounds: int = 20
+    # A group's cap is run in at least this many chunks (where it has the rounds), so two
+    # backends share enough cycles to be compared block by block (bench/reports/paired.py):
+    # at 20 rounds a chunk, smoke's 30 rounds were 2 chunks, too few to pair.
+    min_chunks: int = 12
     # Each process runs at least this many rounds, so its own p50 (the between-process
     # spread) means something: a slow backend's small share (turso-replica: 10 rounds) runs in
     # one process rather than in three of 3 rounds, each with its own warm-up.
@@ -184,11 +188,16 @@ class Group:
         self.warmup = max(1, -(-warmup // self.processes)) if warmup else 0
         # load_all opens every `load_every`-th round of each process's plan; a group whose
         # processes run only a few rounds each (a slow remote backend's share) reads more
-        # often, so its load_all still gets samples from every process.
-        self.params = replace(params, load_every=max(1, min(params.load_every, self.cap // self.processes // 4)))
+        # often, so its load_all still gets samples from every process, and at least
+        # ENOUGH_SAMPLES in all where the cap allows (a recommendation needs them).
+        every = min(params.load_every, self.cap // self.processes // 4, self.cap // stats.ENOUGH_SAMPLES)
+        self.params = replace(params, load_every=max(1, every))
         self.workers: list[Worker] = []
         self.samples: dict[str, list[list[int]]] = {op: [[] for _ in range(self.processes)] for op in self.names}
         self.in_order: dict[str, list[int]] = {op: [] for op in self.names}
+        # Per op, one [cycle, process, samples] per chunk, in the order of `in_order`: what
+        # pairs two backends' samples measured at the same time (bench/reports/paired.py).
+        self.chunks: dict[str, list[list[int]]] = {op: [] for op in self.names}
         self.errors = {op: 0 for op in self.names}
         self.timeouts = {op: 0 for op in self.names}
         self.examples: dict[str, list[str]] = {op: [] for op in self.names}
@@ -229,12 +238,14 @@ class Group:
         quota = self.cap // self.processes + (worker.index < self.cap % self.processes)
         return quota - self.worker_rounds[worker.index]
 
-    def add(self, worker: Worker, reply: dict) -> None:
+    def add(self, worker: Worker, reply: dict, cycle: int) -> None:
         self.rounds += reply["rounds"]
         self.worker_rounds[worker.index] += reply["rounds"]
         for op, got in reply["ops"].items():
             self.samples[op][worker.index] += got["samples_ns"]
             self.in_order[op] += got["samples_ns"]
+            if got["samples_ns"]:
+                self.chunks[op].append([cycle, worker.index, len(got["samples_ns"])])
             self.errors[op] += got["errors"]
             self.timeouts[op] += got["timeouts"]
             self.examples[op] = (self.examples[op] + got["error_examples"])[:ERROR_EXAMPLES]
@@ -344,7 +355,7 @@ def _await_ready(groups: list[Group]) -> None:
     for group in groups:
         if group.entry is None:
             slowest = max((w.round_s for w in group.workers if w.round_s), default=None)
-            group.chunk_rounds = _chunk_rounds(slowest, group.rule)
+            group.chunk_rounds = _chunk_rounds(slowest, group.rule, group.cap)
             group.slowest_round_s = slowest or 0.0
 
 
@@ -366,10 +377,10 @@ def _take_ready(group: Group, worker: Worker) -> None:
     group.phase_s["ready"] = max(group.phase_s["ready"], reply.get("ready_s", 0.0))
 
 
-def _chunk_rounds(round_s: float | None, rule: StoppingRule) -> int:
+def _chunk_rounds(round_s: float | None, rule: StoppingRule, cap: int) -> int:
     if not round_s:
         return 1
-    return max(1, min(rule.max_chunk_rounds, round(rule.chunk_s / round_s)))
+    return max(1, min(rule.max_chunk_rounds, cap // rule.min_chunks, round(rule.chunk_s / round_s)))
 
 
 def _cycle_order(active: list[Group], cycle: int, rng: random.Random) -> list[Group]:
@@ -408,10 +419,10 @@ def _interleave(groups: list[Group], rng: random.Random, progress: Callable[[str
                 continue
             elapsed = time.monotonic() - started
             group.add_phase("rounds", elapsed)
-            group.add(worker, reply)
+            group.add(worker, reply, cycle)
             group.slowest_round_s = max(group.slowest_round_s, elapsed / count)
             # Aim the next chunks at rule.chunk_s as rounds get cheaper (load_all left out).
-            group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule)
+            group.chunk_rounds = _chunk_rounds(elapsed / count, group.rule, group.cap)
             if progress:
                 progress(group.label, group.rounds, group.cap)
         cycle += 1
@@ -527,7 +538,8 @@ def _entries(group: Group) -> Measured:
     ops = [_op_entry(group, op) for op in group.names]
     ops[OPS.index("load_all")].update(group.sizes.fields())
     if group.spec.inject:  # marked on the op itself too, so no report can mistake it for real
-        ops[OPS.index(parse_inject(group.spec.inject, [group.spec.backend]).op)]["injected"] = group.spec.inject
+        for op in parse_inject(group.spec.inject, [group.spec.backend]).ops:
+            ops[OPS.index(op)]["injected"] = group.spec.inject
     cold = group.cold
     if group.params.cold_starts:  # none asked for (smoke): no cold_start entry, not an empty one
         ops.append(op_entry(group.cls.name, COLD_START, cold["samples_ns"], len(cold["problems"]),
@@ -548,7 +560,7 @@ def _op_entry(group: Group, op: str) -> dict:
     per_process = [stats.summarize(s)["p50_ms"] for s in group.samples[op] if s]
     entry.update({"p50_ci_low_ms": low, "p50_ci_high_ms": high, "stop_reason": group.stop_reason(op),
                   "processes": len(per_process), "process_p50_ms": per_process,
-                  "between_process_cv": stats.cv(per_process)})
+                  "between_process_cv": stats.cv(per_process), "chunks": group.chunks[op]})
     if group.spec.side:
         entry["side"] = group.spec.side
     return entry

@@ -1,4 +1,5 @@
 """`storebench run --inject BACKEND.OP=+Xms|+Y%`: add a known delay to one op, to test a gate.
+`BACKEND.all=…` adds it to every op of the round (a backend slower as a whole: a ranking's test).
 
 The delay is added inside the timed call, so it lands in that op's samples exactly as a real
 slowdown of the data layer would:
@@ -28,6 +29,7 @@ from storebench.errors import UsageError
 SPEC = re.compile(r"^(?P<backend>[A-Za-z0-9_\-]+)\.(?P<op>[a-z_]+)=\+(?P<amount>\d+(?:\.\d+)?)(?P<unit>ms|%)$")
 MAX_DELAY_MS = 60_000.0
 MAX_PERCENT = 10_000.0
+EVERY_OP = "all"  # BACKEND.all: every op of the round
 
 
 class InjectError(UsageError, ValueError):
@@ -40,6 +42,11 @@ class Injection:
     op: str
     unit: str  # "ms" or "%"
     amount: float
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The ops it delays."""
+        return OPS if self.op == EVERY_OP else (self.op,)
 
     def record(self) -> dict:
         """The form written to run.params.inject."""
@@ -58,8 +65,9 @@ def parse(text: str, backend_names: list[str]) -> Injection:
     if backend not in backend_names:
         raise InjectError(f"--inject {text!r}: backend {backend!r} is not in this run; "
                           f"backends being run: {', '.join(backend_names)}")
-    if op not in OPS:
-        raise InjectError(f"--inject {text!r}: unknown or untimed op {op!r}; valid ops: {', '.join(OPS)}")
+    if op not in OPS and op != EVERY_OP:
+        raise InjectError(f"--inject {text!r}: unknown or untimed op {op!r}; valid ops: {', '.join(OPS)}, "
+                          f"or {EVERY_OP} for every one of them")
     limit = MAX_DELAY_MS if unit == "ms" else MAX_PERCENT
     if not 0 < amount <= limit:
         raise InjectError(f"--inject {text!r}: the delay must be above 0 and at most {limit:g}{unit}")

@@ -248,7 +248,8 @@ def _measure(cls: type[Store], target: Target, params: Params, seed: int, settin
         for i, entry_op in enumerate(ops):
             entry_op.update(openloop.open_loop_fields(open_timing, i, load))
     if inject is not None:  # marked on the op itself too, so no report can mistake it for real
-        ops[OPS.index(inject.op)]["injected"] = inject.record()["spec"]
+        for op in inject.ops:
+            ops[OPS.index(op)]["injected"] = inject.record()["spec"]
     cold, cold_problems = cold_starts(cls.name, target, settings, params.cold_starts)
     ops.append(op_entry(cls.name, COLD_START, cold, len(cold_problems), cold_problems[:ERROR_EXAMPLES]))
     mark_failures(entry, problem, ops)
@@ -310,7 +311,8 @@ def _calls(store: Store, names: Sequence[str], steps: Sequence[tuple[str, tuple]
     and the injected delay (if any) wrapped around its op's method."""
     methods = {name: getattr(store, name) for name in names}
     if inject is not None:
-        methods[inject.op] = wrap(methods[inject.op], inject)
+        for op in inject.ops:
+            methods[op] = wrap(methods[op], inject)
     calls = []
     for op, args in steps:
         calls.append((names.index(op), methods[op], args))

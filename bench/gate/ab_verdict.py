@@ -106,17 +106,23 @@ def decide(cells: Mapping[tuple[str, str], Sequence[Pair]], metrics: Sequence[st
     return verdicts
 
 
-def _interval(v: Verdict, family: int, alpha: float) -> None:
+def interval(ratios: Sequence[float], family: int, alpha: float) -> tuple[float, float, float]:
+    """The geometric mean of per-pair ratios and its Student-t interval on K - 1 degrees of
+    freedom, two-sided at 1 - alpha/family (Bonferroni over `family` comparisons)."""
     # Imported here: `storebench run` renders its reports through a module that imports this
     # one (the A/B page), and scipy.stats was 0.8 s of a 20 s smoke run.
     from scipy.stats import t as student_t
 
-    logs = np.log(np.asarray(v.ratios))
+    logs = np.log(np.asarray(ratios))
     k = len(logs)
     mean = float(logs.mean())
     se = float(logs.std(ddof=1)) / math.sqrt(k)
     half = float(student_t.ppf(1 - alpha / (2 * family), k - 1)) * se
-    v.estimate, v.low, v.high = math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+
+
+def _interval(v: Verdict, family: int, alpha: float) -> None:
+    v.estimate, v.low, v.high = interval(v.ratios, family, alpha)
     limit = 1 + v.min_effect
     if v.low > 1 and v.estimate >= limit:
         v.verdict = REGRESSION

@@ -234,6 +234,10 @@ class OpResult(Record):
     process_p50_ms: list[float | None] | None = key("one p50 per process", optional=True)
     between_process_cv: float | None = key("coefficient of variation of those p50s (null with fewer than two)",
                                            optional=True)
+    chunks: list[list[int]] | None = key("closed loop: one `[cycle, process, samples]` per chunk of rounds, in the "
+                                         "order of `samples_ns`: the interleaving cycle it ran in (shared by every "
+                                         "backend of the run), the worker process, its samples of this op; pairs "
+                                         "two backends' samples measured at the same time", optional=True)
     store_conversations_min: int | None = key("load_all: fewest conversations a timed call returned (counted "
                                               "after the clock read)", optional=True)
     store_conversations_max: int | None = key("load_all: most conversations returned", optional=True)

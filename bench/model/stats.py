@@ -8,6 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 
 PERCENTILES = (50, 90, 95, 99)
+# An op's figure enters a recommendation only with this many samples from at least two
+# processes (issue 32): the coordinator samples every backend's load_all at least this often
+# where its rounds allow.
+ENOUGH_SAMPLES = 20
 
 
 def summarize(samples_ns: Sequence[int]) -> dict:

@@ -48,6 +48,17 @@ SEED_OPTIONS: tuple[SeedOption, ...] = (
     SeedOption("not in the seed: Turso's new engine", None, ("pyturso",)),
 )
 
+# The document's app is a Next.js app: its own stack is these Node and browser systems, each
+# with the phase of the document it answers (1 single machine now, 2 cross-device next, 3 the
+# typed layer). Every other backend is a Python client, answered "for a Python app".
+APP_STACK: dict[str, int] = {
+    "better-sqlite3": 1, "node-libsql": 1, "nextjs-routes": 1,
+    "browser-turso": 2, "node-turso": 2, "node-sqld": 2,
+    "drizzle-turso": 3, "drizzle": 3, "prisma": 3,
+}
+# The document's current design (Next.js routes over a file), compared with the phase-1 choice.
+CURRENT_DESIGN = "nextjs-routes"
+
 # The Node system each Python equivalent stands in for.
 EQUIVALENT_OF: dict[str, str] = {b: o.node_system or o.option for o in SEED_OPTIONS for b in o.equivalents}
 

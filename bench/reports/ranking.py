@@ -1,5 +1,5 @@
-"""Intervals and ties: every p50 the reports show comes with its interval, and two figures
-whose intervals overlap are a tie, never a ranking picked by luck.
+"""Intervals: every p50 the reports show comes with its interval. (Backends are ranked by
+paired comparison, bench/reports/paired.py, not by whether these intervals overlap.)
 
 A p50's interval is the op entry's own `p50_ci_low_ms`/`p50_ci_high_ms` when the run recorded
 them, else the distribution-free 95 % order-statistic interval of its raw samples
@@ -32,11 +32,6 @@ class Figure:
             return None
         return max(self.value - self.low, self.high - self.value) / self.value
 
-    def overlaps(self, other: Figure) -> bool:
-        if self.low is None or self.high is None or other.low is None or other.high is None:
-            return self.value == other.value
-        return self.low <= other.high and other.low <= self.high
-
 
 def p50_figure(entry: OpResult) -> Figure | None:
     """The op entry's p50 with its interval (None when it has no p50)."""
@@ -63,23 +58,8 @@ def total(figures: Sequence[Figure]) -> Figure:
     return Figure(value, sum(lows), sum(highs))
 
 
-def leaders(ranked: Sequence[tuple[str, Figure]]) -> list[tuple[str, Figure]]:
-    """The first of a list sorted by value and every later one whose interval overlaps it:
-    the ones that tie for first place."""
-    if not ranked:
-        return []
-    first = ranked[0][1]
-    return [ranked[0]] + [(n, f) for n, f in ranked[1:] if f.overlaps(first)]
-
-
 def fmt_interval(figure: Figure, fmt) -> str:
     """"1.23 [1.20–1.27]", or "1.23 [no interval: too few samples]"."""
     if figure.low is None or figure.high is None:
         return f"{fmt(figure.value)} [no interval: too few samples]"
     return f"{fmt(figure.value)} [{fmt(figure.low)}–{fmt(figure.high)}]"
-
-
-def tie_spread(group: Sequence[tuple[str, Figure]]) -> str:
-    """"±4 %": the widest relative spread in a tied group."""
-    spreads = [f.spread for _, f in group if f.spread is not None]
-    return f"±{max(spreads) * 100:.0f} %" if spreads else "± an unknown spread"

@@ -10,15 +10,16 @@ overhead_ratio, samples_ns …) may be missing: older files still render.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from storebench.core.workload import ALL_OPS, COLD_START, OPS
+from storebench.model import stats
 from storebench.model.pytest_benchmark_json import load_any
 from storebench.model.results import BackendResult, Capability, Host, OpResult, Results, Sweep
-from storebench.reports import claims, labels, ranking
+from storebench.reports import claims, labels, outliers, paired, ranking
 from storebench.reports import document as doc
 from storebench.reports import plots as plots_mod
 from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
@@ -321,8 +322,29 @@ def capability_evidence(run: Run) -> list[Block]:
 
 # ---------------------------------------------------------------- recommendation
 
+PHASE_KINDS = {1: ("embedded", "api"), 2: ("remote", "server", "replica"), 3: ("orm",)}
+PHASE_HEADS = {1: "Phase 1, single machine now", 2: "Phase 2, cross-device next", 3: "Phase 3, type safety later"}
+APP = "the Next.js app"
+DURABILITY_KEYS = ("crash_durability",)  # and any later probe whose key names durability
 
-def _ok_backends(run: Run) -> list[tuple[str, BackendResult, Figure]]:
+
+@dataclass(frozen=True)
+class Decision:
+    """One phase's answer for one stack: the names it recommends (the leader and those tied
+    with it; none when it cannot answer), how they tie, and the sentence."""
+
+    stack: str  # "node" (the document's Next.js app) or "python"
+    phase: int
+    names: tuple[str, ...]
+    ties: tuple[str, ...]  # per tied name: paired.TIE or paired.UNRESOLVED
+    text: str
+    others: tuple[paired.Comparison, ...] = ()  # every other candidate against the first name
+
+
+Candidate = tuple[str, BackendResult, Figure]
+
+
+def _ok_backends(run: Run) -> list[Candidate]:
     """Backends with status ok and all five operations measured, cheapest round first."""
     out = []
     for name, entry in run.entries().items():
@@ -337,85 +359,224 @@ def _capability(entry: BackendResult, probe: str) -> str | None:
     return found.result if found else None
 
 
+def _durability(entry: BackendResult) -> tuple[str, str] | None:
+    """(probe key, result) of the backend's durability probe, whatever its key (None: not probed)."""
+    caps = entry.capabilities or {}
+    key = next((k for k in DURABILITY_KEYS if k in caps), None) or next((k for k in caps if "durab" in k), None)
+    return (key, str(caps[key].result)) if key else None
+
+
 def _cold(run: Run, name: str) -> str:
     found = run.data.op(name, COLD_START)
     return f"; cold start p50 {p50_text(found)} ms" if found and found.n else ""
 
 
-def _chosen(run: Run, candidates: list[tuple[str, BackendResult, Figure]], why: str) -> str:
-    """The cheapest candidate, or the candidates that tie with it within their spread."""
-    tied = ranking.leaders([(name, cost) for name, _, cost in candidates])
+def _chosen(run: Run, candidates: list[Candidate], why: str) -> tuple[paired.Ranking, str]:
+    """The cheapest candidate by paired comparison (bench/reports/paired.py), or the candidates
+    that tie with it: within the practical margin, or not resolved, and which."""
     entries = {name: entry for name, entry, _ in candidates}
-    if len(tied) == 1:
-        name, cost = tied[0]
-        return (f"{labels.prose(name, entries[name])}, {why}: {ranking.fmt_interval(cost, fmt_ms)} ms "
-                f"for one of each op{_cold(run, name)}.")
-    names = [labels.prose(n, entries[n]) for n, _ in tied]
-    costs = "; ".join(f"`{n}` {ranking.fmt_interval(c, fmt_ms)} ms" for n, c in tied)
-    return (f"{', '.join(names[:-1])} and {names[-1]} tie within {ranking.tie_spread(tied)} ({why}; their "
-            f"per-round costs' 95 % intervals overlap, so the order between them is noise): {costs}.")
+    costs = {name: cost for name, _, cost in candidates}
+    ranked = paired.rank(run.data, [name for name, _, _ in candidates])
+    assert ranked is not None  # candidates is never empty here
+    leader = ranked.leader
+    cost = f"{ranking.fmt_interval(costs[leader], fmt_ms)} ms for one of each op{_cold(run, leader)}"
+    if not ranked.tied:
+        runner = f"; {ranked.others[0].inverse().text()}{_blocks(ranked.others[0])}" if ranked.others else ""
+        return ranked, f"{labels.prose(leader, entries[leader])}, {why}: {cost}{runner}."
+    names = [labels.prose(n, entries[n]) for n in [leader] + [c.backend for c in ranked.tied]]
+    reasons = "; ".join(_tie_reason(c) for c in ranked.tied)
+    return ranked, f"{', '.join(names[:-1])} and {names[-1]} tie ({why}; `{leader}` {cost}): {reasons}."
 
 
-def _phase1(run: Run, ok: list[tuple[str, BackendResult, Figure]]) -> str:
-    head = "**Phase 1, single machine now:**"
-    durable = [t for t in ok if _capability(t[1], "crash_durability") in ("yes", None)]
-    if not durable:
-        return f"{head} no backend ran ok with all five operations measured and its acknowledged writes kept."
-    probed = all(_capability(t[1], "crash_durability") == "yes" for t in durable)
-    kept = ("whose acknowledged writes survived a killed writer" if probed
-            else "whose acknowledged writes survived a killed writer where probed (not all were)")
-    text = f"{head} " + _chosen(run, durable, f"the lowest cost among ok backends {kept}")
-    current = round_cost(run, "api-routes")
-    name, _, cost = durable[0]
-    if current is not None and name != "api-routes":
-        text += (f" The seed's current design, {labels.prose('api-routes')}, costs "
-                 f"{ranking.fmt_interval(current, fmt_ms)} ms ({current.value / cost.value:.1f}× the cheapest).")
-    return text
+def _blocks(c: paired.Comparison) -> str:
+    return f" (paired over {c.blocks} blocks of the interleaving)" if c.estimate is not None else ""
 
 
-def _phase2(run: Run, ok: list[tuple[str, BackendResult, Figure]]) -> str:
-    head = "**Phase 2, cross-device next:**"
-    remote = [t for t in ok if _capability(t[1], "cross_device") == "yes"]
+def _tie_reason(c: paired.Comparison) -> str:
+    if c.outcome == paired.TIE:
+        return f"{c.text()}{_blocks(c)}, within the ±{paired.MARGIN * 100:.0f} % margin"
+    if c.estimate is None:
+        return c.note
+    return (f"{c.text()}{_blocks(c)}: cannot be resolved (the interval straddles 1 and reaches past the "
+            f"±{paired.MARGIN * 100:.0f} % margin)")
+
+
+def _thin(run: Run, names: Sequence[str]) -> str:
+    """Which figures of these backends have fewer than stats.ENOUGH_SAMPLES samples or
+    come from fewer than two processes, and why (their share of the rounds)."""
+    found = []
+    for name in names:
+        short = [o for op in OPS if (o := run.data.op(name, op)) and
+                 (o.n < stats.ENOUGH_SAMPLES or (o.processes or 0) < 2)]
+        if not short:
+            continue
+        rounds = (run.data.backend(name) or BackendResult(name=name, status="?")).rounds or {}
+        every = rounds.get("load_every", 1)
+        share = (f" (it ran {rounds['timed']} rounds, {rounds.get('fraction', 1):g} of the profile's, load_all in "
+                 f"{'every round' if every == 1 else f'one round in {every}'})" if "timed" in rounds else "")
+        shapes = {(o.n, o.processes) for o in short}
+        figures = (f"every op {_samples(short[0])}" if len(short) == len(OPS) and len(shapes) == 1
+                   else ", ".join(f"{o.op} {_samples(o)}" for o in short))
+        found.append(f"`{name}` {figures}{share}")
+    if not found:
+        return ""
+    return (f" Thin figures (fewer than {stats.ENOUGH_SAMPLES} samples or from one process): "
+            + "; ".join(found) + ".")
+
+
+def _samples(o: OpResult) -> str:
+    processes = "unrecorded processes" if o.processes is None else \
+        f"{o.processes} process{'es' if o.processes != 1 else ''}"
+    return f"{o.n} samples from {processes}"
+
+
+def _named(ranked: paired.Ranking) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (ranked.leader, *(c.backend for c in ranked.tied)), tuple(c.outcome for c in ranked.tied)
+
+
+def _decision(run: Run, stack: str, phase: int, candidates: list[Candidate], why: str,
+              extra: Callable[[paired.Ranking], str] = lambda ranked: "") -> Decision:
+    ranked, text = _chosen(run, candidates, why)
+    names, ties = _named(ranked)
+    text += (extra(ranked) + _thin(run, mine_names(candidates))  # every candidate's figures entered the ranking
+             + outliers.text(run.data, names, OPS))
+    return Decision(stack, phase, names, ties, text, tuple(ranked.others))
+
+
+def _phase1(run: Run, stack: str, ok: list[Candidate]) -> Decision | str:
+    """The single-machine answer: the cheapest whose acknowledged writes were kept where the
+    durability probe ran (no durability claim where it did not)."""
+    kept = [t for t in ok if (_durability(t[1]) or ("", "yes"))[1] == "yes"]
+    if not kept:
+        return "no backend ran ok with all five operations measured and its acknowledged writes kept"
+    probed = [t[0] for t in kept if _durability(t[1])]
+    if len(probed) == len(kept):
+        why = "the lowest cost among ok backends that kept their acknowledged writes in the durability probe"
+    elif probed:
+        why = (f"the lowest cost among ok backends that kept their acknowledged writes where the durability probe "
+               f"ran (not probed: {', '.join(f'`{t[0]}`' for t in kept if t[0] not in probed)})")
+    else:
+        why = "the lowest cost among ok backends; durability was not probed in this run"
+    return _decision(run, stack, 1, kept, why, _current_design if stack == "node" else lambda ranked: "")
+
+
+def _current_design(ranked: paired.Ranking) -> str:
+    """The document's current design against the phase-1 choice, when it is not the choice."""
+    current = next((c for c in ranked.others if c.backend == labels.CURRENT_DESIGN and not c.ties), None)
+    return f" The document's current design: {current.text()}{_blocks(current)}." if current else ""
+
+
+def _phase2(run: Run, stack: str, ok: list[Candidate]) -> Decision | str:
+    remote = [t for t in ok if _capability(t[1], "cross_device") != "no"]
     if not remote:
-        return (f"{head} no backend in this run was reached by a second client with only a URL and token "
-                "(cross-device probe = yes); run the server backends to decide this phase.")
-    # Enforced auth first; among those, the cheapest (ties within the spread stay ties).
-    authed = [t for t in remote if _capability(t[1], "auth_enforced") == "yes"] or remote
+        return "no backend in it was reached by a second client with only a URL and token (cross-device probe)"
+    probed = [t for t in remote if _capability(t[1], "cross_device") == "yes"]
+    if not probed:
+        return _decision(run, stack, 2, remote, "the lowest cost among the cross-device architectures; "
+                         "reachability was not probed in this run")
+    # Enforced auth first; among those, the cheapest (ties stay ties).
+    authed = [t for t in probed if _capability(t[1], "auth_enforced") == "yes"] or probed
     namespace = all(cross_device_basis((t[1].capabilities or {}).get("cross_device")) == "namespace"
                     for t in authed)
     reached = ("a client in another network namespace reached with only a URL and token" if namespace
                else "a second process reached with only a URL and token (on loopback: not shown from another device)")
-    auth = "enforced auth" if authed is not remote else "none of them enforced auth"
-    return f"{head} " + _chosen(run, authed, f"the lowest cost among backends {reached}, {auth}")
+    auth = "enforced auth" if authed is not probed else "none of them enforced auth"
+    return _decision(run, stack, 2, authed, f"the lowest cost among backends {reached}, {auth}")
 
 
-def _phase3(run: Run, ok: list[tuple[str, BackendResult, Figure]]) -> str:
-    head = "**Phase 3, type safety later:**"
-    # The seed's phase 3 is a typed layer over the cross-device store, so reachable ones come first.
-    typed = [t for t in ok if t[1].kind == "orm"]
-    if not typed:
-        return f"{head} no typed query layer (kind `orm`) ran ok in this run."
-    reachable = [t for t in typed if _capability(t[1], "cross_device") == "yes"] or typed
-    text = f"{head} " + _chosen(run, reachable, "the lowest-cost typed query layer (kind `orm`; type safety itself "
-                                "is documented, not measured), cross-device first (here: "
-                                f"{_capability(reachable[0][1], 'cross_device') or 'not probed'})")
-    name = reachable[0][0]
+def _phase3(run: Run, stack: str, ok: list[Candidate], cross: Sequence[str]) -> Decision | str:
+    """The typed layer on the phase-2 choice: over one of `cross` (the cross-device
+    candidates) first, else any."""
+    if not ok:
+        return "no typed query layer (kind `orm`) ran ok"
+    over = [t for t in ok if t[1].overhead_vs in cross or _capability(t[1], "cross_device") == "yes"]
+    on = "over the cross-device store" if over else "(none ran over the cross-device store: among the local ones)"
+    decision = _decision(run, stack, 3, over or ok, f"the lowest-cost typed query layer {on} (type safety itself "
+                         "is documented, not measured)")
+    name = decision.names[0]
     ratios = [(o.overhead_ratio, o.overhead_vs or "raw driver")
               for o in run.data.indexed_ops() if o.backend == name and o.overhead_ratio]
     if ratios:
         values = [r for r, _ in ratios]
-        text += f" `{name}` costs {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`."
-    return text
+        text = decision.text + f" `{name}` costs {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`."
+        decision = replace(decision, text=text)
+    return decision
+
+
+def _in_stack(stack: str, name: str, entry: BackendResult, phase: int) -> bool:
+    if stack == "node":
+        return labels.APP_STACK.get(name) == phase
+    return name not in labels.APP_STACK and entry.kind in PHASE_KINDS[phase]
+
+
+def _missing(run: Run, phase: int, answered: Sequence[str] = ()) -> str:
+    """The Node app's systems of a phase that are not in its answer, each with its status."""
+    entries = run.entries()
+    systems = [n for n, p in labels.APP_STACK.items() if p == phase and n not in answered]
+    return "; ".join(f"`{n}` {status_text(entries[n]) if n in entries else NOT_IN_RUN}" for n in systems)
+
+
+def decisions(run: Run) -> list[Decision | tuple[str, int, str]]:
+    """Each phase's decision for the Node app, then for a Python app; a phase that cannot be
+    answered is (stack, phase, why not)."""
+    ok = _ok_backends(run)
+    out: list[Decision | tuple[str, int, str]] = []
+    for stack in ("node", "python"):
+        cross: list[str] = []
+        for phase in (1, 2, 3):
+            mine = [t for t in ok if _in_stack(stack, t[0], t[1], phase)]
+            if phase == 2:
+                cross = [t[0] for t in mine]
+            if not mine:
+                out.append((stack, phase, f"none of its systems of this phase ran ok with all five operations "
+                                          f"measured ({_missing(run, phase)})" if stack == "node" else
+                            f"no Python backend of this phase (kind {' or '.join(PHASE_KINDS[phase])}) ran ok "
+                            "with all five operations measured"))
+                continue
+            found = (_phase1(run, stack, mine) if phase == 1 else _phase2(run, stack, mine) if phase == 2
+                     else _phase3(run, stack, mine, cross))
+            if isinstance(found, Decision) and stack == "node" and (absent := _missing(run, phase, mine_names(mine))):
+                found = replace(found, text=f"{found.text} Based on {', '.join(f'`{n}`' for n in mine_names(mine))} "
+                                            f"only; not in this answer: {absent}.")
+            out.append(found if isinstance(found, Decision) else (stack, phase, found))
+    return out
+
+
+def mine_names(candidates: Sequence[Candidate]) -> list[str]:
+    return [name for name, _, _ in candidates]
+
+
+def _node_line(found: Decision | tuple[str, int, str]) -> str:
+    if isinstance(found, Decision):
+        return f"**{PHASE_HEADS[found.phase]}, for {APP}:** {found.text}"
+    _, phase, why = found
+    return (f"**{PHASE_HEADS[phase]}, for {APP}:** not answered: {why}. A Python client is not the app's "
+            "system, so its figures (the line for a Python app) do not answer this phase.")
+
+
+def _python_line(found: list[Decision | tuple[str, int, str]]) -> str:
+    parts = [f"{PHASE_HEADS[f.phase].split(',')[0]}: {f.text}" if isinstance(f, Decision)
+             else f"{PHASE_HEADS[f[1]].split(',')[0]}: {f[2]}." for f in found]
+    return "**For a Python app** (the Python clients measured in this run): " + " ".join(parts)
 
 
 def recommend(run: Run) -> list[str]:
-    """One sentence per seed phase, chosen from this run's measurements by stated rules."""
-    ok = _ok_backends(run)
-    return [_phase1(run, ok), _phase2(run, ok), _phase3(run, ok),
-            "Rules: cost = the five operations' p50s added (one request of each route), lowest first, among "
-            "backends with status ok; its interval adds the ops' 95 % intervals (widened to the between-process "
-            "spread where recorded). Backends whose intervals overlap the cheapest one's tie: the order between "
-            "them is within the noise. Failures are visible in the tables below."]
+    """The document's phases for its Next.js app, among its Node and browser systems; then one
+    line for a Python app; then the rules. Chosen from this run's measurements."""
+    found = decisions(run)
+    node = [f for f in found if (f.stack if isinstance(f, Decision) else f[0]) == "node"]
+    python = [f for f in found if f not in node]
+    return [*(_node_line(f) for f in node), _python_line(python),
+            "Rules: cost = the five operations' p50s added (one request of each route), among backends with status "
+            "ok; its interval adds the ops' 95 % intervals (widened to the between-process spread where recorded). "
+            "Two backends are ranked by paired comparison: blocks of interleaving cycles in which both ran (measured "
+            "at the same time), per block the ratio of their costs, and the ratios' mean with a Student-t interval "
+            f"(95 %, Bonferroni over the line's comparisons; the `ab` gate's verdict). They tie when that interval "
+            f"lies within ±{paired.MARGIN * 100:.0f} % (the practical margin: the `ab` gate's minimum effect on p50) "
+            f"or when it cannot be resolved; each tie says which. Every figure of a named backend needs "
+            f"{stats.ENOUGH_SAMPLES} samples from two processes, or the line names it as thin. The Next.js app's "
+            "lines choose among its own Node and browser systems only; Python equivalents answer the Python line. "
+            "Failures are visible in the tables below."]
 
 
 # ---------------------------------------------------------------- documents
@@ -510,6 +671,12 @@ def op_table(run: Run, op: str) -> Table:
         row.append(Cell(f"`{run.data.where(o)}`"))
         rows.append(row)
     return Table(headers + ["results key"], rows)
+
+
+def outlier_blocks(run: Run, op: str) -> list[Block]:
+    """Under an op's table: each p50 more than 3× its closest peer's (same op and kind), with its reason."""
+    found = outliers.of_op(run.data, op)
+    return [Bullets([f"Outlier: {f.text()}." for f in found])] if found else []
 
 
 def overhead_blocks(run: Run) -> list[Block]:
@@ -671,7 +838,7 @@ def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]
                                 "ops/s is single-client service throughput. Emulated conditions are labelled."),
                            Heading(2, "Harness overhead floor", "overhead"), *overhead_blocks(run)]
     for op in op_names([run.data]):
-        blocks += [Heading(2, f"`{op}`", f"op-{op}"), op_table(run, op)]
+        blocks += [Heading(2, f"`{op}`", f"op-{op}"), op_table(run, op), *outlier_blocks(run, op)]
     blocks += [Heading(2, "The seed's figures beside ours", "seed-figures"),
                Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
                     "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
