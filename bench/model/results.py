@@ -179,6 +179,9 @@ class BackendResult(Record):
     writes: dict[str, Any] | None = key("acknowledged, unacknowledged, unacknowledged_applied, "
                                         "unacknowledged_not_applied, uncertain_conversations, lost (docs/failures.md)",
                                         optional=True)
+    measured_s: float | None = key("swarm: the timed window every user measured, s (the shortest user's, from the "
+                                   "go to its end): below run.duration_s when users were stopped early, and the "
+                                   "backend then failed", optional=True)
     wall_s: float | None = key("the backend's own share of the run's wall time, s (closed loop: phase_s without "
                                "ready, as backends are interleaved)", optional=True)
     phase_s: dict[str, float] | None = key("closed loop, seconds: ready (its slowest worker's start-up, provisioning, "

@@ -47,6 +47,14 @@ from storebench.model.secrets import scrub
 
 REQUEST_TYPE = "storebench"
 POLL_S = 0.05
+# Between rounds a user yields through the event loop, not with Locust's `gevent.sleep(0)`:
+# a zero sleep switches only to greenlets that are ready, and gevent looks at its timers and
+# sockets again only every 50 such switches. With a driver that blocks the process (libsql),
+# 50 rounds of sqld went by without a heartbeat, the master counted every worker missing and
+# stopped the test ("The last worker went missing") a few seconds into the window. Any
+# positive sleep waits for the next loop iteration, where heartbeats and the master's
+# messages are handled: then a worker is silent for at most one round of each of its users.
+YIELD_S = 1e-6
 log = logging.getLogger("storebench.swarm")
 
 
@@ -76,7 +84,7 @@ class StoreUser(User):
 
     abstract = True
     backend: str
-    wait_time = constant(0)
+    wait_time = constant(YIELD_S)
 
     def on_start(self) -> None:
         env_runner = self.environment.runner
@@ -95,6 +103,8 @@ class StoreUser(User):
         self.scheduled = 0  # timed calls so far (plan steps and extra ops): the next open-loop slot
         self.pending: tuple[int, int] | None = None  # the round being timed: (first plan index, steps)
         self.finished = False
+        self.begin_ns = 0  # the go, on this process's clock (0: not yet)
+        self.offsets: array | None = None
         try:
             self.store = cls.opened(target, Settings(**self.config.settings))
             self.store.preload(self.workload.initial_state)
@@ -124,7 +134,7 @@ class StoreUser(User):
             gevent.sleep(1)  # idle until the master stops the run
             return
         if self.window_over():
-            self.finish()
+            self.finish(window_over=True)
             return
         timing = self.run_round(warmup=False)
         self.fire_events(timing)
@@ -168,12 +178,15 @@ class StoreUser(User):
                 fire(request_type=REQUEST_TYPE, name=op, response_time=0, response_length=0,
                      exception=RuntimeError(example), context={})
 
-    def finish(self) -> None:
+    def finish(self, window_over: bool) -> None:
         """Close the store and ship everything to the master: first Locust's own statistics
-        (so the master's Locust figures include this user's last events), then our samples."""
+        (so the master's Locust figures include this user's last events), then our samples
+        with how long this user measured (`window_over` False: it was stopped before its end)."""
         if self.finished:
             return
         self.finished = True
+        self.record.window_ns = time.perf_counter_ns() - self.begin_ns if self.begin_ns else 0
+        self.record.cut_short = not window_over
         if self.pending is not None:  # stopped inside a round: its writes are unacknowledged
             first, count = self.pending
             self.record.rounds += 1
@@ -195,7 +208,7 @@ class StoreUser(User):
 
     def on_stop(self) -> None:
         if hasattr(self, "record"):
-            self.finish()
+            self.finish(window_over=bool(self.begin_ns) and self.window_over())
 
 
 for _name in backends.names():
@@ -211,6 +224,7 @@ class Master:
         self.config = config
         self.ready: dict[str, str | None] = {}
         self.collector = swarm_records.Collector()
+        self.missing: set[str] = set()  # workers Locust counted missing (no heartbeat) during the window
         self.load_start = results.load_average()
         self.started_at = results.now_iso()
         # A custom option: Locust forwards it to the workers with every spawn message.
@@ -238,8 +252,10 @@ class Master:
         problem = self.wait_ready()
         if problem is None:
             self.environment.runner.send_message("storebench_go", {})
+            log.info("storebench: go, a timed window of %g s", self.config.duration_s)
             end = time.monotonic() + self.config.duration_s + self.config.grace_s
             while len(self.collector.done) < self.config.users and time.monotonic() < end:
+                self.missing.update(worker.id for worker in self.environment.runner.clients.missing)
                 gevent.sleep(POLL_S)
         # Users still running stop now; a worker sends what they measured before its "stopped".
         self.environment.runner.stop()
@@ -288,7 +304,11 @@ class Master:
                                        openloop.OpenLoop(config.rate, config.arrivals) if config.rate else None)
         for op in ops:
             op["locust"] = locust_figures(self.environment.runner.stats, op["op"])
+        entry["measured_s"] = swarm_records.measured_s(users)
         failures = problems or ([f"content after run differs: {check}"] if check else [])
+        window = swarm_records.window_problem(users, config.duration_s, len(self.missing), config.workers)
+        if window:
+            failures.append(window)
         if any(o["errors"] for o in ops):
             failures.append("errors in " + ", ".join(f"{o['op']} ({o['errors']})" for o in ops if o["errors"]))
         if failures:
