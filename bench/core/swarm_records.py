@@ -186,10 +186,11 @@ def user_plan(params: Params, seed: int, rounds: int) -> tuple[Workload, list[St
 
 
 def check_writes(params: Params, users: Sequence[UserRecord],
-                 actual: Sequence[Conversation]) -> tuple[str | None, dict]:
+                 actual: Sequence[Conversation] | None) -> tuple[str | None, dict]:
     """No acknowledged write lost, over every user (bench/core/safety.py): users touch only their
     own conversations, so their plans concatenated are one plan of disjoint steps. Other
-    conversations in the store (a given server's earlier data) are not ours and are left out."""
+    conversations in the store (a given server's earlier data) are not ours and are left out.
+    `actual` None: the store could not be read (what is lost is unknown)."""
     clients = []
     for u in users:
         workload, plan = user_plan(params, u.seed, u.rounds)

@@ -249,11 +249,32 @@ def capability_cell(run: Run, backend: str, probe: str) -> Cell:
                 f"{run.source} {run.data.where(entry)}.capabilities.{probe}")
 
 
+def writes_text(entry: BackendResult) -> str:
+    """What the run's own content check found of its acknowledged writes: one lost, none of
+    them lost, or unknown (the store was not checked: no record, or `lost` null; the status
+    says why)."""
+    writes = entry.writes or {}
+    if writes.get("lost") is None or str(entry.checks.get("after_run")).startswith("not checked"):
+        return "unknown: not checked"
+    if writes["lost"]:
+        return f"lost: {writes['lost'][0]}"
+    return f"none of {writes.get('acknowledged', 0):,} lost"
+
+
+def writes_cell(run: Run, backend: str) -> Cell:
+    entry = run.data.backend(backend)
+    if entry is None:
+        return Cell("–")
+    return Cell(writes_text(entry), MEASURED, None, f"{run.source} {run.data.where(entry)}.writes")
+
+
 def capability_table(run: Run) -> Table:
     rows = []
     for row in matrix_rows(run):
-        rows.append(_backend_cells(row, run) + [capability_cell(run, row.backend, p) for p, _ in PROBES])
-    return Table(["option (seed)", "backend", "status", *(label for _, label in PROBES)], rows)
+        rows.append(_backend_cells(row, run) + [writes_cell(run, row.backend)] +
+                    [capability_cell(run, row.backend, p) for p, _ in PROBES])
+    return Table(["option (seed)", "backend", "status", "acknowledged writes lost in the run",
+                  *(label for _, label in PROBES)], rows)
 
 
 def cross_device_basis(result: Capability | None) -> str | None:

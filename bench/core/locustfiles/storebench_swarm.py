@@ -39,7 +39,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from storebench import backends
 from storebench.backends.base import Settings
-from storebench.core import openloop, runner, swarm, swarm_records
+from storebench.core import openloop, runner, safety, swarm, swarm_records
 from storebench.core.timing import time_open_loop, time_steps
 from storebench.core.workload import OPS
 from storebench.model import results
@@ -320,19 +320,21 @@ class Master:
         return data
 
     def check_store(self, cls, target, users, entry: dict, problems: list[str]) -> tuple[str | None, dict]:
-        """Describe the store and run the safety check over every user's plan."""
+        """Describe the store and run the safety check over every user's plan. Not checked:
+        what is lost is unknown (null), and with a user's report missing every count is."""
         try:
             store = cls.opened(target, Settings(**self.config.settings))
             try:
                 entry.update(store.describe())
                 if problems:
-                    return f"not checked: {problems[0]}", {}
+                    return f"not checked: {problems[0]}", dict.fromkeys(safety.KEYS)
                 return swarm_records.check_writes(self.config.params(), users, store.load_all())
             finally:
                 store.close()
         except Exception as exc:
             message = scrub(f"{type(exc).__name__}: {exc}", [target.auth_token])[:300]
-            return f"not checked: the store could not be read after the run ({message})", {}
+            return (f"not checked: the store could not be read after the run ({message})",
+                    swarm_records.check_writes(self.config.params(), users, None)[1])
 
 
 def locust_figures(stats, op: str) -> dict | None:
