@@ -34,6 +34,7 @@ import gevent
 import locust
 from gevent.event import Event
 from locust import User, constant, events, task
+from locust import runners as locust_runners
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -55,6 +56,11 @@ POLL_S = 0.05
 # positive sleep waits for the next loop iteration, where heartbeats and the master's
 # messages are handled: then a worker is silent for at most one round of each of its users.
 YIELD_S = 1e-6
+# Heartbeats (1 s apart) the master lets a worker miss before it counts it missing; Locust's
+# own is 3. A worker whose driver blocks is still silent for one round of each of its users,
+# and on a loaded machine (other jobs on both cores) 4 users' rounds on sqld took over 3 s:
+# a 3 s run lost a worker. A worker silent for longer fails the run (window_problem).
+HEARTBEAT_LIVENESS = 15
 log = logging.getLogger("storebench.swarm")
 
 
@@ -349,6 +355,7 @@ def locust_figures(stats, op: str) -> dict | None:
 @events.init.add_listener
 def on_init(environment, **_) -> None:
     if isinstance(environment.runner, MasterRunner):
+        locust_runners.HEARTBEAT_LIVENESS = HEARTBEAT_LIVENESS  # read when a worker connects and at each heartbeat
         environment.storebench_master = Master(environment, swarm.SwarmConfig.from_json(os.environ[swarm.CONFIG_ENV]))
     elif isinstance(environment.runner, WorkerRunner):
         environment.runner.register_message("storebench_go", WORKER.on_go)
