@@ -102,12 +102,13 @@ def merge(parts: Sequence[dict | None]) -> dict:
     merged: dict = {}
     for key in KEYS:
         values = [(part or {}).get(key) for part in parts]
-        if any(v is None for v in values):
+        known = [v for v in values if v is not None]
+        if len(known) < len(values):
             merged[key] = None
         elif key == "lost":
-            merged[key] = [x for v in values for x in v][:LOST_EXAMPLES]
+            merged[key] = [x for v in known for x in v][:LOST_EXAMPLES]
         else:
-            merged[key] = sum(values)
+            merged[key] = sum(known)
     return merged
 
 
