@@ -22,6 +22,7 @@ from typing import Literal
 from storebench.backends.base import Capabilities, Settings, StoreError, Target
 from storebench.backends.hrana_batch import HranaBatchStore
 from storebench.servers import sqld_server
+from storebench.servers.managed import data_holders, holding_data
 from storebench.servers.wan_proxy import Counters, WanProxy
 
 URL_VARIABLE = "TURSO_DATABASE_URL"
@@ -71,7 +72,8 @@ def emulated_turso(workdir: Path, rtt_ms: float) -> Iterator[Target]:
     """sqld with JWT auth behind the WAN proxy; the target's url is the proxy's (http://)."""
     private_key, key_file = new_key_pair(workdir)
     with sqld_server.running_sqld(workdir, jwt_key_file=key_file) as server:
-        with WanProxy(server.port, rtt_ms, workdir) as proxy:
+        with WanProxy(server.port, rtt_ms, workdir) as proxy, \
+                holding_data(f"http://127.0.0.1:{proxy.port}", data_holders(server.url)):
             yield Target(url=f"http://127.0.0.1:{proxy.port}", auth_token=mint_token(private_key), extra={
                 "emulated": EMULATION, "rtt_ms": rtt_ms, "round_trip_counter": str(proxy.counter_path),
                 "server_version": sqld_server.server_version(server.url),

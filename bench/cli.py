@@ -497,6 +497,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-pairs {args.max_pairs} is below --pairs {args.pairs}")
     metrics = check.parse_metrics(args.metric)
     alpha = check.parse_alpha(args.alpha)
+    ab.check_rounds(args.rounds, metrics)
     python = {side: ab.check_python(side, getattr(args, f"{side}_python")) for side in ab.SIDES}
     inject = {side: getattr(args, f"{side}_inject") for side in ab.SIDES}
     for spec in inject.values():
@@ -521,6 +522,9 @@ def cmd_ab(args: argparse.Namespace) -> int:
         args.summary.write_text(text, encoding="utf-8")
     print(text)
     print(f"results: {args.out}")
+    if outcome.overall == ab_verdict.NOT_JUDGED:  # as `check`: a job that judged nothing is no pass
+        print(f"storebench: error: no comparison could be judged "
+              f"({ab_verdict.why_not_judged(outcome.verdicts, ab.failures(outcome))})", file=sys.stderr)
     return outcome.exit_code
 
 

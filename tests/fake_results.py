@@ -17,7 +17,7 @@ from storebench.core.runner import op_entry
 from storebench.core.workload import ALL_OPS, COLD_START, OPS
 from storebench.model import results
 
-PROBE_NAMES = ("cross_device", "auth_enforced", "crash_durability", "concurrent_writers", "online_backup")
+PROBE_NAMES = ("cross_device", "auth_enforced", "process_crash", "concurrent_writers", "online_backup")
 
 
 class FakeResults:
@@ -114,7 +114,7 @@ def durable_twins(spread: float, second_median_ms: float) -> FakeResults:
         for op in ALL_OPS:
             fake.op(name, op, rng.lognormal(np.log(median * 1e6), spread, 200))
     for b in fake.data["backends"]:
-        b["capabilities"] = {"crash_durability": {"result": "yes", "evidence": "fake", "figures": {}}}
+        b["capabilities"] = {"process_crash": {"result": "yes", "evidence": "fake", "figures": {}}}
     return fake.cycles()
 
 

@@ -44,18 +44,19 @@ def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
     assert status == 1
     data = json.loads((tmp_path / "ab.json").read_text())
     regressions = {(v["backend"], v["op"]) for v in data["ab"]["verdicts"] if v["verdict"] == "regression"}
-    # The injected op; besides it, only ops of the same head processes: the spin's wake slows
-    # the next op (load_all), and under CPU contention a process that burns 5x the CPU in one
-    # op is preempted more often in its others (add_message once, with 3 hogs on 2 cores), as a
-    # real CPU-bound slowdown would be. apsw's processes never see it.
+    # The injected op is one; which others are is not the design's to say: the spin's wake
+    # slows the next op of the same process (load_all), under CPU contention a process that
+    # burns 5x the CPU in one op is preempted more often in its others (add_message, once
+    # create_conversation), and alpha bounds a false verdict's chance, not to zero.
     assert ("sqlite3", "delete_conversation") in regressions
-    assert {backend for backend, _ in regressions} == {"sqlite3"}
     assert "`sqlite3.delete_conversation` | p50 | +" in (tmp_path / "ab.md").read_text()
     assert data["ab"]["inject"] == {"base": None, "head": "sqlite3.delete_conversation=+400%"}
-    assert data["ab"]["failures"] == []  # the injection reaches sqlite3's head workers only
+    assert data["ab"]["failures"] == []
+    # The injection reaches sqlite3's head workers only.
+    injected = {(o["backend"], o["side"], o["op"]) for o in data["ops"] if "injected" in o}
+    assert injected == {("sqlite3", "head", "delete_conversation")}
     sides = {(o["side"], o["op"]): o for o in data["ops"] if o["backend"] == "sqlite3"}
     assert sides[("head", "delete_conversation")]["injected"] == "sqlite3.delete_conversation=+400%"
-    assert "injected" not in sides[("base", "delete_conversation")]
     # Every pair's samples are in the file: process i of each side is pair i.
     for side in ("base", "head"):
         entry = sides[(side, "update_title")]
@@ -68,6 +69,12 @@ def test_a_slowed_head_op_is_a_regression_named_in_the_summary(injected):
     (["--head-inject", "sqlite3.nope=+1ms"], "nope"),
     (["--pin-cpu", "9999"], "--pin-cpu 9999: not a CPU this process may use here"),
     (["--backends", "nosuch"], "unknown backend nosuch"),
+    # The issue's job: 5 rounds cannot judge a p50 (10 samples per pair and side), so even +500 %
+    # would have passed as "no regression" with 0 comparisons.
+    (["--backends", "sqlite3", "--rounds", "5", "--pairs", "3", "--max-pairs", "3",
+      "--head-inject", "sqlite3.add_message=+500%"],
+     "--rounds 5 gives each pair at most 5 samples of an op per side, and p50 needs 10: nothing could be judged"),
+    (["--rounds", "499", "--metric", "p99"], "p99 needs 500"),
 ])
 def test_bad_input_is_one_line_and_exit_2_before_anything_runs(tmp_path, capsys, args, message):
     base = ["ab", "--base-python", PY, "--head-python", PY, "--out", str(tmp_path / "ab.json")]
@@ -92,8 +99,15 @@ def test_report_of_an_ab_file_is_the_ab_page(injected):
     page = (tmp_path / "reports" / "ab.md").read_text()
     assert page.startswith("# <a id=\"ab\"></a>A/B: regression")
     assert "**Injected delay** (a gate test, not a measurement): head `sqlite3.delete_conversation=+400%`." in page
-    first_row = next(line for line in page.splitlines() if line.startswith("| `"))
-    assert first_row.startswith("| `sqlite3.delete_conversation` | p50 | +") and first_row.endswith("| regression |")
+    # Every comparison has its row, the regressions first (the injected op among them; which
+    # other ops a loaded machine flags too is not fixed, see above).
+    table = page.split("Comparisons", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    flagged = [row.endswith("| regression |") for row in rows]
+    assert len(rows) == len(json.loads((tmp_path / "ab.json").read_text())["ab"]["verdicts"])
+    assert flagged == sorted(flagged, reverse=True)
+    injected_row = next(row for row in rows if row.startswith("| `sqlite3.delete_conversation` | p50 | +"))
+    assert injected_row.endswith("| regression |")
     assert (tmp_path / "reports" / "ab.html").exists()
 
 
@@ -127,3 +141,29 @@ def test_more_pairs_are_measured_only_of_the_backends_left_undecided(monkeypatch
     assert (verdicts["sqlite3"].verdict, verdicts["sqlite3"].pairs) == ("no regression", 3)
     assert (verdicts["apsw"].verdict, verdicts["apsw"].pairs) == ("inconclusive", 9)
     assert outcome.batches == [3, 3, 3] and outcome.exit_code == 3
+
+
+def test_a_job_that_judged_nothing_is_not_a_pass(monkeypatch, tmp_path, capsys):
+    """Every head worker failed, so no pair exists: exit 2 with why in one line, as `check`,
+    and the measured base side is still in the results file."""
+    from storebench.core import coordinator
+
+    def fake_measure(specs, params, seed, settings, processes, **_):
+        """Harness logic only: base measures, head fails to start."""
+        return [coordinator.Measured(s, {"name": s.backend, "status": "ok"} if s.side == "base" else
+                                     {"name": s.backend, "status": "failed",
+                                      "reason": "ImportError: no module named nope"}, [],
+                                     {"add_message": [[100_000] * 40] * processes} if s.side == "base" else {})
+                for s in specs]
+
+    monkeypatch.setattr(coordinator, "measure", fake_measure)
+    status = main(["ab", "--base-python", PY, "--head-python", PY, "--backends", "sqlite3", "--pairs", "3",
+                   "--max-pairs", "3", "--rounds", "40", "--no-progress", "--out", str(tmp_path / "ab.json"),
+                   "--summary", str(tmp_path / "ab.md")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err == ("storebench: error: no comparison could be judged "
+                   "(sqlite3 (head): failed — ImportError: no module named nope)\n")
+    data = json.loads((tmp_path / "ab.json").read_text())
+    assert data["ab"]["overall"] == "not judged" and data["ab"]["verdicts"] == []
+    assert (tmp_path / "ab.md").read_text().startswith("### storebench ab: ⛔ nothing judged (not a pass)")

@@ -64,6 +64,7 @@ def test_too_few_pairs_are_not_judged():
 
 def test_the_summary_of_a_job_that_judged_nothing_says_so():
     text = summary_markdown(decide({("apsw", "load_all"): pairs(2)}, metrics=("p50",)))
+    assert text.startswith("### storebench ab: ⛔ nothing judged (not a pass)")
     assert "0 comparisons judged over 2 process pairs per backend, base and head interleaved." in text
     assert "Not judged: 1 (apsw.load_all p50: needs at least 3 pairs)." in text
     assert "0 comparisons judged over 0 process pairs per backend" in summary_markdown([])
@@ -79,6 +80,7 @@ def test_the_interval_widens_with_the_size_of_the_family():
     ({REGRESSION, INCONCLUSIVE, NO_REGRESSION}, REGRESSION),
     ({INCONCLUSIVE, NO_REGRESSION, NOT_JUDGED}, INCONCLUSIVE),
     ({NO_REGRESSION, NOT_JUDGED}, NO_REGRESSION),
+    ({NOT_JUDGED}, NOT_JUDGED),  # judging nothing is not a pass
 ])
 def test_the_job_verdict_is_the_worst_one(found, expected):
     verdicts = decide({("a", f"op{i}"): pairs(8) for i in range(len(found))}, metrics=("p50",))

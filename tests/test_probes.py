@@ -3,12 +3,16 @@ and all); the answers follow from what the backend's Target exposes, not from it
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from storebench import backends
+from storebench.backends.base import Target
 from storebench.capabilities import netns, probes
 from storebench.core import runner
 from storebench.core.workload import Params
+from storebench.servers.managed import data_holders
 from tests.conftest import skip_if_in_a_browser
 
 EMBEDDED_FILES = ("sqlite3", "apsw", "libsql")
@@ -45,10 +49,16 @@ def test_probe_answers_follow_from_what_the_target_exposes(probed):
     if target.url and netns.unavailable_reason() is None:  # the second client ran on another host
         assert caps["cross_device"]["figures"]["client_network"] == "namespace"
     assert caps["auth_enforced"]["result"] == ("yes" if target.auth_token else "n/a")
-    # Every acknowledged write survives the SIGKILLed writer.
-    crash = caps["crash_durability"]
-    assert crash["figures"]["acknowledged"] >= probes.CRASH_ACKS
-    assert crash["figures"]["present"] == crash["figures"]["acknowledged"] and crash["result"] == "yes"
+    # Every acknowledged write survives a SIGKILL of the process holding the data: the server
+    # this run started (restarted on the same data), else the writer of an embedded store.
+    crash = caps["process_crash"]
+    if target.url and not data_holders(target.url):
+        assert crash["result"] == "n/a" and "killing only the client would not crash it" in crash["evidence"]
+    else:
+        assert crash["figures"]["killed"] == ("server" if target.url else "writer")
+        assert crash["figures"]["acknowledged"] >= probes.CRASH_ACKS
+        assert crash["figures"]["present"] == crash["figures"]["acknowledged"] and crash["result"] == "yes"
+        assert "a process crash, not a power loss" in crash["evidence"]
     # Two writers: every write either succeeded (and is there) or is counted as an error.
     concurrent = caps["concurrent_writers"]["figures"]
     if concurrent:
@@ -101,7 +111,7 @@ def test_run_records_the_capabilities_in_the_backend_entry(settings):
     entry, _ = runner.run_backend("sqlite3", tiny, seed=1, settings=settings)
     assert entry["status"] == "ok"
     assert set(entry["capabilities"]) == set(probes.PROBES)
-    assert entry["capabilities"]["crash_durability"]["result"] == "yes"
+    assert entry["capabilities"]["process_crash"]["result"] == "yes"
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -112,3 +122,29 @@ def test_run_records_the_capabilities_in_the_backend_entry(settings):
 ])
 def test_server_dump_url_is_derived_from_the_client_url(url, expected):
     assert probes.dump_url(url) == expected
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("name", ["sqld", "api-routes"])
+def test_the_process_crash_of_a_server_backend_kills_the_server_not_only_the_client(name, settings, tmp_path):
+    """The server keeps the data, so the server is SIGKILLed (and restarted on the same data
+    and address); a killed client alone would leave the store untouched."""
+    cls = backends.get(name)
+    with cls.provision(tmp_path, settings) as target:
+        store = cls.opened(target, settings)
+        store.setup_schema()
+        store.close()
+        (holder,) = data_holders(target.url)
+        before = holder.server.pid
+        crash = probes.probe_process_crash(cls, target, settings, tmp_path)
+        assert crash["result"] == "yes" and crash["figures"]["killed"] == "server"
+        assert f"SIGKILL of the server holding the data (pid {before}; restarted on the same data)" in crash["evidence"]
+        assert holder.server.pid != before and holder.server.process().poll() is None  # a new server process
+        assert not os.path.exists(f"/proc/{before}")  # killed and reaped
+        assert crash["figures"]["present"] == crash["figures"]["acknowledged"] > 0
+
+
+def test_a_server_this_run_did_not_start_is_not_crash_probed(settings):
+    cls = backends.get("sqld")
+    crash = probes.probe_process_crash(cls, Target(url="http://127.0.0.1:9"), settings, None)
+    assert crash["result"] == "n/a" and "killing only the client would not crash it" in crash["evidence"]

@@ -3,6 +3,8 @@ the Node and browser systems of the run, then one line for a Python app (made-up
 
 from __future__ import annotations
 
+import pytest
+
 from fake_results import drifting
 
 from storebench.reports import outliers, report
@@ -59,17 +61,28 @@ def test_a_system_missing_from_a_phase_is_named_with_what_the_answer_is_based_on
 
 def test_no_durability_claim_where_the_probe_did_not_run():
     node1 = lines(drifting({"better-sqlite3": 1.0, "node-libsql": 1.2}, drift=0.1))[0]
-    assert "durability was not probed in this run" in node1 and "survived" not in node1
+    assert "the process-crash probe did not run in this run" in node1 and "kept their" not in node1
 
 
-def test_a_backend_that_lost_writes_in_a_durability_probe_is_left_out_whatever_the_probes_key():
+@pytest.mark.parametrize("key", ["process_crash", "crash_durability"])  # the older files' key too
+def test_a_backend_that_lost_writes_in_the_process_crash_probe_is_left_out(key):
     fake = drifting({"better-sqlite3": 1.0, "node-libsql": 1.2}, drift=0.1)
-    for b in fake.data["backends"]:  # a later probe's key (issue 25: the server is killed)
+    for b in fake.data["backends"]:
         result = "no" if b["name"] == "better-sqlite3" else "yes"
-        b["capabilities"] = {"server_kill_durability": {"result": result, "evidence": "fake", "figures": {}}}
+        b["capabilities"] = {key: {"result": result, "evidence": "fake", "figures": {}}}
     node1 = lines(fake)[0]
     assert node1.startswith("**Phase 1, single machine now, for the Next.js app:** `node-libsql`, the lowest cost "
-                            "among ok backends that kept their acknowledged writes in the durability probe")
+                            "among ok backends that kept their acknowledged writes when the process holding the data "
+                            "was killed (process crash)")
+
+
+def test_a_backend_not_crash_probed_is_a_candidate_named_as_not_probed():
+    fake = drifting({"better-sqlite3": 1.0, "node-libsql": 1.2}, drift=0.1)
+    for b in fake.data["backends"]:
+        result = "n/a" if b["name"] == "better-sqlite3" else "yes"
+        b["capabilities"] = {"process_crash": {"result": result, "evidence": "fake", "figures": {}}}
+    node1 = lines(fake)[0]
+    assert "`better-sqlite3`" in node1 and "where probed (not probed: `better-sqlite3`)" in node1
 
 
 def test_a_thin_figure_is_named_with_why():

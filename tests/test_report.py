@@ -96,13 +96,43 @@ def test_changing_a_value_in_the_results_changes_its_cell(tmp_path):
         f"{report.p50_text(OpResult.from_dict(op))} / {report.fmt_ms(op['p95_ms'])}")
 
     op["p50_ms"], op["p95_ms"], op["p50_ci_low_ms"], op["p50_ci_high_ms"] = 4.321, 8.765, 4.2, 4.4
-    fake.data["backends"][2]["capabilities"]["crash_durability"] = {
+    fake.data["backends"][2]["capabilities"]["process_crash"] = {
         "result": "no", "evidence": "3/5 present", "figures": {"acknowledged": 5, "present": 3}}
     after = rendered(fake.data, tmp_path)["decision-matrix.md"]
     assert "[4.32 [4.20–4.40] / 8.77 (store: size not recorded)](latency.md#lat-sqlite3-load_all" not in before
     assert "[4.32 [4.20–4.40] / 8.77 (store: size not recorded)](latency.md#lat-sqlite3-load_all" in after
-    assert "[no (3/5 kept)](#cap-sqld-crash_durability" in after
-    assert "**crash durability: no**: 3/5 present" in after
+    assert "[no (3/5 kept)](#cap-sqld-process_crash" in after
+    assert "**process crash: acknowledged writes kept: no**: 3/5 present" in after
+
+
+def test_an_older_files_crash_probe_is_shown_as_what_it_was(tmp_path):
+    """Files before the process-crash probe have `crash_durability`: then only the writing
+    client was killed, so the server of a server backend kept running."""
+    fake = full_run()
+    caps = fake.data["backends"][2]["capabilities"]
+    caps["crash_durability"] = {"result": "yes", "evidence": "5/5 present after SIGKILL of the writer",
+                                "figures": {"acknowledged": 5, "present": 5}}
+    caps.pop("process_crash", None)
+    page = rendered(fake.data, tmp_path)["decision-matrix.md"]
+    assert "[yes (5/5 kept) (older probe: only the writing client was killed)](#cap-sqld-crash_durability" in page
+    assert "(older probe: only the writing client was killed): 5/5 present after SIGKILL" in page
+
+
+def test_the_reports_say_power_loss_is_not_measured(tmp_path):
+    page = rendered(full_run().data, tmp_path)["decision-matrix.md"]
+    assert "Power loss (a crash that drops data the OS had not yet written to disk) is not measured" in page
+
+
+def test_writes_the_run_could_not_check_read_as_unknown_not_as_none_lost(tmp_path):
+    fake = full_run()
+    sqld = fake.data["backends"][2]
+    # An older file: `lost` was [] although the store was not checked.
+    sqld["writes"] = {"acknowledged": 10, "lost": []}
+    sqld["checks"]["after_run"] = "not checked: the store could not be read after the run (refused)"
+    page = rendered(fake.data, tmp_path)["decision-matrix.md"]
+    capabilities = page.split("Measured capabilities", 1)[1].split("\n#", 1)[0]
+    row = next(line for line in capabilities.splitlines() if "| `sqld` |" in line)
+    assert "unknown: not checked" in row and "none of" not in row
 
 
 def test_documented_cells_come_from_the_seed_and_say_so(tmp_path):

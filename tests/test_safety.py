@@ -78,3 +78,24 @@ def test_an_unacknowledged_delete_may_have_removed_the_conversation():
     for skip in ({failed}, set()):
         problem, _ = safety.check(w.initial_state, steps, {failed}, applied(w, steps, skip))
         assert problem is None
+
+
+def test_a_store_that_could_not_be_read_has_its_lost_writes_unknown_not_none():
+    w = Workload(PARAMS, 1)
+    steps = w.plan(4)
+    counts = safety.unchecked(w.initial_state, steps, {first_lasting_message(steps)})
+    assert (counts["acknowledged"], counts["unacknowledged"]) == (15, 1)  # the plan alone says so
+    assert counts["lost"] is None and counts["unacknowledged_applied"] is None
+
+
+def test_one_unchecked_client_makes_the_merged_lost_writes_unknown():
+    w = Workload(PARAMS, 1)
+    steps = w.plan(4)
+    _, checked = safety.check(w.initial_state, steps, set(), w.model.snapshot())
+    unchecked = safety.unchecked(w.initial_state, steps, set())
+    assert safety.merge([checked, checked]) == {**checked, "acknowledged": 32}
+    for other in (unchecked, None):  # None: that client's check never ran (no record)
+        merged = safety.merge([checked, other])
+        assert merged["lost"] is None and merged["unacknowledged_applied"] is None
+    assert safety.merge([checked, unchecked])["acknowledged"] == 32
+    assert safety.merge([None, None]) == {}

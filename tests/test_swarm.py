@@ -79,6 +79,17 @@ def test_failed_calls_of_a_round_are_unacknowledged_plan_steps_and_extra_ops_are
     assert record.failed == [11]  # call 5 is the backend's extra op (no write)
 
 
+def test_workers_missing_for_a_while_fail_the_run_even_when_no_user_was_stopped():
+    users = [swarm_records.UserRecord(f"0:{i}", 0, seed=i, slots=len(OPS), window_ns=30_000_000_000) for i in range(2)]
+    assert swarm_records.window_problem(users, 30, missing=0, workers=2) is None
+    assert swarm_records.window_problem(users, 30, missing=1, workers=2) == (
+        "1 of 2 workers missed their heartbeats and Locust counted them missing: their users' samples have a gap")
+    users[1].cut_short, users[1].window_ns = True, 4_200_000_000
+    assert swarm_records.window_problem(users, 30, missing=0, workers=2) == (
+        "1 of 2 users were stopped 4.2 s into the 30 s window")
+    assert swarm_records.measured_s(users) == 4.2
+
+
 @pytest.mark.parametrize("argv, words", [
     (["swarm", "--backends", "nope"], "unknown backend nope"),
     (["swarm", "--duration", "ten"], "is not a duration"),
@@ -202,6 +213,86 @@ def test_ctrl_c_stops_master_workers_and_server(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
+    assert _ours(tmp_path) == []
+
+
+# The load of the issue's report: 4 users per worker, the default workload (20 conversations of
+# 5 messages per user). Under it, with Locust's `gevent.sleep(0)` between rounds, the workers'
+# heartbeats stopped and Locust ended a 15 s test after about 5 s.
+BUSY_LOAD = ["--backends", "sqld", "--workers", "2", "--users", "8"]
+
+
+def _swarm(out: Path, duration: str) -> results.Results:
+    proc = subprocess.run(STOREBENCH + ["swarm", *BUSY_LOAD, "--duration", duration, "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, env=swarm_env(out.parent))
+    assert proc.returncode == 0, proc.stderr
+    return results.Results.load(out)
+
+
+@pytest.mark.slow
+def test_a_longer_window_is_measured_whole_and_gives_more_samples(tmp_path):
+    short, long = _swarm(tmp_path / "short.json", "3s"), _swarm(tmp_path / "long.json", "15s")
+    for data in (short, long):
+        (backend,) = data.backends
+        assert backend.status == "ok", backend.reason
+        assert backend.measured_s >= data.run.duration_s  # every user measured its whole window
+    for a, b in zip(short.ops, long.ops):
+        assert b.n > a.n, a.op
+
+
+def _worker_pids(folder: Path) -> list[int]:
+    """The Locust workers of a swarm run given swarm_env(folder) (they run in a log folder below it)."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if b"--worker" in cmdline and cwd.startswith(f"{folder}/"):
+            pids.append(int(pid))
+    return pids
+
+
+def _wait_for_line(folder: Path, pattern: str, text: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while not any(text in log.read_text(errors="replace") for log in folder.glob(pattern)):
+        assert proc.poll() is None and time.monotonic() < deadline, f"no {text!r} in {pattern}"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_a_run_whose_workers_went_missing_fails_and_says_how_long_it_measured(tmp_path):
+    # Both workers frozen (SIGSTOP) inside the window send no heartbeat: the master counts them
+    # missing and Locust stops the test, long before the 600 s asked for.
+    out = tmp_path / "missing.json"
+    proc = subprocess.Popen(STOREBENCH + ["swarm", *LOAD, "--duration", "600s", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=swarm_env(tmp_path))
+    master_log = "storebench-swarm-*/sqld-logs/master.log"
+    try:
+        _wait_for_line(tmp_path, master_log, "storebench: go", proc)
+        workers = _worker_pids(tmp_path)
+        assert len(workers) == 2
+        for pid in workers:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            _wait_for_line(tmp_path, master_log, "The last worker went missing", proc)
+        finally:
+            for pid in workers:
+                os.kill(pid, signal.SIGCONT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    data = results.Results.load(out)
+    (backend,) = data.backends
+    assert backend.status == "failed"
+    assert "4 of 4 users were stopped" in backend.reason
+    assert "into the 600 s window (2 of 2 workers missed their heartbeats" in backend.reason
+    assert 0 < backend.measured_s < 600
+    assert all(op.n == len(op.samples_ns) > 0 for op in data.ops)  # what was measured is kept
+    assert backend.checks["after_run"] == "ok"  # the interrupted rounds' writes count as unacknowledged
     assert _ours(tmp_path) == []
 
 

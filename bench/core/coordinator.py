@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from storebench import backends
 from storebench.backends.base import Settings, Store
+from storebench.core import safety
 from storebench.core.inject import Injection
 from storebench.core.inject import parse as parse_inject
 from storebench.core.runner import StoreSizes, _rounds, backend_entry, mark_failures, op_entry
@@ -572,10 +573,7 @@ def _merged_entry(group: Group, finals: list[dict]) -> dict:
     entry = dict(finals[0])
     problems = [f["checks"].get("after_run") for f in finals if f["checks"].get("after_run") not in (None, "ok")]
     entry["checks"] = {**entry["checks"], "after_run": problems[0] if problems else "ok"}
-    writes = [f.get("writes") or {} for f in finals]
-    entry["writes"] = {key: (sum(w.get(key, 0) for w in writes) if key != "lost" else
-                             [x for w in writes for x in w.get("lost", [])][:3])
-                       for key in writes[0]}
+    entry["writes"] = safety.merge([f.get("writes") for f in finals])
     entry["rounds"] = {"timed": group.rounds, "warmup": group.warmup, "fraction": group.cls.rounds_fraction,
                        "cap": group.cap, "per_process": [f["rounds"]["timed"] for f in finals],
                        "idle": sum(f["rounds"]["idle"] for f in finals), "load_every": group.params.load_every}

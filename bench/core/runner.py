@@ -286,14 +286,15 @@ def check_writes(workload: Workload, plan: Sequence[tuple[str, tuple]], calls: S
                  failed: Sequence[int], store: Store, secrets: Sequence[str | None]) -> tuple[str | None, dict]:
     """No acknowledged write lost (bench/core/safety.py): the store's content against the plan,
     with the steps that raised counted as unacknowledged. A store that cannot be read any more
-    (its server died) is reported as not checked, with the error."""
+    (its server died) is reported as not checked, with the error, and what is lost as unknown."""
     failed_args = {id(calls[i][2]) for i in failed}  # plan steps' argument tuples are the calls' own
     unacknowledged = {k for k, (_, args) in enumerate(plan) if args and id(args) in failed_args}
     try:
         actual = store.load_all()
     except Exception as exc:
         message = scrub(f"{type(exc).__name__}: {exc}", list(secrets))[:300]
-        return f"not checked: the store could not be read after the run ({message})", {}
+        return (f"not checked: the store could not be read after the run ({message})",
+                safety.unchecked(workload.initial_state, plan, unacknowledged))
     return safety.check(workload.initial_state, plan, unacknowledged, actual)
 
 

@@ -23,6 +23,8 @@ from storebench.backends.base import Conversation
 from storebench.core.workload import WRITES, Model, Step, conversation_of, difference
 
 LOST_EXAMPLES = 3
+KEYS = ("acknowledged", "unacknowledged", "unacknowledged_applied", "unacknowledged_not_applied",
+        "uncertain_conversations", "lost")  # of `writes` in the results
 
 
 def replay(initial: Sequence[Conversation], steps: Sequence[Step],
@@ -71,25 +73,51 @@ def check(initial: Sequence[Conversation], steps: Sequence[tuple[str, tuple]], u
     certain_actual = [c for c in actual_list if c.id not in uncertain]
     problem = difference(_ordered(certain_expected), certain_actual)
     lost = _lost_in_uncertain(expected, uncertain, actual, steps, unacknowledged)
-    writes = [i for i, (op, _) in enumerate(steps) if op in WRITES]
-    unacked = [i for i in writes if i in unacknowledged]
+    unacked = [i for i, (op, _) in enumerate(steps) if op in WRITES and i in unacknowledged]
     applied = sum(_applied(*steps[i], actual) for i in unacked)
-    summary = {
-        "acknowledged": len(writes) - len(unacked), "unacknowledged": len(unacked),
-        "unacknowledged_applied": applied, "unacknowledged_not_applied": len(unacked) - applied,
-        "uncertain_conversations": len(uncertain), "lost": lost[:LOST_EXAMPLES],
-    }
+    summary = {**unchecked(initial, steps, unacknowledged), "unacknowledged_applied": applied,
+               "unacknowledged_not_applied": len(unacked) - applied, "lost": lost[:LOST_EXAMPLES]}
     if problem is None and lost:
         problem = f"acknowledged write lost: {lost[0]}"
     return problem, summary
 
 
-def check_clients(clients: Iterable[tuple[Sequence[Conversation], Sequence[Step], Iterable[int]]],
-                  actual: Sequence[Conversation]) -> tuple[str | None, dict]:
-    """`check` over several clients (initial data, plan, indices of its failed steps), each
-    touching only its own conversations: their plans concatenated are one plan of disjoint
-    steps. Conversations in the store no client preloaded or created (a given server's
-    earlier data) are not theirs and are left out."""
+def unchecked(initial: Sequence[Conversation], steps: Sequence[tuple[str, tuple]],
+              unacknowledged: set[int]) -> dict:
+    """`check`'s counts when the store could not be read: what the plan says, and null
+    (unknown, never "none") for what only the store can say: applied or not, and lost."""
+    writes = [i for i, (op, _) in enumerate(steps) if op in WRITES]
+    unacked = sum(i in unacknowledged for i in writes)
+    _, uncertain = replay(initial, steps, unacknowledged)
+    return {"acknowledged": len(writes) - unacked, "unacknowledged": unacked, "unacknowledged_applied": None,
+            "unacknowledged_not_applied": None, "uncertain_conversations": len(uncertain), "lost": None}
+
+
+def merge(parts: Sequence[dict | None]) -> dict:
+    """Several clients' `writes` as one: sums and the first lost writes. A count that one
+    client does not know (null, or no record at all: its check never ran) is unknown (null)
+    for all; no record from any client is no record ({})."""
+    if not any(parts):
+        return {}
+    merged: dict = {}
+    for key in KEYS:
+        values = [(part or {}).get(key) for part in parts]
+        known = [v for v in values if v is not None]
+        if len(known) < len(values):
+            merged[key] = None
+        elif key == "lost":
+            merged[key] = [x for v in known for x in v][:LOST_EXAMPLES]
+        else:
+            merged[key] = sum(known)
+    return merged
+
+
+Client = tuple[Sequence[Conversation], Sequence[Step], Iterable[int]]  # initial data, plan, failed steps
+
+
+def _one_plan(clients: Iterable[Client]) -> tuple[list[Conversation], list[Step], set[int]]:
+    """Clients each touching only their own conversations: their plans concatenated are one
+    plan of disjoint steps (initial data, steps, unacknowledged step indices)."""
     initial: list[Conversation] = []
     steps: list[Step] = []
     unacknowledged: set[int] = set()
@@ -97,6 +125,16 @@ def check_clients(clients: Iterable[tuple[Sequence[Conversation], Sequence[Step]
         unacknowledged.update(len(steps) + i for i in failed)
         initial += client_initial
         steps += plan
+    return initial, steps, unacknowledged
+
+
+def check_clients(clients: Iterable[Client], actual: Sequence[Conversation] | None) -> tuple[str | None, dict]:
+    """`check` over several clients (`actual` None: the store could not be read, `unchecked`).
+    Conversations in the store no client preloaded or created (a given server's earlier data)
+    are not theirs and are left out."""
+    initial, steps, unacknowledged = _one_plan(clients)
+    if actual is None:
+        return None, unchecked(initial, steps, unacknowledged)
     ours = {c.id for c in initial} | {args[0].id for op, args in steps if op == "create_conversation"}
     return check(initial, steps, unacknowledged, [c for c in actual if c.id in ours])
 

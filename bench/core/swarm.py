@@ -309,7 +309,8 @@ def print_summary(data: Results, out: Path) -> None:
           f"{run_info.duration_s:g} s" + (f", open loop at {run_info.params['rate']:g} ops/s"
                                           if run_info.params.get("rate") else ""), file=sys.stderr)
     for b in data.backends:
-        print(f"{b.name}: {b.status}" + (f" ({b.reason})" if b.reason else ""), file=sys.stderr)
+        window = "" if b.measured_s is None else f", measured {b.measured_s:g} s"
+        print(f"{b.name}: {b.status}{window}" + (f" ({b.reason})" if b.reason else ""), file=sys.stderr)
     for o in data.ops:
         if o.n:
             print(f"  {o.backend:<10} {o.op:<20} n={o.n:<7} errors={o.errors:<4} "

@@ -2,7 +2,8 @@
 
 Each user keeps its raw samples (ns, per op) and ships them to the master at the end in
 chunks, then a summary (`done`): its seed, how many plan rounds it ran, which plan steps'
-writes are unacknowledged, its errors and how many samples it sent. The master merges the
+writes are unacknowledged, its errors, how many samples it sent, and how long it measured
+(stopped before its window was over, or not). The master merges the
 raw samples of every user into one op entry per op, so its percentiles are those of the
 concatenated samples: exact, at nanosecond resolution, not Locust's rounded buckets.
 
@@ -47,6 +48,8 @@ class UserRecord:
     timeouts: list[int] = field(default_factory=list)
     examples: list[list[str]] = field(default_factory=list)
     samples: dict[str, list[array]] = field(default_factory=dict)
+    window_ns: int = 0  # from the go to the user's end, on its process's clock
+    cut_short: bool = False  # stopped (by Locust) before its window was over
 
     def __post_init__(self) -> None:
         self.errors = self.errors or [0] * self.slots
@@ -79,6 +82,7 @@ class UserRecord:
             "user": self.user, "worker": self.worker, "seed": self.seed, "slots": self.slots, "rounds": self.rounds,
             "failed": self.failed, "errors": self.errors, "timeouts": self.timeouts, "examples": self.examples,
             "counts": {kind: [len(v) for v in per_slot] for kind, per_slot in self.samples.items()},
+            "window_ns": self.window_ns, "cut_short": self.cut_short,
         }
 
 
@@ -107,8 +111,26 @@ class Collector:
                 problems.append(f"user {user}: samples received {sizes} differ from those sent {d['counts']}")
                 continue
             out.append(UserRecord(user, d["worker"], d["seed"], d["slots"], d["rounds"], d["failed"], d["errors"],
-                                  d["timeouts"], d["examples"], got))
+                                  d["timeouts"], d["examples"], got, d["window_ns"], d["cut_short"]))
         return out, problems
+
+
+def measured_s(users: Sequence[UserRecord]) -> float | None:
+    """The window every user measured, s: the shortest user's (None without users)."""
+    return round(min(u.window_ns for u in users) / 1e9, 3) if users else None
+
+
+def window_problem(users: Sequence[UserRecord], duration_s: float, missing: int, workers: int) -> str | None:
+    """Why the users did not all measure the window asked for, or None: users stopped before
+    their window was over (Locust stops the test when its last worker goes missing), or
+    workers that went missing for a while (their users' samples have a gap)."""
+    gone = f"{missing} of {workers} workers missed their heartbeats and Locust counted them missing" if missing else ""
+    cut = [u for u in users if u.cut_short]
+    if cut:
+        shortest = min(u.window_ns for u in cut) / 1e9
+        return (f"{len(cut)} of {len(users)} users were stopped {shortest:.1f} s into the {duration_s:g} s window"
+                + (f" ({gone})" if gone else ""))
+    return f"{gone}: their users' samples have a gap" if gone else None
 
 
 def _user_order(user: str) -> tuple[int, ...]:
@@ -164,10 +186,11 @@ def user_plan(params: Params, seed: int, rounds: int) -> tuple[Workload, list[St
 
 
 def check_writes(params: Params, users: Sequence[UserRecord],
-                 actual: Sequence[Conversation]) -> tuple[str | None, dict]:
+                 actual: Sequence[Conversation] | None) -> tuple[str | None, dict]:
     """No acknowledged write lost, over every user (bench/core/safety.py): users touch only their
     own conversations, so their plans concatenated are one plan of disjoint steps. Other
-    conversations in the store (a given server's earlier data) are not ours and are left out."""
+    conversations in the store (a given server's earlier data) are not ours and are left out.
+    `actual` None: the store could not be read (what is lost is unknown)."""
     clients = []
     for u in users:
         workload, plan = user_plan(params, u.seed, u.rounds)

@@ -9,7 +9,8 @@ and each with its own store, pins them to one CPU, and interleaves their rounds 
 from the pairs (bench/gate/ab_verdict.py). While any comparison is inconclusive, more pairs of
 the backends it concerns are measured, up to `max_pairs`.
 
-Exit status: 0 no regression, 1 regression, 2 bad input, 3 inconclusive after max_pairs.
+Exit status: 0 no regression, 1 regression, 2 bad input or nothing judged (as `check`),
+3 inconclusive after max_pairs.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from storebench.core import coordinator
 from storebench.core.workload import Params
 from storebench.errors import UsageError
 from storebench.gate import ab_verdict
-from storebench.gate.ab_verdict import INCONCLUSIVE, REGRESSION, Pair, Verdict
+from storebench.gate.ab_verdict import INCONCLUSIVE, NOT_JUDGED, REGRESSION, Pair, Verdict
 from storebench.model.results import AbSection, BackendResult, OpResult
 
 SIDES = ("base", "head")
-EXIT = {ab_verdict.NO_REGRESSION: 0, REGRESSION: 1, INCONCLUSIVE: 3}
+EXIT = {ab_verdict.NO_REGRESSION: 0, REGRESSION: 1, NOT_JUDGED: 2, INCONCLUSIVE: 3}
 DEFAULT_PAIRS, DEFAULT_MAX_PAIRS = 6, 18
 # A sample in fewer rounds than this cannot judge p99 (ab_verdict.samples_needed(99) = 500).
 TAIL_ROUNDS = ab_verdict.samples_needed(99)
@@ -86,6 +87,16 @@ def check_python(side: str, python: str) -> str:
         raise AbError(f"--{side}-python {python}: its environment has no storebench with measuring workers "
                       f"(pip install -e the {side} checkout into it)")
     return str(path.absolute())
+
+
+def check_rounds(rounds: int, metrics: Sequence[str]) -> None:
+    """Refuse rounds too few for any metric to be judged: a round has each op once, so a pair
+    has at most `rounds` samples of an op on each side."""
+    metric = min(metrics, key=ab_verdict.METRICS.__getitem__)
+    need = ab_verdict.samples_needed(ab_verdict.METRICS[metric])
+    if rounds < need:
+        raise AbError(f"--rounds {rounds} gives each pair at most {rounds} samples of an op per side, and "
+                      f"{metric} needs {need}: nothing could be judged; give --rounds {need} or more")
 
 
 def default_cpu() -> int | None:

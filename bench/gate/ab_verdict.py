@@ -139,19 +139,26 @@ def _pct(ratio: float) -> str:
 
 
 def overall(verdicts: Sequence[Verdict]) -> str:
-    """The job's verdict: any regression wins; else any inconclusive; else no regression."""
+    """The job's verdict: any regression wins; else any inconclusive; else no regression, when
+    something was judged. A job that judged nothing is "not judged", never a pass."""
     found = {v.verdict for v in verdicts}
-    for verdict in (REGRESSION, INCONCLUSIVE):
+    for verdict in (REGRESSION, INCONCLUSIVE, NO_REGRESSION):
         if verdict in found:
             return verdict
-    return NO_REGRESSION
+    return NOT_JUDGED
+
+
+def why_not_judged(verdicts: Sequence[Verdict], failures: Sequence[str]) -> str:
+    """One line: why a job judged nothing (the comparisons' notes, else the sides that failed)."""
+    reasons = sorted({v.note for v in verdicts if v.note}) or list(failures) or ["no backend ran on both sides"]
+    return "; ".join(reasons)
 
 
 def summary_markdown(verdicts: Sequence[Verdict], context: str = "") -> str:
     """A pull-request comment: the verdict, then every comparison that was not a clear pass."""
     verdict = overall(verdicts)
     heading = {REGRESSION: "❌ regression", INCONCLUSIVE: "⚠️ inconclusive",
-               NO_REGRESSION: "✅ no regression"}[verdict]
+               NO_REGRESSION: "✅ no regression", NOT_JUDGED: "⛔ nothing judged (not a pass)"}[verdict]
     lines = [f"### storebench ab: {heading}", ""]
     if context:
         lines += [context, ""]

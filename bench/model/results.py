@@ -177,8 +177,12 @@ class BackendResult(Record):
                                         "run's, or fewer when its processes run fewer than 4 x load_every rounds "
                                         "each)", optional=True)
     writes: dict[str, Any] | None = key("acknowledged, unacknowledged, unacknowledged_applied, "
-                                        "unacknowledged_not_applied, uncertain_conversations, lost (docs/failures.md)",
-                                        optional=True)
+                                        "unacknowledged_not_applied, uncertain_conversations, lost (docs/failures.md); "
+                                        "null where unknown: `lost` is null when the store was not checked "
+                                        "(`checks.after_run` says why), never `[]`", optional=True)
+    measured_s: float | None = key("swarm: the timed window every user measured, s (the shortest user's, from the "
+                                   "go to its end): below run.duration_s when users were stopped early, and the "
+                                   "backend then failed", optional=True)
     wall_s: float | None = key("the backend's own share of the run's wall time, s (closed loop: phase_s without "
                                "ready, as backends are interleaved)", optional=True)
     phase_s: dict[str, float] | None = key("closed loop, seconds: ready (its slowest worker's start-up, provisioning, "

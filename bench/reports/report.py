@@ -49,8 +49,14 @@ SEED_FIGURES: list[tuple[str, str]] = [
 ]
 
 PROBES = (("cross_device", "cross-device"), ("auth_enforced", "auth enforced"),
-          ("crash_durability", "crash durability"), ("concurrent_writers", "concurrent writers"),
+          ("process_crash", "process crash: acknowledged writes kept"), ("concurrent_writers", "concurrent writers"),
           ("online_backup", "online backup"))
+# Older files' name of the process-crash probe, which then SIGKILLed the writing client only
+# (for a server backend the server kept running): shown with that said.
+LEGACY_PROBES = {"process_crash": ("crash_durability", "older probe: only the writing client was killed")}
+POWER_LOSS = ("Power loss (a crash that drops data the OS had not yet written to disk) is not measured: the process "
+              "crash probe kills a process, and the OS keeps what it was given; no layer that drops unsynced "
+              "writes runs here (docs/failures.md).")
 NOT_IN_RUN = "not in this run"
 MODEL_RTTS_MS = (0, 5, 20, 50, 100)
 
@@ -235,26 +241,61 @@ def latency_table(run: Run) -> Table:
     return Table(["option (seed)", "backend", "status", *(f"{op} p50 [95 % CI] / p95 ms" for op in ALL_OPS)], rows)
 
 
+def probe_result(entry: BackendResult, probe: str) -> tuple[str, Capability] | None:
+    """(the key it was recorded under, the result) of a probe, older files' key included."""
+    caps = entry.capabilities or {}
+    if probe in caps:
+        return probe, caps[probe]
+    legacy = LEGACY_PROBES.get(probe)
+    if legacy and legacy[0] in caps:
+        return legacy[0], caps[legacy[0]]
+    return None
+
+
 def capability_cell(run: Run, backend: str, probe: str) -> Cell:
     entry = run.data.backend(backend)
     if entry is None:
         return Cell("–")
-    result = (entry.capabilities or {}).get(probe)
-    if result is None:
+    found = probe_result(entry, probe)
+    if found is None:
         return Cell("not probed")
+    key, result = found
     text = probe_short(result)
+    if key != probe:
+        text += f" ({LEGACY_PROBES[probe][1]})"
     if probe == "cross_device" and result.result == "yes":
         text += (" (client in another network namespace)" if cross_device_basis(result) == "namespace"
                  else " (loopback only: reachable by URL + token from another process)")
-    return Cell(text, MEASURED, f"{MATRIX}#{cap_anchor(backend, probe)}",
-                f"{run.source} {run.data.where(entry)}.capabilities.{probe}")
+    return Cell(text, MEASURED, f"{MATRIX}#{cap_anchor(backend, key)}",
+                f"{run.source} {run.data.where(entry)}.capabilities.{key}")
+
+
+def writes_text(entry: BackendResult) -> str:
+    """What the run's own content check found of its acknowledged writes: one lost, none of
+    them lost, or unknown (the store was not checked: no record, or `lost` null; the status
+    says why)."""
+    writes = entry.writes or {}
+    if writes.get("lost") is None or str(entry.checks.get("after_run")).startswith("not checked"):
+        return "unknown: not checked"
+    if writes["lost"]:
+        return f"lost: {writes['lost'][0]}"
+    return f"none of {writes.get('acknowledged', 0):,} lost"
+
+
+def writes_cell(run: Run, backend: str) -> Cell:
+    entry = run.data.backend(backend)
+    if entry is None:
+        return Cell("–")
+    return Cell(writes_text(entry), MEASURED, None, f"{run.source} {run.data.where(entry)}.writes")
 
 
 def capability_table(run: Run) -> Table:
     rows = []
     for row in matrix_rows(run):
-        rows.append(_backend_cells(row, run) + [capability_cell(run, row.backend, p) for p, _ in PROBES])
-    return Table(["option (seed)", "backend", "status", *(label for _, label in PROBES)], rows)
+        rows.append(_backend_cells(row, run) + [writes_cell(run, row.backend)] +
+                    [capability_cell(run, row.backend, p) for p, _ in PROBES])
+    return Table(["option (seed)", "backend", "status", "acknowledged writes lost in the run",
+                  *(label for _, label in PROBES)], rows)
 
 
 def cross_device_basis(result: Capability | None) -> str | None:
@@ -312,10 +353,13 @@ def capability_evidence(run: Run) -> list[Block]:
             continue
         items, anchors = [], []
         for probe, label in PROBES:
-            if probe in caps:
-                items.append(f"**{label}: {caps[probe].result}**: {caps[probe].evidence or ''} "
-                             f"(`{run.data.where(entry)}.capabilities.{probe}`)")
-                anchors.append(cap_anchor(name, probe))
+            found = probe_result(entry, probe)
+            if found is not None:
+                key, result = found
+                older = f" ({LEGACY_PROBES[probe][1]})" if key != probe else ""
+                items.append(f"**{label}: {result.result}**{older}: {result.evidence or ''} "
+                             f"(`{run.data.where(entry)}.capabilities.{key}`)")
+                anchors.append(cap_anchor(name, key))
         blocks += [Heading(3, f"`{name}`"), Bullets(items, anchors)]
     return blocks or [Para("No capability probes in this results file (older files have none).")]
 
@@ -325,7 +369,6 @@ def capability_evidence(run: Run) -> list[Block]:
 PHASE_KINDS = {1: ("embedded", "api"), 2: ("remote", "server", "replica"), 3: ("orm",)}
 PHASE_HEADS = {1: "Phase 1, single machine now", 2: "Phase 2, cross-device next", 3: "Phase 3, type safety later"}
 APP = "the Next.js app"
-DURABILITY_KEYS = ("crash_durability",)  # and any later probe whose key names durability
 
 
 @dataclass(frozen=True)
@@ -355,15 +398,14 @@ def _ok_backends(run: Run) -> list[Candidate]:
 
 
 def _capability(entry: BackendResult, probe: str) -> str | None:
-    found = (entry.capabilities or {}).get(probe)
-    return found.result if found else None
+    found = probe_result(entry, probe)
+    return found[1].result if found else None
 
 
-def _durability(entry: BackendResult) -> tuple[str, str] | None:
-    """(probe key, result) of the backend's durability probe, whatever its key (None: not probed)."""
-    caps = entry.capabilities or {}
-    key = next((k for k in DURABILITY_KEYS if k in caps), None) or next((k for k in caps if "durab" in k), None)
-    return (key, str(caps[key].result)) if key else None
+def _durability(entry: BackendResult) -> str | None:
+    """The process-crash probe's result (older files' key included; None: not probed)."""
+    found = probe_result(entry, "process_crash")
+    return str(found[1].result) if found else None
 
 
 def _cold(run: Run, name: str) -> str:
@@ -445,18 +487,19 @@ def _decision(run: Run, stack: str, phase: int, candidates: list[Candidate], why
 
 def _phase1(run: Run, stack: str, ok: list[Candidate]) -> Decision | str:
     """The single-machine answer: the cheapest whose acknowledged writes were kept where the
-    durability probe ran (no durability claim where it did not)."""
-    kept = [t for t in ok if (_durability(t[1]) or ("", "yes"))[1] == "yes"]
+    process-crash probe ran (no durability claim where it did not, and none about power loss)."""
+    kept = [t for t in ok if _durability(t[1]) != "no"]
     if not kept:
         return "no backend ran ok with all five operations measured and its acknowledged writes kept"
-    probed = [t[0] for t in kept if _durability(t[1])]
+    probed = [t[0] for t in kept if _durability(t[1]) == "yes"]
+    crash = "kept their acknowledged writes when the process holding the data was killed (process crash)"
     if len(probed) == len(kept):
-        why = "the lowest cost among ok backends that kept their acknowledged writes in the durability probe"
+        why = f"the lowest cost among ok backends that {crash}"
     elif probed:
-        why = (f"the lowest cost among ok backends that kept their acknowledged writes where the durability probe "
-               f"ran (not probed: {', '.join(f'`{t[0]}`' for t in kept if t[0] not in probed)})")
+        why = (f"the lowest cost among ok backends that {crash} where probed "
+               f"(not probed: {', '.join(f'`{t[0]}`' for t in kept if t[0] not in probed)})")
     else:
-        why = "the lowest cost among ok backends; durability was not probed in this run"
+        why = "the lowest cost among ok backends; the process-crash probe did not run in this run"
     return _decision(run, stack, 1, kept, why, _current_design if stack == "node" else lambda ranked: "")
 
 
@@ -613,6 +656,7 @@ def matrix_blocks(run: Run) -> list[Block]:
         latency_table(run),
         Heading(2, "Measured capabilities", "matrix-capabilities"),
         capability_table(run),
+        Para(POWER_LOSS),
         Heading(2, "Where the measurements disagree with the seed", "disagreements"),
         *seed_disagreements(run),
         Heading(2, "The seed's factors (documented)", "seed"),

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -118,11 +120,56 @@ class ManagedServer:
         if self.proc is not None:
             stop_process(self.proc, STOP_GRACE_S, group=self.own_group)
 
+    def kill(self) -> int:
+        """SIGKILL it (its group when it has one), as a crash would; the killed pid."""
+        proc = self.process()
+        if self.own_group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+        proc.wait(STOP_GRACE_S)
+        return proc.pid
+
     def __enter__(self) -> ManagedServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass(frozen=True)
+class DataHolder:
+    """A server process the harness started that holds a store's data, and how to start it
+    again on the same data and address (its readiness check included)."""
+
+    server: ManagedServer
+    restart: Callable[[], object]
+
+
+# Address (host:port) a client reaches -> the processes holding the data served there, while
+# their provisioning runs: the process-crash probe (bench/capabilities/probes.py) kills these,
+# not only the client. By address, so http:// and ws:// URLs of one server find the same.
+_HOLDERS: dict[str, list[DataHolder]] = {}
+
+
+@contextlib.contextmanager
+def holding_data(url: str, holders: Sequence[DataHolder]) -> Iterator[None]:
+    """While the block runs, `holders` hold (also) the data a client reaches at `url`."""
+    listed = _HOLDERS.setdefault(urlsplit(url).netloc, [])
+    listed += holders
+    try:
+        yield
+    finally:
+        for holder in holders:
+            listed.remove(holder)
+        if not listed:
+            del _HOLDERS[urlsplit(url).netloc]
+
+
+def data_holders(url: str | None) -> list[DataHolder]:
+    """The started processes holding the data served at `url` (none: not a server we started)."""
+    return list(_HOLDERS.get(urlsplit(url).netloc, [])) if url else []
 
 
 def started(make: Callable[[int], ManagedServer], ready: Callable[[ManagedServer], object], attempts: int = 1,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from storebench.backends.base import StoreError
 from storebench.model.secrets import redact_url
-from storebench.servers.managed import ManagedServer, answers, poll, started
+from storebench.servers.managed import DataHolder, ManagedServer, answers, holding_data, poll, started
 from storebench.servers.processes import free_port
 
 SQLD_BIN_ENV = "SQLD_BIN"
@@ -192,7 +192,8 @@ def running_sqld(workdir: Path, jwt_key_file: Path | None = None, name: str = "s
         return ManagedServer("sqld", args + list(extra_args), workdir / f"{name}.log", (http_port, admin_port),
                              reason=_log_reason)
 
-    with started(make, wait_healthy, START_ATTEMPTS) as server:
+    with started(make, wait_healthy, START_ATTEMPTS) as server, \
+            holding_data(server.url, [DataHolder(server, lambda: wait_healthy(server.start()))]):
         yield Sqld(server.url, f"http://127.0.0.1:{server.ports[1]}")
 
 

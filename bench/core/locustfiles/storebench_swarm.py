@@ -34,12 +34,13 @@ import gevent
 import locust
 from gevent.event import Event
 from locust import User, constant, events, task
+from locust import runners as locust_runners
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from storebench import backends
 from storebench.backends.base import Settings
-from storebench.core import openloop, runner, swarm, swarm_records
+from storebench.core import openloop, runner, safety, swarm, swarm_records
 from storebench.core.timing import time_open_loop, time_steps
 from storebench.core.workload import OPS
 from storebench.model import results
@@ -47,6 +48,19 @@ from storebench.model.secrets import scrub
 
 REQUEST_TYPE = "storebench"
 POLL_S = 0.05
+# Between rounds a user yields through the event loop, not with Locust's `gevent.sleep(0)`:
+# a zero sleep switches only to greenlets that are ready, and gevent looks at its timers and
+# sockets again only every 50 such switches. With a driver that blocks the process (libsql),
+# 50 rounds of sqld went by without a heartbeat, the master counted every worker missing and
+# stopped the test ("The last worker went missing") a few seconds into the window. Any
+# positive sleep waits for the next loop iteration, where heartbeats and the master's
+# messages are handled: then a worker is silent for at most one round of each of its users.
+YIELD_S = 1e-6
+# Heartbeats (1 s apart) the master lets a worker miss before it counts it missing; Locust's
+# own is 3. A worker whose driver blocks is still silent for one round of each of its users,
+# and on a loaded machine (other jobs on both cores) 4 users' rounds on sqld took over 3 s:
+# a 3 s run lost a worker. A worker silent for longer fails the run (window_problem).
+HEARTBEAT_LIVENESS = 15
 log = logging.getLogger("storebench.swarm")
 
 
@@ -76,7 +90,7 @@ class StoreUser(User):
 
     abstract = True
     backend: str
-    wait_time = constant(0)
+    wait_time = constant(YIELD_S)
 
     def on_start(self) -> None:
         env_runner = self.environment.runner
@@ -95,6 +109,8 @@ class StoreUser(User):
         self.scheduled = 0  # timed calls so far (plan steps and extra ops): the next open-loop slot
         self.pending: tuple[int, int] | None = None  # the round being timed: (first plan index, steps)
         self.finished = False
+        self.begin_ns = 0  # the go, on this process's clock (0: not yet)
+        self.offsets: array | None = None
         try:
             self.store = cls.opened(target, Settings(**self.config.settings))
             self.store.preload(self.workload.initial_state)
@@ -124,7 +140,7 @@ class StoreUser(User):
             gevent.sleep(1)  # idle until the master stops the run
             return
         if self.window_over():
-            self.finish()
+            self.finish(window_over=True)
             return
         timing = self.run_round(warmup=False)
         self.fire_events(timing)
@@ -168,12 +184,15 @@ class StoreUser(User):
                 fire(request_type=REQUEST_TYPE, name=op, response_time=0, response_length=0,
                      exception=RuntimeError(example), context={})
 
-    def finish(self) -> None:
+    def finish(self, window_over: bool) -> None:
         """Close the store and ship everything to the master: first Locust's own statistics
-        (so the master's Locust figures include this user's last events), then our samples."""
+        (so the master's Locust figures include this user's last events), then our samples
+        with how long this user measured (`window_over` False: it was stopped before its end)."""
         if self.finished:
             return
         self.finished = True
+        self.record.window_ns = time.perf_counter_ns() - self.begin_ns if self.begin_ns else 0
+        self.record.cut_short = not window_over
         if self.pending is not None:  # stopped inside a round: its writes are unacknowledged
             first, count = self.pending
             self.record.rounds += 1
@@ -195,7 +214,7 @@ class StoreUser(User):
 
     def on_stop(self) -> None:
         if hasattr(self, "record"):
-            self.finish()
+            self.finish(window_over=bool(self.begin_ns) and self.window_over())
 
 
 for _name in backends.names():
@@ -211,6 +230,7 @@ class Master:
         self.config = config
         self.ready: dict[str, str | None] = {}
         self.collector = swarm_records.Collector()
+        self.missing: set[str] = set()  # workers Locust counted missing (no heartbeat) during the window
         self.load_start = results.load_average()
         self.started_at = results.now_iso()
         # A custom option: Locust forwards it to the workers with every spawn message.
@@ -238,8 +258,10 @@ class Master:
         problem = self.wait_ready()
         if problem is None:
             self.environment.runner.send_message("storebench_go", {})
+            log.info("storebench: go, a timed window of %g s", self.config.duration_s)
             end = time.monotonic() + self.config.duration_s + self.config.grace_s
             while len(self.collector.done) < self.config.users and time.monotonic() < end:
+                self.missing.update(worker.id for worker in self.environment.runner.clients.missing)
                 gevent.sleep(POLL_S)
         # Users still running stop now; a worker sends what they measured before its "stopped".
         self.environment.runner.stop()
@@ -288,7 +310,11 @@ class Master:
                                        openloop.OpenLoop(config.rate, config.arrivals) if config.rate else None)
         for op in ops:
             op["locust"] = locust_figures(self.environment.runner.stats, op["op"])
+        entry["measured_s"] = swarm_records.measured_s(users)
         failures = problems or ([f"content after run differs: {check}"] if check else [])
+        window = swarm_records.window_problem(users, config.duration_s, len(self.missing), config.workers)
+        if window:
+            failures.append(window)
         if any(o["errors"] for o in ops):
             failures.append("errors in " + ", ".join(f"{o['op']} ({o['errors']})" for o in ops if o["errors"]))
         if failures:
@@ -300,19 +326,21 @@ class Master:
         return data
 
     def check_store(self, cls, target, users, entry: dict, problems: list[str]) -> tuple[str | None, dict]:
-        """Describe the store and run the safety check over every user's plan."""
+        """Describe the store and run the safety check over every user's plan. Not checked:
+        what is lost is unknown (null), and with a user's report missing every count is."""
         try:
             store = cls.opened(target, Settings(**self.config.settings))
             try:
                 entry.update(store.describe())
                 if problems:
-                    return f"not checked: {problems[0]}", {}
+                    return f"not checked: {problems[0]}", dict.fromkeys(safety.KEYS)
                 return swarm_records.check_writes(self.config.params(), users, store.load_all())
             finally:
                 store.close()
         except Exception as exc:
             message = scrub(f"{type(exc).__name__}: {exc}", [target.auth_token])[:300]
-            return f"not checked: the store could not be read after the run ({message})", {}
+            return (f"not checked: the store could not be read after the run ({message})",
+                    swarm_records.check_writes(self.config.params(), users, None)[1])
 
 
 def locust_figures(stats, op: str) -> dict | None:
@@ -327,6 +355,7 @@ def locust_figures(stats, op: str) -> dict | None:
 @events.init.add_listener
 def on_init(environment, **_) -> None:
     if isinstance(environment.runner, MasterRunner):
+        locust_runners.HEARTBEAT_LIVENESS = HEARTBEAT_LIVENESS  # read when a worker connects and at each heartbeat
         environment.storebench_master = Master(environment, swarm.SwarmConfig.from_json(os.environ[swarm.CONFIG_ENV]))
     elif isinstance(environment.runner, WorkerRunner):
         environment.runner.register_message("storebench_go", WORKER.on_go)
