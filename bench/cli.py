@@ -228,6 +228,17 @@ def parse_backends(text: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def check_named_available(text: str, names: list[str]) -> None:
+    """A backend named in --backends (not only through `all`) that cannot run here is the
+    user's to fix: a CI job naming it must not pass with no data. `all` records such a
+    backend as unavailable and runs the others."""
+    named = {n.strip() for n in text.split(",")}
+    for name in (n for n in names if n in named):
+        reason = backends.unavailable_reason(name)
+        if reason:
+            raise UsageError(f"{name} cannot run here: {reason}")
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from storebench.reports import labels
 
@@ -312,6 +323,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Every path and option is checked first, before the heavier imports and any backend.
     register_backend_modules(args.backend_module)
     names = parse_backends(args.backends)
+    check_named_available(args.backends, names)
     out, latest = results_paths(args.out)
     for path in (out, latest):
         if path is not None:
