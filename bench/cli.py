@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,7 +130,7 @@ def build_parser() -> Parser:
                      help="database URL for the sqlalchemy-* backends (default: an embedded libSQL file)")
     run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     run.add_argument("--out", type=Path,
-                     help="results file (default results/<timestamp>.json, copied to results/latest.json)")
+                     help="results file (default results/<timestamp>-<random>.json, copied to results/latest.json)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--rate", type=positive_float,
                      help="open loop: start ops at R per second and time them from their scheduled start")
@@ -302,13 +303,19 @@ def check_cpu(cpu: int | None) -> None:
                          f"{', '.join(map(str, allowed)) or '(none: this OS cannot pin processes)'}")
 
 
+def timestamped(prefix: str = "") -> Path:
+    """A new results file in results/: the UTC start time to the second, then a random suffix,
+    so two runs started in the same second never share a file (the names still sort by time)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{prefix}{stamp}-{uuid.uuid4().hex[:6]}.json"
+
+
 def results_paths(out: Path | None) -> tuple[Path, Path | None]:
     """(the results file, the copy named latest.json or None): --out, or a new timestamped
     file in results/ with results/latest.json beside it."""
     if out is not None:
         return out, None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("results") / f"{stamp}.json", Path("results") / "latest.json"
+    return timestamped(), Path("results") / "latest.json"
 
 
 def interrupted(out: Path, data: Results) -> Interrupted:
@@ -468,7 +475,7 @@ def cmd_swarm(args: argparse.Namespace) -> int:
     from storebench.core import swarm
 
     names = [] if args.worker else parse_backends(args.backends)
-    out = args.out or Path("results") / f"swarm-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out = args.out or timestamped("swarm-")
     swarm.check_input(args, names)
     if not args.worker:
         check_writable(out)

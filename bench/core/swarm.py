@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float,
     parser.add_argument("--warmup", type=non_negative_int, default=2, help="untimed rounds per user (default 2)")
     parser.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     parser.add_argument("--url", help=f"the server under test, already running (its token, if any, in ${TOKEN_ENV})")
-    parser.add_argument("--out", type=Path, help="results file (default results/swarm-<timestamp>.json)")
+    parser.add_argument("--out", type=Path, help="results file (default results/swarm-<timestamp>-<random>.json)")
     parser.add_argument("--csv", metavar="PREFIX",
                         help="also write Locust's own CSV statistics "
                              "(its --csv; PREFIX_<backend> with several backends)")

@@ -18,7 +18,7 @@ INTRO = f"""# The results file
 bench/model/results.py; edit the model, not this file. -->
 
 Every report is a pure function of this file, schema `{SCHEMA}`. Results go to
-`results/<UTC timestamp>.json`, copied to `results/latest.json` (with `--out PATH`, only to
+`results/<UTC timestamp>-<random>.json`, copied to `results/latest.json` (with `--out PATH`, only to
 PATH). The terminal shows p50 per op. The file is written after each backend (atomically,
 temporary file then rename) with `"complete": false` until the run ends.
 
