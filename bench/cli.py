@@ -7,12 +7,14 @@ every check raises a `storebench.errors.UsageError` (or a subclass), caught in `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
@@ -21,17 +23,13 @@ from storebench import backends
 from storebench.backends.base import SYNCHRONOUS_LEVELS, Settings
 from storebench.core import inject as inject_mod
 from storebench.core.workload import OPS, PROFILES, params_for
-from storebench.errors import UsageError
+from storebench.errors import Interrupted, Terminated, UsageError, exit_status
 from storebench.model import results as results_mod
-from storebench.model.results import BackendResult, ConcurrencyResult, OpResult, Results, Sweep
+from storebench.model.results import BackendResult, ConcurrencyResult, OpResult, Results, ResultsFile, Sweep
 from storebench.model.secrets import redact_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is almost surely a typo
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a run; the message says what the results file holds, or that none was written."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -318,12 +316,15 @@ def results_paths(out: Path | None) -> tuple[Path, Path | None]:
     return timestamped(), Path("results") / "latest.json"
 
 
-def interrupted(out: Path, data: Results) -> Interrupted:
-    """What Ctrl-C leaves: the backends already saved (each is written as it finishes), or nothing."""
-    saved = [b.name for b in data.backends]
-    if saved and out.exists():
-        return Interrupted(f"the results of {', '.join(saved)} are in {out} (incomplete)")
-    return Interrupted("no backend had finished; no results file was written")
+def interrupted(results: ResultsFile, signalled: KeyboardInterrupt) -> Interrupted:
+    """What Ctrl-C or SIGTERM leaves: every sample measured so far, saved, or nothing."""
+    data = results.data
+    if not results.written:
+        return Interrupted("nothing had been measured; no results file was written", signalled)
+    measured = [b.name for b in data.backends if any(o.n for o in data.ops if o.backend == b.name)]
+    return Interrupted(f"everything measured so far is in {results.path} (complete: false): "
+                       f"{sum(o.n for o in data.ops):,} samples of "
+                       f"{', '.join(measured or [b.name for b in data.backends])}", signalled)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -373,12 +374,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     data.run.load_average = results_mod.LoadAverage(start=results_mod.load_average(), end=None)
     data.overhead = results_mod.Overhead.from_dict(runner.measure_overhead())
 
-    def save(entry: dict, ops: list[dict]) -> None:  # after each backend: an interruption keeps it
+    results = ResultsFile(out, data)
+
+    def save(entry: dict, ops: list[dict]) -> None:  # after each backend, and what Ctrl-C interrupted
         # The measuring side's entries are plain dicts (they cross process boundaries as JSON);
         # here they become the results model's.
         data.backends.append(BackendResult.from_dict(entry))
         data.ops.extend(OpResult.from_dict(o) for o in ops)
-        data.dump(out)
+        if entry.get("status") != "failed" or ops or results.written:  # nothing measured: no file yet
+            results.save()
 
     note = None if args.no_progress else console.print
     try:
@@ -393,45 +397,49 @@ def cmd_run(args: argparse.Namespace) -> int:
                     entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection, note)
                     entry["wall_s"] = round(time.monotonic() - started, 2)  # everything: server, run, probes
                     save(entry, ops)
-        run_load_stages(args, names, params, settings, data, out, console)
-    except KeyboardInterrupt:
-        raise interrupted(out, data) from None
+        run_load_stages(args, names, params, settings, results, console)
+    except KeyboardInterrupt as signalled:
+        raise interrupted(results, signalled) from None
     overhead_ratio.add_overhead_ratios(data)
     data.complete = True
     data.run.load_average.end = results_mod.load_average()
     data.run.finished_at = results_mod.now_iso()
-    data.dump(out)
-    if latest is not None:
+    results.save()
+    if latest is not None and results.problem is None:
         data.dump(latest)
     summary.print_summary(console, data)
     summary.print_load_summary(console, data)
-    console.print(f"results: {out}")
+    console.print(f"results: {results.path}")
     with console.status("writing the reports (decision matrix, latency report, plots, index.html)"):
-        written = report.write_reports([out], args.reports)
+        written = report.write_reports([results.path], args.reports)
     console.print(f"reports: {written[0].parent}/ ({', '.join(p.name for p in written)})")
-    failures = summary.failure_paragraph(data, out)
+    failures = summary.failure_paragraph(data, results.path)
+    if results.problem:  # measured, but not where asked
+        failures = "\n".join(filter(None, [failures, f"{results.problem}; the results are in {results.path}"]))
     if failures:  # last, so it is what the user sees; plain print keeps it one paragraph
         print(failures, file=sys.stderr)
     return EXIT_FAILED if failures else EXIT_OK
 
 
-def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, data: Results,
-                    out: Path, console) -> None:
+def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, results: ResultsFile,
+                    console) -> None:
     """The optional sweep and concurrency stages, each saved as soon as it is measured."""
     from storebench.core import concurrency, sweep
+
+    data = results.data
 
     for spec in args.sweep:
         rounds = args.iterations or sweep.SWEEP_ROUNDS
         warmup = sweep.SWEEP_WARMUP if args.warmup is None else args.warmup
         measured = sweep.run_sweep(names, spec, params, args.seed, settings, rounds, warmup, note=console.print)
         data.sweeps = [*(data.sweeps or []), Sweep.from_dict(measured)]
-        data.dump(out)
+        results.save()
     for clients in args.concurrency or []:
         for name in names:
             entry = ConcurrencyResult.from_dict(concurrency.run_clients(name, params, args.seed, settings, clients))
             data.concurrency = [*(data.concurrency or []), entry]
             console.print(f"concurrency {clients} {name}: {entry.status}")
-            data.dump(out)
+            results.save()
 
 
 
@@ -479,11 +487,7 @@ def cmd_swarm(args: argparse.Namespace) -> int:
     swarm.check_input(args, names)
     if not args.worker:
         check_writable(out)
-    try:
-        return swarm.run(args, names, out)
-    except KeyboardInterrupt:  # swarm.run has stopped every process it started by now
-        print("storebench: interrupted; no results written", file=sys.stderr)
-        return 130
+    return swarm.run(args, names, out)  # on Ctrl-C, it saves the backends finished and stops every process
 
 
 
@@ -544,6 +548,21 @@ COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "ab": cmd_
             "backends": cmd_backends}
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises `Terminated` in the main thread: a run stops what it started and saves
+    what it measured, as on Ctrl-C (by default Python would die on the spot, saving nothing)."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -552,7 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends.register_plugins()
         if backends.PLUGIN_ERRORS:
             raise UsageError(backends.PLUGIN_ERRORS[0])
-        return COMMANDS[args.command](args)
+        with sigterm_as_interrupt():
+            return COMMANDS[args.command](args)
     except UsageError as exc:  # every user error, from any module: one line, exit 2
         if debug:
             traceback.print_exc()
@@ -560,10 +580,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except Interrupted as exc:
         print(f"storebench: interrupted; {exc}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
+        return exc.code
+    except KeyboardInterrupt as exc:
         print("storebench: interrupted", file=sys.stderr)
-        return 130
+        return exit_status(exc)
     except Exception as exc:
         if debug:
             raise

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from fake_results import FakeResults
+
+from storebench.cli import main
+from storebench.core import coordinator, swarm
+from storebench.model.results import Results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,3 +59,89 @@ def test_a_failed_write_leaves_the_previous_file_whole(tmp_path):
         write_atomic(path, {"complete": True, "bad": object()})  # fails half-way through the JSON
     assert json.loads(path.read_text()) == {"complete": False} and os.listdir(tmp_path) == ["r.json"]
 
+
+
+def interrupt_after(monkeypatch, chunks: int, interrupt) -> None:
+    """Ctrl-C (or a signal) as the coordinator takes its `chunks`-th chunk of rounds: the
+    workers are real and have measured; only the moment of the interruption is chosen."""
+    taken = []
+    add = coordinator.Group.add
+
+    def add_then_interrupt(group, worker, reply):
+        add(group, worker, reply)
+        taken.append(group.label)
+        if len(taken) == chunks:
+            interrupt()
+
+    monkeypatch.setattr(coordinator.Group, "add", add_then_interrupt)
+
+
+def ctrl_c() -> None:
+    raise KeyboardInterrupt  # what Python's SIGINT handler raises in the main thread
+
+
+def sigterm() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)  # the real signal, to this process: `main` handles it
+
+
+def quick(tmp_path, *more: str) -> list[str]:
+    return ["run", "--backends", "sqlite3,apsw", "--profile", "quick", "--no-progress", "--processes", "1",
+            "--no-probes", "--cold-starts", "0", "--out", str(tmp_path / "out" / "r.json"),
+            "--reports", str(tmp_path / "reports"), *more]
+
+
+@pytest.mark.parametrize("interrupt, status", [(ctrl_c, 130), (sigterm, 143)])
+def test_an_interrupted_run_keeps_every_sample_measured_so_far(monkeypatch, tmp_path, capsys, interrupt, status):
+    interrupt_after(monkeypatch, 5, interrupt)  # both backends have started their rounds, none has finished
+    assert main(quick(tmp_path)) == status
+    err = capsys.readouterr().err
+    data = Results.load(tmp_path / "out" / "r.json")
+    assert data.complete is False
+    assert [(b.name, b.status, b.checks["after_run"]) for b in data.backends] == [
+        (name, "failed", "not checked (the run was interrupted)") for name in ("sqlite3", "apsw")]
+    assert all(b.reason.startswith("interrupted after ") for b in data.backends)
+    rounds = {b.name: int(b.reason.split()[2]) for b in data.backends}
+    assert sum(rounds.values()) > 0
+    for op in data.ops:  # every write op runs once per round: all of its samples are there
+        assert op.n == len(op.samples_ns) and (op.op == "load_all" or op.n == rounds[op.backend])
+    samples = sum(op.n for op in data.ops)
+    assert err == (f"storebench: interrupted; everything measured so far is in {tmp_path / 'out' / 'r.json'} "
+                   f"(complete: false): {samples:,} samples of sqlite3, apsw\n")
+
+
+def test_results_go_to_a_named_fallback_file_when_the_output_cannot_be_written(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    def remove_the_output_folder() -> None:  # a file in its place: unwritable, even for root
+        (tmp_path / "out").rename(tmp_path / "out-gone")
+        (tmp_path / "out").write_text("")
+
+    (tmp_path / "out").mkdir(parents=True, exist_ok=True)
+    interrupt_after(monkeypatch, 1, remove_the_output_folder)
+    assert main(quick(tmp_path, "--iterations", "8")) == 1  # measured, but not where asked
+    err = capsys.readouterr().err
+    [fallback] = (tmp_path / "tmp").glob("storebench-results-*.json")
+    data = Results.load(fallback)
+    assert data.complete and [b.status for b in data.backends] == ["ok", "ok"]
+    assert all(op.n for op in data.ops)
+    problem = f"cannot write {tmp_path / 'out' / 'r.json'} (File exists)"
+    assert f"storebench: {problem}; the results go to {fallback} instead\n" in err
+    assert err.endswith(f"{problem}; the results are in {fallback}\n")  # last, where the user looks
+
+
+def test_swarm_interrupted_in_its_second_backend_keeps_the_first(monkeypatch, tmp_path, capsys):
+    # A stand-in for one Locust run (tests swarm's bookkeeping, not Locust): the first backend
+    # writes its part, Ctrl-C comes during the second.
+    def run_backend(args, name, tmp, part, csv):
+        if name == "sqlite3":
+            raise KeyboardInterrupt
+        part.write_text(json.dumps(FakeResults().backend(name, 0.5).data))
+
+    monkeypatch.setattr(swarm, "run_backend", run_backend)
+    out = tmp_path / "swarm.json"
+    assert main(["swarm", "--backends", "sqld,sqlite3", "--duration", "1s", "--out", str(out)]) == 130
+    data = Results.load(out)
+    assert data.complete is False and [b.name for b in data.backends] == ["sqld"] and data.ops
+    assert capsys.readouterr().err == (f"storebench: interrupted; the results of sqld are in {out} "
+                                       "(complete: false)\n")

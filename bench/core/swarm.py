@@ -30,7 +30,7 @@ from pathlib import Path
 from storebench import backends
 from storebench.backends.base import Settings, Target
 from storebench.core.workload import Params
-from storebench.errors import UsageError
+from storebench.errors import Interrupted, UsageError
 from storebench.model import results as results_mod
 from storebench.model.results import Results
 from storebench.servers.processes import die_with_parent, free_port, stop_process
@@ -173,18 +173,25 @@ def run(args: argparse.Namespace, names: Sequence[str], out: Path) -> int:
     """The whole command after the input checks; the exit status."""
     if args.worker:
         return run_worker(args.master_host, args.master_port)
-    parts = []
-    with tempfile.TemporaryDirectory(prefix="storebench-swarm-") as tmp:
-        for name in names:
-            part = Path(tmp) / f"{name}.json"
-            csv = None if args.csv is None else Path(args.csv if len(names) == 1 else f"{args.csv}_{name}").resolve()
-            run_backend(args, name, Path(tmp), part, csv)
-            parts.append(Results.load(part))
+    parts: list[Results] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="storebench-swarm-") as tmp:
+            for name in names:
+                part = Path(tmp) / f"{name}.json"
+                run_backend(args, name, Path(tmp), part, csv_prefix(args.csv, names, name))
+                parts.append(Results.load(part))
+    except KeyboardInterrupt as signalled:  # every process it started is stopped by now
+        raise interrupted(parts, out, signalled) from None
     data = combine(parts)
     data.run.git_commit = results_mod.git_commit()  # the Locust processes ran in a temporary folder
     data.dump(out)
     print_summary(data, out)
     return 0 if all(b.status == "ok" for b in data.backends) else 1
+
+
+def csv_prefix(prefix: str | None, names: Sequence[str], name: str) -> Path | None:
+    """Where Locust writes its CSV statistics of `name`: --csv, suffixed with several backends."""
+    return None if prefix is None else Path(prefix if len(names) == 1 else f"{prefix}_{name}").resolve()
 
 
 def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path, csv: Path | None) -> None:
@@ -291,6 +298,17 @@ def last_line(log: Path) -> str:
     text = log.read_text(errors="replace") if log.is_file() else ""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else "no output"
+
+
+def interrupted(parts: list[Results], out: Path, signalled: KeyboardInterrupt) -> Interrupted:
+    """Ctrl-C or SIGTERM: the backends measured to the end are saved (`complete: false`)."""
+    if not parts:
+        return Interrupted("no backend had finished; no results file was written", signalled)
+    data = combine(parts)
+    data.complete = False
+    data.dump(out)
+    return Interrupted(f"the results of {', '.join(b.name for b in data.backends)} are in {out} "
+                       "(complete: false)", signalled)
 
 
 def combine(parts: list[Results]) -> Results:
