@@ -270,6 +270,15 @@ def check_writable(path: Path, what: str = "results", option: str = "--out") -> 
         raise UsageError(f"cannot write {what} to {folder}: {exc.strerror or exc}; choose another {option}") from None
 
 
+def check_apart_from_reports(out: Path, reports: Path) -> None:
+    """A results file the reports written after the run would overwrite, else a UsageError."""
+    from storebench.reports import REPORT_SUFFIXES
+
+    if out.resolve().parent == reports.resolve() and out.suffix.lower() in REPORT_SUFFIXES:
+        raise UsageError(f"--out {out} is in --reports {reports}, where the reports write their "
+                         f"{'/'.join(REPORT_SUFFIXES)} files; give the results a .json name or another folder")
+
+
 def check_sqlalchemy_url(text: str) -> None:
     """A --sqlalchemy-url the SQLAlchemy backends can use, else a UsageError (credentials redacted)."""
     from sqlalchemy.exc import ArgumentError
@@ -337,6 +346,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if path is not None:
             check_writable(path)
     check_writable(args.reports / "index.html", "reports", "--reports")
+    check_apart_from_reports(out, args.reports)
     if args.sqlalchemy_url:
         check_sqlalchemy_url(args.sqlalchemy_url)
     injection = parse_inject(args.inject, names)

@@ -42,3 +42,18 @@ def test_backends_lists_a_half_configured_turso_as_unavailable_as_run_refuses_it
     listed = {line.split()[0].rstrip("~*"): line for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert "unavailable: TURSO_AUTH_TOKEN is set but TURSO_DATABASE_URL is not" in listed["turso"]
     assert "TURSO_AUTH_TOKEN is set but TURSO_DATABASE_URL is not" in refused(capsys, run_argv(tmp_path, "turso"))
+
+
+@pytest.mark.parametrize("name", ["latency.md", "decision-matrix.md", "index.html", "latency-cdf.png"])
+def test_a_results_file_a_report_would_overwrite_is_refused(capsys, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    err = refused(capsys, ["run", "--backends", "sqlite3", "--profile", "smoke", "--out", f"rep/{name}",
+                           "--reports", "./rep/"])
+    assert f"--out rep/{name} is in --reports rep, where the reports write" in err and "give the results a .json" in err
+    assert list((tmp_path / "rep").iterdir()) == []
+
+
+def test_a_json_results_file_beside_the_reports_is_fine(tmp_path):
+    from storebench.cli import check_apart_from_reports
+
+    check_apart_from_reports(tmp_path / "rep" / "results.json", tmp_path / "rep")
