@@ -77,6 +77,24 @@ def positive_float(text: str) -> float:
     return value
 
 
+def at_most(parse: Callable[[str], float], maximum: float, unit: str) -> Callable[[str], float]:
+    """`parse`, then at most `maximum`: a time far beyond any run overflows the clocks and
+    sockets it is handed to (`--op-timeout-s 1e300` ended the run in an OverflowError)."""
+
+    def bounded(text: str) -> float:
+        value = parse(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"{text} is more than {maximum:,g} {unit}, "
+                                             "the most storebench accepts here")
+        return value
+
+    return bounded
+
+
+MAX_OP_TIMEOUT_S = 24 * 3600
+MAX_RTT_MS = 60_000
+
+
 def client_counts(text: str) -> list[int]:
     """`4` or `1,2,4,8`: the worker-process counts of --concurrency."""
     try:
@@ -120,9 +138,9 @@ def build_parser() -> Parser:
                      help="SQLite durability level (default normal)")
     run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000,
                      help="busy timeout for every backend (default 5000)")
-    run.add_argument("--rtt-ms", type=non_negative_float, default=20.0,
+    run.add_argument("--rtt-ms", type=at_most(non_negative_float, MAX_RTT_MS, "ms"), default=20.0,
                      help="emulated round-trip time for emulated remote backends (default 20)")
-    run.add_argument("--op-timeout-s", type=positive_float, default=60.0,
+    run.add_argument("--op-timeout-s", type=at_most(positive_float, MAX_OP_TIMEOUT_S, "s"), default=60.0,
                      help="give up on one op after this many seconds, where the driver allows (default 60)")
     run.add_argument("--sqlalchemy-url",
                      help="database URL for the sqlalchemy-* backends (default: an embedded libSQL file)")
@@ -132,7 +150,7 @@ def build_parser() -> Parser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--rate", type=positive_float,
                      help="open loop: start ops at R per second and time them from their scheduled start")
-    run.add_argument("--arrivals", default="poisson", choices=("poisson", "uniform"),
+    run.add_argument("--arrivals", choices=("poisson", "uniform"),
                      help="arrival process for --rate (default poisson, seeded)")
     run.add_argument("--concurrency", type=client_counts,
                      help="also run N worker processes per backend, or a list: 1,2,4,8")
@@ -196,7 +214,8 @@ def build_parser() -> Parser:
     from storebench.core import swarm  # light: Locust itself is imported only by the processes it starts
 
     swarm_help = "distributed load on Locust (master and workers), exact merged percentiles"
-    swarm.add_arguments(sub.add_parser("swarm", help=swarm_help), positive_int, positive_float, non_negative_int)
+    swarm.add_arguments(sub.add_parser("swarm", help=swarm_help), positive_int, positive_float, non_negative_int,
+                        whole_number(1, 65535))
 
     report = sub.add_parser("report", help="render the decision matrix, latency report, plots and index.html")
     report.add_argument("results", nargs="*", type=Path, default=[Path("results/latest.json")],
@@ -300,6 +319,13 @@ def parse_inject(text: str | None, names: list[str]) -> inject_mod.Injection | N
     return None if text is None else inject_mod.parse(text, names)
 
 
+def check_arrivals(rate: float | None, arrivals: str | None) -> str:
+    """The arrival process of an open-loop run; --arrivals without --rate would do nothing."""
+    if arrivals is not None and rate is None:
+        raise UsageError(f"--arrivals {arrivals} needs --rate: without a rate the run is closed-loop, with no arrivals")
+    return arrivals or "poisson"
+
+
 def check_cpu(cpu: int | None) -> None:
     """A --pin-cpu this process may run on, else a UsageError."""
     if cpu is None:
@@ -354,6 +380,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts,
                         probes=args.probes, load_every=args.load_every)
+    arrivals = check_arrivals(args.rate, args.arrivals)
     if args.rate and params.iterations * len(OPS) / args.rate > MAX_SCHEDULE_S:
         raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / args.rate:.0f} s "
                          f"per backend (limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
@@ -373,8 +400,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not console.is_terminal:  # rich assumes 80 columns when piped; the tables need more
         console.width = 120
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
-    load = openloop.OpenLoop(args.rate, args.arrivals) if args.rate else None
-    extra = {"rate": args.rate, "arrivals": args.arrivals if load else None, "concurrency": args.concurrency,
+    load = openloop.OpenLoop(args.rate, arrivals) if args.rate else None
+    extra = {"rate": args.rate, "arrivals": arrivals if load else None, "concurrency": args.concurrency,
              "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep],
              "inject": injection.record() if injection else None,
              "processes": args.processes if load is None else 1, "pin_cpu": args.pin_cpu}

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from storebench.backends.turso import mint_token, new_key_pair
 from storebench.cli import EXIT_USAGE, main
+from storebench.servers import sqld_server
+from storebench.servers.processes import free_port
 
 
 def refused(capsys, argv: list[str]) -> str:
@@ -57,3 +60,42 @@ def test_a_json_results_file_beside_the_reports_is_fine(tmp_path):
     from storebench.cli import check_apart_from_reports
 
     check_apart_from_reports(tmp_path / "rep" / "results.json", tmp_path / "rep")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--op-timeout-s", "1e300"], "--op-timeout-s: 1e300 is more than 86,400 s, the most storebench accepts here"),
+    (["--rtt-ms", "1e300"], "--rtt-ms: 1e300 is more than 60,000 ms, the most storebench accepts here"),
+    (["--arrivals", "uniform"], "--arrivals uniform needs --rate"),
+])
+def test_run_options_that_would_fail_or_be_ignored_mid_run(capsys, tmp_path, args, expected):
+    assert expected in refused(capsys, run_argv(tmp_path, "sqlite3", *args))
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--master-port", "70000"], "--master-port: 70000 is more than 65,535"),
+    (["--master-port", "6000"], "--master-port is for --master or --worker; a local swarm picks a free port"),
+    (["--arrivals", "uniform"], "--arrivals uniform needs --rate"),
+])
+def test_swarm_options_that_would_be_ignored(capsys, tmp_path, args, expected):
+    assert expected in refused(capsys, ["swarm", "--out", str(tmp_path / "r.json"), *args])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_swarm_url_to_a_closed_port_is_refused_before_locust_starts(capsys, tmp_path):
+    port = free_port()  # nothing listens there
+    err = refused(capsys, ["swarm", "--url", f"http://user:pw@127.0.0.1:{port}", "--out", str(tmp_path / "r.json")])
+    assert f"--url http://***@127.0.0.1:{port} does not answer (Connection refused)" in err and "pw" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.server
+def test_swarm_with_a_wrong_token_is_refused_before_locust_starts(capsys, tmp_path, monkeypatch):
+    _, key_file = new_key_pair(tmp_path)
+    (tmp_path / "other").mkdir()
+    wrong = mint_token(new_key_pair(tmp_path / "other")[0])  # signed with another key
+    monkeypatch.setenv("STOREBENCH_AUTH_TOKEN", wrong)
+    with sqld_server.running_sqld(tmp_path, key_file) as server:
+        err = refused(capsys, ["swarm", "--url", server.url, "--out", str(tmp_path / "r.json")])
+    assert f"sqld cannot use --url {server.url}: " in err and "check the URL and $STOREBENCH_AUTH_TOKEN" in err
+    assert wrong not in err and not (tmp_path / "r.json").exists()
