@@ -4,10 +4,13 @@ no secret in it."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from storebench.backends.turso import mint_token, new_key_pair
 from storebench.cli import EXIT_USAGE, main
+from storebench.model.secrets import redact_url
 from storebench.servers import sqld_server
 from storebench.servers.processes import free_port
 
@@ -99,3 +102,35 @@ def test_swarm_with_a_wrong_token_is_refused_before_locust_starts(capsys, tmp_pa
         err = refused(capsys, ["swarm", "--url", server.url, "--out", str(tmp_path / "r.json")])
     assert f"sqld cannot use --url {server.url}: " in err and "check the URL and $STOREBENCH_AUTH_TOKEN" in err
     assert wrong not in err and not (tmp_path / "r.json").exists()
+
+
+def test_credentials_in_SQLD_URL_never_reach_the_name_resolver(capsys, tmp_path, monkeypatch):
+    looked_up = []
+    getaddrinfo = socket.getaddrinfo
+
+    def recorded(host, *args, **kwargs):
+        looked_up.append(host)
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recorded)
+    monkeypatch.setenv("SQLD_URL", "http://user:pw@127.0.0.1:9/db")
+    err = refused(capsys, run_argv(tmp_path, "sqld"))
+    assert "SQLD_URL=http://***@127.0.0.1:9/db carries a user and password" in err and "pw" not in err
+    assert not any("pw" in str(host) for host in looked_up)
+
+
+@pytest.mark.parametrize("backend", ["turso", "turso-replica"])
+def test_swapped_turso_variables_never_print_the_token(capsys, tmp_path, monkeypatch, backend):
+    token = "eyJhbGciOiJFZERTQSJ9.eyJhIjoicnciLCJleHAiOjE3fQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    monkeypatch.setenv("TURSO_DATABASE_URL", token)
+    monkeypatch.setenv("TURSO_AUTH_TOKEN", "libsql://db-user.turso.io")
+    err = refused(capsys, run_argv(tmp_path, backend))
+    assert "TURSO_DATABASE_URL='***' is not the URL of a server; e.g. libsql://<database>.turso.io" in err
+    assert "eyJ" not in err
+
+
+@pytest.mark.parametrize("value", ["eyJhbGciOiJFZERTQSJ9.eyJhIjoicnciLCJleHAiOjE3fQ.c2lnbmF0dXJl",
+                                   "0123456789abcdef0123456789abcdef0123"])
+def test_a_value_shaped_like_a_token_is_redacted_whole(value):
+    assert redact_url(value) == "***"
+    assert redact_url("libsql://db.turso.io/x?authToken=abc") == "libsql://db.turso.io/x?***"
