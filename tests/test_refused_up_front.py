@@ -7,21 +7,13 @@ from __future__ import annotations
 import socket
 
 import pytest
+from test_bad_input import refused
 
 from storebench.backends.turso import mint_token, new_key_pair
-from storebench.cli import EXIT_USAGE, main
+from storebench.cli import main
 from storebench.model.secrets import redact_url
 from storebench.servers import sqld_server
 from storebench.servers.processes import free_port
-
-
-def refused(capsys, argv: list[str]) -> str:
-    """Run `storebench argv` in-process; assert it was refused properly; return the line."""
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == EXIT_USAGE, err
-    assert err.count("\n") == 1 and err.startswith("storebench: error: ") and "Traceback" not in err
-    return err
 
 
 def run_argv(tmp_path, backends: str, *more: str) -> list[str]:
