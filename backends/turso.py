@@ -98,10 +98,13 @@ def wire_counter(target: Target) -> Counters | None:
 
 
 def turso_unavailable_reason() -> str | None:
-    # A half-configured real Turso is not "unavailable": provisioning fails with an error
-    # naming the variable to fix, so the run exits non-zero.
-    if os.environ.get(URL_VARIABLE) or os.environ.get(TOKEN_VARIABLE):
-        return None
+    """None for a real Turso (the run's preflight checks it can be used); a half-configured
+    one's reason names the variable to set, as `run` refuses it with (`backends` lists it so)."""
+    try:
+        if real_turso() is not None:
+            return None
+    except StoreError as exc:
+        return str(exc)
     return sqld_server.unavailable_reason()
 
 

@@ -7,11 +7,14 @@ every check raises a `storebench.errors.UsageError` (or a subclass), caught in `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
@@ -20,17 +23,13 @@ from storebench import backends
 from storebench.backends.base import SYNCHRONOUS_LEVELS, Settings
 from storebench.core import inject as inject_mod
 from storebench.core.workload import OPS, PROFILES, params_for
-from storebench.errors import UsageError
+from storebench.errors import Interrupted, Terminated, UsageError, exit_status
 from storebench.model import results as results_mod
-from storebench.model.results import BackendResult, ConcurrencyResult, OpResult, Results, Sweep
+from storebench.model.results import BackendResult, ConcurrencyResult, OpResult, Results, ResultsFile, Sweep
 from storebench.model.secrets import redact_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_SCHEDULE_S = 3600  # an open-loop schedule longer than this per backend is almost surely a typo
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a run; the message says what the results file holds, or that none was written."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -78,6 +77,24 @@ def positive_float(text: str) -> float:
     return value
 
 
+def at_most(parse: Callable[[str], float], maximum: float, unit: str) -> Callable[[str], float]:
+    """`parse`, then at most `maximum`: a time far beyond any run overflows the clocks and
+    sockets it is handed to (`--op-timeout-s 1e300` ended the run in an OverflowError)."""
+
+    def bounded(text: str) -> float:
+        value = parse(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"{text} is more than {maximum:,g} {unit}, "
+                                             "the most storebench accepts here")
+        return value
+
+    return bounded
+
+
+MAX_OP_TIMEOUT_S = 24 * 3600
+MAX_RTT_MS = 60_000
+
+
 def client_counts(text: str) -> list[int]:
     """`4` or `1,2,4,8`: the worker-process counts of --concurrency."""
     try:
@@ -121,19 +138,19 @@ def build_parser() -> Parser:
                      help="SQLite durability level (default normal)")
     run.add_argument("--busy-timeout-ms", type=non_negative_int, default=5000,
                      help="busy timeout for every backend (default 5000)")
-    run.add_argument("--rtt-ms", type=non_negative_float, default=20.0,
+    run.add_argument("--rtt-ms", type=at_most(non_negative_float, MAX_RTT_MS, "ms"), default=20.0,
                      help="emulated round-trip time for emulated remote backends (default 20)")
-    run.add_argument("--op-timeout-s", type=positive_float, default=60.0,
+    run.add_argument("--op-timeout-s", type=at_most(positive_float, MAX_OP_TIMEOUT_S, "s"), default=60.0,
                      help="give up on one op after this many seconds, where the driver allows (default 60)")
     run.add_argument("--sqlalchemy-url",
                      help="database URL for the sqlalchemy-* backends (default: an embedded libSQL file)")
     run.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     run.add_argument("--out", type=Path,
-                     help="results file (default results/<timestamp>.json, copied to results/latest.json)")
+                     help="results file (default results/<timestamp>-<random>.json, copied to results/latest.json)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--rate", type=positive_float,
                      help="open loop: start ops at R per second and time them from their scheduled start")
-    run.add_argument("--arrivals", default="poisson", choices=("poisson", "uniform"),
+    run.add_argument("--arrivals", choices=("poisson", "uniform"),
                      help="arrival process for --rate (default poisson, seeded)")
     run.add_argument("--concurrency", type=client_counts,
                      help="also run N worker processes per backend, or a list: 1,2,4,8")
@@ -198,7 +215,8 @@ def build_parser() -> Parser:
     from storebench.core import swarm  # light: Locust itself is imported only by the processes it starts
 
     swarm_help = "distributed load on Locust (master and workers), exact merged percentiles"
-    swarm.add_arguments(sub.add_parser("swarm", help=swarm_help), positive_int, positive_float, non_negative_int)
+    swarm.add_arguments(sub.add_parser("swarm", help=swarm_help), positive_int, positive_float, non_negative_int,
+                        whole_number(1, 65535))
 
     report = sub.add_parser("report", help="render the decision matrix, latency report, plots and index.html")
     report.add_argument("results", nargs="*", type=Path, default=[Path("results/latest.json")],
@@ -227,6 +245,17 @@ def parse_backends(text: str) -> list[str]:
         raise UsageError(f"unknown backend {', '.join(unknown) or repr(text)}; "
                          f"valid backends: {', '.join(backends.names())}, all")
     return list(dict.fromkeys(chosen))
+
+
+def check_named_available(text: str, names: list[str]) -> None:
+    """A backend named in --backends (not only through `all`) that cannot run here is the
+    user's to fix: a CI job naming it must not pass with no data. `all` records such a
+    backend as unavailable and runs the others."""
+    named = {n.strip() for n in text.split(",")}
+    for name in (n for n in names if n in named):
+        reason = backends.unavailable_reason(name)
+        if reason:
+            raise UsageError(f"{name} cannot run here: {reason}")
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
@@ -263,6 +292,15 @@ def check_writable(path: Path, what: str = "results", option: str = "--out") -> 
         raise UsageError(f"cannot write {what} to {folder}: {exc.strerror or exc}; choose another {option}") from None
 
 
+def check_apart_from_reports(out: Path, reports: Path) -> None:
+    """A results file the reports written after the run would overwrite, else a UsageError."""
+    from storebench.reports import REPORT_SUFFIXES
+
+    if out.resolve().parent == reports.resolve() and out.suffix.lower() in REPORT_SUFFIXES:
+        raise UsageError(f"--out {out} is in --reports {reports}, where the reports write their "
+                         f"{'/'.join(REPORT_SUFFIXES)} files; give the results a .json name or another folder")
+
+
 def check_sqlalchemy_url(text: str) -> None:
     """A --sqlalchemy-url the SQLAlchemy backends can use, else a UsageError (credentials redacted)."""
     from sqlalchemy.exc import ArgumentError
@@ -284,6 +322,13 @@ def parse_inject(text: str | None, names: list[str]) -> inject_mod.Injection | N
     return None if text is None else inject_mod.parse(text, names)
 
 
+def check_arrivals(rate: float | None, arrivals: str | None) -> str:
+    """The arrival process of an open-loop run; --arrivals without --rate would do nothing."""
+    if arrivals is not None and rate is None:
+        raise UsageError(f"--arrivals {arrivals} needs --rate: without a rate the run is closed-loop, with no arrivals")
+    return arrivals or "poisson"
+
+
 def check_cpu(cpu: int | None) -> None:
     """A --pin-cpu this process may run on, else a UsageError."""
     if cpu is None:
@@ -294,32 +339,43 @@ def check_cpu(cpu: int | None) -> None:
                          f"{', '.join(map(str, allowed)) or '(none: this OS cannot pin processes)'}")
 
 
+def timestamped(prefix: str = "") -> Path:
+    """A new results file in results/: the UTC start time to the second, then a random suffix,
+    so two runs started in the same second never share a file (the names still sort by time)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{prefix}{stamp}-{uuid.uuid4().hex[:6]}.json"
+
+
 def results_paths(out: Path | None) -> tuple[Path, Path | None]:
     """(the results file, the copy named latest.json or None): --out, or a new timestamped
     file in results/ with results/latest.json beside it."""
     if out is not None:
         return out, None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("results") / f"{stamp}.json", Path("results") / "latest.json"
+    return timestamped(), Path("results") / "latest.json"
 
 
-def interrupted(out: Path, data: Results) -> Interrupted:
-    """What Ctrl-C leaves: the backends already saved (each is written as it finishes), or nothing."""
-    saved = [b.name for b in data.backends]
-    if saved and out.exists():
-        return Interrupted(f"the results of {', '.join(saved)} are in {out} (incomplete)")
-    return Interrupted("no backend had finished; no results file was written")
+def interrupted(results: ResultsFile, signalled: KeyboardInterrupt) -> Interrupted:
+    """What Ctrl-C or SIGTERM leaves: every sample measured so far, saved, or nothing."""
+    data = results.data
+    if not results.written:
+        return Interrupted("nothing had been measured; no results file was written", signalled)
+    measured = [b.name for b in data.backends if any(o.n for o in data.ops if o.backend == b.name)]
+    return Interrupted(f"everything measured so far is in {results.path} (complete: false): "
+                       f"{sum(o.n for o in data.ops):,} samples of "
+                       f"{', '.join(measured or [b.name for b in data.backends])}", signalled)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Every path and option is checked first, before the heavier imports and any backend.
     register_backend_modules(args.backend_module)
     names = parse_backends(args.backends)
+    check_named_available(args.backends, names)
     out, latest = results_paths(args.out)
     for path in (out, latest):
         if path is not None:
             check_writable(path)
     check_writable(args.reports / "index.html", "reports", "--reports")
+    check_apart_from_reports(out, args.reports)
     if args.sqlalchemy_url:
         check_sqlalchemy_url(args.sqlalchemy_url)
     injection = parse_inject(args.inject, names)
@@ -327,6 +383,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = params_for(args.profile, conversations=args.conversations, messages=args.messages,
                         iterations=args.iterations, warmup=args.warmup, cold_starts=args.cold_starts,
                         probes=args.probes, load_every=args.load_every)
+    arrivals = check_arrivals(args.rate, args.arrivals)
     if args.rate and params.iterations * len(OPS) / args.rate > MAX_SCHEDULE_S:
         raise UsageError(f"--rate {args.rate:g} would take {params.iterations * len(OPS) / args.rate:.0f} s "
                          f"per backend (limit {MAX_SCHEDULE_S} s); raise --rate or lower --iterations")
@@ -346,8 +403,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not console.is_terminal:  # rich assumes 80 columns when piped; the tables need more
         console.width = 120
     recorded = {**settings.__dict__, "sqlalchemy_url": redact_url(settings.sqlalchemy_url)}
-    load = openloop.OpenLoop(args.rate, args.arrivals) if args.rate else None
-    extra = {"rate": args.rate, "arrivals": args.arrivals if load else None, "concurrency": args.concurrency,
+    load = openloop.OpenLoop(args.rate, arrivals) if args.rate else None
+    extra = {"rate": args.rate, "arrivals": arrivals if load else None, "concurrency": args.concurrency,
              "sweeps": [f"{s.param}={','.join(map(str, s.values))}" for s in args.sweep],
              "inject": injection.record() if injection else None,
              "processes": args.processes if load is None else 1, "pin_cpu": args.pin_cpu}
@@ -357,12 +414,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     data.run.load_average = results_mod.LoadAverage(start=results_mod.load_average(), end=None)
     data.overhead = results_mod.Overhead.from_dict(runner.measure_overhead())
 
-    def save(entry: dict, ops: list[dict]) -> None:  # after each backend: an interruption keeps it
+    results = ResultsFile(out, data)
+
+    def save(entry: dict, ops: list[dict]) -> None:  # after each backend, and what Ctrl-C interrupted
         # The measuring side's entries are plain dicts (they cross process boundaries as JSON);
         # here they become the results model's.
         data.backends.append(BackendResult.from_dict(entry))
         data.ops.extend(OpResult.from_dict(o) for o in ops)
-        data.dump(out)
+        if entry.get("status") != "failed" or ops or results.written:  # nothing measured: no file yet
+            results.save()
 
     note = None if args.no_progress else console.print
     try:
@@ -377,45 +437,49 @@ def cmd_run(args: argparse.Namespace) -> int:
                     entry, ops = runner.run_backend(name, params, args.seed, settings, progress, load, injection, note)
                     entry["wall_s"] = round(time.monotonic() - started, 2)  # everything: server, run, probes
                     save(entry, ops)
-        run_load_stages(args, names, params, settings, data, out, console)
-    except KeyboardInterrupt:
-        raise interrupted(out, data) from None
+        run_load_stages(args, names, params, settings, results, console)
+    except KeyboardInterrupt as signalled:
+        raise interrupted(results, signalled) from None
     overhead_ratio.add_overhead_ratios(data)
     data.complete = True
     data.run.load_average.end = results_mod.load_average()
     data.run.finished_at = results_mod.now_iso()
-    data.dump(out)
-    if latest is not None:
+    results.save()
+    if latest is not None and results.problem is None:
         data.dump(latest)
     summary.print_summary(console, data)
     summary.print_load_summary(console, data)
-    console.print(f"results: {out}")
+    console.print(f"results: {results.path}")
     with console.status("writing the reports (decision matrix, latency report, plots, index.html)"):
-        written = report.write_reports([out], args.reports)
+        written = report.write_reports([results.path], args.reports)
     console.print(f"reports: {written[0].parent}/ ({', '.join(p.name for p in written)})")
-    failures = summary.failure_paragraph(data, out)
+    failures = summary.failure_paragraph(data, results.path)
+    if results.problem:  # measured, but not where asked
+        failures = "\n".join(filter(None, [failures, f"{results.problem}; the results are in {results.path}"]))
     if failures:  # last, so it is what the user sees; plain print keeps it one paragraph
         print(failures, file=sys.stderr)
     return EXIT_FAILED if failures else EXIT_OK
 
 
-def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, data: Results,
-                    out: Path, console) -> None:
+def run_load_stages(args: argparse.Namespace, names: list[str], params, settings: Settings, results: ResultsFile,
+                    console) -> None:
     """The optional sweep and concurrency stages, each saved as soon as it is measured."""
     from storebench.core import concurrency, sweep
+
+    data = results.data
 
     for spec in args.sweep:
         rounds = args.iterations or sweep.SWEEP_ROUNDS
         warmup = sweep.SWEEP_WARMUP if args.warmup is None else args.warmup
         measured = sweep.run_sweep(names, spec, params, args.seed, settings, rounds, warmup, note=console.print)
         data.sweeps = [*(data.sweeps or []), Sweep.from_dict(measured)]
-        data.dump(out)
+        results.save()
     for clients in args.concurrency or []:
         for name in names:
             entry = ConcurrencyResult.from_dict(concurrency.run_clients(name, params, args.seed, settings, clients))
             data.concurrency = [*(data.concurrency or []), entry]
             console.print(f"concurrency {clients} {name}: {entry.status}")
-            data.dump(out)
+            results.save()
 
 
 
@@ -459,15 +523,11 @@ def cmd_swarm(args: argparse.Namespace) -> int:
     from storebench.core import swarm
 
     names = [] if args.worker else parse_backends(args.backends)
-    out = args.out or Path("results") / f"swarm-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out = args.out or timestamped("swarm-")
     swarm.check_input(args, names)
     if not args.worker:
         check_writable(out)
-    try:
-        return swarm.run(args, names, out)
-    except KeyboardInterrupt:  # swarm.run has stopped every process it started by now
-        print("storebench: interrupted; no results written", file=sys.stderr)
-        return 130
+    return swarm.run(args, names, out)  # on Ctrl-C, it saves the backends finished and stops every process
 
 
 
@@ -532,6 +592,21 @@ COMMANDS = {"run": cmd_run, "report": cmd_report, "check": cmd_check, "ab": cmd_
             "backends": cmd_backends}
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises `Terminated` in the main thread: a run stops what it started and saves
+    what it measured, as on Ctrl-C (by default Python would die on the spot, saving nothing)."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -540,7 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends.register_plugins()
         if backends.PLUGIN_ERRORS:
             raise UsageError(backends.PLUGIN_ERRORS[0])
-        return COMMANDS[args.command](args)
+        with sigterm_as_interrupt():
+            return COMMANDS[args.command](args)
     except UsageError as exc:  # every user error, from any module: one line, exit 2
         if debug:
             traceback.print_exc()
@@ -548,10 +624,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except Interrupted as exc:
         print(f"storebench: interrupted; {exc}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
+        return exc.code
+    except KeyboardInterrupt as exc:
         print("storebench: interrupted", file=sys.stderr)
-        return 130
+        return exit_status(exc)
     except Exception as exc:
         if debug:
             raise

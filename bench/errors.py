@@ -16,3 +16,22 @@ class StorebenchError(Exception):
 
 class UsageError(StorebenchError):
     """Bad input from the user: printed as one line, exit status 2, before anything runs."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread (`storebench.cli`) so that a run unwinds, stops what
+    it started and saves what it measured, as on Ctrl-C."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM once a command has saved what it measured: the message says where (or
+    that nothing was), `code` is the exit status (128 + the signal, as a shell reports it)."""
+
+    def __init__(self, message: str, signalled: KeyboardInterrupt) -> None:
+        super().__init__(message)
+        self.code = exit_status(signalled)
+
+
+def exit_status(signalled: KeyboardInterrupt) -> int:
+    """128 + the signal, as a shell reports it: 143 for SIGTERM, 130 for Ctrl-C."""
+    return 143 if isinstance(signalled, Terminated) else 130

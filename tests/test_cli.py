@@ -76,8 +76,9 @@ def fake_measure(finished: list[str]):
 
 
 @pytest.mark.parametrize("finished, expected", [
-    ([], "storebench: interrupted; no backend had finished; no results file was written"),
-    (["sqlite3"], "storebench: interrupted; the results of sqlite3 are in {out} (incomplete)"),
+    ([], "storebench: interrupted; nothing had been measured; no results file was written"),
+    (["sqlite3"], "storebench: interrupted; everything measured so far is in {out} (complete: false): "
+                  "0 samples of sqlite3"),
 ])
 def test_ctrl_c_names_the_results_file_or_says_none_was_written(tmp_path, monkeypatch, capsys, finished, expected):
     out = tmp_path / "r.json"

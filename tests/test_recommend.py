@@ -4,7 +4,6 @@ the Node and browser systems of the run, then one line for a Python app (made-up
 from __future__ import annotations
 
 import pytest
-
 from fake_results import drifting
 
 from storebench.reports import outliers, report

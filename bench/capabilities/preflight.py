@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import urllib.error
+from urllib.parse import SplitResult, urlsplit
 
 from storebench import backends
 from storebench.backends.base import Settings, StoreError, Target
@@ -40,6 +41,11 @@ def check_sqld_url() -> None:
     url = os.environ.get(sqld_server.SQLD_URL_ENV)
     if not url:
         return
+    # Parsed before any lookup: a user and password in it would go to the name resolver.
+    parts = server_url(sqld_server.SQLD_URL_ENV, url, ("http", "https"), "http://127.0.0.1:8080")
+    if parts.username or parts.password:
+        raise PreflightError(f"{sqld_server.SQLD_URL_ENV}={redact_url(url)} carries a user and password; sqld's "
+                             "HTTP API takes none in the URL: remove them")
     try:
         sqld_server.http_get(f"{url.rstrip('/')}/health", timeout=PREFLIGHT_TIMEOUT_S)
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -47,6 +53,20 @@ def check_sqld_url() -> None:
         raise PreflightError(f"{sqld_server.SQLD_URL_ENV}={redact_url(url)} does not answer ({reason}); "
                              f"start that server or unset {sqld_server.SQLD_URL_ENV} "
                              "to let storebench start one") from None
+
+
+def server_url(variable: str, url: str, schemes: tuple[str, ...] | None, example: str) -> SplitResult:
+    """`url` split, if it is a server URL (of one of `schemes`, if given), else a PreflightError
+    that shows it redacted (a token put in the wrong variable is never printed)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
+    except ValueError as exc:
+        raise PreflightError(f"{variable}={redact_url(url)!r} is not a URL ({exc}); e.g. {example}") from None
+    if not parts.hostname or not parts.scheme or (schemes and parts.scheme not in schemes):
+        kind = f"{' or '.join(schemes)} URL" if schemes else "URL"
+        raise PreflightError(f"{variable}={redact_url(url)!r} is not the {kind} of a server; e.g. {example}")
+    return parts
 
 
 def check_real_turso(settings: Settings) -> None:
@@ -59,6 +79,7 @@ def check_real_turso(settings: Settings) -> None:
         raise PreflightError(str(exc)) from None
     if real is None:
         return
+    server_url(URL_VARIABLE, real[0], None, "libsql://<database>.turso.io")  # the driver names the schemes it takes
     store = TursoStore(Target(url=real[0], auth_token=real[1]),
                        Settings(op_timeout_s=min(settings.op_timeout_s, PREFLIGHT_TIMEOUT_S)))
     try:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -43,7 +44,7 @@ from storebench.capabilities.probe_client import conversation
 from storebench.core.workload import EPOCH_MS, checksum
 from storebench.model.secrets import redact_url, scrub
 from storebench.servers.managed import data_holders
-from storebench.servers.processes import pipes
+from storebench.servers.processes import pipes, stop_processes_naming
 
 PROBES = ("cross_device", "auth_enforced", "process_crash", "concurrent_writers", "online_backup")
 YES, NO, NA = "yes", "no", "n/a"
@@ -69,10 +70,15 @@ class Child:
         self.secrets = [target.auth_token]
         # stderr goes to a file, not a pipe: a chatty driver can then never block the child.
         self.stderr = tempfile.TemporaryFile(mode="w+")
+        # Its own temporary folder, removed by us: a child killed on purpose (the crash probe)
+        # cannot remove what it made there (a browser backend's Chromium profile, 2.5 MB). A
+        # short name: Chromium's socket path below it must stay within the 107 bytes of a
+        # Unix socket address.
+        self.tmp = tempfile.mkdtemp(prefix="sb-probe-")
         self.proc = subprocess.Popen(
             [*wrapper, sys.executable, "-m", "storebench.capabilities.probe_client"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, text=True, bufsize=1,
+            stderr=self.stderr, text=True, bufsize=1, env={**os.environ, "TMPDIR": self.tmp},
         )
         self.stdin, self.stdout = pipes(self.proc)
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -126,6 +132,10 @@ class Child:
                 stream.close()
             except OSError:
                 pass
+        # A killed client's Chromium closes once Playwright's driver sees its client gone,
+        # writing its profile as it exits: the folder is removed once nothing uses it.
+        stop_processes_naming(self.tmp)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _deadline() -> float:

@@ -283,8 +283,11 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
             progress: Callable[[str, int, int], None] | None = None,
             done: Callable[[Measured], None] | None = None) -> list[Measured]:
     """Measure every spec's backend interleaved; one `Measured` per spec, in order. `done` is
-    called with each as soon as it is complete (so a caller can save it)."""
+    called with each as soon as it is complete (so a caller can save it), and on Ctrl-C
+    (KeyboardInterrupt, SIGTERM too where the caller raises one for it) with what each group
+    not yet handed over measured so far (`_interrupted`) before the interruption goes on."""
     groups: list[Group] = []
+    results: list[Measured] = []
     # Availability first, for every backend, before any worker starts: it imports drivers here,
     # which took 0.5 s idle but 3 s once 30 starting workers shared the 2 cores with it.
     unavailable = {spec.backend: backends.unavailable_reason(spec.backend) for spec in specs}
@@ -302,13 +305,17 @@ def measure(specs: Sequence[WorkerSpec], params: Params, seed: int, settings: Se
         for group in groups:
             for worker in group.workers:
                 worker.let_go()
-        results = []
         for group in groups:
             measured = _entries(group)
             results.append(measured)
             if done:
                 done(measured)
         return results
+    except KeyboardInterrupt:
+        if done:
+            for group in groups[len(results):]:
+                done(_interrupted(group))
+        raise
     finally:
         for group in groups:
             for worker in group.workers:
@@ -536,11 +543,7 @@ def _entries(group: Group) -> Measured:
         group.entry.setdefault("side", group.spec.side or None)
         return Measured(group.spec, group.entry)
     group.workers[0].stop()  # exited already, or exiting (measure let every worker go)
-    ops = [_op_entry(group, op) for op in group.names]
-    ops[OPS.index("load_all")].update(group.sizes.fields())
-    if group.spec.inject:  # marked on the op itself too, so no report can mistake it for real
-        for op in parse_inject(group.spec.inject, [group.spec.backend]).ops:
-            ops[OPS.index(op)]["injected"] = group.spec.inject
+    ops = _timed_ops(group)
     cold = group.cold
     if group.params.cold_starts:  # none asked for (smoke): no cold_start entry, not an empty one
         ops.append(op_entry(group.cls.name, COLD_START, cold["samples_ns"], len(cold["problems"]),
@@ -550,6 +553,31 @@ def _entries(group: Group) -> Measured:
         entry["capabilities"] = group.capabilities
     mark_failures(entry, entry["checks"].get("after_run"), ops)
     return Measured(group.spec, entry, ops, {op: group.samples[op] for op in group.names})
+
+
+def _interrupted(group: Group) -> Measured:
+    """What a group measured before Ctrl-C: every sample of its timed rounds so far, with the
+    backend marked failed (its rounds did not finish and its writes were not checked)."""
+    if group.entry is not None:  # unavailable, or failed before: its entry says why
+        return _entries(group)
+    entry = backend_entry(group.cls, "failed", f"interrupted after {group.rounds} of at most {group.cap} "
+                                               "timed rounds; its writes were not checked")
+    entry["checks"] = {"after_run": "not checked (the run was interrupted)"}
+    entry["side"] = group.spec.side or None
+    entry["processes"] = group.processes
+    entry["phase_s"] = {phase: round(seconds, 2) for phase, seconds in group.phase_s.items()}
+    ops = _timed_ops(group) if group.rounds else []
+    return Measured(group.spec, entry, ops, {op: group.samples[op] for op in group.names})
+
+
+def _timed_ops(group: Group) -> list[dict]:
+    """An op entry for each timed op, from every sample the group's rounds took."""
+    ops = [_op_entry(group, op) for op in group.names]
+    ops[OPS.index("load_all")].update(group.sizes.fields())
+    if group.spec.inject:  # marked on the op itself too, so no report can mistake it for real
+        for op in parse_inject(group.spec.inject, [group.spec.backend]).ops:
+            ops[OPS.index(op)]["injected"] = group.spec.inject
+    return ops
 
 
 def _op_entry(group: Group, op: str) -> dict:

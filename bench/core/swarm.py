@@ -20,25 +20,30 @@ import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from storebench import backends
-from storebench.backends.base import Settings, Target
+from storebench.backends.base import Settings, StoreError, Target
 from storebench.core.workload import Params
-from storebench.errors import UsageError
+from storebench.errors import Interrupted, UsageError
 from storebench.model import results as results_mod
 from storebench.model.results import Results
+from storebench.model.secrets import redact_url, scrub
 from storebench.servers.processes import die_with_parent, free_port, stop_process
 
 CONFIG_ENV = "STOREBENCH_SWARM"  # the run's configuration (JSON, no secrets) for the master
 TOKEN_ENV = "STOREBENCH_AUTH_TOKEN"  # the server's auth token, read from the environment only
 LOCUSTFILE = Path(__file__).parent / "locustfiles" / "storebench_swarm.py"
 DEFAULT_MASTER_PORT = 5557  # Locust's own default
+URL_CHECK_TIMEOUT_S = 5.0
+DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443, "libsql": 443}
 READY_TIMEOUT_S = 300  # every user preloaded and warmed up
 GRACE_S = 30  # after the duration: users finishing an op (or, open loop, catching up a late schedule)
 WORKERS_EXIT_S = 10  # after the master: workers that got its quit message exit by themselves
@@ -108,7 +113,7 @@ class SwarmConfig:
                 "arrivals": self.arrivals if self.rate else None}
 
 
-def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float, non_negative_int) -> None:
+def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float, non_negative_int, port) -> None:
     parser.add_argument("--backends", default="sqld", help="backend(s) to load, comma-separated (default sqld)")
     parser.add_argument("--workers", type=positive_int, default=2,
                         help="Locust worker processes: started here, or with --master the number to wait for "
@@ -118,8 +123,8 @@ def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float,
                         help="timed window, e.g. 30s, 2m (default 30s)")
     parser.add_argument("--rate", type=positive_float,
                         help="open loop: ops per second over all users, each op timed from its scheduled start")
-    parser.add_argument("--arrivals", default="poisson", choices=("poisson", "uniform"),
-                        help="arrival process for --rate")
+    parser.add_argument("--arrivals", choices=("poisson", "uniform"),
+                        help="arrival process for --rate (default poisson)")
     parser.add_argument("--conversations", type=positive_int, default=20,
                         help="conversations preloaded per user (default 20)")
     parser.add_argument("--messages", type=non_negative_int, default=5,
@@ -127,7 +132,7 @@ def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float,
     parser.add_argument("--warmup", type=non_negative_int, default=2, help="untimed rounds per user (default 2)")
     parser.add_argument("--seed", type=non_negative_int, default=1, help="workload seed (default 1)")
     parser.add_argument("--url", help=f"the server under test, already running (its token, if any, in ${TOKEN_ENV})")
-    parser.add_argument("--out", type=Path, help="results file (default results/swarm-<timestamp>.json)")
+    parser.add_argument("--out", type=Path, help="results file (default results/swarm-<timestamp>-<random>.json)")
     parser.add_argument("--csv", metavar="PREFIX",
                         help="also write Locust's own CSV statistics "
                              "(its --csv; PREFIX_<backend> with several backends)")
@@ -135,8 +140,8 @@ def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float,
     role.add_argument("--master", action="store_true", help="run only the master; workers join from other machines")
     role.add_argument("--worker", action="store_true", help="run only a worker, joining the master at --master-host")
     parser.add_argument("--master-host", help="with --worker: the master's host")
-    parser.add_argument("--master-port", type=positive_int, default=DEFAULT_MASTER_PORT,
-                        help=f"the master's port (default {DEFAULT_MASTER_PORT})")
+    parser.add_argument("--master-port", type=port,
+                        help=f"with --master or --worker: the master's port (default {DEFAULT_MASTER_PORT})")
     parser.add_argument("--bind-host", default="127.0.0.1",
                         help="with --master: the address the master listens on "
                              "(default 127.0.0.1; 0.0.0.0 for other machines)")
@@ -144,6 +149,10 @@ def add_arguments(parser: argparse.ArgumentParser, positive_int, positive_float,
 
 def check_input(args: argparse.Namespace, names: Sequence[str]) -> None:
     """Everything that can be wrong with the input, before anything starts."""
+    if args.master_port is not None and not (args.master or args.worker):
+        raise SwarmUsage("--master-port is for --master or --worker; a local swarm picks a free port itself")
+    if args.arrivals is not None and args.rate is None:
+        raise SwarmUsage(f"--arrivals {args.arrivals} needs --rate: without a rate every user runs closed-loop")
     if args.worker:
         if not args.master_host:
             raise SwarmUsage("--worker needs --master-host, the host running `storebench swarm --master`")
@@ -167,24 +176,66 @@ def check_input(args: argparse.Namespace, names: Sequence[str]) -> None:
         reason = None if args.url else backends.unavailable_reason(name)
         if reason:
             raise SwarmUsage(f"{name} is unavailable here: {reason}")
+    if args.url:
+        check_url(args.url, names)
+
+
+def check_url(url: str, names: Sequence[str]) -> None:
+    """--url names a server that answers and lets each backend in with $STOREBENCH_AUTH_TOKEN:
+    what the Locust master does first (open a store, create the schema), done here so that a
+    closed port or a wrong token is one line up front, not a failure 11 s into the run. The
+    URL is parsed before any connection: its credentials never reach the name resolver."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError as exc:
+        raise SwarmUsage(f"--url {redact_url(url)!r} is not a URL ({exc})") from None
+    if not parts.hostname or port is None:
+        raise SwarmUsage(f"--url {redact_url(url)!r} is not a server URL; e.g. http://127.0.0.1:8080")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=URL_CHECK_TIMEOUT_S).close()
+    except OSError as exc:
+        raise SwarmUsage(f"--url {redact_url(url)} does not answer ({exc.strerror or exc}); "
+                         "start that server or correct the URL") from None
+    token = os.environ.get(TOKEN_ENV) or None
+    for name in names:
+        try:
+            store = backends.get(name).opened(Target(url=url, auth_token=token),
+                                              Settings(op_timeout_s=URL_CHECK_TIMEOUT_S))
+            try:
+                store.setup_schema()
+            finally:
+                store.close()
+        except Exception as exc:  # the driver's own error as much as a StoreError: its message says why
+            said = scrub(str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}", [token])
+            first = (said.splitlines() or ["no message"])[0][:300]
+            raise SwarmUsage(f"{name} cannot use --url {redact_url(url)}: {first}; "
+                             f"check the URL and ${TOKEN_ENV}") from None
 
 
 def run(args: argparse.Namespace, names: Sequence[str], out: Path) -> int:
     """The whole command after the input checks; the exit status."""
     if args.worker:
-        return run_worker(args.master_host, args.master_port)
-    parts = []
-    with tempfile.TemporaryDirectory(prefix="storebench-swarm-") as tmp:
-        for name in names:
-            part = Path(tmp) / f"{name}.json"
-            csv = None if args.csv is None else Path(args.csv if len(names) == 1 else f"{args.csv}_{name}").resolve()
-            run_backend(args, name, Path(tmp), part, csv)
-            parts.append(Results.load(part))
+        return run_worker(args.master_host, args.master_port or DEFAULT_MASTER_PORT)
+    parts: list[Results] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="storebench-swarm-") as tmp:
+            for name in names:
+                part = Path(tmp) / f"{name}.json"
+                run_backend(args, name, Path(tmp), part, csv_prefix(args.csv, names, name))
+                parts.append(Results.load(part))
+    except KeyboardInterrupt as signalled:  # every process it started is stopped by now
+        raise interrupted(parts, out, signalled) from None
     data = combine(parts)
     data.run.git_commit = results_mod.git_commit()  # the Locust processes ran in a temporary folder
     data.dump(out)
     print_summary(data, out)
     return 0 if all(b.status == "ok" for b in data.backends) else 1
+
+
+def csv_prefix(prefix: str | None, names: Sequence[str], name: str) -> Path | None:
+    """Where Locust writes its CSV statistics of `name`: --csv, suffixed with several backends."""
+    return None if prefix is None else Path(prefix if len(names) == 1 else f"{prefix}_{name}").resolve()
 
 
 def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path, csv: Path | None) -> None:
@@ -194,10 +245,10 @@ def run_backend(args: argparse.Namespace, name: str, tmp: Path, part: Path, csv:
     with server_target(name, args.url, tmp / name, settings) as target:
         config = SwarmConfig(name, {"path": target.path, "url": target.url, "extra": target.extra}, asdict(settings),
                              args.conversations, args.messages, args.warmup, args.seed, args.duration, args.users,
-                             args.workers, str(part), args.rate, args.arrivals)
+                             args.workers, str(part), args.rate, args.arrivals or "poisson")
         env = {**os.environ, CONFIG_ENV: config.to_json(), TOKEN_ENV: target.auth_token or ""}
         host = args.bind_host if args.master else "127.0.0.1"
-        port = args.master_port if args.master else free_port()
+        port = (args.master_port or DEFAULT_MASTER_PORT) if args.master else free_port()
         logs = tmp / f"{name}-logs"
         logs.mkdir()
         procs: list[subprocess.Popen] = []
@@ -291,6 +342,17 @@ def last_line(log: Path) -> str:
     text = log.read_text(errors="replace") if log.is_file() else ""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else "no output"
+
+
+def interrupted(parts: list[Results], out: Path, signalled: KeyboardInterrupt) -> Interrupted:
+    """Ctrl-C or SIGTERM: the backends measured to the end are saved (`complete: false`)."""
+    if not parts:
+        return Interrupted("no backend had finished; no results file was written", signalled)
+    data = combine(parts)
+    data.complete = False
+    data.dump(out)
+    return Interrupted(f"the results of {', '.join(b.name for b in data.backends)} are in {out} "
+                       "(complete: false)", signalled)
 
 
 def combine(parts: list[Results]) -> Results:

@@ -15,6 +15,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import uuid
 from dataclasses import MISSING, dataclass
@@ -422,6 +423,30 @@ def write_atomic(path: Path, results: dict) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class ResultsFile:
+    """Where a run saves its results as it goes: `asked`, or once that cannot be written (the
+    folder made read-only or removed, a full disk) a fallback file in the temporary folder,
+    announced on stderr: nothing measured is lost to a failed write."""
+
+    def __init__(self, asked: Path, data: Results) -> None:
+        self.asked = self.path = asked
+        self.data = data
+        self.problem: str | None = None  # why `asked` could not be written
+        self.written = False
+
+    def save(self) -> None:
+        try:
+            self.data.dump(self.path)
+        except OSError as exc:
+            if self.problem is not None:  # the fallback failed too: nowhere left to write
+                raise
+            self.problem = f"cannot write {self.asked} ({exc.strerror or exc})"
+            self.path = Path(tempfile.gettempdir()) / f"storebench-results-{self.data.run.id}.json"
+            self.data.dump(self.path)
+            print(f"storebench: {self.problem}; the results go to {self.path} instead", file=sys.stderr)
+        self.written = True
 
 
 def _require(cond: bool, where: str, what: str) -> None:

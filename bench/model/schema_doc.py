@@ -18,9 +18,10 @@ INTRO = f"""# The results file
 bench/model/results.py; edit the model, not this file. -->
 
 Every report is a pure function of this file, schema `{SCHEMA}`. Results go to
-`results/<UTC timestamp>.json`, copied to `results/latest.json` (with `--out PATH`, only to
+`results/<UTC timestamp>-<random>.json`, copied to `results/latest.json` (with `--out PATH`, only to
 PATH). The terminal shows p50 per op. The file is written after each backend (atomically,
-temporary file then rename) with `"complete": false` until the run ends.
+temporary file then rename) with `"complete": false` until the run ends; on Ctrl-C or SIGTERM
+with every sample measured so far.
 
 Percentiles are nearest-rank: each is a sample that was really measured, so
 p50 ≤ p90 ≤ p95 ≤ p99 ≤ max always. `ops_per_s` is single-client service throughput: samples

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 REDACTED = "***"
+# A JWT (three base64url parts) or a long run of base64 characters: an API token, whatever
+# variable it was put in by mistake. A URL never matches (its ':' is not in either set).
+TOKEN_SHAPE = re.compile(r"[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}|[\w+/=-]{32,}", re.ASCII)
+
+
+def looks_like_token(text: str) -> bool:
+    return TOKEN_SHAPE.fullmatch(text.strip()) is not None
 
 
 def redact_url(url: str | None) -> str | None:
-    """The URL without credentials or query string (where tokens hide): `libsql://host/…`."""
+    """The URL without credentials or query string (where tokens hide): `libsql://host/…`;
+    *** for a value that looks like a token rather than a URL (e.g. swapped variables)."""
     if not url:
         return url
+    if looks_like_token(url):
+        return REDACTED
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:

