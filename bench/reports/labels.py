@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storebench.model.results import BackendResult
+from storebench.reports.document import code, text
 
 EMULATED_MARK = "*"
 EQUIVALENT_MARK = "~"
@@ -83,7 +84,7 @@ class Row:
 
 def option_label(option: SeedOption, backend: str) -> str:
     if backend in option.equivalents:
-        return f"{option.option} — Python equivalent: `{backend}`"
+        return f"{option.option} — Python equivalent: {code(backend)}"
     return option.option
 
 
@@ -137,7 +138,7 @@ def qualifiers(name: str, entry: BackendResult | None) -> list[str]:
 def prose(name: str, entry: BackendResult | None = None) -> str:
     """A backend named in a sentence (Markdown): "`sqlalchemy-core` (Python equivalent of Drizzle)"."""
     extra = qualifiers(name, entry)
-    return f"`{name}`" + (f" ({'; '.join(extra)})" if extra else "")
+    return code(name) + (f" ({text('; '.join(extra))})" if extra else "")
 
 
 def plain(name: str, entry: BackendResult | None = None) -> str:

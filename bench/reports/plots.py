@@ -23,7 +23,7 @@ from matplotlib.axes import Axes  # noqa: E402
 
 from storebench.core.workload import ALL_OPS, COLD_START  # noqa: E402
 from storebench.model.results import BackendResult, OpResult, Results  # noqa: E402
-from storebench.reports import labels, ranking  # noqa: E402
+from storebench.reports import document, labels, ranking  # noqa: E402
 from storebench.reports.sweep_plot import plot_sweep  # noqa: E402
 
 PERCENTILES = ("p50", "p95", "p99")  # the order of `_percentiles`
@@ -124,11 +124,12 @@ def _p50_interval(ax: Axes, entry: OpResult, at: float, color: str, horizontal: 
     figure = ranking.p50_figure(entry)
     if figure is None or figure.low is None or figure.high is None:
         return
-    error = [[figure.value - figure.low], [figure.high - figure.value]]
+    # Drawn from its ends, not as offsets from the p50: the bar is the interval whatever the p50.
+    middle, half = (figure.low + figure.high) / 2, [abs(figure.high - figure.low) / 2]
     if horizontal:
-        ax.errorbar(figure.value, at, xerr=error, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
+        ax.errorbar(middle, at, xerr=half, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
     else:
-        ax.errorbar(at, figure.value, yerr=error, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
+        ax.errorbar(at, middle, yerr=half, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
 
 
 def _percentiles(o: OpResult) -> list[float | None]:
@@ -280,6 +281,12 @@ def comparison_plot(datas: Sequence[Results], labels: Sequence[str], path: Path)
 def write_plots(datas: Sequence[Results], labels: Sequence[str], out: Path) -> list[tuple[str, str]]:
     """Draw every plot for the last results file (and the comparison for several);
     returns (file name, caption) pairs."""
+    # Names come from results files: a `$` in one stays a dollar sign, never starts mathtext.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _write_plots(datas, labels, out)
+
+
+def _write_plots(datas: Sequence[Results], labels: Sequence[str], out: Path) -> list[tuple[str, str]]:
     current = datas[-1]
     plots = [
         ("latency-percentiles.png", "p50 / p95 / p99 per operation and backend", percentiles_plot),
@@ -290,7 +297,7 @@ def write_plots(datas: Sequence[Results], labels: Sequence[str], out: Path) -> l
         draw(current, out / file)
     written = [(file, caption) for file, caption, _ in plots]
     for sweep in current.sweeps or []:
-        file = f"sweep-{sweep.param}.png"
+        file = f"sweep-{document.slug(sweep.param)}.png"
         plot_sweep(sweep, out / file, _entries([current]))
         written.append((file, f"p50 against {sweep.param}, log-log, with each backend's growth exponent b"))
     if len(datas) > 1:

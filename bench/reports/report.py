@@ -109,33 +109,33 @@ def fmt_num(value: float | None, digits: int = 1) -> str:
 
 
 def lat_anchor(backend: str, op: str) -> str:
-    return f"lat-{backend}-{op}"
+    return doc.slug(f"lat-{backend}-{op}")
 
 
 def cap_anchor(backend: str, probe: str) -> str:
-    return f"cap-{backend}-{probe}"
+    return doc.slug(f"cap-{backend}-{probe}")
 
 
 def emulated_text(entry: BackendResult) -> str:
     emulated = entry.emulated
     if not emulated:
         return "no"
-    return "yes" if emulated is True else f"yes: {emulated}"
+    return "yes" if emulated is True else f"yes: {doc.text(emulated)}"
 
 
 def status_text(entry: BackendResult) -> str:
     status, reason = entry.status, entry.reason
-    return f"{status}: {reason}" if reason and status != "ok" else status
+    return doc.text(f"{status}: {reason}" if reason and status != "ok" else status)
 
 
 def probe_short(result: Capability) -> str:
     """`yes`, `no`, `n/a`, with the deciding figure when there is one."""
-    text = str(result.result or "?")
+    text = doc.text(result.result or "?")
     figures = result.figures or {}
     if "acknowledged" in figures:
-        text += f" ({figures.get('present')}/{figures['acknowledged']} kept)"
+        text += doc.text(f" ({figures.get('present')}/{figures['acknowledged']} kept)")
     elif "errors" in figures:
-        text += f" ({figures['errors']} errors)"
+        text += doc.text(f" ({figures['errors']} errors)")
     return text
 
 
@@ -174,7 +174,7 @@ def _backend_cells(row: labels.Row, run: Run) -> list[Cell]:
         # The full emulation note is in the latency report's "emulated" column; the narrow cell only marks it.
         text = status_text(entry) + (" (emulated)" if labels.emulation(entry) else "")
         status = Cell(text, MEASURED, run.link, f"{run.source} {run.data.where(entry)}.status")
-    return [Cell(row.option), Cell(f"`{row.backend}`"), status]
+    return [Cell(row.option), Cell(doc.code(row.backend)), status]
 
 
 def seed_table(run: Run) -> Table:
@@ -312,10 +312,10 @@ def capability_evidence(run: Run) -> list[Block]:
         items, anchors = [], []
         for probe, label in PROBES:
             if probe in caps:
-                items.append(f"**{label}: {caps[probe].result}**: {caps[probe].evidence or ''} "
-                             f"(`{run.data.where(entry)}.capabilities.{probe}`)")
+                items.append(f"**{label}: {doc.text(caps[probe].result)}**: {doc.text(caps[probe].evidence or '')} "
+                             f"({doc.code(f'{run.data.where(entry)}.capabilities.{probe}')})")
                 anchors.append(cap_anchor(name, probe))
-        blocks += [Heading(3, f"`{name}`"), Bullets(items, anchors)]
+        blocks += [Heading(3, doc.code(name)), Bullets(items, anchors)]
     return blocks or [Para("No capability probes in this results file (older files have none).")]
 
 
@@ -351,7 +351,7 @@ def _chosen(run: Run, candidates: list[tuple[str, BackendResult, Figure]], why: 
         return (f"{labels.prose(name, entries[name])}, {why}: {ranking.fmt_interval(cost, fmt_ms)} ms "
                 f"for one of each op{_cold(run, name)}.")
     names = [labels.prose(n, entries[n]) for n, _ in tied]
-    costs = "; ".join(f"`{n}` {ranking.fmt_interval(c, fmt_ms)} ms" for n, c in tied)
+    costs = "; ".join(f"{doc.code(n)} {ranking.fmt_interval(c, fmt_ms)} ms" for n, c in tied)
     return (f"{', '.join(names[:-1])} and {names[-1]} tie within {ranking.tie_spread(tied)} ({why}; their "
             f"per-round costs' 95 % intervals overlap, so the order between them is noise): {costs}.")
 
@@ -425,10 +425,10 @@ def run_facts(run: Run) -> str:
     r = run.data.run
     host = r.host or Host()
     params = r.params or {}
-    sizes = ", ".join(f"{k} {v}" for k, v in params.items() if k != "settings")
-    return (f"Source: `{run.source}` (run `{_known(r.id)}`, started {_known(r.started_at)}, profile "
-            f"{_known(r.profile)}{', ' + sizes if sizes else ''}; {_known(host.cpu_model)}, "
-            f"{_known(host.cores)} cores, Python {_known(host.python)}; "
+    sizes = doc.text(", ".join(f"{k} {v}" for k, v in params.items() if k != "settings"))
+    return (f"Source: {doc.code(run.source)} (run {doc.code(_known(r.id))}, started {doc.text(_known(r.started_at))}, "
+            f"profile {doc.text(_known(r.profile))}{', ' + sizes if sizes else ''}; {doc.text(_known(host.cpu_model))}, "
+            f"{doc.text(_known(host.cores))} cores, Python {doc.text(_known(host.python))}; "
             f"{'complete' if run.data.complete else 'INCOMPLETE: the run did not finish'}).")
 
 
@@ -473,7 +473,7 @@ def _sampling_text(o: OpResult) -> str:
     if o.process_p50_ms:
         parts.append("p50s " + ", ".join(fmt_ms(v) for v in o.process_p50_ms))
     if o.stop_reason:
-        parts.append(f"stopped: {o.stop_reason}")
+        parts.append(f"stopped: {doc.text(o.stop_reason)}")
     return "; ".join(parts) or "–"
 
 
@@ -506,8 +506,8 @@ def op_table(run: Run, op: str) -> Table:
             row.append(Cell(_sampling_text(o)))
         if with_ratio:
             ratio = o.overhead_ratio
-            row.append(Cell(f"{ratio:.2f}× {o.overhead_vs or ''}".strip() if ratio is not None else "–"))
-        row.append(Cell(f"`{run.data.where(o)}`"))
+            row.append(Cell(doc.text(f"{ratio:.2f}× {o.overhead_vs or ''}".strip()) if ratio is not None else "–"))
+        row.append(Cell(doc.code(run.data.where(o))))
         rows.append(row)
     return Table(headers + ["results key"], rows)
 
@@ -525,7 +525,7 @@ def seed_comparison(run: Run) -> Table:
     names = run.backend_names()
     rows = []
     for op, figure in SEED_FIGURES:
-        row = [Cell(f"`{op}`"), Cell(figure, DOCUMENTED)]
+        row = [Cell(doc.code(op)), Cell(figure, DOCUMENTED)]
         for name in names:
             o = run.data.op(name, op)
             if o and o.n:
@@ -535,7 +535,7 @@ def seed_comparison(run: Run) -> Table:
                 row.append(Cell("–"))
         rows.append(row)
     return Table(["operation", "seed (its Next.js app over HTTP, documented)",
-                  *(f"{labels.plain(n)} p50 [95 % CI] ms" for n in names)], rows)
+                  *(f"{labels.prose(n)} p50 \\[95 % CI\\] ms" for n in names)], rows)
 
 
 def _network_rtt(entry: BackendResult, settings: dict) -> tuple[float | None, str]:
@@ -573,7 +573,7 @@ def rtt_model(run: Run) -> list[Block]:
                 continue
             local, text = local_p50(o.p50_ms, o.round_trips, rtt, why)
             model = [Cell("–" if local is None else fmt_ms(local + o.round_trips * r)) for r in MODEL_RTTS_MS]
-            rows.append([Cell(labels.prose(name, entry)), Cell(f"`{op}`"), Cell(fmt_num(o.round_trips, 1)),
+            rows.append([Cell(labels.prose(name, entry)), Cell(doc.code(op)), Cell(fmt_num(o.round_trips, 1)),
                          Cell(text)] + model)
     if not rows:
         return [Para("No backend in this run counts network round trips (embedded backends make none).")]
@@ -584,7 +584,8 @@ def rtt_model(run: Run) -> list[Block]:
 
 
 def error_blocks(run: Run) -> list[Block]:
-    items = [f"`{o.backend}` `{o.op}`: {o.errors} errors, e.g. {'; '.join(o.error_examples or []) or '–'}"
+    items = [f"{doc.code(o.backend)} {doc.code(o.op)}: {o.errors} errors, e.g. "
+             f"{doc.text('; '.join(o.error_examples or []) or '–')}"
              for o in run.data.ops if o.errors]
     return [Bullets(items)] if items else [Para("No operation failed.")]
 
@@ -603,8 +604,8 @@ def observation_blocks(run: Run) -> list[Block]:
     rows = []
     for i, b in enumerate(run.data.backends):
         for name, value in (b.observations or {}).items():
-            rows.append([Cell(f"`{b.name}`"), Cell(f"`{name}`"),
-                         Cell(_figure(value), MEASURED, run.link, f"{run.source} backends[{i}].observations.{name}")])
+            rows.append([Cell(doc.code(b.name)), Cell(doc.code(name)),
+                         Cell(doc.text(_figure(value)), MEASURED, run.link, f"{run.source} backends[{i}].observations.{name}")])
     if not rows:
         return [Para("No backend in this run records observations.")]
     return [Table(["backend", "observation", "measured"], rows)]
@@ -626,21 +627,22 @@ def sweep_blocks(run: Run) -> list[Block]:
         for j, b in enumerate(sweep.backends):
             for op, series in b.ops.items():
                 exponent = series.get("growth_exponent")
-                rows.append([Cell(f"`{b.backend}`"), Cell(f"`{op}`"),
+                rows.append([Cell(doc.code(b.backend)), Cell(doc.code(op)),
                              Cell("–" if exponent is None else f"{exponent:.2f}", MEASURED, run.link,
                                   f"{run.source} sweeps[{k}].backends[{j}].ops.{op}.growth_exponent"),
-                             Cell(fitted_over(sweep, series))])
+                             Cell(doc.text(fitted_over(sweep, series)))])
             limit = b.load_all_limit or {}
-            rows.append([Cell(f"`{b.backend}`"), Cell(f"load_all passes {sweep.load_all_limit_ms:g} ms at"),
-                         Cell(f"{limit.get('size') or '–'} {sweep.param} ({limit.get('basis', '–')})", MEASURED,
+            rows.append([Cell(doc.code(b.backend)), Cell(f"load_all passes {sweep.load_all_limit_ms:g} ms at"),
+                         Cell(doc.text(f"{limit.get('size') or '–'} {sweep.param} ({limit.get('basis', '–')})"), MEASURED,
                               run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit"), Cell("")])
-        fixed = ", ".join(f"{key} {value}" for key, value in (sweep.fixed or {}).items())
-        blocks += [Heading(3, f"{sweep.param} = {', '.join(map(str, sweep.values))}"),
-                   Para(f"Each exponent is the least-squares slope of log p50 on log {sweep.param} over the sizes "
+        fixed = doc.text(", ".join(f"{key} {value}" for key, value in (sweep.fixed or {}).items()))
+        param = doc.text(sweep.param)
+        blocks += [Heading(3, doc.text(f"{sweep.param} = {', '.join(map(str, sweep.values))}")),
+                   Para(f"Each exponent is the least-squares slope of log p50 on log {param} over the sizes "
                         "named in its row (the measured points; a failed point is left out)"
                         f"{', at ' + fixed if fixed else ''}. "
                         "It describes that range only, not sizes beyond it."),
-                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {sweep.param}"], rows)]
+                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {param}"], rows)]
     return blocks
 
 
@@ -657,9 +659,9 @@ def comparison_blocks(runs: list[Run]) -> list[Block]:
                 cells.append(Cell(p50_text(found), MEASURED, r.link, f"{r.source} {r.data.where(found)}.p50_ms")
                              if found else Cell("–"))
             if any(c.text != "–" for c in cells):
-                rows.append([Cell(labels.prose(name)), Cell(f"`{op}`"), *cells])
+                rows.append([Cell(labels.prose(name)), Cell(doc.code(op)), *cells])
     return [Heading(2, "Runs compared: p50 [95 % CI] ms", "comparison"),
-            Bullets([f"run {k + 1}: {r.label()}" for k, r in enumerate(runs)]),
+            Bullets([f"run {k + 1}: {doc.text(r.label())}" for k, r in enumerate(runs)]),
             Table(["backend", "op", *(f"run {k + 1}" for k in range(len(runs)))], rows),
             Image("comparison.png", "p50 per operation across the given runs")]
 
@@ -671,7 +673,7 @@ def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]
                                 "ops/s is single-client service throughput. Emulated conditions are labelled."),
                            Heading(2, "Harness overhead floor", "overhead"), *overhead_blocks(run)]
     for op in op_names([run.data]):
-        blocks += [Heading(2, f"`{op}`", f"op-{op}"), op_table(run, op)]
+        blocks += [Heading(2, doc.code(op), doc.slug(f"op-{op}")), op_table(run, op)]
     blocks += [Heading(2, "The seed's figures beside ours", "seed-figures"),
                Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
                     "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
