@@ -67,6 +67,22 @@ PALETTE: dict[str, str] = {
 FALLBACK = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 
 
+# With 16+ lines colour alone does not tell them apart: each backend also gets a marker (by its
+# place in PALETTE, so neighbours in colour differ in shape), and a Python equivalent of a Node
+# system is drawn dashed beside its Node system's solid line.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
+
+
+def marker(name: str) -> str:
+    names = list(PALETTE)
+    index = names.index(name) if name in names else int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    return MARKERS[index % len(MARKERS)]
+
+
+def linestyle(name: str) -> str:
+    return "--" if name in EQUIVALENT_OF else "-"
+
+
 def color(name: str) -> str:
     if name in PALETTE:
         return PALETTE[name]

@@ -21,7 +21,8 @@ from storebench.model.results import BackendResult, Capability, Host, OpResult, 
 from storebench.reports import claims, labels, ranking
 from storebench.reports import document as doc
 from storebench.reports import plots as plots_mod
-from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
+from storebench.reports.document import (DOCUMENTED, MEASURED, Answer, Block, Bullets, Cell, Details, Heading, Image,
+                                         Para, Table)
 from storebench.reports.plots import op_names
 from storebench.reports.ranking import Figure
 
@@ -166,34 +167,57 @@ def seed_words(text: str) -> str:
     return text
 
 
-def _backend_cells(row: labels.Row, run: Run) -> list[Cell]:
-    entry = run.data.backend(row.backend)
-    if entry is None:
-        status = Cell(NOT_IN_RUN)
-    else:
-        # The full emulation note is in the latency report's "emulated" column; the narrow cell only marks it.
-        text = status_text(entry) + (" (emulated)" if labels.emulation(entry) else "")
-        status = Cell(text, MEASURED, run.link, f"{run.source} {run.data.where(entry)}.status")
-    return [Cell(row.option), Cell(doc.code(row.backend)), status]
+def _status_cell(run: Run, entry: BackendResult) -> Cell:
+    """The status in a word (emulation marked); the reason in the tooltip and the detail tables."""
+    text = entry.status + (" (emulated)" if labels.emulation(entry) else "")
+    return Cell(text, MEASURED, run.link, f"{run.source} {run.data.where(entry)}.status",
+                tip=f"{status_text(entry)}; {run.data.where(entry)}.status", md_link=False)
+
+
+def _system_cells(row: labels.Row, run: Run, op_link: bool = True) -> list[Cell]:
+    """The option and the backend; in Markdown the backend is the row's one link (to its detail)."""
+    href = f"{LATENCY}#{lat_anchor(row.backend, 'load_all')}" if op_link else None
+    option = row.option.removesuffix(f" — Python equivalent: {doc.code(row.backend)}")
+    backend = doc.code(row.backend) + (" (Python equivalent)" if option != row.option else "")
+    return [Cell(option), Cell(backend, href=href)]
+
+
+def measured_rows(run: Run) -> list[labels.Row]:
+    return [row for row in matrix_rows(run) if run.data.backend(row.backend) is not None]
+
+
+def not_in_run(run: Run) -> Para:
+    """The seed options of which nothing ran, on one line."""
+    missing = [row for row in matrix_rows(run) if run.data.backend(row.backend) is None]
+    if not missing:
+        return Para("Every seed option has a system in this run.")
+    names = "; ".join(f"{row.option} ({doc.code(row.backend)})" for row in missing)
+    return Para(f"Not in this run: {names}.")
 
 
 def seed_table(run: Run) -> Table:
     rows = []
     for row in matrix_rows(run):
-        cells = _backend_cells(row, run)
+        entry = run.data.backend(row.backend)
+        cells = [Cell(row.option), Cell(doc.code(row.backend)), Cell(entry.status if entry else NOT_IN_RUN)]
         for k in range(len(SEED_FACTORS)):
             if row.column is None:
                 cells.append(Cell("not in the seed"))
             else:
                 cells.append(Cell(seed_words(SEED_MATRIX[row.column][k]), DOCUMENTED))
         rows.append(cells)
-    return Table(["option (seed)", "backend", "status", *SEED_FACTORS], rows)
+    return Table(["option (seed)", "backend", "status in this run", *SEED_FACTORS], rows)
 
 
 def p50_text(o: OpResult) -> str:
     """A p50 with its 95 % interval: "1.23 [1.20–1.27]"."""
     figure = ranking.p50_figure(o)
     return "–" if figure is None else ranking.fmt_interval(figure, fmt_ms)
+
+
+def fmt_p50(value: float) -> str:
+    """The matrix's p50: three significant figures (0.0426, 1.23, 12.3), whole ms from 100."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:#.3g}".rstrip(".")
 
 
 def _span(low: int | None, high: int | None) -> str | None:
@@ -212,26 +236,35 @@ def store_size(o: OpResult) -> str | None:
 
 
 def latency_cell(run: Run, backend: str, op: str) -> Cell:
+    """The p50 alone; its interval, p95, store size, errors and results-file key in the tooltip
+    and in the op's detail table the cell links to."""
     o = run.data.op(backend, op)
     if o is None:
         return Cell("–" if run.data.backend(backend) is None else "not measured")
     where = run.data.where(o)
-    if not o.n:
-        return Cell(f"no samples ({o.errors} errors)", MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}",
-                    f"{run.source} {where}.n")
-    text = f"{p50_text(o)} / {fmt_ms(o.p95_ms)}"
+    href = f"{LATENCY}#{lat_anchor(backend, op)}"
+    if not o.n or o.p50_ms is None:
+        return Cell(f"no samples ({o.errors} errors)", MEASURED, href, f"{run.source} {where}.n", md_link=False)
+    tip = f"{op}: p50 {p50_text(o)} ms, p95 {fmt_ms(o.p95_ms)} ms, n {o.n:,}"
     if op == "load_all":
-        text += f" (store: {store_size(o) or 'size not recorded'})"
+        tip += f"; store: {store_size(o) or 'size not recorded'}"
     if o.errors:
-        text += f" ({o.errors} errors)"
-    return Cell(text, MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}", f"{run.source} {where}.p50_ms, {where}.p95_ms")
+        tip += f"; {o.errors} errors"
+    key = f"{run.source} {where}.p50_ms, {where}.p95_ms"
+    text = fmt_p50(o.p50_ms) + (f" ({o.errors} err.)" if o.errors else "")
+    return Cell(text, MEASURED, href, key, tip=f"{tip}; {key}", md_link=False)
+
+
+def matrix_ops(run: Run) -> list[str]:
+    """The workload's ops that some backend of this run measured (smoke runs no cold start)."""
+    return [op for op in ALL_OPS if any(o.op == op for o in run.data.ops)]
 
 
 def latency_table(run: Run) -> Table:
-    rows = []
-    for row in matrix_rows(run):
-        rows.append(_backend_cells(row, run) + [latency_cell(run, row.backend, op) for op in ALL_OPS])
-    return Table(["option (seed)", "backend", "status", *(f"{op} p50 [95 % CI] / p95 ms" for op in ALL_OPS)], rows)
+    ops = matrix_ops(run)
+    rows = [_system_cells(row, run) + [_status_cell(run, run.data.backend(row.backend))]
+            + [latency_cell(run, row.backend, op) for op in ops] for row in measured_rows(run)]
+    return Table(["system (seed option)", "backend", "status", *(doc.code(op) for op in ops)], rows, "matrix")
 
 
 def capability_cell(run: Run, backend: str, probe: str) -> Cell:
@@ -242,18 +275,30 @@ def capability_cell(run: Run, backend: str, probe: str) -> Cell:
     if result is None:
         return Cell("not probed")
     text = probe_short(result)
+    tip = doc.plain_text(result.evidence or "")
     if probe == "cross_device" and result.result == "yes":
-        text += (" (client in another network namespace)" if cross_device_basis(result) == "namespace"
-                 else " (loopback only: reachable by URL + token from another process)")
-    return Cell(text, MEASURED, f"{MATRIX}#{cap_anchor(backend, probe)}",
-                f"{run.source} {run.data.where(entry)}.capabilities.{probe}")
+        if cross_device_basis(result) == "namespace":
+            text, tip = text + " (namespace)", f"client in another network namespace; {tip}"
+        else:
+            text, tip = text + " (loopback)", f"loopback only: reachable by URL + token from another process; {tip}"
+    key = f"{run.source} {run.data.where(entry)}.capabilities.{probe}"
+    return Cell(text, MEASURED, f"{LATENCY}#{cap_anchor(backend, probe)}", key, tip=f"{tip}; {key}", md_link=False)
 
 
-def capability_table(run: Run) -> Table:
-    rows = []
-    for row in matrix_rows(run):
-        rows.append(_backend_cells(row, run) + [capability_cell(run, row.backend, p) for p, _ in PROBES])
-    return Table(["option (seed)", "backend", "status", *(label for _, label in PROBES)], rows)
+def probes_run(run: Run) -> list[tuple[str, str]]:
+    """The probes some backend of this run has a result for."""
+    return [(p, label) for p, label in PROBES if any(p in (e.capabilities or {}) for e in run.data.backends)]
+
+
+def capability_blocks(run: Run) -> list[Block]:
+    probes = probes_run(run)
+    if not probes:
+        return [Para("No capability probes in this run (`--probes`; the smoke profile runs none).")]
+    rows = [_system_cells(row, run, op_link=False) + [capability_cell(run, row.backend, p) for p, _ in probes]
+            for row in measured_rows(run)]
+    unprobed = ", ".join(label for p, label in PROBES if (p, label) not in probes)
+    return [Table(["system (seed option)", "backend", *(label for _, label in probes)], rows, "matrix"),
+            *([Para(f"Not probed in this run: {unprobed}.")] if unprobed else [])]
 
 
 def cross_device_basis(result: Capability | None) -> str | None:
@@ -282,7 +327,7 @@ def seed_disagreements(run: Run) -> list[Block]:
             continue
         documented = seed_words(SEED_MATRIX[row.column][factor])
         says_yes = "Yes" in documented
-        link = f"[{measured}]({MATRIX}#{cap_anchor(row.backend, 'cross_device')})"
+        link = f"[{doc.text(measured)}]({LATENCY}#{cap_anchor(row.backend, 'cross_device')})"
         who = (row.option if row.backend in labels.EQUIVALENT_OF
                else f"{row.option} → {labels.prose(row.backend, entries[row.backend])}")
         if measured == "yes" and cross_device_basis(result) == "loopback":
@@ -425,7 +470,8 @@ def run_facts(run: Run) -> str:
     r = run.data.run
     host = r.host or Host()
     params = r.params or {}
-    sizes = doc.text(", ".join(f"{k} {v}" for k, v in params.items() if k != "settings"))
+    sizes = doc.text(", ".join(f"{k} {v}" for k, v in params.items()
+                               if k != "settings" and v not in (None, False, [], {})))
     return (f"Source: {doc.code(run.source)} (run {doc.code(_known(r.id))}, started {doc.text(_known(r.started_at))}, "
             f"profile {doc.text(_known(r.profile))}{', ' + sizes if sizes else ''}; {doc.text(_known(host.cpu_model))}, "
             f"{doc.text(_known(host.cores))} cores, Python {doc.text(_known(host.python))}; "
@@ -436,30 +482,38 @@ def _known(value: object) -> str:
     return "?" if value is None else str(value)
 
 
-LEGEND = ("Each cell says where it comes from: **(m)** measured in this run (the link goes to the evidence, and "
-          "its title names the results-file key), **(d)** documented (the seed document's decision matrix, "
-          "not measured). Rows whose backend is absent from the results say “not in this run”.")
+LEGEND = ("Measured in this run: p50 in ms, lower is faster. A cell's interval, p95 and results-file key are in its "
+          "tooltip and in the detail tables it links to; the seed's own factors are documented, not measured, "
+          "and kept apart (“The seed's factors”).")
 
 
 def matrix_blocks(run: Run) -> list[Block]:
+    """The answer first, then the compact matrix; the evidence is in `detail_blocks`."""
     return [
         Heading(1, "Decision matrix"),
+        Answer(recommend(run), "recommendation"),
         Para(run_facts(run)),
+        Heading(2, "Measured p50 per route (ms)", "matrix-latency"),
         Para(LEGEND),
-        Heading(2, "Recommendation, derived from this run", "recommendation"),
-        Bullets(recommend(run)),
-        Heading(2, "Measured latency: p50 / p95 per operation (ms)", "matrix-latency"),
         latency_table(run),
+        not_in_run(run),
         Heading(2, "Measured capabilities", "matrix-capabilities"),
-        capability_table(run),
+        *capability_blocks(run),
         Heading(2, "Where the measurements disagree with the seed", "disagreements"),
         *seed_disagreements(run),
-        Heading(2, "The seed's factors (documented)", "seed"),
-        Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; "
-             "* = with Turso or another cloud provider."),
-        seed_table(run),
-        Heading(2, "Capability evidence", "capability-evidence"),
-        *capability_evidence(run),
+        Para(f"Detail: every percentile, interval and results-file key, the capability evidence and the seed's "
+             f"documented factors are in [{LATENCY}]({LATENCY})."),
+    ]
+
+
+def evidence_blocks(run: Run) -> list[Block]:
+    """What the matrix rests on, collapsed in the page: the seed's factors and the probes' evidence."""
+    return [
+        Details("The seed's factors (documented, not measured)", [
+            Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; "
+                 "* = with Turso or another cloud provider."),
+            seed_table(run)], "seed"),
+        Details("Capability evidence (what each probe did and saw)", capability_evidence(run), "capability-evidence"),
     ]
 
 
@@ -666,28 +720,40 @@ def comparison_blocks(runs: list[Run]) -> list[Block]:
             Image("comparison.png", "p50 per operation across the given runs")]
 
 
-def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]:
+def plot_blocks(plots: list[tuple[str, str]]) -> list[Block]:
+    return [Heading(2, "Plots", "plots"), *[Image(file, caption) for file, caption in plots if file != "comparison.png"]]
+
+
+def detail_blocks(runs: list[Run]) -> list[Block]:
+    """Everything behind the matrix, one collapsible section each: per-op tables (with every
+    figure's results-file key), the seed's figures and claims, the round-trip model, errors."""
     run = runs[-1]
-    blocks: list[Block] = [Heading(1, "Latency"), Para(run_facts(run)),
-                           Para("Milliseconds, nearest-rank percentiles (every value is a measured sample). "
-                                "ops/s is single-client service throughput. Emulated conditions are labelled."),
-                           Heading(2, "Harness overhead floor", "overhead"), *overhead_blocks(run)]
-    for op in op_names([run.data]):
-        blocks += [Heading(2, doc.code(op), doc.slug(f"op-{op}")), op_table(run, op)]
-    blocks += [Heading(2, "The seed's figures beside ours", "seed-figures"),
-               Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
-                    "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
-                    "case, `load_all` its cached one; the `api-routes` row, when present, is the like-for-like one."),
-               seed_comparison(run),
-               *claims.claims_blocks(run),
-               Heading(2, "Round-trip model", "rtt-model"), *rtt_model(run),
-               Heading(2, "Errors", "errors"), *error_blocks(run),
-               Heading(2, "Backend observations", "observations"), *observation_blocks(run),
-               *([Heading(2, "Data-size sweeps", "sweeps"), *sweep_blocks(run)] if run.data.sweeps else []),
-               *comparison_blocks(runs),
-               Heading(2, "Plots", "plots"),
-               *[Image(file, caption) for file, caption in plots if file != "comparison.png"]]
-    return blocks
+    per_op = [Details(f"{doc.code(op)}: every percentile, interval and results-file key", [op_table(run, op)],
+                      doc.slug(f"op-{op}"), level=3) for op in op_names([run.data])]
+    blocks: list[Block] = [
+        Details("Per-operation detail", [
+            Para("Milliseconds, nearest-rank percentiles (every value is a measured sample). "
+                 "ops/s is single-client service throughput. Emulated conditions are labelled."), *per_op],
+                "latency-detail"),
+        *evidence_blocks(run),
+        Details("Harness overhead floor", overhead_blocks(run), "overhead"),
+        Details("The seed's figures beside ours", [
+            Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
+                 "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
+                 "case, `load_all` its cached one; the `api-routes` row, when present, is the like-for-like one."),
+            seed_comparison(run), *claims.claims_blocks(run)], "seed-figures"),
+        Details("Round-trip model (modelled, not measured)", rtt_model(run), "rtt-model"),
+        Details("Errors", error_blocks(run), "errors"),
+        Details("Backend observations", observation_blocks(run), "observations"),
+    ]
+    if run.data.sweeps:
+        blocks.append(Details("Data-size sweeps", sweep_blocks(run), "sweeps"))
+    return blocks + comparison_blocks(runs)
+
+
+def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]:
+    """The detail document (latency.md): the plots, then everything the matrix rests on."""
+    return [Heading(1, "Latency and evidence"), Para(run_facts(runs[-1])), *plot_blocks(plots), *detail_blocks(runs)]
 
 
 def write_reports(paths: Sequence[str | Path], out: Path) -> list[Path]:
@@ -705,7 +771,9 @@ def render(runs: list[Run], out: Path) -> list[Path]:
         path = out / name
         path.write_text(doc.render_markdown(blocks, name), encoding="utf-8")
         written.append(path)
-    page = doc.render_html("storebench report", [("decision-matrix", matrix), ("latency", latency)], out)
+    # The page: the answer and the matrix, the plots, then the evidence collapsed.
+    page = doc.render_html("storebench report", [("decision-matrix", matrix), ("figures", plot_blocks(plots)),
+                                                 ("evidence", detail_blocks(runs))], out)
     (out / INDEX).write_text(page, encoding="utf-8")
     written.append(out / INDEX)
     return written + [out / file for file, _ in plots]
