@@ -174,12 +174,11 @@ def _status_cell(run: Run, entry: BackendResult) -> Cell:
                 tip=f"{status_text(entry)}; {run.data.where(entry)}.status", md_link=False)
 
 
-def _system_cells(row: labels.Row, run: Run, op_link: bool = True) -> list[Cell]:
-    """The option and the backend; in Markdown the backend is the row's one link (to its detail)."""
-    href = f"{LATENCY}#{lat_anchor(row.backend, 'load_all')}" if op_link else None
+def _system_cells(row: labels.Row) -> list[Cell]:
+    """The option and the backend (which says when it is a Python equivalent)."""
     option = row.option.removesuffix(f" — Python equivalent: {doc.code(row.backend)}")
     backend = doc.code(row.backend) + (" (Python equivalent)" if option != row.option else "")
-    return [Cell(option), Cell(backend, href=href)]
+    return [Cell(option), Cell(backend)]
 
 
 def measured_rows(run: Run) -> list[labels.Row]:
@@ -191,7 +190,7 @@ def not_in_run(run: Run) -> Para:
     missing = [row for row in matrix_rows(run) if run.data.backend(row.backend) is None]
     if not missing:
         return Para("Every seed option has a system in this run.")
-    names = "; ".join(f"{row.option} ({doc.code(row.backend)})" for row in missing)
+    names = "; ".join(f"{row.option.removeprefix('not in the seed: ')} ({doc.code(row.backend)})" for row in missing)
     return Para(f"Not in this run: {names}.")
 
 
@@ -240,7 +239,7 @@ def latency_cell(run: Run, backend: str, op: str) -> Cell:
     and in the op's detail table the cell links to."""
     o = run.data.op(backend, op)
     if o is None:
-        return Cell("–" if run.data.backend(backend) is None else "not measured")
+        return Cell("–")
     where = run.data.where(o)
     href = f"{LATENCY}#{lat_anchor(backend, op)}"
     if not o.n or o.p50_ms is None:
@@ -262,9 +261,15 @@ def matrix_ops(run: Run) -> list[str]:
 
 def latency_table(run: Run) -> Table:
     ops = matrix_ops(run)
-    rows = [_system_cells(row, run) + [_status_cell(run, run.data.backend(row.backend))]
-            + [latency_cell(run, row.backend, op) for op in ops] for row in measured_rows(run)]
-    return Table(["system (seed option)", "backend", "status", *(doc.code(op) for op in ops)], rows, "matrix")
+    rows, previous = [], None
+    for row in measured_rows(run):
+        option, backend = _system_cells(row)
+        if option.text == previous:  # the option named once for its rows
+            option = Cell("")
+        previous = previous if not option.text else option.text
+        rows.append([option, backend, _status_cell(run, run.data.backend(row.backend))]
+                    + [latency_cell(run, row.backend, op) for op in ops])
+    return Table(["seed option", "backend", "status", *ops], rows, "matrix")
 
 
 def capability_cell(run: Run, backend: str, probe: str) -> Cell:
@@ -274,11 +279,12 @@ def capability_cell(run: Run, backend: str, probe: str) -> Cell:
     result = (entry.capabilities or {}).get(probe)
     if result is None:
         return Cell("not probed")
-    text = probe_short(result)
+    # The matrix's short form: "0 errors" goes to the tooltip; a cross-device "yes" from loopback says so.
+    text = probe_short(result).removesuffix(" (0 errors)")
     tip = doc.plain_text(result.evidence or "")
     if probe == "cross_device" and result.result == "yes":
         if cross_device_basis(result) == "namespace":
-            text, tip = text + " (namespace)", f"client in another network namespace; {tip}"
+            tip = f"client in another network namespace; {tip}"
         else:
             text, tip = text + " (loopback)", f"loopback only: reachable by URL + token from another process; {tip}"
     key = f"{run.source} {run.data.where(entry)}.capabilities.{probe}"
@@ -294,10 +300,10 @@ def capability_blocks(run: Run) -> list[Block]:
     probes = probes_run(run)
     if not probes:
         return [Para("No capability probes in this run (`--probes`; the smoke profile runs none).")]
-    rows = [_system_cells(row, run, op_link=False) + [capability_cell(run, row.backend, p) for p, _ in probes]
+    rows = [[Cell(doc.code(row.backend))] + [capability_cell(run, row.backend, p) for p, _ in probes]
             for row in measured_rows(run)]
     unprobed = ", ".join(label for p, label in PROBES if (p, label) not in probes)
-    return [Table(["system (seed option)", "backend", *(label for _, label in probes)], rows, "matrix"),
+    return [Table(["backend", *(label for _, label in probes)], rows, "matrix caps"),
             *([Para(f"Not probed in this run: {unprobed}.")] if unprobed else [])]
 
 
@@ -482,9 +488,8 @@ def _known(value: object) -> str:
     return "?" if value is None else str(value)
 
 
-LEGEND = ("Measured in this run: p50 in ms, lower is faster. A cell's interval, p95 and results-file key are in its "
-          "tooltip and in the detail tables it links to; the seed's own factors are documented, not measured, "
-          "and kept apart (“The seed's factors”).")
+LEGEND = (f"Measured; lower is faster; “–”: not measured. Intervals, p95, results-file keys: the cell's tooltip and "
+          f"[{LATENCY}]({LATENCY}).")
 
 
 def matrix_blocks(run: Run) -> list[Block]:
@@ -499,16 +504,15 @@ def matrix_blocks(run: Run) -> list[Block]:
         not_in_run(run),
         Heading(2, "Measured capabilities", "matrix-capabilities"),
         *capability_blocks(run),
-        Heading(2, "Where the measurements disagree with the seed", "disagreements"),
-        *seed_disagreements(run),
-        Para(f"Detail: every percentile, interval and results-file key, the capability evidence and the seed's "
-             f"documented factors are in [{LATENCY}]({LATENCY})."),
+        Para(f"Evidence, where the measurements disagree with the seed, and the seed's documented factors: "
+             f"[{LATENCY}]({LATENCY})."),
     ]
 
 
 def evidence_blocks(run: Run) -> list[Block]:
     """What the matrix rests on, collapsed in the page: the seed's factors and the probes' evidence."""
     return [
+        Details("Where the measurements disagree with the seed", seed_disagreements(run), "disagreements"),
         Details("The seed's factors (documented, not measured)", [
             Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; "
                  "* = with Turso or another cloud provider."),
