@@ -30,7 +30,8 @@ def blocks(data: Results) -> list[doc.Block]:
     run = data.run
     out: list[doc.Block] = [
         doc.Heading(1, f"A/B: {doc.text(ab.overall)}", "ab"),
-        doc.Para(f"Profile {doc.code(run.profile)}, seed {doc.text(run.seed)}, up to {ab.pairs} process pairs per backend "
+        doc.Para(f"Profile {doc.code(run.profile)}, seed {doc.text(run.seed)}, up to {ab.pairs} process pairs "
+                 "per backend "
                  f"(batches of {' + '.join(map(str, ab.batches))}; after the first, only of the backends "
                  f"with an undecided comparison), {ab.rounds_per_pair} rounds per pair and "
                  f"side, workers pinned to CPU {ab.pin_cpu if ab.pin_cpu is not None else 'none'}; "
@@ -68,7 +69,8 @@ def _sides_table(data: Results) -> doc.Table:
     rows = []
     for (backend, op), sides in p50.items():
         cells = [f"{min(sides[s]):.4g}–{max(sides[s]):.4g}" if s in sides else "–" for s in ("base", "head")]
-        rows.append([doc.Cell(doc.code(f"{backend}.{op}")), doc.Cell(cells[0], doc.MEASURED), doc.Cell(cells[1], doc.MEASURED)])
+        rows.append([doc.Cell(doc.code(f"{backend}.{op}")), doc.Cell(cells[0], doc.MEASURED),
+                     doc.Cell(cells[1], doc.MEASURED)])
     return doc.Table(["backend.op", "base p50 ms (per batch)", "head p50 ms (per batch)"], rows)
 
 

@@ -245,7 +245,7 @@ def _inline(s: str, i: int, stop: str | None) -> tuple[str, int, bool]:
             out.append(html.escape(s[i + 1]))
             i += 2
         elif ch == "`":
-            fence = re.match("`+", s[i:]).group(0)
+            fence = "`" * (len(s) - i - len(s[i:].lstrip("`")))
             end = _closing_fence(s, i + len(fence), fence)
             if end is None:
                 out.append(fence)

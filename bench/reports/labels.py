@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from storebench.model.results import BackendResult
 from storebench.reports.document import code, text
@@ -79,7 +80,7 @@ def marker(name: str) -> str:
     return MARKERS[index % len(MARKERS)]
 
 
-def linestyle(name: str) -> str:
+def linestyle(name: str) -> Literal["-", "--"]:
     return "--" if name in EQUIVALENT_OF else "-"
 
 

@@ -21,8 +21,19 @@ from storebench.model.results import BackendResult, Capability, Host, OpResult, 
 from storebench.reports import claims, labels, ranking
 from storebench.reports import document as doc
 from storebench.reports import plots as plots_mod
-from storebench.reports.document import (DOCUMENTED, MEASURED, Answer, Block, Bullets, Cell, Details, Heading, Image,
-                                         Para, Table)
+from storebench.reports.document import (
+    DOCUMENTED,
+    MEASURED,
+    Answer,
+    Block,
+    Bullets,
+    Cell,
+    Details,
+    Heading,
+    Image,
+    Para,
+    Table,
+)
 from storebench.reports.plots import op_names
 from storebench.reports.ranking import Figure
 
@@ -261,13 +272,14 @@ def matrix_ops(run: Run) -> list[str]:
 
 def latency_table(run: Run) -> Table:
     ops = matrix_ops(run)
-    rows, previous = [], None
+    rows, previous, entries = [], None, run.entries()
     for row in measured_rows(run):
         option, backend = _system_cells(row)
-        if option.text == previous:  # the option named once for its rows
+        shown = option.text
+        if shown == previous:  # the option named once for its rows
             option = Cell("")
-        previous = previous if not option.text else option.text
-        rows.append([option, backend, _status_cell(run, run.data.backend(row.backend))]
+        previous = shown
+        rows.append([option, backend, _status_cell(run, entries[row.backend])]
                     + [latency_cell(run, row.backend, op) for op in ops])
     return Table(["seed option", "backend", "status", *ops], rows, "matrix")
 
@@ -478,9 +490,12 @@ def run_facts(run: Run) -> str:
     params = r.params or {}
     sizes = doc.text(", ".join(f"{k} {v}" for k, v in params.items()
                                if k != "settings" and v not in (None, False, [], {})))
-    return (f"Source: {doc.code(run.source)} (run {doc.code(_known(r.id))}, started {doc.text(_known(r.started_at))}, "
-            f"profile {doc.text(_known(r.profile))}{', ' + sizes if sizes else ''}; {doc.text(_known(host.cpu_model))}, "
-            f"{doc.text(_known(host.cores))} cores, Python {doc.text(_known(host.python))}; "
+    known = {name: doc.text(_known(value)) for name, value in (
+        ("started", r.started_at), ("profile", r.profile), ("cpu", host.cpu_model), ("cores", host.cores),
+        ("python", host.python))}
+    return (f"Source: {doc.code(run.source)} (run {doc.code(_known(r.id))}, started {known['started']}, "
+            f"profile {known['profile']}{', ' + sizes if sizes else ''}; {known['cpu']}, "
+            f"{known['cores']} cores, Python {known['python']}; "
             f"{'complete' if run.data.complete else 'INCOMPLETE: the run did not finish'}).")
 
 
@@ -663,7 +678,8 @@ def observation_blocks(run: Run) -> list[Block]:
     for i, b in enumerate(run.data.backends):
         for name, value in (b.observations or {}).items():
             rows.append([Cell(doc.code(b.name)), Cell(doc.code(name)),
-                         Cell(doc.text(_figure(value)), MEASURED, run.link, f"{run.source} backends[{i}].observations.{name}")])
+                         Cell(doc.text(_figure(value)), MEASURED, run.link,
+                              f"{run.source} backends[{i}].observations.{name}")])
     if not rows:
         return [Para("No backend in this run records observations.")]
     return [Table(["backend", "observation", "measured"], rows)]
@@ -691,8 +707,8 @@ def sweep_blocks(run: Run) -> list[Block]:
                              Cell(doc.text(fitted_over(sweep, series)))])
             limit = b.load_all_limit or {}
             rows.append([Cell(doc.code(b.backend)), Cell(f"load_all passes {sweep.load_all_limit_ms:g} ms at"),
-                         Cell(doc.text(f"{limit.get('size') or '–'} {sweep.param} ({limit.get('basis', '–')})"), MEASURED,
-                              run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit"), Cell("")])
+                         Cell(doc.text(f"{limit.get('size') or '–'} {sweep.param} ({limit.get('basis', '–')})"),
+                              MEASURED, run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit"), Cell("")])
         fixed = doc.text(", ".join(f"{key} {value}" for key, value in (sweep.fixed or {}).items()))
         param = doc.text(sweep.param)
         blocks += [Heading(3, doc.text(f"{sweep.param} = {', '.join(map(str, sweep.values))}")),
@@ -725,7 +741,8 @@ def comparison_blocks(runs: list[Run]) -> list[Block]:
 
 
 def plot_blocks(plots: list[tuple[str, str]]) -> list[Block]:
-    return [Heading(2, "Plots", "plots"), *[Image(file, caption) for file, caption in plots if file != "comparison.png"]]
+    images = [Image(file, caption) for file, caption in plots if file != "comparison.png"]
+    return [Heading(2, "Plots", "plots"), *images]
 
 
 def detail_blocks(runs: list[Run]) -> list[Block]:
