@@ -116,3 +116,34 @@ def test_debug_shows_the_traceback_and_still_exits_2():
                           capture_output=True, text=True, timeout=60, env={**os.environ})
     assert proc.returncode == 2
     assert "Traceback" in proc.stderr and proc.stderr.rstrip().endswith("--op-timeout-s: 0 must be more than 0")
+
+
+# Values that pass a type check but no report could draw: refused by the reader (issue 25, case 12).
+@pytest.mark.parametrize("change, expected", [
+    ({"p50_ci_low_ms": 5.0, "p50_ci_high_ms": 6.0}, "is outside its own interval"),
+    ({"p50_ci_low_ms": 0.03, "p50_ci_high_ms": 0.01}, "p50_ci_low_ms 0.03 is above p50_ci_high_ms 0.01"),
+    ({"samples_ns": [20_000, -142_800]}, "samples_ns must be a list of non-negative integers"),
+    ({"p95_ms": -1.0}, "p95_ms must be a non-negative number or null"),
+])
+@pytest.mark.parametrize("command", ["report", "check"])
+def test_values_no_report_could_draw(capsys, tmp_path, change, expected, command):
+    fake = FakeResults().backend("sqlite3", 0.02)
+    fake.entry("sqlite3", "add_message").update(change)
+    bad = fake.write(tmp_path / "bad.json")
+    good = FakeResults().backend("sqlite3", 0.02).write(tmp_path / "good.json")
+    argv = ["report", str(bad), "--out", str(tmp_path / "o")] if command == "report" else ["check", str(good), str(bad)]
+    err = refused(capsys, argv)
+    assert "bad.json: ops[" in err and expected in err
+
+
+def test_report_on_a_fifo_is_refused_at_once(capsys, tmp_path):
+    fifo = tmp_path / "results.json"
+    os.mkfifo(fifo)  # nobody writes to it: opening it would wait for ever
+    assert "not a regular file" in refused(capsys, ["report", str(fifo), "--out", str(tmp_path / "o")])
+
+
+def test_report_on_a_file_that_is_not_json_says_it_is_not_a_results_file(capsys, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# storebench\n\nA benchmarking harness.\n")
+    err = refused(capsys, ["report", str(readme), "--out", str(tmp_path / "o")])
+    assert "README.md: not a results file" in err and "truncated" not in err

@@ -64,12 +64,13 @@ def test_the_decision_matrix_and_the_recommendation_name_equivalents_as_such(tmp
     out = tmp_path / "reports"
     report.write_reports([fake.write(tmp_path / "r.json")], out)
     matrix = (out / "decision-matrix.md").read_text()
-    assert "| better-sqlite3 — Python equivalent: `apsw` | `apsw` |" in matrix
-    assert "| Prisma — Python equivalent: `sqlalchemy-orm` | `sqlalchemy-orm` |" in matrix
+    assert "| better-sqlite3 | `apsw` (Python equivalent) | ok |" in matrix
+    assert "| Prisma | `sqlalchemy-orm` (Python equivalent) | ok |" in matrix
     assert "`apsw` (Python equivalent of better-sqlite3)" in matrix  # the phase-1 line
     assert "`sqlalchemy-orm` (Python equivalent of Prisma)" in matrix  # the phase-3 line
     page = (out / "index.html").read_text()
-    assert "better-sqlite3 — Python equivalent: <code>apsw</code>" in page
+    assert "<code>apsw</code> (Python equivalent)" in page
+    assert "better-sqlite3 — Python equivalent: <code>apsw</code>" in page  # the seed's factors
 
 
 def test_plot_legends_and_axes_say_emulated_and_python_equivalent(monkeypatch, tmp_path):
@@ -190,7 +191,7 @@ def test_load_all_shows_the_store_it_returned(tmp_path):
     fake.entry("sqlite3", "load_all").update(store_conversations_min=98, store_conversations_max=102,
                                              store_messages_min=1960, store_messages_max=2000)
     run = Run("r", fake.results)
-    assert "(store: 98–102 conv. / 1,960–2,000 msg)" in report.latency_cell(run, "sqlite3", "load_all").text
+    assert "store: 98–102 conv. / 1,960–2,000 msg" in report.latency_cell(run, "sqlite3", "load_all").tip
     table = report.op_table(run, "load_all")
     assert "store load_all returned" in table.headers
     assert any(c.text == "98–102 conv. / 1,960–2,000 msg" for c in table.rows[0])

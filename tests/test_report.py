@@ -55,20 +55,28 @@ def test_report_writes_every_file(tmp_path):
 
 def test_html_is_self_contained_with_both_tables_and_all_plots(tmp_path):
     page = rendered(full_run().data, tmp_path)["index.html"]
-    assert "Decision matrix" in page and "Latency" in page
+    assert "Decision matrix" in page and "Per-operation detail" in page
     images = re.findall(r'<img [^>]*src="([^"]+)"', page)
     assert len(images) == 3 and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched from anywhere
     assert 'href="#lat-sqlite3-load_all"' in page and 'id="lat-sqlite3-load_all"' in page
 
 
-def test_matrix_has_a_row_for_every_seed_option_and_says_which_are_not_in_this_run(tmp_path):
-    matrix = rendered(full_run().data, tmp_path)["decision-matrix.md"]
+def test_matrix_has_a_row_for_every_measured_system_and_folds_the_others_into_one_line(tmp_path):
+    files = rendered(full_run().data, tmp_path)
+    matrix = files["decision-matrix.md"]
+    measured = [row for row in labels.rows(Run("r", full_run().results).entries())]
+    for row in measured:
+        if row.backend in {b["name"] for b in full_run().data["backends"]}:
+            assert f"| `{row.backend}`" in matrix
+    not_in_run = next(line for line in matrix.splitlines() if line.startswith("Not in this run: "))
+    assert "Current (file + API routes) — Python equivalent: `api-routes` (`api-routes`)" in not_in_run
+    assert "Turso from a browser page (`browser-turso`)" in not_in_run
+    assert "| Current (file + API routes) |" not in matrix  # no row for an option nothing stood for
+    assert "| `pyturso` | unavailable | – |" in matrix
+    # every seed option is still in the seed's documented table, in the detail document
     for option in labels.SEED_OPTIONS:
-        assert f"| {option.option}" in matrix
-    assert ("| Current (file + API routes) — Python equivalent: `api-routes` | `api-routes` | not in this run |"
-            in matrix)
-    assert re.search(r"\| `pyturso` \| \[unavailable: fake reason\]", matrix)
+        assert f"| {option.option}" in files["latency.md"]
 
 
 def test_a_backend_the_mapping_does_not_know_gets_its_own_row(tmp_path):
@@ -85,24 +93,29 @@ def test_measured_cells_link_to_evidence_and_name_their_results_key(tmp_path):
     assert cell.href == "latency.md#lat-sqlite3-load_all"
     assert cell.key == f"r.json ops[{index}].p50_ms, ops[{index}].p95_ms"
     cap = report.capability_cell(run, "sqld", "cross_device")
-    assert (cap.source, cap.href) == ("measured", "decision-matrix.md#cap-sqld-cross_device")
+    assert (cap.source, cap.href) == ("measured", "latency.md#cap-sqld-cross_device")
+    assert cell.key in cell.tip and "p50 " in cell.tip and "p95 " in cell.tip  # the tooltip: interval, p95, key
 
 
 def test_changing_a_value_in_the_results_changes_its_cell(tmp_path):
     fake = full_run()
-    before = rendered(fake.data, tmp_path)["decision-matrix.md"]
+    before = rendered(fake.data, tmp_path)
     op = fake.entry("sqlite3", "load_all")
-    assert cell_text(Run("r", fake.results), "sqlite3", "load_all").startswith(
-        f"{report.p50_text(OpResult.from_dict(op))} / {report.fmt_ms(op['p95_ms'])}")
+    assert cell_text(Run("r", fake.results), "sqlite3", "load_all") == report.fmt_p50(op["p50_ms"])
+    assert report.latency_cell(Run("r", fake.results), "sqlite3", "load_all").tip.startswith(
+        f"load_all: p50 {report.p50_text(OpResult.from_dict(op))} ms, p95 {report.fmt_ms(op['p95_ms'])} ms")
 
     op["p50_ms"], op["p95_ms"], op["p50_ci_low_ms"], op["p50_ci_high_ms"] = 4.321, 8.765, 4.2, 4.4
     fake.data["backends"][2]["capabilities"]["process_crash"] = {
         "result": "no", "evidence": "3/5 present", "figures": {"acknowledged": 5, "present": 3}}
-    after = rendered(fake.data, tmp_path)["decision-matrix.md"]
-    assert "[4.32 [4.20–4.40] / 8.77 (store: size not recorded)](latency.md#lat-sqlite3-load_all" not in before
-    assert "[4.32 [4.20–4.40] / 8.77 (store: size not recorded)](latency.md#lat-sqlite3-load_all" in after
-    assert "[no (3/5 kept)](#cap-sqld-process_crash" in after
-    assert "**process crash: acknowledged writes kept: no**: 3/5 present" in after
+    after = rendered(fake.data, tmp_path)
+    row = "| `sqlite3` (Python equivalent) | ok | 4.32 |"
+    assert row not in before["decision-matrix.md"] and row in after["decision-matrix.md"]
+    tip = 'title="load_all: p50 4.32 [4.20–4.40] ms, p95 8.77 ms, n 50; store: size not recorded;'
+    assert tip not in before["index.html"] and tip in after["index.html"]
+    assert "| no (3/5 kept) |" in after["decision-matrix.md"]
+    assert 'href="#cap-sqld-process_crash" title="3/5 present;' in after["index.html"]
+    assert "**process crash: acknowledged writes kept: no**: 3/5 present" in after["latency.md"]
 
 
 def test_an_older_files_crash_probe_is_shown_as_what_it_was(tmp_path):
@@ -113,9 +126,10 @@ def test_an_older_files_crash_probe_is_shown_as_what_it_was(tmp_path):
     caps["crash_durability"] = {"result": "yes", "evidence": "5/5 present after SIGKILL of the writer",
                                 "figures": {"acknowledged": 5, "present": 5}}
     caps.pop("process_crash", None)
-    page = rendered(fake.data, tmp_path)["decision-matrix.md"]
-    assert "[yes (5/5 kept) (older probe: only the writing client was killed)](#cap-sqld-crash_durability" in page
-    assert "(older probe: only the writing client was killed): 5/5 present after SIGKILL" in page
+    pages = rendered(fake.data, tmp_path)
+    assert "| yes (5/5 kept) (older probe: only the writing client was killed) |" in pages["decision-matrix.md"]
+    assert 'href="#cap-sqld-crash_durability"' in pages["index.html"]
+    assert "(older probe: only the writing client was killed): 5/5 present after SIGKILL" in pages["latency.md"]
 
 
 def test_the_reports_say_power_loss_is_not_measured(tmp_path):
@@ -131,7 +145,7 @@ def test_writes_the_run_could_not_check_read_as_unknown_not_as_none_lost(tmp_pat
     sqld["checks"]["after_run"] = "not checked: the store could not be read after the run (refused)"
     page = rendered(fake.data, tmp_path)["decision-matrix.md"]
     capabilities = page.split("Measured capabilities", 1)[1].split("\n#", 1)[0]
-    row = next(line for line in capabilities.splitlines() if "| `sqld` |" in line)
+    row = next(line for line in capabilities.splitlines() if line.startswith("| `sqld` |"))
     assert "unknown: not checked" in row and "none of" not in row
 
 
@@ -188,7 +202,7 @@ def test_a_minimal_older_results_file_still_renders(tmp_path):
     minimal = {"schema": "storebench.results/1", "run": {}, "backends": [{"name": "sqlite3", "status": "ok"}],
                "ops": [{"backend": "sqlite3", "op": "load_all", "n": 2, "errors": 0, "p50_ms": 0.1}]}
     files = rendered(minimal, tmp_path)
-    assert "not probed" in files["decision-matrix.md"]
+    assert "No capability probes in this run" in files["decision-matrix.md"]
     assert ('<a id="lat-sqlite3-load_all"></a>`sqlite3` (Python equivalent of better-sqlite3) | ok | no | 2 | 0 | '
             '0.1 [no interval: too few samples] |') in files["latency.md"]
 

@@ -131,7 +131,7 @@ def test_missing_file_says_how_to_make_one(tmp_path):
 def test_samples_must_be_integers():
     data = minimal()
     data["ops"][0]["samples_ns"] = [1.5]
-    with pytest.raises(ResultsError, match="samples_ns must be a list of integers"):
+    with pytest.raises(ResultsError, match="samples_ns must be a list of non-negative integers"):
         validate(data)
 
 

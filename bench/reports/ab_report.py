@@ -29,8 +29,9 @@ def blocks(data: Results) -> list[doc.Block]:
     assert ab is not None, "an ab results file (is_ab)"
     run = data.run
     out: list[doc.Block] = [
-        doc.Heading(1, f"A/B: {ab.overall}", "ab"),
-        doc.Para(f"Profile `{run.profile}`, seed {run.seed}, up to {ab.pairs} process pairs per backend "
+        doc.Heading(1, f"A/B: {doc.text(ab.overall)}", "ab"),
+        doc.Para(f"Profile {doc.code(run.profile)}, seed {doc.text(run.seed)}, up to {ab.pairs} process pairs "
+                 "per backend "
                  f"(batches of {' + '.join(map(str, ab.batches))}; after the first, only of the backends "
                  f"with an undecided comparison), {ab.rounds_per_pair} rounds per pair and "
                  f"side, workers pinned to CPU {ab.pin_cpu if ab.pin_cpu is not None else 'none'}; "
@@ -40,21 +41,21 @@ def blocks(data: Results) -> list[doc.Block]:
     injected = {side: spec for side, spec in ab.inject.items() if spec}
     if injected:
         out.append(doc.Para("**Injected delay** (a gate test, not a measurement): " +
-                            ", ".join(f"{side} `{spec}`" for side, spec in injected.items()) + "."))
+                            ", ".join(f"{doc.text(side)} {doc.code(spec)}" for side, spec in injected.items()) + "."))
     rows = []
     for v in sorted(ab.verdicts, key=lambda v: (v["verdict"] != REGRESSION, v["backend"], v["op"], v["metric"])):
-        rows.append([doc.Cell(f"`{v['backend']}.{v['op']}`"), doc.Cell(v["metric"]),
+        rows.append([doc.Cell(doc.code(f"{v['backend']}.{v['op']}")), doc.Cell(doc.text(v["metric"])),
                      doc.Cell(_pct(v["estimate"]), doc.MEASURED, key=f"ab.verdicts[{v['backend']}.{v['op']}]"),
                      doc.Cell(f"{_pct(v['low'])} to {_pct(v['high'])}" if v["low"] is not None else "–"),
                      doc.Cell(", ".join(_pct(r) for r in v["ratios"]) or "–"),
                      doc.Cell(f"{v['min_effect']:.0%}"),
-                     doc.Cell(v["verdict"] + (f" ({v['note']})" if v["note"] else ""))])
+                     doc.Cell(doc.text(v["verdict"] + (f" ({v['note']})" if v["note"] else "")))])
     out += [doc.Heading(2, "Comparisons", "ab-comparisons"),
             doc.Table(["backend.op", "metric", "head vs base", "interval", "per pair", "minimum effect", "verdict"],
                       rows)]
     out += [doc.Heading(2, "Each side's p50", "ab-sides"), _sides_table(data)]
     if ab.failures:
-        out += [doc.Heading(2, "Not measured", "ab-failures"), doc.Bullets(ab.failures)]
+        out += [doc.Heading(2, "Not measured", "ab-failures"), doc.Bullets([doc.text(f) for f in ab.failures])]
     return out
 
 
@@ -68,7 +69,8 @@ def _sides_table(data: Results) -> doc.Table:
     rows = []
     for (backend, op), sides in p50.items():
         cells = [f"{min(sides[s]):.4g}–{max(sides[s]):.4g}" if s in sides else "–" for s in ("base", "head")]
-        rows.append([doc.Cell(f"`{backend}.{op}`"), doc.Cell(cells[0], doc.MEASURED), doc.Cell(cells[1], doc.MEASURED)])
+        rows.append([doc.Cell(doc.code(f"{backend}.{op}")), doc.Cell(cells[0], doc.MEASURED),
+                     doc.Cell(cells[1], doc.MEASURED)])
     return doc.Table(["backend.op", "base p50 ms (per batch)", "head p50 ms (per batch)"], rows)
 
 

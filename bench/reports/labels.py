@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from storebench.model.results import BackendResult
+from storebench.reports.document import code, text
 
 EMULATED_MARK = "*"
 EQUIVALENT_MARK = "~"
@@ -77,6 +79,22 @@ PALETTE: dict[str, str] = {
 FALLBACK = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 
 
+# With 16+ lines colour alone does not tell them apart: each backend also gets a marker (by its
+# place in PALETTE, so neighbours in colour differ in shape), and a Python equivalent of a Node
+# system is drawn dashed beside its Node system's solid line.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
+
+
+def marker(name: str) -> str:
+    names = list(PALETTE)
+    index = names.index(name) if name in names else int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    return MARKERS[index % len(MARKERS)]
+
+
+def linestyle(name: str) -> Literal["-", "--"]:
+    return "--" if name in EQUIVALENT_OF else "-"
+
+
 def color(name: str) -> str:
     if name in PALETTE:
         return PALETTE[name]
@@ -94,7 +112,7 @@ class Row:
 
 def option_label(option: SeedOption, backend: str) -> str:
     if backend in option.equivalents:
-        return f"{option.option} — Python equivalent: `{backend}`"
+        return f"{option.option} — Python equivalent: {code(backend)}"
     return option.option
 
 
@@ -148,7 +166,7 @@ def qualifiers(name: str, entry: BackendResult | None) -> list[str]:
 def prose(name: str, entry: BackendResult | None = None) -> str:
     """A backend named in a sentence (Markdown): "`sqlalchemy-core` (Python equivalent of Drizzle)"."""
     extra = qualifiers(name, entry)
-    return f"`{name}`" + (f" ({'; '.join(extra)})" if extra else "")
+    return code(name) + (f" ({text('; '.join(extra))})" if extra else "")
 
 
 def plain(name: str, entry: BackendResult | None = None) -> str:

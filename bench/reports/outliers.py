@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storebench.model.results import OpResult, Results
+from storebench.reports import document as doc
 
 FACTOR = 3.0
 
@@ -36,8 +37,8 @@ class Outlier:
     reason: str
 
     def text(self) -> str:
-        return (f"`{self.backend}` {self.op} p50 {self.p50_ms:.3g} ms is {self.p50_ms / self.peer_p50_ms:.1f}× "
-                f"its closest peer `{self.peer}` ({self.peer_p50_ms:.3g} ms): {self.reason}")
+        return (f"{doc.code(self.backend)} {self.op} p50 {self.p50_ms:.3g} ms is {self.p50_ms / self.peer_p50_ms:.1f}× "
+                f"its closest peer {doc.code(self.peer)} ({self.peer_p50_ms:.3g} ms): {self.reason}")
 
 
 def _peers(results: Results, entry: OpResult) -> list[OpResult]:
@@ -79,7 +80,7 @@ def _reason(entry: OpResult, peer: OpResult) -> str:
     trips, theirs = entry.round_trips, peer.round_trips
     if trips is not None and trips > 0 and (theirs is None or trips >= FACTOR * max(theirs, 1e-9)):
         counted = "none counted" if theirs is None else f"{theirs:.3g}"
-        return (f"{trips:.3g} network round trips counted per call against {counted} for `{peer.backend}` "
+        return (f"{trips:.3g} network round trips counted per call against {counted} for {doc.code(peer.backend)} "
                 "(docs/backends.md; the report's round-trip model)")
     return "no reason is known (not explained by the round trips counted)"
 

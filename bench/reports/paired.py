@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from storebench.core.workload import OPS
 from storebench.gate import ab_verdict
 from storebench.model.results import OpResult, Results
+from storebench.reports import document as doc
 
 # Two backends whose round costs differ by less than this are the same for an app: the `ab`
 # gate's minimum effect on p50 (a slowdown smaller than it does not fail a pull request).
@@ -65,8 +66,8 @@ class Comparison:
     def text(self) -> str:
         """"`a` costs 0.86× `b` [0.83–0.89]", or why no ratio can be given."""
         if self.estimate is None or self.low is None or self.high is None:
-            return f"`{self.backend}` against `{self.reference}`: {self.note}"
-        return (f"`{self.backend}` costs {self.estimate:.2f}× `{self.reference}` "
+            return f"{doc.code(self.backend)} against {doc.code(self.reference)}: {self.note}"
+        return (f"{doc.code(self.backend)} costs {self.estimate:.2f}× {doc.code(self.reference)} "
                 f"[{self.low:.2f}–{self.high:.2f}]")
 
 

@@ -23,7 +23,7 @@ from matplotlib.axes import Axes  # noqa: E402
 
 from storebench.core.workload import ALL_OPS, COLD_START  # noqa: E402
 from storebench.model.results import BackendResult, OpResult, Results  # noqa: E402
-from storebench.reports import labels, ranking  # noqa: E402
+from storebench.reports import document, labels, ranking  # noqa: E402
 from storebench.reports.sweep_plot import plot_sweep  # noqa: E402
 
 PERCENTILES = ("p50", "p95", "p99")  # the order of `_percentiles`
@@ -50,6 +50,17 @@ def op_names(datas: Sequence[Results]) -> list[str]:
     """The workload's ops, then any other op a backend recorded (a replica's sync, say)."""
     seen = [o.op for d in datas for o in d.ops]
     return list(ALL_OPS) + [op for op in dict.fromkeys(seen) if op not in ALL_OPS]
+
+
+def measured_ops(datas: Sequence[Results]) -> list[str]:
+    """The ops some file has samples of: a panel per op measured (a smoke run has no cold start)."""
+    measured = {o.op for d in datas for o in d.ops if o.n and o.p50_ms is not None}
+    return [op for op in op_names(datas) if op in measured] or op_names(datas)[:1]
+
+
+def _not_shown(datas: Sequence[Results]) -> str:
+    missing = [op for op in op_names(datas) if op not in measured_ops(datas)]
+    return f" (not measured here: {', '.join(missing)})" if missing else ""
 
 
 def _no_data(ax: Axes, text: str) -> None:
@@ -81,10 +92,13 @@ def _log_ms_axis(ax: Axes, which: Literal["x", "y"], values: Sequence[float]) ->
     ax.grid(axis=which, which="major", alpha=0.3)
 
 
+COLUMNS = 2  # panels a row: wide enough for 16 backend names, and legible when the page is narrow
+
+
 def _grid(title: str, panels: int) -> tuple[plt.Figure, list[Axes]]:
-    """Three panels a row, one per op; unused panels are removed."""
-    rows = max(1, -(-panels // 3))
-    fig, axes = plt.subplots(rows, 3, figsize=(15, 4.5 * rows), squeeze=False)
+    """Two panels a row, one per op; unused panels are removed."""
+    rows = max(1, -(-panels // COLUMNS))
+    fig, axes = plt.subplots(rows, COLUMNS, figsize=(12, 4.6 * rows), squeeze=False)
     fig.suptitle(title, fontsize=14)
     flat = list(axes.flat)
     for ax in flat[panels:]:
@@ -97,7 +111,7 @@ def _save(fig: plt.Figure, path: Path, legend_handles: list | None = None, legen
     Python equivalent, an emulated backend) get fewer columns, so none runs off the figure."""
     if legend_handles:
         longest = max(len(h.get_label()) for h in legend_handles)
-        width_chars = fig.get_figwidth() * 10  # about ten legend characters per inch at font size 10
+        width_chars = fig.get_figwidth() * 12  # about twelve legend characters per inch at font size 10
         ncol = max(1, min(6, len(legend_handles), int(width_chars // (longest + 6))))
         rows = -(-len(legend_handles) // ncol)
         inches = 0.35 + 0.25 * rows + 0.2 * (legend_title or "").count("\n")
@@ -124,11 +138,12 @@ def _p50_interval(ax: Axes, entry: OpResult, at: float, color: str, horizontal: 
     figure = ranking.p50_figure(entry)
     if figure is None or figure.low is None or figure.high is None:
         return
-    error = [[figure.value - figure.low], [figure.high - figure.value]]
+    # Drawn from its ends, not as offsets from the p50: the bar is the interval whatever the p50.
+    middle, half = (figure.low + figure.high) / 2, [abs(figure.high - figure.low) / 2]
     if horizontal:
-        ax.errorbar(figure.value, at, xerr=error, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
+        ax.errorbar(middle, at, xerr=half, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
     else:
-        ax.errorbar(at, figure.value, yerr=error, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
+        ax.errorbar(at, middle, yerr=half, fmt="none", ecolor=color, capsize=4, elinewidth=1.5, zorder=4)
 
 
 def _percentiles(o: OpResult) -> list[float | None]:
@@ -140,9 +155,10 @@ def percentiles_plot(data: Results, path: Path) -> None:
     arbitrary axis minimum on a log scale and so mislead)."""
     names = [b.name for b in data.backends]
     palette = colors(names)
-    ops_shown = op_names([data])
+    ops_shown = measured_ops([data])
     entries = _entries([data])
-    fig, axes = _grid("Latency percentiles per operation (ms, log scale; further left is faster)", len(ops_shown))
+    fig, axes = _grid("Latency percentiles per operation (ms, log scale; further left is faster)"
+                      + _not_shown([data]), len(ops_shown))
     for ax, op in zip(axes, ops_shown):
         ax.set_title(op)
         rows = [(n, o) for n in names if (o := data.op(n, op)) and o.p50_ms]
@@ -178,9 +194,10 @@ def cdf_plot(data: Results, path: Path) -> None:
     """The distribution of every op: fraction of samples at or below each latency."""
     names = [b.name for b in data.backends]
     palette = colors(names)
-    ops_shown = op_names([data])
+    ops_shown = measured_ops([data])
     entries = _entries([data])
-    fig, axes = _grid("Latency distribution per operation (cumulative; further left is faster)", len(ops_shown))
+    fig, axes = _grid("Latency distribution per operation (cumulative; further left is faster)"
+                      + _not_shown([data]), len(ops_shown))
     drawn: set[str] = set()
     for ax, op in zip(axes, ops_shown):
         ax.set_title(op)
@@ -191,7 +208,8 @@ def cdf_plot(data: Results, path: Path) -> None:
                 continue
             x = np.sort(np.asarray(samples, dtype=np.float64)) / 1e6
             y = np.arange(1, len(x) + 1) / len(x)
-            ax.step(x, y, where="post", color=palette[n], label=n, linewidth=1.6)
+            ax.step(x, y, where="post", color=palette[n], label=n, linewidth=1.6, linestyle=labels.linestyle(n),
+                    marker=labels.marker(n), markevery=max(1, len(x) // 6), markersize=5)
             drawn.add(n)
             any_line = True
         if not any_line:
@@ -201,9 +219,10 @@ def cdf_plot(data: Results, path: Path) -> None:
         ax.set_ylabel("fraction of samples ≤ x")
         ax.set_ylim(0, 1.02)
         ax.grid(axis="y", alpha=0.3)
-    handles = [matplotlib.lines.Line2D([], [], color=palette[n], label=_label(n, entries), linewidth=2)
+    handles = [matplotlib.lines.Line2D([], [], color=palette[n], label=_label(n, entries), linewidth=2,
+                                       linestyle=labels.linestyle(n), marker=labels.marker(n), markersize=6)
                for n in names if n in drawn]
-    _save(fig, path, handles, "backend")
+    _save(fig, path, handles, "backend (dashed: a Python equivalent of a Node system)")
 
 
 def cold_start_plot(data: Results, path: Path) -> None:
@@ -245,12 +264,12 @@ def _p50(data: Results, backend: str, op: str) -> float | None:
     return found.p50_ms if found else None
 
 
-def comparison_plot(datas: Sequence[Results], labels: Sequence[str], path: Path) -> None:
+def comparison_plot(datas: Sequence[Results], run_labels: Sequence[str], path: Path) -> None:
     """p50 of each op per backend across several results files (run 1, run 2, …)."""
     names = list(dict.fromkeys(b.name for d in datas for b in d.backends))
     palette = colors(names)
     entries = _entries(datas)
-    ops_shown = op_names(datas)
+    ops_shown = measured_ops(datas)
     fig, axes = _grid(f"p50 per operation across {len(datas)} runs (ms, log scale)", len(ops_shown))
     x = np.arange(1, len(datas) + 1)
     drawn: set[str] = set()
@@ -260,7 +279,8 @@ def comparison_plot(datas: Sequence[Results], labels: Sequence[str], path: Path)
             y = [_p50(d, n, op) or np.nan for d in datas]
             if all(np.isnan(v) for v in y):
                 continue
-            ax.plot(x, y, marker="o", color=palette[n], label=_label(n, entries))
+            ax.plot(x, y, marker=labels.marker(n), color=palette[n], label=_label(n, entries),
+                    linestyle=labels.linestyle(n))
             for k, d in enumerate(datas):
                 if (found := d.op(n, op)) is not None:
                     _p50_interval(ax, found, x[k], palette[n], horizontal=False)
@@ -271,15 +291,22 @@ def comparison_plot(datas: Sequence[Results], labels: Sequence[str], path: Path)
             _log_ms_axis(ax, "y", values)
         else:
             _no_data(ax, "no samples")
-    handles = [matplotlib.lines.Line2D([], [], color=palette[n], marker="o", label=_label(n, entries))
+    handles = [matplotlib.lines.Line2D([], [], color=palette[n], marker=labels.marker(n), label=_label(n, entries),
+                                       linestyle=labels.linestyle(n))
                for n in names if n in drawn]
-    runs = "; ".join(f"{i + 1} = {label}" for i, label in enumerate(labels))[:150]
+    runs = "; ".join(f"{i + 1} = {label}" for i, label in enumerate(run_labels))[:150]
     _save(fig, path, handles, f"backend; bars: the p50's 95 % interval (runs: {runs})")
 
 
 def write_plots(datas: Sequence[Results], labels: Sequence[str], out: Path) -> list[tuple[str, str]]:
     """Draw every plot for the last results file (and the comparison for several);
     returns (file name, caption) pairs."""
+    # Names come from results files: a `$` in one stays a dollar sign, never starts mathtext.
+    with matplotlib.rc_context({"text.parse_math": False, "font.size": 11}):
+        return _write_plots(datas, labels, out)
+
+
+def _write_plots(datas: Sequence[Results], labels: Sequence[str], out: Path) -> list[tuple[str, str]]:
     current = datas[-1]
     plots = [
         ("latency-percentiles.png", "p50 / p95 / p99 per operation and backend", percentiles_plot),
@@ -290,7 +317,7 @@ def write_plots(datas: Sequence[Results], labels: Sequence[str], out: Path) -> l
         draw(current, out / file)
     written = [(file, caption) for file, caption, _ in plots]
     for sweep in current.sweeps or []:
-        file = f"sweep-{sweep.param}.png"
+        file = f"sweep-{document.slug(sweep.param)}.png"
         plot_sweep(sweep, out / file, _entries([current]))
         written.append((file, f"p50 against {sweep.param}, log-log, with each backend's growth exponent b"))
     if len(datas) > 1:

@@ -22,7 +22,19 @@ from storebench.model.results import BackendResult, Capability, Host, OpResult, 
 from storebench.reports import claims, labels, outliers, paired, ranking
 from storebench.reports import document as doc
 from storebench.reports import plots as plots_mod
-from storebench.reports.document import DOCUMENTED, MEASURED, Block, Bullets, Cell, Heading, Image, Para, Table
+from storebench.reports.document import (
+    DOCUMENTED,
+    MEASURED,
+    Answer,
+    Block,
+    Bullets,
+    Cell,
+    Details,
+    Heading,
+    Image,
+    Para,
+    Table,
+)
 from storebench.reports.plots import op_names
 from storebench.reports.ranking import Figure
 
@@ -116,33 +128,33 @@ def fmt_num(value: float | None, digits: int = 1) -> str:
 
 
 def lat_anchor(backend: str, op: str) -> str:
-    return f"lat-{backend}-{op}"
+    return doc.slug(f"lat-{backend}-{op}")
 
 
 def cap_anchor(backend: str, probe: str) -> str:
-    return f"cap-{backend}-{probe}"
+    return doc.slug(f"cap-{backend}-{probe}")
 
 
 def emulated_text(entry: BackendResult) -> str:
     emulated = entry.emulated
     if not emulated:
         return "no"
-    return "yes" if emulated is True else f"yes: {emulated}"
+    return "yes" if emulated is True else f"yes: {doc.text(emulated)}"
 
 
 def status_text(entry: BackendResult) -> str:
     status, reason = entry.status, entry.reason
-    return f"{status}: {reason}" if reason and status != "ok" else status
+    return doc.text(f"{status}: {reason}" if reason and status != "ok" else status)
 
 
 def probe_short(result: Capability) -> str:
     """`yes`, `no`, `n/a`, with the deciding figure when there is one."""
-    text = str(result.result or "?")
+    text = doc.text(result.result or "?")
     figures = result.figures or {}
     if "acknowledged" in figures:
-        text += f" ({figures.get('present')}/{figures['acknowledged']} kept)"
+        text += doc.text(f" ({figures.get('present')}/{figures['acknowledged']} kept)")
     elif "errors" in figures:
-        text += f" ({figures['errors']} errors)"
+        text += doc.text(f" ({figures['errors']} errors)")
     return text
 
 
@@ -173,34 +185,56 @@ def seed_words(text: str) -> str:
     return text
 
 
-def _backend_cells(row: labels.Row, run: Run) -> list[Cell]:
-    entry = run.data.backend(row.backend)
-    if entry is None:
-        status = Cell(NOT_IN_RUN)
-    else:
-        # The full emulation note is in the latency report's "emulated" column; the narrow cell only marks it.
-        text = status_text(entry) + (" (emulated)" if labels.emulation(entry) else "")
-        status = Cell(text, MEASURED, run.link, f"{run.source} {run.data.where(entry)}.status")
-    return [Cell(row.option), Cell(f"`{row.backend}`"), status]
+def _status_cell(run: Run, entry: BackendResult) -> Cell:
+    """The status in a word (emulation marked); the reason in the tooltip and the detail tables."""
+    text = entry.status + (" (emulated)" if labels.emulation(entry) else "")
+    return Cell(text, MEASURED, run.link, f"{run.source} {run.data.where(entry)}.status",
+                tip=f"{status_text(entry)}; {run.data.where(entry)}.status", md_link=False)
+
+
+def _system_cells(row: labels.Row) -> list[Cell]:
+    """The option and the backend (which says when it is a Python equivalent)."""
+    option = row.option.removesuffix(f" — Python equivalent: {doc.code(row.backend)}")
+    backend = doc.code(row.backend) + (" (Python equivalent)" if option != row.option else "")
+    return [Cell(option), Cell(backend)]
+
+
+def measured_rows(run: Run) -> list[labels.Row]:
+    return [row for row in matrix_rows(run) if run.data.backend(row.backend) is not None]
+
+
+def not_in_run(run: Run) -> Para:
+    """The seed options of which nothing ran, on one line."""
+    missing = [row for row in matrix_rows(run) if run.data.backend(row.backend) is None]
+    if not missing:
+        return Para("Every seed option has a system in this run.")
+    names = "; ".join(f"{row.option.removeprefix('not in the seed: ')} ({doc.code(row.backend)})" for row in missing)
+    return Para(f"Not in this run: {names}.")
 
 
 def seed_table(run: Run) -> Table:
     rows = []
     for row in matrix_rows(run):
-        cells = _backend_cells(row, run)
+        entry = run.data.backend(row.backend)
+        cells = [Cell(row.option), Cell(doc.code(row.backend)), Cell(entry.status if entry else NOT_IN_RUN)]
         for k in range(len(SEED_FACTORS)):
             if row.column is None:
                 cells.append(Cell("not in the seed"))
             else:
                 cells.append(Cell(seed_words(SEED_MATRIX[row.column][k]), DOCUMENTED))
         rows.append(cells)
-    return Table(["option (seed)", "backend", "status", *SEED_FACTORS], rows)
+    return Table(["option (seed)", "backend", "status in this run", *SEED_FACTORS], rows)
 
 
 def p50_text(o: OpResult) -> str:
     """A p50 with its 95 % interval: "1.23 [1.20–1.27]"."""
     figure = ranking.p50_figure(o)
     return "–" if figure is None else ranking.fmt_interval(figure, fmt_ms)
+
+
+def fmt_p50(value: float) -> str:
+    """The matrix's p50: three significant figures (0.0426, 1.23, 12.3), whole ms from 100."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:#.3g}".rstrip(".")
 
 
 def _span(low: int | None, high: int | None) -> str | None:
@@ -219,26 +253,42 @@ def store_size(o: OpResult) -> str | None:
 
 
 def latency_cell(run: Run, backend: str, op: str) -> Cell:
+    """The p50 alone; its interval, p95, store size, errors and results-file key in the tooltip
+    and in the op's detail table the cell links to."""
     o = run.data.op(backend, op)
     if o is None:
-        return Cell("–" if run.data.backend(backend) is None else "not measured")
+        return Cell("–")
     where = run.data.where(o)
-    if not o.n:
-        return Cell(f"no samples ({o.errors} errors)", MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}",
-                    f"{run.source} {where}.n")
-    text = f"{p50_text(o)} / {fmt_ms(o.p95_ms)}"
+    href = f"{LATENCY}#{lat_anchor(backend, op)}"
+    if not o.n or o.p50_ms is None:
+        return Cell(f"no samples ({o.errors} errors)", MEASURED, href, f"{run.source} {where}.n", md_link=False)
+    tip = f"{op}: p50 {p50_text(o)} ms, p95 {fmt_ms(o.p95_ms)} ms, n {o.n:,}"
     if op == "load_all":
-        text += f" (store: {store_size(o) or 'size not recorded'})"
+        tip += f"; store: {store_size(o) or 'size not recorded'}"
     if o.errors:
-        text += f" ({o.errors} errors)"
-    return Cell(text, MEASURED, f"{LATENCY}#{lat_anchor(backend, op)}", f"{run.source} {where}.p50_ms, {where}.p95_ms")
+        tip += f"; {o.errors} errors"
+    key = f"{run.source} {where}.p50_ms, {where}.p95_ms"
+    text = fmt_p50(o.p50_ms) + (f" ({o.errors} err.)" if o.errors else "")
+    return Cell(text, MEASURED, href, key, tip=f"{tip}; {key}", md_link=False)
+
+
+def matrix_ops(run: Run) -> list[str]:
+    """The workload's ops that some backend of this run measured (smoke runs no cold start)."""
+    return [op for op in ALL_OPS if any(o.op == op for o in run.data.ops)]
 
 
 def latency_table(run: Run) -> Table:
-    rows = []
-    for row in matrix_rows(run):
-        rows.append(_backend_cells(row, run) + [latency_cell(run, row.backend, op) for op in ALL_OPS])
-    return Table(["option (seed)", "backend", "status", *(f"{op} p50 [95 % CI] / p95 ms" for op in ALL_OPS)], rows)
+    ops = matrix_ops(run)
+    rows, previous, entries = [], None, run.entries()
+    for row in measured_rows(run):
+        option, backend = _system_cells(row)
+        shown = option.text
+        if shown == previous:  # the option named once for its rows
+            option = Cell("")
+        previous = shown
+        rows.append([option, backend, _status_cell(run, entries[row.backend])]
+                    + [latency_cell(run, row.backend, op) for op in ops])
+    return Table(["seed option", "backend", "status", *ops], rows, "matrix")
 
 
 def probe_result(entry: BackendResult, probe: str) -> tuple[str, Capability] | None:
@@ -260,14 +310,18 @@ def capability_cell(run: Run, backend: str, probe: str) -> Cell:
     if found is None:
         return Cell("not probed")
     key, result = found
-    text = probe_short(result)
+    # The matrix's short form: "0 errors" goes to the tooltip; a cross-device "yes" from loopback says so.
+    text = probe_short(result).removesuffix(" (0 errors)")
     if key != probe:
         text += f" ({LEGACY_PROBES[probe][1]})"
+    tip = doc.plain_text(result.evidence or "")
     if probe == "cross_device" and result.result == "yes":
-        text += (" (client in another network namespace)" if cross_device_basis(result) == "namespace"
-                 else " (loopback only: reachable by URL + token from another process)")
-    return Cell(text, MEASURED, f"{MATRIX}#{cap_anchor(backend, key)}",
-                f"{run.source} {run.data.where(entry)}.capabilities.{key}")
+        if cross_device_basis(result) == "namespace":
+            tip = f"client in another network namespace; {tip}"
+        else:
+            text, tip = text + " (loopback)", f"loopback only: reachable by URL + token from another process; {tip}"
+    ref = f"{run.source} {run.data.where(entry)}.capabilities.{key}"
+    return Cell(text, MEASURED, f"{LATENCY}#{cap_anchor(backend, key)}", ref, tip=f"{tip}; {ref}", md_link=False)
 
 
 def writes_text(entry: BackendResult) -> str:
@@ -278,7 +332,7 @@ def writes_text(entry: BackendResult) -> str:
     if writes.get("lost") is None or str(entry.checks.get("after_run")).startswith("not checked"):
         return "unknown: not checked"
     if writes["lost"]:
-        return f"lost: {writes['lost'][0]}"
+        return f"lost: {doc.text(writes['lost'][0])}"
     return f"none of {writes.get('acknowledged', 0):,} lost"
 
 
@@ -286,16 +340,25 @@ def writes_cell(run: Run, backend: str) -> Cell:
     entry = run.data.backend(backend)
     if entry is None:
         return Cell("–")
-    return Cell(writes_text(entry), MEASURED, None, f"{run.source} {run.data.where(entry)}.writes")
+    key = f"{run.source} {run.data.where(entry)}.writes"
+    return Cell(writes_text(entry), MEASURED, None, key, tip=key, md_link=False)
 
 
-def capability_table(run: Run) -> Table:
-    rows = []
-    for row in matrix_rows(run):
-        rows.append(_backend_cells(row, run) + [writes_cell(run, row.backend)] +
-                    [capability_cell(run, row.backend, p) for p, _ in PROBES])
-    return Table(["option (seed)", "backend", "status", "acknowledged writes lost in the run",
-                  *(label for _, label in PROBES)], rows)
+def probes_run(run: Run) -> list[tuple[str, str]]:
+    """The probes some backend of this run has a result for (under an older key too)."""
+    return [(p, label) for p, label in PROBES if any(probe_result(e, p) for e in run.data.backends)]
+
+
+def capability_blocks(run: Run) -> list[Block]:
+    probes = probes_run(run)
+    rows = [[Cell(doc.code(row.backend)), writes_cell(run, row.backend)]
+            + [capability_cell(run, row.backend, p) for p, _ in probes] for row in measured_rows(run)]
+    unprobed = ", ".join(label for p, label in PROBES if (p, label) not in probes)
+    table = Table(["backend", "acknowledged writes lost in the run", *(label for _, label in probes)], rows,
+                  "matrix caps")
+    unprobed_text = (f"Not probed in this run: {unprobed}." if probes else
+                     "No capability probes in this run (`--probes`; the smoke profile runs none).")
+    return [table, *([Para(unprobed_text)] if unprobed else []), Para(POWER_LOSS)]
 
 
 def cross_device_basis(result: Capability | None) -> str | None:
@@ -324,7 +387,7 @@ def seed_disagreements(run: Run) -> list[Block]:
             continue
         documented = seed_words(SEED_MATRIX[row.column][factor])
         says_yes = "Yes" in documented
-        link = f"[{measured}]({MATRIX}#{cap_anchor(row.backend, 'cross_device')})"
+        link = f"[{doc.text(measured)}]({LATENCY}#{cap_anchor(row.backend, 'cross_device')})"
         who = (row.option if row.backend in labels.EQUIVALENT_OF
                else f"{row.option} → {labels.prose(row.backend, entries[row.backend])}")
         if measured == "yes" and cross_device_basis(result) == "loopback":
@@ -357,10 +420,10 @@ def capability_evidence(run: Run) -> list[Block]:
             if found is not None:
                 key, result = found
                 older = f" ({LEGACY_PROBES[probe][1]})" if key != probe else ""
-                items.append(f"**{label}: {result.result}**{older}: {result.evidence or ''} "
-                             f"(`{run.data.where(entry)}.capabilities.{key}`)")
+                items.append(f"**{label}: {doc.text(result.result)}**{older}: {doc.text(result.evidence or '')} "
+                             f"({doc.code(f'{run.data.where(entry)}.capabilities.{key}')})")
                 anchors.append(cap_anchor(name, key))
-        blocks += [Heading(3, f"`{name}`"), Bullets(items, anchors)]
+        blocks += [Heading(3, doc.code(name)), Bullets(items, anchors)]
     return blocks or [Para("No capability probes in this results file (older files have none).")]
 
 
@@ -427,7 +490,7 @@ def _chosen(run: Run, candidates: list[Candidate], why: str) -> tuple[paired.Ran
         return ranked, f"{labels.prose(leader, entries[leader])}, {why}: {cost}{runner}."
     names = [labels.prose(n, entries[n]) for n in [leader] + [c.backend for c in ranked.tied]]
     reasons = "; ".join(_tie_reason(c) for c in ranked.tied)
-    return ranked, f"{', '.join(names[:-1])} and {names[-1]} tie ({why}; `{leader}` {cost}): {reasons}."
+    return ranked, f"{', '.join(names[:-1])} and {names[-1]} tie ({why}; {doc.code(leader)} {cost}): {reasons}."
 
 
 def _blocks(c: paired.Comparison) -> str:
@@ -459,7 +522,7 @@ def _thin(run: Run, names: Sequence[str]) -> str:
         shapes = {(o.n, o.processes) for o in short}
         figures = (f"every op {_samples(short[0])}" if len(short) == len(OPS) and len(shapes) == 1
                    else ", ".join(f"{o.op} {_samples(o)}" for o in short))
-        found.append(f"`{name}` {figures}{share}")
+        found.append(f"{doc.code(name)} {figures}{share}")
     if not found:
         return ""
     return (f" Thin figures (fewer than {stats.ENOUGH_SAMPLES} samples or from one process): "
@@ -497,7 +560,7 @@ def _phase1(run: Run, stack: str, ok: list[Candidate]) -> Decision | str:
         why = f"the lowest cost among ok backends that {crash}"
     elif probed:
         why = (f"the lowest cost among ok backends that {crash} where probed "
-               f"(not probed: {', '.join(f'`{t[0]}`' for t in kept if t[0] not in probed)})")
+               f"(not probed: {', '.join(doc.code(t[0]) for t in kept if t[0] not in probed)})")
     else:
         why = "the lowest cost among ok backends; the process-crash probe did not run in this run"
     return _decision(run, stack, 1, kept, why, _current_design if stack == "node" else lambda ranked: "")
@@ -541,7 +604,8 @@ def _phase3(run: Run, stack: str, ok: list[Candidate], cross: Sequence[str]) -> 
               for o in run.data.indexed_ops() if o.backend == name and o.overhead_ratio]
     if ratios:
         values = [r for r, _ in ratios]
-        text = decision.text + f" `{name}` costs {min(values):.1f}–{max(values):.1f}× the p50 of `{ratios[0][1]}`."
+        text = (decision.text + f" {doc.code(name)} costs {min(values):.1f}–{max(values):.1f}× the p50 of "
+                f"{doc.code(ratios[0][1])}.")
         decision = replace(decision, text=text)
     return decision
 
@@ -556,7 +620,7 @@ def _missing(run: Run, phase: int, answered: Sequence[str] = ()) -> str:
     """The Node app's systems of a phase that are not in its answer, each with its status."""
     entries = run.entries()
     systems = [n for n, p in labels.APP_STACK.items() if p == phase and n not in answered]
-    return "; ".join(f"`{n}` {status_text(entries[n]) if n in entries else NOT_IN_RUN}" for n in systems)
+    return "; ".join(f"{doc.code(n)} {status_text(entries[n]) if n in entries else NOT_IN_RUN}" for n in systems)
 
 
 def decisions(run: Run) -> list[Decision | tuple[str, int, str]]:
@@ -579,7 +643,7 @@ def decisions(run: Run) -> list[Decision | tuple[str, int, str]]:
             found = (_phase1(run, stack, mine) if phase == 1 else _phase2(run, stack, mine) if phase == 2
                      else _phase3(run, stack, mine, cross))
             if isinstance(found, Decision) and stack == "node" and (absent := _missing(run, phase, mine_names(mine))):
-                found = replace(found, text=f"{found.text} Based on {', '.join(f'`{n}`' for n in mine_names(mine))} "
+                found = replace(found, text=f"{found.text} Based on {', '.join(doc.code(n) for n in mine_names(mine))} "
                                             f"only; not in this answer: {absent}.")
             out.append(found if isinstance(found, Decision) else (stack, phase, found))
     return out
@@ -629,10 +693,14 @@ def run_facts(run: Run) -> str:
     r = run.data.run
     host = r.host or Host()
     params = r.params or {}
-    sizes = ", ".join(f"{k} {v}" for k, v in params.items() if k != "settings")
-    return (f"Source: `{run.source}` (run `{_known(r.id)}`, started {_known(r.started_at)}, profile "
-            f"{_known(r.profile)}{', ' + sizes if sizes else ''}; {_known(host.cpu_model)}, "
-            f"{_known(host.cores)} cores, Python {_known(host.python)}; "
+    sizes = doc.text(", ".join(f"{k} {v}" for k, v in params.items()
+                               if k != "settings" and v not in (None, False, [], {})))
+    known = {name: doc.text(_known(value)) for name, value in (
+        ("started", r.started_at), ("profile", r.profile), ("cpu", host.cpu_model), ("cores", host.cores),
+        ("python", host.python))}
+    return (f"Source: {doc.code(run.source)} (run {doc.code(_known(r.id))}, started {known['started']}, "
+            f"profile {known['profile']}{', ' + sizes if sizes else ''}; {known['cpu']}, "
+            f"{known['cores']} cores, Python {known['python']}; "
             f"{'complete' if run.data.complete else 'INCOMPLETE: the run did not finish'}).")
 
 
@@ -640,31 +708,36 @@ def _known(value: object) -> str:
     return "?" if value is None else str(value)
 
 
-LEGEND = ("Each cell says where it comes from: **(m)** measured in this run (the link goes to the evidence, and "
-          "its title names the results-file key), **(d)** documented (the seed document's decision matrix, "
-          "not measured). Rows whose backend is absent from the results say “not in this run”.")
+LEGEND = (f"Measured; lower is faster; “–”: not measured. Intervals, p95, results-file keys: the cell's tooltip and "
+          f"[{LATENCY}]({LATENCY}).")
 
 
 def matrix_blocks(run: Run) -> list[Block]:
+    """The answer first, then the compact matrix; the evidence is in `detail_blocks`."""
     return [
         Heading(1, "Decision matrix"),
+        Answer(recommend(run), "recommendation"),
         Para(run_facts(run)),
+        Heading(2, "Measured p50 per route (ms)", "matrix-latency"),
         Para(LEGEND),
-        Heading(2, "Recommendation, derived from this run", "recommendation"),
-        Bullets(recommend(run)),
-        Heading(2, "Measured latency: p50 / p95 per operation (ms)", "matrix-latency"),
         latency_table(run),
+        not_in_run(run),
         Heading(2, "Measured capabilities", "matrix-capabilities"),
-        capability_table(run),
-        Para(POWER_LOSS),
-        Heading(2, "Where the measurements disagree with the seed", "disagreements"),
-        *seed_disagreements(run),
-        Heading(2, "The seed's factors (documented)", "seed"),
-        Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; "
-             "* = with Turso or another cloud provider."),
-        seed_table(run),
-        Heading(2, "Capability evidence", "capability-evidence"),
-        *capability_evidence(run),
+        *capability_blocks(run),
+        Para(f"Evidence, where the measurements disagree with the seed, and the seed's documented factors: "
+             f"[{LATENCY}]({LATENCY})."),
+    ]
+
+
+def evidence_blocks(run: Run) -> list[Block]:
+    """What the matrix rests on, collapsed in the page: the seed's factors and the probes' evidence."""
+    return [
+        Details("Where the measurements disagree with the seed", seed_disagreements(run), "disagreements"),
+        Details("The seed's factors (documented, not measured)", [
+            Para("From `database-persistence-strategy.md` (2025-11-04), verbatim; "
+                 "* = with Turso or another cloud provider."),
+            seed_table(run)], "seed"),
+        Details("Capability evidence (what each probe did and saw)", capability_evidence(run), "capability-evidence"),
     ]
 
 
@@ -678,7 +751,7 @@ def _sampling_text(o: OpResult) -> str:
     if o.process_p50_ms:
         parts.append("p50s " + ", ".join(fmt_ms(v) for v in o.process_p50_ms))
     if o.stop_reason:
-        parts.append(f"stopped: {o.stop_reason}")
+        parts.append(f"stopped: {doc.text(o.stop_reason)}")
     return "; ".join(parts) or "–"
 
 
@@ -711,8 +784,8 @@ def op_table(run: Run, op: str) -> Table:
             row.append(Cell(_sampling_text(o)))
         if with_ratio:
             ratio = o.overhead_ratio
-            row.append(Cell(f"{ratio:.2f}× {o.overhead_vs or ''}".strip() if ratio is not None else "–"))
-        row.append(Cell(f"`{run.data.where(o)}`"))
+            row.append(Cell(doc.text(f"{ratio:.2f}× {o.overhead_vs or ''}".strip()) if ratio is not None else "–"))
+        row.append(Cell(doc.code(run.data.where(o))))
         rows.append(row)
     return Table(headers + ["results key"], rows)
 
@@ -736,7 +809,7 @@ def seed_comparison(run: Run) -> Table:
     names = run.backend_names()
     rows = []
     for op, figure in SEED_FIGURES:
-        row = [Cell(f"`{op}`"), Cell(figure, DOCUMENTED)]
+        row = [Cell(doc.code(op)), Cell(figure, DOCUMENTED)]
         for name in names:
             o = run.data.op(name, op)
             if o and o.n:
@@ -746,7 +819,7 @@ def seed_comparison(run: Run) -> Table:
                 row.append(Cell("–"))
         rows.append(row)
     return Table(["operation", "seed (its Next.js app over HTTP, documented)",
-                  *(f"{labels.plain(n)} p50 [95 % CI] ms" for n in names)], rows)
+                  *(f"{labels.prose(n)} p50 \\[95 % CI\\] ms" for n in names)], rows)
 
 
 def _network_rtt(entry: BackendResult, settings: dict) -> tuple[float | None, str]:
@@ -784,7 +857,7 @@ def rtt_model(run: Run) -> list[Block]:
                 continue
             local, text = local_p50(o.p50_ms, o.round_trips, rtt, why)
             model = [Cell("–" if local is None else fmt_ms(local + o.round_trips * r)) for r in MODEL_RTTS_MS]
-            rows.append([Cell(labels.prose(name, entry)), Cell(f"`{op}`"), Cell(fmt_num(o.round_trips, 1)),
+            rows.append([Cell(labels.prose(name, entry)), Cell(doc.code(op)), Cell(fmt_num(o.round_trips, 1)),
                          Cell(text)] + model)
     if not rows:
         return [Para("No backend in this run counts network round trips (embedded backends make none).")]
@@ -795,7 +868,8 @@ def rtt_model(run: Run) -> list[Block]:
 
 
 def error_blocks(run: Run) -> list[Block]:
-    items = [f"`{o.backend}` `{o.op}`: {o.errors} errors, e.g. {'; '.join(o.error_examples or []) or '–'}"
+    items = [f"{doc.code(o.backend)} {doc.code(o.op)}: {o.errors} errors, e.g. "
+             f"{doc.text('; '.join(o.error_examples or []) or '–')}"
              for o in run.data.ops if o.errors]
     return [Bullets(items)] if items else [Para("No operation failed.")]
 
@@ -814,8 +888,9 @@ def observation_blocks(run: Run) -> list[Block]:
     rows = []
     for i, b in enumerate(run.data.backends):
         for name, value in (b.observations or {}).items():
-            rows.append([Cell(f"`{b.name}`"), Cell(f"`{name}`"),
-                         Cell(_figure(value), MEASURED, run.link, f"{run.source} backends[{i}].observations.{name}")])
+            rows.append([Cell(doc.code(b.name)), Cell(doc.code(name)),
+                         Cell(doc.text(_figure(value)), MEASURED, run.link,
+                              f"{run.source} backends[{i}].observations.{name}")])
     if not rows:
         return [Para("No backend in this run records observations.")]
     return [Table(["backend", "observation", "measured"], rows)]
@@ -837,21 +912,22 @@ def sweep_blocks(run: Run) -> list[Block]:
         for j, b in enumerate(sweep.backends):
             for op, series in b.ops.items():
                 exponent = series.get("growth_exponent")
-                rows.append([Cell(f"`{b.backend}`"), Cell(f"`{op}`"),
+                rows.append([Cell(doc.code(b.backend)), Cell(doc.code(op)),
                              Cell("–" if exponent is None else f"{exponent:.2f}", MEASURED, run.link,
                                   f"{run.source} sweeps[{k}].backends[{j}].ops.{op}.growth_exponent"),
-                             Cell(fitted_over(sweep, series))])
+                             Cell(doc.text(fitted_over(sweep, series)))])
             limit = b.load_all_limit or {}
-            rows.append([Cell(f"`{b.backend}`"), Cell(f"load_all passes {sweep.load_all_limit_ms:g} ms at"),
-                         Cell(f"{limit.get('size') or '–'} {sweep.param} ({limit.get('basis', '–')})", MEASURED,
-                              run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit"), Cell("")])
-        fixed = ", ".join(f"{key} {value}" for key, value in (sweep.fixed or {}).items())
-        blocks += [Heading(3, f"{sweep.param} = {', '.join(map(str, sweep.values))}"),
-                   Para(f"Each exponent is the least-squares slope of log p50 on log {sweep.param} over the sizes "
+            rows.append([Cell(doc.code(b.backend)), Cell(f"load_all passes {sweep.load_all_limit_ms:g} ms at"),
+                         Cell(doc.text(f"{limit.get('size') or '–'} {sweep.param} ({limit.get('basis', '–')})"),
+                              MEASURED, run.link, f"{run.source} sweeps[{k}].backends[{j}].load_all_limit"), Cell("")])
+        fixed = doc.text(", ".join(f"{key} {value}" for key, value in (sweep.fixed or {}).items()))
+        param = doc.text(sweep.param)
+        blocks += [Heading(3, doc.text(f"{sweep.param} = {', '.join(map(str, sweep.values))}")),
+                   Para(f"Each exponent is the least-squares slope of log p50 on log {param} over the sizes "
                         "named in its row (the measured points; a failed point is left out)"
                         f"{', at ' + fixed if fixed else ''}. "
                         "It describes that range only, not sizes beyond it."),
-                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {sweep.param}"], rows)]
+                   Table(["backend", "op", "growth exponent b (p50 ∝ size^b)", f"fitted over {param}"], rows)]
     return blocks
 
 
@@ -868,35 +944,49 @@ def comparison_blocks(runs: list[Run]) -> list[Block]:
                 cells.append(Cell(p50_text(found), MEASURED, r.link, f"{r.source} {r.data.where(found)}.p50_ms")
                              if found else Cell("–"))
             if any(c.text != "–" for c in cells):
-                rows.append([Cell(labels.prose(name)), Cell(f"`{op}`"), *cells])
+                rows.append([Cell(labels.prose(name)), Cell(doc.code(op)), *cells])
     return [Heading(2, "Runs compared: p50 [95 % CI] ms", "comparison"),
-            Bullets([f"run {k + 1}: {r.label()}" for k, r in enumerate(runs)]),
+            Bullets([f"run {k + 1}: {doc.text(r.label())}" for k, r in enumerate(runs)]),
             Table(["backend", "op", *(f"run {k + 1}" for k in range(len(runs)))], rows),
             Image("comparison.png", "p50 per operation across the given runs")]
 
 
-def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]:
+def plot_blocks(plots: list[tuple[str, str]]) -> list[Block]:
+    images = [Image(file, caption) for file, caption in plots if file != "comparison.png"]
+    return [Heading(2, "Plots", "plots"), *images]
+
+
+def detail_blocks(runs: list[Run]) -> list[Block]:
+    """Everything behind the matrix, one collapsible section each: per-op tables (with every
+    figure's results-file key), the seed's figures and claims, the round-trip model, errors."""
     run = runs[-1]
-    blocks: list[Block] = [Heading(1, "Latency"), Para(run_facts(run)),
-                           Para("Milliseconds, nearest-rank percentiles (every value is a measured sample). "
-                                "ops/s is single-client service throughput. Emulated conditions are labelled."),
-                           Heading(2, "Harness overhead floor", "overhead"), *overhead_blocks(run)]
-    for op in op_names([run.data]):
-        blocks += [Heading(2, f"`{op}`", f"op-{op}"), op_table(run, op), *outlier_blocks(run, op)]
-    blocks += [Heading(2, "The seed's figures beside ours", "seed-figures"),
-               Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
-                    "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
-                    "case, `load_all` its cached one; the `api-routes` row, when present, is the like-for-like one."),
-               seed_comparison(run),
-               *claims.claims_blocks(run),
-               Heading(2, "Round-trip model", "rtt-model"), *rtt_model(run),
-               Heading(2, "Errors", "errors"), *error_blocks(run),
-               Heading(2, "Backend observations", "observations"), *observation_blocks(run),
-               *([Heading(2, "Data-size sweeps", "sweeps"), *sweep_blocks(run)] if run.data.sweeps else []),
-               *comparison_blocks(runs),
-               Heading(2, "Plots", "plots"),
-               *[Image(file, caption) for file, caption in plots if file != "comparison.png"]]
-    return blocks
+    per_op = [Details(f"{doc.code(op)}: every percentile, interval and results-file key",
+                      [op_table(run, op), *outlier_blocks(run, op)],
+                      doc.slug(f"op-{op}"), level=3) for op in op_names([run.data])]
+    blocks: list[Block] = [
+        Details("Per-operation detail", [
+            Para("Milliseconds, nearest-rank percentiles (every value is a measured sample). "
+                 "ops/s is single-client service throughput. Emulated conditions are labelled."), *per_op],
+                "latency-detail"),
+        *evidence_blocks(run),
+        Details("Harness overhead floor", overhead_blocks(run), "overhead"),
+        Details("The seed's figures beside ours", [
+            Para("The seed's figures are for its Next.js app (browser → API route → libSQL file); ours are "
+                 "store-level. `cold_start` (fresh process: import, open, first load) is its “with compilation” "
+                 "case, `load_all` its cached one; the `api-routes` row, when present, is the like-for-like one."),
+            seed_comparison(run), *claims.claims_blocks(run)], "seed-figures"),
+        Details("Round-trip model (modelled, not measured)", rtt_model(run), "rtt-model"),
+        Details("Errors", error_blocks(run), "errors"),
+        Details("Backend observations", observation_blocks(run), "observations"),
+    ]
+    if run.data.sweeps:
+        blocks.append(Details("Data-size sweeps", sweep_blocks(run), "sweeps"))
+    return blocks + comparison_blocks(runs)
+
+
+def latency_blocks(runs: list[Run], plots: list[tuple[str, str]]) -> list[Block]:
+    """The detail document (latency.md): the plots, then everything the matrix rests on."""
+    return [Heading(1, "Latency and evidence"), Para(run_facts(runs[-1])), *plot_blocks(plots), *detail_blocks(runs)]
 
 
 def write_reports(paths: Sequence[str | Path], out: Path) -> list[Path]:
@@ -914,7 +1004,9 @@ def render(runs: list[Run], out: Path) -> list[Path]:
         path = out / name
         path.write_text(doc.render_markdown(blocks, name), encoding="utf-8")
         written.append(path)
-    page = doc.render_html("storebench report", [("decision-matrix", matrix), ("latency", latency)], out)
+    # The page: the answer and the matrix, the plots, then the evidence collapsed.
+    page = doc.render_html("storebench report", [("decision-matrix", matrix), ("figures", plot_blocks(plots)),
+                                                 ("evidence", detail_blocks(runs))], out)
     (out / INDEX).write_text(page, encoding="utf-8")
     written.append(out / INDEX)
     return written + [out / file for file, _ in plots]
