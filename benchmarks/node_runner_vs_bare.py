@@ -12,6 +12,7 @@ file; their blocks alternate, the order swapped every block, and each block star
 untimed calls (the other process's writes have just invalidated this one's page cache).
 
     python benchmarks/node_runner_vs_bare.py [--samples 600] [--load-samples 200] [--block 50] [--load-block 10]
+                                             [--backends better-sqlite3,node-libsql,drizzle] [--ops load_all,...]
 
 Prints the machine's load average, the runner's floor (null call) and per backend and op: bare
 p50, runner p50, their ratio and the store's size after the op's samples. The target (issues 14
@@ -143,21 +144,27 @@ def main() -> int:
     parser.add_argument("--block", type=int, default=50, help="calls per alternating block (write ops)")
     parser.add_argument("--load-block", type=int, default=10,
                         help="calls per alternating block for load_all (its calls are long: finer interleaving)")
+    parser.add_argument("--backends", default=",".join(DRIVERS), help="comma-separated, of: " + ", ".join(DRIVERS))
+    parser.add_argument("--ops", default=",".join(OPS), help="comma-separated, of: " + ", ".join(OPS))
     args = parser.parse_args()
+    names, ops = args.backends.split(","), args.ops.split(",")
+    unknown = sorted(set(names) - set(DRIVERS)) + sorted(set(ops) - set(OPS))
+    if unknown:
+        parser.error(f"unknown backend or op: {', '.join(unknown)}")
     params = PROFILES["quick"]
     print(f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}; {os.cpu_count()} cores")
     print(f"store: {params.conversations} conversations × {params.messages} messages (quick profile), seed {SEED}")
     print(f"{'backend':<15} {'op':<20} {'bare p50 µs':>12} {'runner p50 µs':>14} {'ratio':>7}  store after")
     worst = 0.0
-    for name in DRIVERS:
-        for op in OPS:
+    for name in names:
+        for op in ops:
             n, block = (args.load_samples, args.load_block) if op == "load_all" else (args.samples, args.block)
             bare, runner, conversations, messages = compare(name, op, n, min(block, n))
             ratio = runner / bare
             worst = max(worst, abs(ratio - 1))
             print(f"{name:<15} {op:<20} {bare:>12.1f} {runner:>14.1f} {ratio:>7.3f}  {conversations} / {messages}",
                   flush=True)
-    print(f"runner floor (null call) p50 ns: {', '.join(f'{name} {runner_floor(name)}' for name in DRIVERS)}")
+    print(f"runner floor (null call) p50 ns: {', '.join(f'{name} {runner_floor(name)}' for name in names)}")
     print(f"largest difference: {worst * 100:.1f} % (target: within {(TARGET_RATIO - 1) * 100:.0f} %)")
     return 0 if worst <= TARGET_RATIO - 1 else 1
 
