@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.harness_vs_bare import SEED, add_block_options, print_conditions, ratio_table, within_target  # noqa: E402
 from storebench import backends  # noqa: E402
 from storebench.backends.base import Conversation, Settings, Target  # noqa: E402
 from storebench.backends.node_runner import NODE_DIR, wire_args  # noqa: E402
@@ -41,8 +41,6 @@ from storebench.core.workload import OPS, PROFILES, DataGenerator  # noqa: E402
 from storebench.servers.processes import die_with_parent, pipes, stop_process  # noqa: E402
 
 DRIVERS = {"better-sqlite3": "better-sqlite3", "node-libsql": "libsql", "drizzle": "drizzle"}  # backend -> bare loop
-TARGET_RATIO = 1.15
-SEED = 1
 WARM_CALLS = 3  # untimed calls at the start of every block, on both sides
 
 Step = tuple[int, str, tuple]  # (slot: 0 timed op, 1 restore; op name; arguments)
@@ -139,11 +137,7 @@ def runner_floor(name: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=600, help="timed calls per side for the write ops")
-    parser.add_argument("--load-samples", type=int, default=200, help="timed calls per side for load_all")
-    parser.add_argument("--block", type=int, default=50, help="calls per alternating block (write ops)")
-    parser.add_argument("--load-block", type=int, default=10,
-                        help="calls per alternating block for load_all (its calls are long: finer interleaving)")
+    add_block_options(parser)
     parser.add_argument("--backends", default=",".join(DRIVERS), help="comma-separated, of: " + ", ".join(DRIVERS))
     parser.add_argument("--ops", default=",".join(OPS), help="comma-separated, of: " + ", ".join(OPS))
     args = parser.parse_args()
@@ -151,22 +145,10 @@ def main() -> int:
     unknown = sorted(set(names) - set(DRIVERS)) + sorted(set(ops) - set(OPS))
     if unknown:
         parser.error(f"unknown backend or op: {', '.join(unknown)}")
-    params = PROFILES["quick"]
-    print(f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}; {os.cpu_count()} cores")
-    print(f"store: {params.conversations} conversations × {params.messages} messages (quick profile), seed {SEED}")
-    print(f"{'backend':<15} {'op':<20} {'bare p50 µs':>12} {'runner p50 µs':>14} {'ratio':>7}  store after")
-    worst = 0.0
-    for name in names:
-        for op in ops:
-            n, block = (args.load_samples, args.load_block) if op == "load_all" else (args.samples, args.block)
-            bare, runner, conversations, messages = compare(name, op, n, min(block, n))
-            ratio = runner / bare
-            worst = max(worst, abs(ratio - 1))
-            print(f"{name:<15} {op:<20} {bare:>12.1f} {runner:>14.1f} {ratio:>7.3f}  {conversations} / {messages}",
-                  flush=True)
+    print_conditions()
+    rows = ratio_table(names, ops, compare, args, "runner")
     print(f"runner floor (null call) p50 ns: {', '.join(f'{name} {runner_floor(name)}' for name in names)}")
-    print(f"largest difference: {worst * 100:.1f} % (target: within {(TARGET_RATIO - 1) * 100:.0f} %)")
-    return 0 if worst <= TARGET_RATIO - 1 else 1
+    return 0 if within_target(rows, "runner") else 1
 
 
 if __name__ == "__main__":
