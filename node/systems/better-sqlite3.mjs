@@ -19,17 +19,19 @@ class BetterSqliteStore {
   constructor(db) {
     this.db = db;
     this.prepared = new Map();
+    // Values are bound as positional arguments: an array bound as one argument cost
+    // better-sqlite3 about 0.4 µs more per statement (create_conversation +6 %, docs/node.md).
     const run = (text, ...args) => this.statement(text).run(...args);
     const all = (text, ...args) => this.statement(text).raw().all(...args);
     this.read = db.transaction((conversations, messages, args) => sql.assemble(all(conversations, ...args), all(messages, ...args)));
     this.insert = db.transaction((conversations) => {
       for (const c of conversations) {
-        run(sql.INSERT_CONVERSATION, sql.conversationRow(c));
-        for (const m of c.messages) run(sql.INSERT_MESSAGE, sql.messageRow(m));
+        run(sql.INSERT_CONVERSATION, ...sql.conversationRow(c));
+        for (const m of c.messages) run(sql.INSERT_MESSAGE, ...sql.messageRow(m));
       }
     }).immediate;
     this.addMessage = db.transaction((m) => {
-      run(sql.INSERT_MESSAGE, sql.messageRow(m));
+      run(sql.INSERT_MESSAGE, ...sql.messageRow(m));
       run(sql.TOUCH_CONVERSATION, m.createdAt, m.conversationId);
     }).immediate;
     this.updateTitle = db.transaction((id, title, updatedAt) => run(sql.UPDATE_TITLE, title, updatedAt, id)).immediate;
