@@ -171,6 +171,12 @@ def build_parser() -> Parser:
     ab.add_argument("--head-python", required=True, help="python of the environment holding the head side's code")
     ab.add_argument("--backends", default="sqlite3,apsw,libsql",
                     help="comma-separated names (default sqlite3,apsw,libsql)")
+    ab.add_argument("--backend-module", action="append", default=[], metavar="FILE.py:CLASS",
+                    help="your own Store subclass, FILE relative to each side's checkout: base runs "
+                         "--base-dir's version, head --head-dir's (repeatable); then name it in --backends")
+    ab.add_argument("--base-dir", type=Path, help="the base side's checkout (needed with --backend-module)")
+    ab.add_argument("--head-dir", type=Path, default=Path("."),
+                    help="the head side's checkout (default: the current folder)")
     ab.add_argument("--profile", default="smoke", choices=list(PROFILES), help="data size (default smoke)")
     # p99 is opt-in: per pair of 500-round processes it moved ±50 % between A/A pairs here, so
     # it left every A/A job inconclusive (docs/regression-gate.md).
@@ -489,12 +495,17 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from storebench.gate import ab, ab_verdict, check
     from storebench.reports import summary
 
+    modules = ab.side_modules(args.backend_module, {"base": args.base_dir, "head": args.head_dir})
+    # This process plans the groups with head's version of a user's class; the workers of each
+    # side load their own (Plan.backend_modules).
+    register_backend_modules(modules["head"].split(";") if modules else [])
     names = parse_backends(args.backends)
     if args.max_pairs < args.pairs:
         raise UsageError(f"--max-pairs {args.max_pairs} is below --pairs {args.pairs}")
     metrics = check.parse_metrics(args.metric)
     alpha = check.parse_alpha(args.alpha)
     python = {side: ab.check_python(side, getattr(args, f"{side}_python")) for side in ab.SIDES}
+    ab.check_backends(python, names, modules)
     inject = {side: getattr(args, f"{side}_inject") for side in ab.SIDES}
     for spec in inject.values():
         parse_inject(spec, names)
@@ -502,7 +513,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
         if path is not None:
             check_writable(path, what, option)
     plan = ab.Plan(tuple(names), python, params_for(args.profile, probes=False, cold_starts=0), args.seed, Settings(),
-                   metrics, args.rounds, args.pairs, args.max_pairs, inject, parse_pin(args.pin_cpu), alpha)
+                   metrics, args.rounds, args.pairs, args.max_pairs, inject, parse_pin(args.pin_cpu), alpha,
+                   modules)
     data = Results.new(args.profile, {**plan.params.__dict__, "iterations": args.rounds}, args.seed)
     data.run.kind = "ab"
     console = Console(stderr=True)

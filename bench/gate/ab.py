@@ -14,12 +14,14 @@ Exit status: 0 no regression, 1 regression, 2 bad input, 3 inconclusive after ma
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from storebench import backends
 from storebench.backends.base import Settings
 from storebench.core import coordinator
 from storebench.core.workload import Params
@@ -53,6 +55,8 @@ class Plan:
     inject: dict[str, str | None] = field(default_factory=lambda: {"base": None, "head": None})
     pin_cpu: int | None = None
     alpha: float = ab_verdict.DEFAULT_ALPHA
+    # side -> STOREBENCH_BACKEND_MODULES of its workers: each side's own copy of a user's file
+    backend_modules: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +90,71 @@ def check_python(side: str, python: str) -> str:
         raise AbError(f"--{side}-python {python}: its environment has no storebench with measuring workers "
                       f"(pip install -e the {side} checkout into it)")
     return str(path.absolute())
+
+
+def side_modules(locations: Sequence[str], dirs: dict[str, Path | None]) -> dict[str, str]:
+    """Each side's STOREBENCH_BACKEND_MODULES: every `FILE.py:Class` resolved in that side's
+    checkout, so base runs base's version of the user's code and head runs head's."""
+    if not locations:
+        return {}
+    for location in locations:
+        path, _, class_name = location.rpartition(":")
+        if not path.endswith(".py") or not class_name:
+            raise AbError(f"--backend-module {location!r}: expected path/to/file.py:ClassName")
+        if Path(path).is_absolute():
+            raise AbError(f"--backend-module {location}: give the path relative to the checkouts "
+                          "(--base-dir, --head-dir), so each side runs its own version of it")
+    out = {}
+    for side in SIDES:
+        folder = dirs[side]
+        if folder is None:
+            raise AbError(f"--backend-module needs --{side}-dir, the {side} side's checkout, "
+                          f"so {side} runs its own version of {locations[0].rpartition(':')[0]}")
+        if not folder.is_dir():
+            raise AbError(f"--{side}-dir {folder}: no such folder; give the {side} side's checkout")
+        out[side] = ";".join(f"{(folder / path).resolve()}:{class_name}"
+                             for path, _, class_name in (loc.rpartition(":") for loc in locations))
+    return out
+
+
+# Run by each side's interpreter: can it find every backend, and which extra ops does it declare?
+_RESOLVE = """
+import json, sys
+import storebench.core.backend_worker
+from storebench import backends
+found = {}
+for name in sys.argv[1:]:
+    try:
+        found[name] = {"extra_ops": list(backends.get(name).extra_ops)}
+    except Exception as exc:
+        error = backends.PLUGIN_ERRORS[0] if backends.PLUGIN_ERRORS else f"{type(exc).__name__}: {exc}"
+        found[name] = {"error": error.splitlines()[0][:300]}
+print(json.dumps(found))
+"""
+
+
+def check_backends(python: dict[str, str], names: Sequence[str], modules: dict[str, str]) -> None:
+    """Every backend resolves in both sides' environments (a user's file in that side's checkout,
+    an entry point installed there) and declares the same extra ops on both, else an AbError."""
+    declared = {}
+    for side in SIDES:
+        env = {**os.environ, **({backends.MODULES_VARIABLE: modules[side]} if side in modules else {})}
+        proc = subprocess.run([python[side], "-c", _RESOLVE, *names], capture_output=True, text=True,
+                              timeout=120, env=env)
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 or not lines:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
+            raise AbError(f"--{side}-python {python[side]}: cannot look up the backends there ({last})")
+        declared[side] = json.loads(lines[-1])
+        for name in names:
+            if "error" in declared[side][name]:
+                raise AbError(f"backend {name} on the {side} side: {declared[side][name]['error']} "
+                              f"(install it, or give --backend-module, in the {side} side's environment)")
+    for name in names:
+        if declared["base"][name] != declared["head"][name]:
+            raise AbError(f"backend {name}: base and head declare different extra ops "
+                          f"({declared['base'][name]['extra_ops']} and {declared['head'][name]['extra_ops']}); "
+                          "ab compares the same ops on both sides")
 
 
 def default_cpu() -> int | None:
@@ -123,7 +192,8 @@ def run(plan: Plan, progress: Callable[[str, int, int], None] | None = None) -> 
 
 
 def _specs(plan: Plan, backends: Sequence[str]) -> list[coordinator.WorkerSpec]:
-    return [coordinator.WorkerSpec(backend, side, plan.python[side], _inject_for(plan.inject.get(side), backend))
+    return [coordinator.WorkerSpec(backend, side, plan.python[side], _inject_for(plan.inject.get(side), backend),
+                                   plan.backend_modules.get(side))
             for backend in backends for side in SIDES]
 
 
@@ -158,6 +228,7 @@ def results_section(plan: Plan, outcome: Outcome) -> AbSection:
         metrics=list(plan.metrics), alpha=plan.alpha, pin_cpu=plan.pin_cpu,
         python=plan.python, inject=plan.inject, overall=outcome.overall,
         verdicts=[asdict(v) for v in outcome.verdicts], failures=failures(outcome),
+        backend_modules={side: value.split(";") for side, value in plan.backend_modules.items()},
     )
 
 

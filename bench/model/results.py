@@ -318,6 +318,8 @@ class AbSection(Record):
     overall: str | None = key("the job's verdict")
     verdicts: list[dict[str, Any]] = key("one per backend, op and metric (bench/gate/ab_verdict.py)", default=[])
     failures: list[str] = key("backends that did not run on a side, with the reason", default=[])
+    backend_modules: dict[str, list[str]] = key("side → `--backend-module` files, resolved in that side's checkout",
+                                                default={})
 
 
 @dataclass(kw_only=True)
