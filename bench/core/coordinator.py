@@ -95,7 +95,10 @@ class Worker:
         env = {"OPENBLAS_NUM_THREADS": "1", **os.environ}
         if spec.backend_modules is not None:
             env[backends.MODULES_VARIABLE] = spec.backend_modules
-        self.proc = subprocess.Popen([spec.python, "-m", "storebench.core.backend_worker"], stdin=subprocess.PIPE,
+        # -P: not the current folder first on sys.path (as -m would put it), so a worker imports
+        # its own environment's packages: `ab` run in head's checkout gave base's workers head's
+        # copy of a user's package, found in the folder.
+        self.proc = subprocess.Popen([spec.python, "-P", "-m", "storebench.core.backend_worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=env)
         self.stdin, self.stdout = pipes(self.proc)
         self.pinned: int | str | None = None

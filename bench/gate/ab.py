@@ -139,7 +139,7 @@ def check_backends(python: dict[str, str], names: Sequence[str], modules: dict[s
     declared = {}
     for side in SIDES:
         env = {**os.environ, **({backends.MODULES_VARIABLE: modules[side]} if side in modules else {})}
-        proc = subprocess.run([python[side], "-c", _RESOLVE, *names], capture_output=True, text=True,
+        proc = subprocess.run([python[side], "-P", "-c", _RESOLVE, *names], capture_output=True, text=True,
                               timeout=120, env=env)
         lines = proc.stdout.strip().splitlines()
         if proc.returncode != 0 or not lines:
