@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import asdict
 import sys
 import time
 import traceback
@@ -181,10 +182,15 @@ def build_parser() -> Parser:
     # p99 is opt-in: per pair of 500-round processes it moved ±50 % between A/A pairs here, so
     # it left every A/A job inconclusive (docs/regression-gate.md).
     ab.add_argument("--metric", default="p50",
-                    help="percentiles to judge, comma-separated (default p50; p99 needs many pairs)")
+                    help="percentiles to judge, comma-separated, each for every op or one: p50,p99:load_all "
+                         "(default p50; p99 is refused on an op whose pilot tail cannot be judged)")
     ab.add_argument("--pairs", type=whole_number(3, 64), default=6, help="process pairs to start with (default 6)")
-    ab.add_argument("--max-pairs", type=whole_number(3, 256), default=18,
-                    help="add pairs of the backends with an undecided comparison, up to this many (default 18)")
+    ab.add_argument("--max-pairs", type=whole_number(3, 256),
+                    help="add pairs of the backends with an undecided comparison, up to this many "
+                         "(default 18; with --budget 256)")
+    ab.add_argument("--budget", metavar="DURATION",
+                    help="e.g. 5m: choose rounds and pairs per backend from a short pilot to decide within "
+                         "this wall time; the summary says what stayed undecided and what budget would decide it")
     ab.add_argument("--rounds", type=whole_number(1, 1_000_000), default=500,
                     help="timed rounds per pair and side (default 500: enough samples to judge p99)")
     ab.add_argument("--alpha", default="0.05", help="chance that any interval of the job misses (default 0.05)")
@@ -492,7 +498,7 @@ def parse_pin(text: str) -> int | None:
 def cmd_ab(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from storebench.gate import ab, ab_verdict, check
+    from storebench.gate import ab, ab_budget, ab_verdict, check
     from storebench.reports import summary
 
     modules = ab.side_modules(args.backend_module, {"base": args.base_dir, "head": args.head_dir})
@@ -500,9 +506,15 @@ def cmd_ab(args: argparse.Namespace) -> int:
     # side load their own (Plan.backend_modules).
     register_backend_modules(modules["head"].split(";") if modules else [])
     names = parse_backends(args.backends)
+    budget_s = ab_budget.parse_budget(args.budget) if args.budget is not None else None
+    if args.max_pairs is None:
+        args.max_pairs = ab_budget.MOST_PAIRS if budget_s else ab.DEFAULT_MAX_PAIRS
     if args.max_pairs < args.pairs:
         raise UsageError(f"--max-pairs {args.max_pairs} is below --pairs {args.pairs}")
-    metrics = check.parse_metrics(args.metric)
+    metrics = ab.parse_metrics(args.metric, names)
+    if args.budget is None and ab.rounds_needed(metrics) > args.rounds:
+        raise UsageError(f"--metric {args.metric} needs --rounds {ab.rounds_needed(metrics)} or more "
+                         "(5 samples beyond the percentile in every pair and side)")
     alpha = check.parse_alpha(args.alpha)
     python = {side: ab.check_python(side, getattr(args, f"{side}_python")) for side in ab.SIDES}
     ab.check_backends(python, names, modules)
@@ -520,12 +532,14 @@ def cmd_ab(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     with summary.progress_bar(console, [f"{n}@{side}" for n in names for side in ab.SIDES],
                               disabled=args.no_progress) as progress:
-        outcome = ab.run(plan, progress)
+        outcome, spent = ab_budget.run(plan, budget_s, progress) if budget_s else (ab.run(plan, progress), None)
     data.backends, data.ops = ab.entries(outcome)
     data.ab = ab.results_section(plan, outcome)
+    data.ab.budget = asdict(spent) if spent else None
     data.complete = True
     data.dump(args.out)
-    text = ab_verdict.summary_markdown(outcome.verdicts, "\n".join(ab.failures(outcome)))
+    context = [*ab.failures(outcome), *(ab_budget.summary_lines(spent) if spent else [])]
+    text = ab_verdict.summary_markdown(outcome.verdicts, "\n".join(context))
     if args.summary:
         args.summary.write_text(text, encoding="utf-8")
     print(text)

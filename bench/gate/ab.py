@@ -176,19 +176,67 @@ def run(plan: Plan, progress: Callable[[str, int, int], None] | None = None) -> 
     undecided = plan.backends
     while True:
         batch = plan.pairs if not batches else min(plan.pairs, plan.max_pairs - sum(batches))
-        # Each batch its own seed offset would change the plan; the same seed keeps every
-        # pair's calls identical, so pairs differ only in process and moment.
-        groups = coordinator.measure(_specs(plan, undecided), replace(plan.params, iterations=plan.rounds * batch),
-                                     plan.seed, plan.settings, processes=batch, pin_cpu=plan.pin_cpu,
-                                     rule=coordinator.StoppingRule(ci=0.0, min_process_rounds=1),
-                                     progress=progress)
+        groups = measure_batch(plan, undecided, batch, plan.rounds, progress)
         measured += [(len(batches), g) for g in groups]
         batches.append(batch)
         _add_pairs(cells, groups)
+        if len(batches) == 1:  # the first batch is the pilot of the per-op tails asked for
+            check_tails(cells, plan, plan.max_pairs)
         verdicts = ab_verdict.decide(cells, plan.metrics, plan.alpha)
         if ab_verdict.overall(verdicts) != INCONCLUSIVE or sum(batches) >= plan.max_pairs:
             return Outcome(verdicts, sum(batches), measured, batches)
         undecided = tuple(dict.fromkeys(v.backend for v in verdicts if v.verdict == INCONCLUSIVE))
+
+
+def measure_batch(plan: Plan, backends: Sequence[str], pairs: int, rounds: int,
+                  progress: Callable[[str, int, int], None] | None = None) -> list[coordinator.Measured]:
+    """`pairs` new pairs of `rounds` rounds of every backend named, interleaved."""
+    # Each batch its own seed offset would change the plan; the same seed keeps every pair's
+    # calls identical, so pairs differ only in process and moment.
+    return coordinator.measure(_specs(plan, backends), replace(plan.params, iterations=rounds * pairs),
+                               plan.seed, plan.settings, processes=pairs, pin_cpu=plan.pin_cpu,
+                               rule=coordinator.StoppingRule(ci=0.0, min_process_rounds=1), progress=progress)
+
+
+def parse_metrics(text: str, names: Sequence[str]) -> tuple[str, ...]:
+    """`--metric`: `p50`, `p50,p99`, or per op `p50,p99:load_all` / `p99:sqlite3.load_all`."""
+    from storebench.core.workload import OPS
+
+    ops = {op for name in names for op in (*OPS, *backends.get(name).extra_ops)}
+    choices = tuple(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    for choice in choices:
+        metric, colon, where = choice.partition(":")
+        if metric not in ab_verdict.METRICS:
+            raise AbError(f"--metric {text!r}: {metric!r} is not one of {', '.join(ab_verdict.METRICS)} "
+                          "(e.g. p50 or p50,p99:load_all)")
+        backend, dot, op = where.rpartition(".")
+        if colon and (op not in ops or (dot and backend not in names)):
+            raise AbError(f"--metric {choice!r}: no op {where!r} among --backends {', '.join(names)}; "
+                          f"ops: {', '.join(sorted(ops))}")
+    if not choices:
+        raise AbError(f"--metric {text!r}: name a percentile, e.g. p50 or p50,p99:load_all")
+    return choices
+
+
+def rounds_needed(metrics: Sequence[str]) -> int:
+    """Rounds per pair and side that judge every metric chosen (p99: 500)."""
+    return max(ab_verdict.samples_needed(ab_verdict.METRICS[c.partition(":")[0]]) for c in metrics)
+
+
+def check_tails(cells: dict[tuple[str, str], list[Pair]], plan: Plan, most_pairs: int) -> None:
+    """Refuse (AbError) a per-op tail choice, e.g. `p99:load_all`, whose pilot pairs say the
+    op's tail cannot be judged, with why. A job-wide `p99` is judged as it comes."""
+    family = max(1, sum(len(ab_verdict.applicable(plan.metrics, b, op)) for b, op in cells))
+    for choice in plan.metrics:
+        metric, _, where = choice.partition(":")
+        if not where or metric == "p50":
+            continue
+        for (backend, op), pairs in cells.items():
+            if where in (op, f"{backend}.{op}"):
+                why = ab_verdict.tail_problem(pairs, metric, family, plan.alpha, most_pairs)
+                if why:
+                    raise AbError(f"--metric {choice}: {backend}.{op} cannot be judged on {metric}: {why}; "
+                                  f"judge it on p50, or {metric} on an op with a smooth tail")
 
 
 def _specs(plan: Plan, backends: Sequence[str]) -> list[coordinator.WorkerSpec]:
