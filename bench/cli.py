@@ -151,7 +151,8 @@ def build_parser() -> Parser:
     run.add_argument("--inject", metavar="BACKEND.OP=+Xms|+Y%",
                      help="add a known delay to one op, to test a regression gate (recorded in the results)")
 
-    check = sub.add_parser("check", help="exit 1 when CURRENT is slower than BASELINE (a CI regression gate)")
+    check = sub.add_parser("check", help="compare two results files: exit 1 when CURRENT is slower than BASELINE "
+                                          "(a trend check; the CI gate is ab)")
     check.add_argument("baseline", type=Path, help="baseline results (storebench or pytest-benchmark JSON)")
     check.add_argument("current", type=Path, help="current results (storebench or pytest-benchmark JSON)")
     check.add_argument("--metric", default="p50,p99", help="percentiles to judge, comma-separated (default p50,p99)")
@@ -167,7 +168,8 @@ def build_parser() -> Parser:
                        help="a second current run: a regression counts only if it shows there too (noisy runners)")
 
     ab = sub.add_parser("ab",
-                        help="measure base and head side by side, interleaved; exit 1 on a regression, 3 inconclusive")
+                        help="the CI regression gate: base and head measured side by side, interleaved; "
+                             "exit 1 on a regression, 3 inconclusive")
     ab.add_argument("--base-python", required=True, help="python of the environment holding the base side's code")
     ab.add_argument("--head-python", required=True, help="python of the environment holding the head side's code")
     ab.add_argument("--backends", default="sqlite3,apsw,libsql",
