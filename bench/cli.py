@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import asdict
 import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn

@@ -31,7 +31,8 @@ def test_the_action_script_compares_base_and_head_of_the_example_backend_in_two_
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
     source = repo / "teamstore" / "__init__.py"
-    source.write_text(source.read_text().replace('description = "sqlite3 without', 'description = "head: sqlite3 without'))
+    old = 'description = "sqlite3 without'
+    source.write_text(source.read_text().replace(old, 'description = "head: sqlite3 without'))
     git(repo, "commit", "-qam", "head")
     proc = subprocess.run(
         [sys.executable, str(GATE), "--base-ref", "HEAD~1", "--repo", str(repo), "--work", str(tmp_path / "work"),

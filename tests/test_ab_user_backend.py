@@ -39,8 +39,8 @@ def checkouts(tmp_path: Path, head_description: str | None = None) -> tuple[Path
     shutil.copytree(EXAMPLE, head)
     if head_description:
         source = head / "teamstore" / "__init__.py"
-        text = source.read_text()
-        source.write_text(text.replace('description = "sqlite3 without', f'description = "{head_description}: sqlite3 without'))
+        old = 'description = "sqlite3 without'
+        source.write_text(source.read_text().replace(old, f'description = "{head_description}: sqlite3 without'))
     return base, head
 
 
