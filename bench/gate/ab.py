@@ -128,7 +128,7 @@ for name in sys.argv[1:]:
         found[name] = {"extra_ops": list(backends.get(name).extra_ops)}
     except Exception as exc:
         error = backends.PLUGIN_ERRORS[0] if backends.PLUGIN_ERRORS else f"{type(exc).__name__}: {exc}"
-        found[name] = {"error": error.splitlines()[0][:300]}
+        found[name] = {"error": error.splitlines()[0]}
 print(json.dumps(found))
 """
 
