@@ -29,7 +29,9 @@ NAME = "sqlite3-nocache"
 def own_registry(monkeypatch):
     """ab registers head's file in this process (registry and environment): each test its own."""
     monkeypatch.setattr(backends, "REGISTRY", dict(backends.REGISTRY))
-    monkeypatch.delenv(backends.MODULES_VARIABLE, raising=False)
+    # setenv, not delenv: an absent variable that delenv found nothing to remove is not
+    # restored, and ab's setting it would leak into every later test of this worker
+    monkeypatch.setenv(backends.MODULES_VARIABLE, "")
 
 
 def checkouts(tmp_path: Path, head_description: str | None = None) -> tuple[Path, Path]:
