@@ -15,6 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
@@ -168,7 +169,8 @@ def build_parser() -> Parser:
                      help="add a known delay to one op (OP all: to every op), to test a regression gate or a "
                           "ranking (recorded in the results)")
 
-    check = sub.add_parser("check", help="exit 1 when CURRENT is slower than BASELINE (a CI regression gate)")
+    check = sub.add_parser("check", help="compare two results files: exit 1 when CURRENT is slower than BASELINE "
+                                          "(a trend check; the CI gate is ab)")
     check.add_argument("baseline", type=Path, help="baseline results (storebench or pytest-benchmark JSON)")
     check.add_argument("current", type=Path, help="current results (storebench or pytest-benchmark JSON)")
     check.add_argument("--metric", default="p50,p99", help="percentiles to judge, comma-separated (default p50,p99)")
@@ -184,19 +186,31 @@ def build_parser() -> Parser:
                        help="a second current run: a regression counts only if it shows there too (noisy runners)")
 
     ab = sub.add_parser("ab",
-                        help="measure base and head side by side, interleaved; exit 1 on a regression, 3 inconclusive")
+                        help="the CI regression gate: base and head measured side by side, interleaved; "
+                             "exit 1 on a regression, 3 inconclusive")
     ab.add_argument("--base-python", required=True, help="python of the environment holding the base side's code")
     ab.add_argument("--head-python", required=True, help="python of the environment holding the head side's code")
     ab.add_argument("--backends", default="sqlite3,apsw,libsql",
                     help="comma-separated names (default sqlite3,apsw,libsql)")
+    ab.add_argument("--backend-module", action="append", default=[], metavar="FILE.py:CLASS",
+                    help="your own Store subclass, FILE relative to each side's checkout: base runs "
+                         "--base-dir's version, head --head-dir's (repeatable); then name it in --backends")
+    ab.add_argument("--base-dir", type=Path, help="the base side's checkout (needed with --backend-module)")
+    ab.add_argument("--head-dir", type=Path, default=Path("."),
+                    help="the head side's checkout (default: the current folder)")
     ab.add_argument("--profile", default="smoke", choices=list(PROFILES), help="data size (default smoke)")
     # p99 is opt-in: per pair of 500-round processes it moved ±50 % between A/A pairs here, so
     # it left every A/A job inconclusive (docs/regression-gate.md).
     ab.add_argument("--metric", default="p50",
-                    help="percentiles to judge, comma-separated (default p50; p99 needs many pairs)")
+                    help="percentiles to judge, comma-separated, each for every op or one: p50,p99:load_all "
+                         "(default p50; p99 is refused on an op whose pilot tail cannot be judged)")
     ab.add_argument("--pairs", type=whole_number(3, 64), default=6, help="process pairs to start with (default 6)")
-    ab.add_argument("--max-pairs", type=whole_number(3, 256), default=18,
-                    help="add pairs of the backends with an undecided comparison, up to this many (default 18)")
+    ab.add_argument("--max-pairs", type=whole_number(3, 256),
+                    help="add pairs of the backends with an undecided comparison, up to this many "
+                         "(default 18; with --budget 256)")
+    ab.add_argument("--budget", metavar="DURATION",
+                    help="e.g. 5m: choose rounds and pairs per backend from a short pilot to decide within "
+                         "this wall time; the summary says what stayed undecided and what budget would decide it")
     ab.add_argument("--rounds", type=whole_number(1, 1_000_000), default=500,
                     help="timed rounds per pair and side (default 500: enough samples to judge p99)")
     ab.add_argument("--alpha", default="0.05", help="chance that any interval of the job misses (default 0.05)")
@@ -549,16 +563,28 @@ def parse_pin(text: str) -> int | None:
 def cmd_ab(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from storebench.gate import ab, ab_verdict, check
+    from storebench.gate import ab, ab_budget, ab_verdict, check
     from storebench.reports import summary
 
+    modules = ab.side_modules(args.backend_module, {"base": args.base_dir, "head": args.head_dir})
+    # This process plans the groups with head's version of a user's class; the workers of each
+    # side load their own (Plan.backend_modules).
+    register_backend_modules(modules["head"].split(";") if modules else [])
     names = parse_backends(args.backends)
+    budget_s = ab_budget.parse_budget(args.budget) if args.budget is not None else None
+    if args.max_pairs is None:
+        args.max_pairs = ab_budget.MOST_PAIRS if budget_s else ab.DEFAULT_MAX_PAIRS
     if args.max_pairs < args.pairs:
         raise UsageError(f"--max-pairs {args.max_pairs} is below --pairs {args.pairs}")
-    metrics = check.parse_metrics(args.metric)
+    metrics = ab.parse_metrics(args.metric, names)
+    if args.budget is None:
+        ab.check_rounds(args.rounds, metrics)
+    if args.budget is None and ab.rounds_needed(metrics) > args.rounds:
+        raise UsageError(f"--metric {args.metric} needs --rounds {ab.rounds_needed(metrics)} or more "
+                         "(5 samples beyond the percentile in every pair and side)")
     alpha = check.parse_alpha(args.alpha)
-    ab.check_rounds(args.rounds, metrics)
     python = {side: ab.check_python(side, getattr(args, f"{side}_python")) for side in ab.SIDES}
+    ab.check_backends(python, names, modules)
     inject = {side: getattr(args, f"{side}_inject") for side in ab.SIDES}
     for spec in inject.values():
         parse_inject(spec, names)
@@ -566,18 +592,21 @@ def cmd_ab(args: argparse.Namespace) -> int:
         if path is not None:
             check_writable(path, what, option)
     plan = ab.Plan(tuple(names), python, params_for(args.profile, probes=False, cold_starts=0), args.seed, Settings(),
-                   metrics, args.rounds, args.pairs, args.max_pairs, inject, parse_pin(args.pin_cpu), alpha)
+                   metrics, args.rounds, args.pairs, args.max_pairs, inject, parse_pin(args.pin_cpu), alpha,
+                   modules)
     data = Results.new(args.profile, {**plan.params.__dict__, "iterations": args.rounds}, args.seed)
     data.run.kind = "ab"
     console = Console(stderr=True)
     with summary.progress_bar(console, [f"{n}@{side}" for n in names for side in ab.SIDES],
                               disabled=args.no_progress) as progress:
-        outcome = ab.run(plan, progress)
+        outcome, spent = ab_budget.run(plan, budget_s, progress) if budget_s else (ab.run(plan, progress), None)
     data.backends, data.ops = ab.entries(outcome)
     data.ab = ab.results_section(plan, outcome)
+    data.ab.budget = asdict(spent) if spent else None
     data.complete = True
     data.dump(args.out)
-    text = ab_verdict.summary_markdown(outcome.verdicts, "\n".join(ab.failures(outcome)))
+    context = [*ab.failures(outcome), *(ab_budget.summary_lines(spent) if spent else [])]
+    text = ab_verdict.summary_markdown(outcome.verdicts, "\n".join(context))
     if args.summary:
         args.summary.write_text(text, encoding="utf-8")
     print(text)

@@ -1,6 +1,6 @@
 """Measure the error rates of `storebench ab` on this machine, with real runs.
 
-    python benchmarks/ab_validation.py [--trials 20] [--scenarios aa,p50,p99] [--load idle,hog]
+    python benchmarks/ab_validation.py [--trials 20] [--scenarios aa,p50,p99,user-aa,user-p50] [--load idle,hog]
                                        [--backends sqlite3,apsw,libsql] [--out PATH]
 
 Every trial is one real `storebench ab` invocation with this interpreter on both sides (the
@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from storebench.model.results import AbSection, Results, cpu_model  # noqa: E402
 
+EXAMPLE = ROOT / "docs" / "example-backend"
+USER_MODULE, USER_BACKEND = "teamstore/__init__.py:NoCacheStore", "sqlite3-nocache"
 # The round's last op: a wait also slows the op right after it (see tests/test_ab.py), and
 # load_all, which follows, is long enough not to notice. For p99 apsw's: sqlite3's
 # delete_conversation has its p99 on a cliff below a WAL checkpoint, which no method judges
@@ -44,6 +46,10 @@ SCENARIOS = {
     "aa": {"target": None, "inject": None, "metric": "p50"},
     "p50": {"target": "sqlite3.delete_conversation", "inject": "+10%", "metric": "p50"},
     "p99": {"target": "apsw.delete_conversation", "inject": "+25%", "metric": "p99"},
+    # A user's own backend (docs/example-backend) through --backend-module, the checkout's copy
+    # on both sides: what a team's gate does with defaults.
+    "user-aa": {"target": None, "inject": None, "metric": "p50", "user": True},
+    "user-p50": {"target": f"{USER_BACKEND}.delete_conversation", "inject": "+10%", "metric": "p50", "user": True},
 }
 TRIAL_TIMEOUT_S = 900
 
@@ -94,8 +100,12 @@ def trial(scenario: str, backends: str, workdir: Path) -> tuple[AbSection, float
     spec = SCENARIOS[scenario]
     out = workdir / f"{scenario}.json"
     command = [sys.executable, "-m", "storebench", "ab", "--base-python", sys.executable,
-               "--head-python", sys.executable, "--backends", backends, "--metric", spec["metric"],
-               "--no-progress", "--out", str(out)]
+               "--head-python", sys.executable, "--metric", spec["metric"], "--no-progress", "--out", str(out)]
+    if spec.get("user"):
+        command += ["--backends", USER_BACKEND, "--backend-module", USER_MODULE, "--base-dir", str(EXAMPLE),
+                    "--head-dir", str(EXAMPLE)]
+    else:
+        command += ["--backends", backends]
     if spec["target"]:
         command += ["--head-inject", f"{spec['target']}={spec['inject']}"]
     started = time.monotonic()
@@ -111,7 +121,7 @@ def trial(scenario: str, backends: str, workdir: Path) -> tuple[AbSection, float
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--scenarios", default="aa,p50,p99")
+    parser.add_argument("--scenarios", default="aa,p50,p99,user-aa,user-p50")
     parser.add_argument("--load", default="idle,hog")
     parser.add_argument("--backends", default="sqlite3,apsw,libsql")
     parser.add_argument("--out", type=Path)

@@ -61,6 +61,9 @@ class WorkerSpec:
     side: str = ""  # a label for one of two code versions (issue 11's base and head); "" for one
     python: str = sys.executable
     inject: str | None = None  # an --inject spec for this backend, applied inside the worker
+    # The STOREBENCH_BACKEND_MODULES its environment sees (`ab`: each side its own version of a
+    # user's file); None: this process's.
+    backend_modules: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,12 @@ class Worker:
         # Workers use numpy for text and percentiles, never its BLAS: one OpenBLAS thread (not
         # one per core) halves numpy's import, which some 40 workers do at once.
         env = {"OPENBLAS_NUM_THREADS": "1", **os.environ}
-        self.proc = subprocess.Popen([spec.python, "-m", "storebench.core.backend_worker"], stdin=subprocess.PIPE,
+        if spec.backend_modules is not None:
+            env[backends.MODULES_VARIABLE] = spec.backend_modules
+        # -P: not the current folder first on sys.path (as -m would put it), so a worker imports
+        # its own environment's packages: `ab` run in head's checkout gave base's workers head's
+        # copy of a user's package, found in the folder.
+        self.proc = subprocess.Popen([spec.python, "-P", "-m", "storebench.core.backend_worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=env)
         self.stdin, self.stdout = pipes(self.proc)
         self.pinned: int | str | None = None

@@ -15,12 +15,14 @@ Exit status: 0 no regression, 1 regression, 2 bad input or nothing judged (as `c
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from storebench import backends
 from storebench.backends.base import Settings
 from storebench.core import coordinator
 from storebench.core.workload import Params
@@ -54,6 +56,8 @@ class Plan:
     inject: dict[str, str | None] = field(default_factory=lambda: {"base": None, "head": None})
     pin_cpu: int | None = None
     alpha: float = ab_verdict.DEFAULT_ALPHA
+    # side -> STOREBENCH_BACKEND_MODULES of its workers: each side's own copy of a user's file
+    backend_modules: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,11 +96,76 @@ def check_python(side: str, python: str) -> str:
 def check_rounds(rounds: int, metrics: Sequence[str]) -> None:
     """Refuse rounds too few for any metric to be judged: a round has each op once, so a pair
     has at most `rounds` samples of an op on each side."""
-    metric = min(metrics, key=ab_verdict.METRICS.__getitem__)
+    metric = min((c.partition(":")[0] for c in metrics), key=ab_verdict.METRICS.__getitem__)
     need = ab_verdict.samples_needed(ab_verdict.METRICS[metric])
     if rounds < need:
         raise AbError(f"--rounds {rounds} gives each pair at most {rounds} samples of an op per side, and "
                       f"{metric} needs {need}: nothing could be judged; give --rounds {need} or more")
+
+
+def side_modules(locations: Sequence[str], dirs: dict[str, Path | None]) -> dict[str, str]:
+    """Each side's STOREBENCH_BACKEND_MODULES: every `FILE.py:Class` resolved in that side's
+    checkout, so base runs base's version of the user's code and head runs head's."""
+    if not locations:
+        return {}
+    for location in locations:
+        path, _, class_name = location.rpartition(":")
+        if not path.endswith(".py") or not class_name:
+            raise AbError(f"--backend-module {location!r}: expected path/to/file.py:ClassName")
+        if Path(path).is_absolute():
+            raise AbError(f"--backend-module {location}: give the path relative to the checkouts "
+                          "(--base-dir, --head-dir), so each side runs its own version of it")
+    out = {}
+    for side in SIDES:
+        folder = dirs[side]
+        if folder is None:
+            raise AbError(f"--backend-module needs --{side}-dir, the {side} side's checkout, "
+                          f"so {side} runs its own version of {locations[0].rpartition(':')[0]}")
+        if not folder.is_dir():
+            raise AbError(f"--{side}-dir {folder}: no such folder; give the {side} side's checkout")
+        out[side] = ";".join(f"{(folder / path).resolve()}:{class_name}"
+                             for path, _, class_name in (loc.rpartition(":") for loc in locations))
+    return out
+
+
+# Run by each side's interpreter: can it find every backend, and which extra ops does it declare?
+_RESOLVE = """
+import json, sys
+import storebench.core.backend_worker
+from storebench import backends
+found = {}
+for name in sys.argv[1:]:
+    try:
+        found[name] = {"extra_ops": list(backends.get(name).extra_ops)}
+    except Exception as exc:
+        error = backends.PLUGIN_ERRORS[0] if backends.PLUGIN_ERRORS else f"{type(exc).__name__}: {exc}"
+        found[name] = {"error": error.splitlines()[0]}
+print(json.dumps(found))
+"""
+
+
+def check_backends(python: dict[str, str], names: Sequence[str], modules: dict[str, str]) -> None:
+    """Every backend resolves in both sides' environments (a user's file in that side's checkout,
+    an entry point installed there) and declares the same extra ops on both, else an AbError."""
+    declared = {}
+    for side in SIDES:
+        env = {**os.environ, **({backends.MODULES_VARIABLE: modules[side]} if side in modules else {})}
+        proc = subprocess.run([python[side], "-P", "-c", _RESOLVE, *names], capture_output=True, text=True,
+                              timeout=120, env=env)
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 or not lines:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
+            raise AbError(f"--{side}-python {python[side]}: cannot look up the backends there ({last})")
+        declared[side] = json.loads(lines[-1])
+        for name in names:
+            if "error" in declared[side][name]:
+                raise AbError(f"backend {name} on the {side} side: {declared[side][name]['error']} "
+                              f"(install it, or give --backend-module, in the {side} side's environment)")
+    for name in names:
+        if declared["base"][name] != declared["head"][name]:
+            raise AbError(f"backend {name}: base and head declare different extra ops "
+                          f"({declared['base'][name]['extra_ops']} and {declared['head'][name]['extra_ops']}); "
+                          "ab compares the same ops on both sides")
 
 
 def default_cpu() -> int | None:
@@ -118,23 +187,72 @@ def run(plan: Plan, progress: Callable[[str, int, int], None] | None = None) -> 
     undecided = plan.backends
     while True:
         batch = plan.pairs if not batches else min(plan.pairs, plan.max_pairs - sum(batches))
-        # Each batch its own seed offset would change the plan; the same seed keeps every
-        # pair's calls identical, so pairs differ only in process and moment.
-        groups = coordinator.measure(_specs(plan, undecided), replace(plan.params, iterations=plan.rounds * batch),
-                                     plan.seed, plan.settings, processes=batch, pin_cpu=plan.pin_cpu,
-                                     rule=coordinator.StoppingRule(ci=0.0, min_process_rounds=1),
-                                     progress=progress)
+        groups = measure_batch(plan, undecided, batch, plan.rounds, progress)
         measured += [(len(batches), g) for g in groups]
         batches.append(batch)
         _add_pairs(cells, groups)
+        if len(batches) == 1:  # the first batch is the pilot of the per-op tails asked for
+            check_tails(cells, plan, plan.max_pairs)
         verdicts = ab_verdict.decide(cells, plan.metrics, plan.alpha)
         if ab_verdict.overall(verdicts) != INCONCLUSIVE or sum(batches) >= plan.max_pairs:
             return Outcome(verdicts, sum(batches), measured, batches)
         undecided = tuple(dict.fromkeys(v.backend for v in verdicts if v.verdict == INCONCLUSIVE))
 
 
+def measure_batch(plan: Plan, backends: Sequence[str], pairs: int, rounds: int,
+                  progress: Callable[[str, int, int], None] | None = None) -> list[coordinator.Measured]:
+    """`pairs` new pairs of `rounds` rounds of every backend named, interleaved."""
+    # Each batch its own seed offset would change the plan; the same seed keeps every pair's
+    # calls identical, so pairs differ only in process and moment.
+    return coordinator.measure(_specs(plan, backends), replace(plan.params, iterations=rounds * pairs),
+                               plan.seed, plan.settings, processes=pairs, pin_cpu=plan.pin_cpu,
+                               rule=coordinator.StoppingRule(ci=0.0, min_process_rounds=1), progress=progress)
+
+
+def parse_metrics(text: str, names: Sequence[str]) -> tuple[str, ...]:
+    """`--metric`: `p50`, `p50,p99`, or per op `p50,p99:load_all` / `p99:sqlite3.load_all`."""
+    from storebench.core.workload import OPS
+
+    ops = {op for name in names for op in (*OPS, *backends.get(name).extra_ops)}
+    choices = tuple(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    for choice in choices:
+        metric, colon, where = choice.partition(":")
+        if metric not in ab_verdict.METRICS:
+            raise AbError(f"--metric {text!r}: {metric!r} is not one of {', '.join(ab_verdict.METRICS)} "
+                          "(e.g. p50 or p50,p99:load_all)")
+        backend, dot, op = where.rpartition(".")
+        if colon and (op not in ops or (dot and backend not in names)):
+            raise AbError(f"--metric {choice!r}: no op {where!r} among --backends {', '.join(names)}; "
+                          f"ops: {', '.join(sorted(ops))}")
+    if not choices:
+        raise AbError(f"--metric {text!r}: name a percentile, e.g. p50 or p50,p99:load_all")
+    return choices
+
+
+def rounds_needed(metrics: Sequence[str]) -> int:
+    """Rounds per pair and side that judge every metric chosen (p99: 500)."""
+    return max(ab_verdict.samples_needed(ab_verdict.METRICS[c.partition(":")[0]]) for c in metrics)
+
+
+def check_tails(cells: dict[tuple[str, str], list[Pair]], plan: Plan, most_pairs: int) -> None:
+    """Refuse (AbError) a per-op tail choice, e.g. `p99:load_all`, whose pilot pairs say the
+    op's tail cannot be judged, with why. A job-wide `p99` is judged as it comes."""
+    family = max(1, sum(len(ab_verdict.applicable(plan.metrics, b, op)) for b, op in cells))
+    for choice in plan.metrics:
+        metric, _, where = choice.partition(":")
+        if not where or metric == "p50":
+            continue
+        for (backend, op), pairs in cells.items():
+            if where in (op, f"{backend}.{op}"):
+                why = ab_verdict.tail_problem(pairs, metric, family, plan.alpha, most_pairs)
+                if why:
+                    raise AbError(f"--metric {choice}: {backend}.{op} cannot be judged on {metric}: {why}; "
+                                  f"judge it on p50, or {metric} on an op with a smooth tail")
+
+
 def _specs(plan: Plan, backends: Sequence[str]) -> list[coordinator.WorkerSpec]:
-    return [coordinator.WorkerSpec(backend, side, plan.python[side], _inject_for(plan.inject.get(side), backend))
+    return [coordinator.WorkerSpec(backend, side, plan.python[side], _inject_for(plan.inject.get(side), backend),
+                                   plan.backend_modules.get(side))
             for backend in backends for side in SIDES]
 
 
@@ -169,6 +287,7 @@ def results_section(plan: Plan, outcome: Outcome) -> AbSection:
         metrics=list(plan.metrics), alpha=plan.alpha, pin_cpu=plan.pin_cpu,
         python=plan.python, inject=plan.inject, overall=outcome.overall,
         verdicts=[asdict(v) for v in outcome.verdicts], failures=failures(outcome),
+        backend_modules={side: value.split(";") for side, value in plan.backend_modules.items()},
     )
 
 

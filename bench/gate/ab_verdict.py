@@ -83,13 +83,24 @@ def _pair_ratios(pairs: Sequence[Pair], q: float) -> list[float] | str:
     return [nearest_rank(p.head, q) / max(nearest_rank(p.base, q), 1e-9) for p in pairs]
 
 
+def applicable(choices: Sequence[str], backend: str, op: str) -> list[str]:
+    """The metrics judged on backend.op: `p50` is judged on every op, `p99:load_all` on every
+    backend's load_all, `p99:sqlite3.load_all` on that one only."""
+    chosen = []
+    for choice in choices:
+        metric, _, where = choice.partition(":")
+        if not where or where in (op, f"{backend}.{op}"):
+            chosen.append(metric)
+    return list(dict.fromkeys(chosen))
+
+
 def decide(cells: Mapping[tuple[str, str], Sequence[Pair]], metrics: Sequence[str] = ("p50", "p99"),
            alpha: float = DEFAULT_ALPHA, min_effect: Mapping[str, float] | None = None) -> list[Verdict]:
     """A verdict for every backend x op x metric; `cells` maps (backend, op) to its pairs."""
     effects = {**DEFAULT_MIN_EFFECT, **(min_effect or {})}
     verdicts = []
     for (backend, op), pairs in cells.items():
-        for metric in metrics:
+        for metric in applicable(metrics, backend, op):
             v = Verdict(backend, op, metric, len(pairs), effects[metric], [])
             if len(pairs) < MIN_PAIRS:
                 v.note = f"needs at least {MIN_PAIRS} pairs"
@@ -178,3 +189,53 @@ def summary_markdown(verdicts: Sequence[Verdict], context: str = "") -> str:
     if skipped:
         lines += ["", f"Not judged: {len(skipped)} ({skipped[0].key}: {skipped[0].note})."]
     return "\n".join(lines) + "\n"
+
+
+def _t(alpha: float, family: int, k: int) -> float:
+    from scipy.stats import t as student_t  # imported late, as in _interval
+
+    return float(student_t.ppf(1 - alpha / (2 * family), k - 1))
+
+
+def pairs_needed(ratios: Sequence[float], min_effect: float, family: int, alpha: float = DEFAULT_ALPHA,
+                 most: int = 1000) -> int | None:
+    """Fewest pairs whose interval would decide, if more pairs kept these pairs' mean and spread
+    of log ratios; None when no number up to `most` would (the estimate sits at the minimum
+    effect, where neither verdict can be reached)."""
+    logs = np.log(np.asarray(ratios, dtype=float))
+    mean, sd = float(logs.mean()), float(logs.std(ddof=1)) if len(logs) > 1 else 0.0
+    limit = math.log(1 + min_effect)
+    # regression: the interval's low end above 0 (mean at least the limit); no regression: its
+    # high end below the limit
+    margin = mean if mean >= limit else limit - mean
+    for k in range(MIN_PAIRS, most + 1):
+        if _t(alpha, family, k) * sd / math.sqrt(k) < margin:
+            return k
+    return None
+
+
+CLIFF = 3.0  # a tail whose next percentile is this many times higher is a cliff, not a slope
+
+
+def tail_problem(pairs: Sequence[Pair], metric: str, family: int, alpha: float, most: int) -> str | None:
+    """Why a pilot's pairs say this op's tail `metric` cannot be judged, or None. A cliff: the
+    percentile halfway to the maximum (p99.5 for p99) is CLIFF times the metric in most
+    processes, so the metric counts rare long calls (a checkpoint, a scheduler stall) and moves
+    by their number. A spread: deciding even a null at the minimum effect would take more than
+    `most` pairs."""
+    q = METRICS[metric]
+    beyond = 100 - (100 - q) / 2
+    steps = [nearest_rank(s, beyond) / max(nearest_rank(s, q), 1e-9) for p in pairs for s in (p.base, p.head)]
+    step = float(np.median(steps))
+    if step >= CLIFF:
+        return (f"its {metric} sits on a cliff: p{beyond:g} is {step:.0f}x {metric} in the pilot "
+                f"(rare long calls decide it)")
+    ratios = _pair_ratios(pairs, q)
+    if isinstance(ratios, str):
+        return ratios
+    needed = pairs_needed(ratios, DEFAULT_MIN_EFFECT[metric], family, alpha, most)
+    if needed is None:
+        spread = float(np.log(np.asarray(ratios)).std(ddof=1))
+        return (f"its {metric} moved ±{spread:.0%} between the pilot's pairs: more than {most} pairs "
+                "would be needed to decide it")
+    return None

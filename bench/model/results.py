@@ -329,6 +329,11 @@ class AbSection(Record):
     overall: str | None = key("the job's verdict")
     verdicts: list[dict[str, Any]] = key("one per backend, op and metric (bench/gate/ab_verdict.py)", default=[])
     failures: list[str] = key("backends that did not run on a side, with the reason", default=[])
+    budget: dict[str, Any] | None = key("`--budget`: seconds, pilot rounds, rounds and pairs per backend, "
+                                        "and what stayed undecided with the pairs and budget that would decide it",
+                                        optional=True)
+    backend_modules: dict[str, list[str]] = key("side → `--backend-module` files, resolved in that side's checkout",
+                                                default={})
 
 
 @dataclass(kw_only=True)
