@@ -67,8 +67,8 @@ def interrupt_after(monkeypatch, chunks: int, interrupt) -> None:
     taken = []
     add = coordinator.Group.add
 
-    def add_then_interrupt(group, worker, reply):
-        add(group, worker, reply)
+    def add_then_interrupt(group, worker, reply, cycle):
+        add(group, worker, reply, cycle)
         taken.append(group.label)
         if len(taken) == chunks:
             interrupt()
