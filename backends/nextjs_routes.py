@@ -24,7 +24,7 @@ from storebench.backends.base import Capabilities, Conversation, Message, Settin
 from storebench.backends.browser import BrowserStore, encode_args, ms_summary, open_page, read_package_version
 from storebench.backends.sqlite3_file import Sqlite3Store
 from storebench.core.workload import OPS
-from storebench.servers.managed import DataHolder, holding_data, http_get
+from storebench.servers.managed import http_get
 from storebench.servers.next_server import first_answer, next_server, running_next
 
 DEV_SERVERS = 2  # fresh `next dev` processes after the run
@@ -42,9 +42,7 @@ class NextjsRoutesStore(BrowserStore):
     @contextlib.contextmanager
     def provision(cls, workdir: Path, settings: Settings) -> Iterator[Target]:
         db = workdir / f"{cls.name}.db"
-        with running_next("start", db, settings, workdir) as server, \
-                holding_data(server.url, [DataHolder(server, lambda: first_answer(server.start(), "/api/info"))]):
-            # The process-crash probe kills `next start` (the process holding the data), not the page.
+        with running_next("start", db, settings, workdir) as server:
             yield Target(path=str(db), url=server.url, extra={"page_url": server.url, "server_pid": server.pid})
 
     def _configure_page(self) -> None:

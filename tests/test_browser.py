@@ -328,13 +328,13 @@ def test_the_crash_probe_leaves_no_chromium_profile_behind(tmp_path, monkeypatch
         close(child)
 
     monkeypatch.setattr(probes.Child, "close", close_and_record)
-    cls = backends.get(ROUTES)
+    cls = backends.get(TURSO)  # its writer is a page; the emulated Turso's sqld is killed with it
     (tmp_path / "work").mkdir()
     with cls.provision(tmp_path / "work", SETTINGS) as target:
         with cls(target, SETTINGS) as store:
             store.setup_schema()
         answer = probes.probe_process_crash(cls, target, SETTINGS, tmp_path / "work")
     assert answer["result"] == "yes", answer["evidence"]
-    assert answer["figures"]["killed"] == "server"  # `next start` holds the data, not the page
+    assert answer["figures"]["killed"] == "server"  # sqld holds the data, not the page
     assert "storebench-chromium-" in profiles[0]  # the killed writer's, where it would have stayed
     assert folders and not any(folder.exists() for folder in folders)
