@@ -111,7 +111,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--inject", action="store_true",
-                        help=f"then slow the cheaper of the closest pair by {INJECT} in --runs more runs")
+                        help=f"then slow the cheaper of the closest pair by {INJECT}% in --runs more runs")
     parser.add_argument("run_args", nargs=argparse.REMAINDER, help="-- then the arguments of storebench run")
     args = parser.parse_args()
     run_args = args.run_args[1:] if args.run_args[:1] == ["--"] else args.run_args
