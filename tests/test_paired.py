@@ -6,6 +6,7 @@ from __future__ import annotations
 from fake_results import FakeResults, drifting
 
 from storebench.reports import paired
+from storebench.reports.ranking import Figure
 
 
 def test_a_difference_hidden_by_the_machines_drift_is_resolved_by_pairing():
@@ -62,3 +63,17 @@ def test_the_leader_is_the_one_resolved_cheapest_whatever_the_order_given():
     ranked = paired.rank(results, ["a", "b", "c"])
     assert ranked.leader == "b" and ranked.tied == []
     assert [c.backend for c in ranked.others] == ["a", "c"]
+
+
+def test_backends_that_cannot_be_paired_are_still_ranked_when_their_cost_intervals_do_not_overlap():
+    fake = drifting({"a": 1.0, "b": 10.0}, drift=0.1)
+    for o in fake.data["ops"]:
+        o.pop("chunks", None)  # an older file: nothing to pair by
+    apart = {"a": Figure(5.0, 4.8, 5.2), "b": Figure(50.0, 48.0, 52.0)}
+    c = paired.compare(fake.results, "a", "b", costs=apart)
+    assert (c.outcome, round(c.estimate, 2), c.low) == (paired.CHEAPER, 0.1, None)
+    assert c.text().startswith("`a` costs 0.10× `b`, unpaired (the results file records no interleaving cycles")
+    assert c.inverse().text().startswith("`b` costs 10.00× `a`, unpaired (")
+    close = {"a": Figure(5.0, 4.8, 5.2), "b": Figure(5.1, 4.9, 5.3)}
+    assert paired.compare(fake.results, "a", "b", costs=close).outcome == paired.UNRESOLVED
+    assert paired.compare(fake.results, "a", "b").outcome == paired.UNRESOLVED

@@ -32,7 +32,7 @@ def test_each_phase_for_the_nextjs_app_names_a_node_system_even_where_a_python_c
     assert node3.startswith("**Phase 3, type safety later, for the Next.js app:** `drizzle-turso`, the lowest-cost "
                             "typed query layer over the cross-device store")
     for line in (node1, node2, node3):  # a Python client may appear only as an outlier's peer
-        assert not any(f"`{name}`" in line.split(" Outliers:")[0] for name in PYTHON)
+        assert not any(f"`{name}`" in line.split(" Outliers (")[0] for name in PYTHON)
     assert python.startswith("**For a Python app** (the Python clients measured in this run): Phase 1: `apsw`")
     assert "Phase 2: `turso`" in python and "Phase 3: `sqlalchemy-orm`" in python
     assert not any(f"`{name}`" in python for name in NODE)
@@ -121,6 +121,10 @@ def test_an_outlier_carries_its_documented_reason_in_the_line_and_under_its_tabl
     line = next(x for x in latency.splitlines() if x.startswith("- Outlier: `node-turso` load_all p50 "))
     assert "× its closest peer `browser-turso` (" in line
     assert line.endswith(outliers.KNOWN[("node-turso", "load_all")] + ".")
+    ratio = load["p50_ms"] / fake.entry("browser-turso", "load_all")["p50_ms"]
+    assert outliers.text(fake.results, ["node-turso"], ["load_all"]) == (  # a line naming it says so briefly
+        " Outliers (p50 over 3× the closest peer of the same kind; the reasons are under each op's table in "
+        f"latency.md): `node-turso` load_all {ratio:.1f}× `browser-turso`.")
 
 
 def test_an_outlier_without_a_documented_reason_is_explained_by_its_counted_round_trips():

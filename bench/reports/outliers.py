@@ -91,6 +91,15 @@ def of_op(results: Results, op: str) -> list[Outlier]:
 
 
 def text(results: Results, names: Sequence[str], ops: Sequence[str]) -> str:
-    """" Outliers: …" for the named backends' ops, "" when none is an outlier."""
+    """" Outliers: …" for the named backends' ops, short (each with its reason under its op's
+    table in the detail document), "" when none is an outlier."""
     found = [f for name in names for op in ops if (f := find(results, name, op))]
-    return (" Outliers: " + "; ".join(f.text() for f in found) + ".") if found else ""
+    if not found:
+        return ""
+    by_backend: dict[str, list[Outlier]] = {}
+    for f in found:
+        by_backend.setdefault(f.backend, []).append(f)
+    parts = [f"{doc.code(name)} " + ", ".join(f"{f.op} {f.p50_ms / f.peer_p50_ms:.1f}× {doc.code(f.peer)}" for f in fs)
+             for name, fs in by_backend.items()]
+    return (f" Outliers (p50 over {FACTOR:g}× the closest peer of the same kind; the reasons are under each op's "
+            "table in latency.md): " + "; ".join(parts) + ".")

@@ -20,13 +20,14 @@ its Student-t interval, Bonferroni-corrected over the comparisons of a line. The
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from storebench.core.workload import OPS
 from storebench.gate import ab_verdict
 from storebench.model.results import OpResult, Results
 from storebench.reports import document as doc
+from storebench.reports.ranking import Figure
 
 # Two backends whose round costs differ by less than this are the same for an app: the `ab`
 # gate's minimum effect on p50 (a slowdown smaller than it does not fail a pull request).
@@ -58,13 +59,18 @@ class Comparison:
     def inverse(self) -> Comparison:
         """The same comparison seen from the reference."""
         flip = {CHEAPER: DEARER, DEARER: CHEAPER}.get(self.outcome, self.outcome)
-        if self.estimate is None or self.low is None or self.high is None:
+        if self.estimate is None:
             return Comparison(self.reference, self.backend, self.blocks, flip, note=self.note)
+        if self.low is None or self.high is None:
+            return Comparison(self.reference, self.backend, self.blocks, flip, 1 / self.estimate, note=self.note)
         return Comparison(self.reference, self.backend, self.blocks, flip, 1 / self.estimate, 1 / self.high,
                           1 / self.low, self.note)
 
     def text(self) -> str:
         """"`a` costs 0.86× `b` [0.83–0.89]", or why no ratio can be given."""
+        if self.estimate is not None and (self.low is None or self.high is None):
+            return (f"{doc.code(self.backend)} costs {self.estimate:.2f}× {doc.code(self.reference)}, unpaired "
+                    f"({self.note})")
         if self.estimate is None or self.low is None or self.high is None:
             return f"{doc.code(self.backend)} against {doc.code(self.reference)}: {self.note}"
         return (f"{doc.code(self.backend)} costs {self.estimate:.2f}× {doc.code(self.reference)} "
@@ -129,22 +135,32 @@ def _cost(block: dict[str, list[int]]) -> float:
     return sum(ab_verdict.nearest_rank(block[op], 50) for op in OPS)
 
 
-def compare(results: Results, backend: str, reference: str, family: int = 1) -> Comparison:
+def compare(results: Results, backend: str, reference: str, family: int = 1,
+            costs: Mapping[str, Figure] | None = None) -> Comparison:
     """`backend` against `reference` on their paired blocks; `family`: the comparisons made
-    together (the interval's Bonferroni correction)."""
+    together (the interval's Bonferroni correction). Where they cannot be paired, `costs` (their
+    marginal round costs with intervals) still separate two backends whose intervals do not
+    overlap: the old, conservative rule, which only ever fails to resolve a close pair."""
     a, b = by_cycle(results, backend), by_cycle(results, reference)
-    if a is None or b is None:
-        return Comparison(backend, reference, 0, UNRESOLVED,
-                          note="cannot be resolved: the results file records no interleaving cycles (`chunks`) "
-                               "to pair them by")
-    pairs = blocks(a, b)
+    pairs = blocks(a, b) if a is not None and b is not None else []
     if len(pairs) < ab_verdict.MIN_PAIRS:
-        return Comparison(backend, reference, len(pairs), UNRESOLVED,
-                          note=f"cannot be resolved: {len(pairs)} blocks measured at the same time with "
-                               f"{MIN_BLOCK_SAMPLES}+ samples of every op (needs {ab_verdict.MIN_PAIRS})")
+        why = ("the results file records no interleaving cycles (`chunks`) to pair them by" if a is None or b is None
+               else f"{len(pairs)} blocks measured at the same time with {MIN_BLOCK_SAMPLES}+ samples of every op "
+                    f"(needs {ab_verdict.MIN_PAIRS})")
+        return _unpaired(backend, reference, len(pairs), why, costs or {})
     ratios = [_cost(x) / max(_cost(y), 1e-9) for x, y in pairs]
     estimate, low, high = ab_verdict.interval(ratios, family, ALPHA)
     return Comparison(backend, reference, len(pairs), outcome(low, high), estimate, low, high)
+
+
+def _unpaired(backend: str, reference: str, count: int, why: str, costs: Mapping[str, Figure]) -> Comparison:
+    mine, theirs = costs.get(backend), costs.get(reference)
+    if (mine is None or theirs is None or mine.low is None or mine.high is None or theirs.low is None
+            or theirs.high is None or (mine.low <= theirs.high and theirs.low <= mine.high)):
+        return Comparison(backend, reference, count, UNRESOLVED, note=f"cannot be resolved: {why}")
+    verdict = CHEAPER if mine.value < theirs.value else DEARER
+    return Comparison(backend, reference, count, verdict, mine.value / theirs.value,
+                      note=f"{why}; their cost intervals do not overlap")
 
 
 def outcome(low: float, high: float) -> str:
@@ -169,7 +185,7 @@ class Ranking:
         return [c for c in self.others if c.ties]
 
 
-def rank(results: Results, by_cost: Sequence[str]) -> Ranking | None:
+def rank(results: Results, by_cost: Sequence[str], costs: Mapping[str, Figure] | None = None) -> Ranking | None:
     """The leader among `by_cost` (names, cheapest marginal round cost first) by paired
     comparison: the cheapest, unless another one is resolved cheaper than it."""
     if not by_cost:
@@ -178,7 +194,7 @@ def rank(results: Results, by_cost: Sequence[str]) -> Ranking | None:
     while True:
         seen.add(leader)
         family = max(1, len(by_cost) - 1)
-        others = [compare(results, name, leader, family) for name in by_cost if name != leader]
+        others = [compare(results, name, leader, family, costs) for name in by_cost if name != leader]
         cheaper = [c for c in others if c.outcome == CHEAPER and c.backend not in seen]
         if not cheaper:
             return Ranking(leader, sorted(others, key=lambda c: _order(c)))

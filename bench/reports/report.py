@@ -481,7 +481,7 @@ def _chosen(run: Run, candidates: list[Candidate], why: str) -> tuple[paired.Ran
     that tie with it: within the practical margin, or not resolved, and which."""
     entries = {name: entry for name, entry, _ in candidates}
     costs = {name: cost for name, _, cost in candidates}
-    ranked = paired.rank(run.data, [name for name, _, _ in candidates])
+    ranked = paired.rank(run.data, [name for name, _, _ in candidates], costs)
     assert ranked is not None  # candidates is never empty here
     leader = ranked.leader
     cost = f"{ranking.fmt_interval(costs[leader], fmt_ms)} ms for one of each op{_cold(run, leader)}"
@@ -494,7 +494,7 @@ def _chosen(run: Run, candidates: list[Candidate], why: str) -> tuple[paired.Ran
 
 
 def _blocks(c: paired.Comparison) -> str:
-    return f" (paired over {c.blocks} blocks of the interleaving)" if c.estimate is not None else ""
+    return f" (paired over {c.blocks} blocks of the interleaving)" if c.low is not None else ""
 
 
 def _tie_reason(c: paired.Comparison) -> str:
