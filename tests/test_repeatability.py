@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+import benchmark_scripts
 import pytest
 from fake_results import FakeResults, durable_twins
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "repeatability.py"
-_spec = importlib.util.spec_from_file_location("repeatability", SCRIPT)
-assert _spec and _spec.loader
-repeatability = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(repeatability)
+repeatability = benchmark_scripts.load("repeatability")
 
 
 def test_a_shift_common_to_every_op_of_a_run_is_its_run_factor_and_leaves_no_residual():

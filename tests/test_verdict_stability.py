@@ -3,16 +3,10 @@ its --inject slows (made-up results; no run is started)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+import benchmark_scripts
 from fake_results import drifting, durable_twins
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "verdict_stability.py"
-_spec = importlib.util.spec_from_file_location("verdict_stability", SCRIPT)
-assert _spec and _spec.loader
-verdict_stability = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(verdict_stability)
+verdict_stability = benchmark_scripts.load("verdict_stability")
 
 
 def test_each_lines_answer_is_its_name_or_its_sorted_tie_group_or_not_answered():

@@ -465,12 +465,6 @@ def _capability(entry: BackendResult, probe: str) -> str | None:
     return found[1].result if found else None
 
 
-def _durability(entry: BackendResult) -> str | None:
-    """The process-crash probe's result (older files' key included; None: not probed)."""
-    found = probe_result(entry, "process_crash")
-    return str(found[1].result) if found else None
-
-
 def _cold(run: Run, name: str) -> str:
     found = run.data.op(name, COLD_START)
     return f"; cold start p50 {p50_text(found)} ms" if found and found.n else ""
@@ -551,10 +545,10 @@ def _decision(run: Run, stack: str, phase: int, candidates: list[Candidate], why
 def _phase1(run: Run, stack: str, ok: list[Candidate]) -> Decision | str:
     """The single-machine answer: the cheapest whose acknowledged writes were kept where the
     process-crash probe ran (no durability claim where it did not, and none about power loss)."""
-    kept = [t for t in ok if _durability(t[1]) != "no"]
+    kept = [t for t in ok if _capability(t[1], "process_crash") != "no"]
     if not kept:
         return "no backend ran ok with all five operations measured and its acknowledged writes kept"
-    probed = [t[0] for t in kept if _durability(t[1]) == "yes"]
+    probed = [t[0] for t in kept if _capability(t[1], "process_crash") == "yes"]
     crash = "kept their acknowledged writes when the process holding the data was killed (process crash)"
     if len(probed) == len(kept):
         why = f"the lowest cost among ok backends that {crash}"
